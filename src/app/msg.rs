@@ -1,0 +1,28 @@
+use crossterm::event::Event;
+
+use crate::backend::BackendEvent;
+use crate::model::{ResourceAction, ResourceKey};
+
+/// Everything `update` reacts to.
+#[derive(Debug)]
+pub enum Msg {
+    Term(Event),
+    /// An action not tied to a key (tests, the command bar): dispatched as if its key was pressed.
+    Action(crate::app::action::Action),
+    Backend(BackendEvent),
+    /// A mutating action finished (the audit log already has its result).
+    ActionDone {
+        key: ResourceKey,
+        action: ResourceAction,
+        result: Result<String, String>,
+    },
+    Described {
+        key: ResourceKey,
+        result: Result<String, String>,
+    },
+    /// A shell session ended (or failed to start); the text is shown as a toast.
+    ShellDone(Result<String, String>),
+    Saved(Result<String, String>),
+    /// Time passed: expire toasts, refresh ages.
+    Tick,
+}

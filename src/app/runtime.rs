@@ -1,0 +1,350 @@
+//! The loop: one `select!` over the terminal, backend events, finished actions, signals and a
+//! slow tick. Redraws only when state changed, at most once per frame interval.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossterm::event::EventStream;
+use futures::StreamExt;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+use super::effect::Effect;
+use super::msg::Msg;
+use super::state::{AppState, View};
+use super::update::update;
+use crate::audit::{AuditEntry, AuditLog};
+use crate::backend::{Backend, BackendEvent, EventTx, ShellOpts, TaskHandle};
+use crate::model::{ResourceKey, ResourceKind, SourceId, SourceStatus};
+use crate::term;
+
+/// When the process started (set by `main`), to report first-frame latency.
+pub static STARTED: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
+/// ~60 fps cap for redraws caused by streams; keys redraw at once.
+const FRAME: Duration = Duration::from_millis(16);
+/// Backend events handled per loop turn before looking at the keyboard again.
+const BATCH: usize = 128;
+
+/// Owns the backends and every running stream; performs `Effect`s.
+pub struct Runtime {
+    backends: Vec<Arc<dyn Backend>>,
+    events: EventTx,
+    app: mpsc::UnboundedSender<Msg>,
+    audit: AuditLog,
+    watches: HashMap<(SourceId, ResourceKind), TaskHandle>,
+    logs: Option<TaskHandle>,
+    stats: Option<TaskHandle>,
+}
+
+impl Runtime {
+    pub fn new(
+        backends: Vec<Arc<dyn Backend>>,
+        events: EventTx,
+        app: mpsc::UnboundedSender<Msg>,
+        audit: AuditLog,
+    ) -> Self {
+        Runtime {
+            backends,
+            events,
+            app,
+            audit,
+            watches: HashMap::new(),
+            logs: None,
+            stats: None,
+        }
+    }
+
+    pub fn backend(&self, source: &SourceId) -> Option<Arc<dyn Backend>> {
+        self.backends.iter().find(|b| b.id() == source).cloned()
+    }
+
+    /// Run exactly the watches the navigation stack needs; dropped handles stop their streams.
+    pub fn reconcile_watches(&mut self, kinds: &[ResourceKind]) {
+        self.watches.retain(|(_, k), _| kinds.contains(k));
+        for b in &self.backends {
+            for &k in kinds {
+                if b.kinds().contains(&k) {
+                    self.watches
+                        .entry((b.id().clone(), k))
+                        .or_insert_with(|| b.watch(k, self.events.clone()));
+                }
+            }
+        }
+    }
+
+    pub fn perform(&mut self, state: &AppState, fx: Effect) {
+        match fx {
+            Effect::OpenLogs {
+                stream,
+                target,
+                opts,
+            } => {
+                self.logs = self
+                    .backend(&target.source)
+                    .map(|b| b.logs(&target, opts, stream, self.events.clone()));
+            }
+            Effect::CloseLogs => self.logs = None,
+            Effect::Stats(key) => {
+                self.stats = key.and_then(|k| {
+                    self.backend(&k.source)
+                        .and_then(|b| b.stats(&k, self.events.clone()))
+                });
+            }
+            Effect::Act { key, name, action } => {
+                let Some(b) = self.backend(&key.source) else {
+                    return;
+                };
+                let (audit, app) = (self.audit.clone(), self.app.clone());
+                tokio::spawn(async move {
+                    let entry = AuditEntry::attempt(
+                        key.source.as_str(),
+                        target_name(&key, &name),
+                        action.name(),
+                    );
+                    write_audit(&audit, entry.clone()).await;
+                    let result = b
+                        .act(&key, &action)
+                        .await
+                        .map_err(|e| format!("{} {name} failed: {e:#}", action.name()));
+                    let done = match &result {
+                        Ok(t) => entry.result(true, t),
+                        Err(e) => entry.result(false, e),
+                    };
+                    write_audit(&audit, done).await;
+                    let _ = app.send(Msg::ActionDone {
+                        key,
+                        action,
+                        result,
+                    });
+                });
+            }
+            Effect::AuditRefused { key, name, action } => {
+                let audit = self.audit.clone();
+                tokio::spawn(async move {
+                    let entry = AuditEntry::attempt(
+                        key.source.as_str(),
+                        target_name(&key, &name),
+                        action.name(),
+                    )
+                    .refused("read-only mode");
+                    write_audit(&audit, entry).await;
+                });
+            }
+            Effect::Describe(key) => {
+                let Some(b) = self.backend(&key.source) else {
+                    return;
+                };
+                let app = self.app.clone();
+                tokio::spawn(async move {
+                    let result = b
+                        .describe(&key)
+                        .await
+                        .map_err(|e| format!("describe failed: {e:#}"));
+                    let _ = app.send(Msg::Described { key, result });
+                });
+            }
+            Effect::SaveLogs(path) => {
+                let result = save_logs(state, &path);
+                let _ = self.app.send(Msg::Saved(result));
+            }
+            // Shell needs the terminal and Quit ends the loop: both handled by `run`.
+            Effect::Shell(_) | Effect::Quit => {}
+        }
+    }
+}
+
+fn target_name(key: &ResourceKey, name: &str) -> String {
+    format!("{}/{}", key.kind.name(), name)
+}
+
+/// fsync happens off the UI thread.
+async fn write_audit(audit: &AuditLog, entry: AuditEntry) {
+    let audit = audit.clone();
+    let res = tokio::task::spawn_blocking(move || audit.append(&entry)).await;
+    if let Ok(Err(e)) | Err(e) = res.map_err(std::io::Error::other) {
+        tracing::error!("audit log {}: {e}", audit_path_hint());
+    }
+}
+
+fn audit_path_hint() -> String {
+    crate::config::paths::state_dir()
+        .join("audit.jsonl")
+        .display()
+        .to_string()
+}
+
+fn save_logs(state: &AppState, path: &std::path::Path) -> Result<String, String> {
+    let Some(View::Logs(l)) = state.stack.last() else {
+        return Err("no log view".into());
+    };
+    let write = || -> std::io::Result<usize> {
+        let f = std::fs::File::create(path)?;
+        let mut w = std::io::BufWriter::new(f);
+        l.buffer.write_to(&mut w, l.timestamps)?;
+        std::io::Write::flush(&mut w)?;
+        Ok(l.buffer.len())
+    };
+    write()
+        .map(|n| format!("saved {n} lines to {}", path.display()))
+        .map_err(|e| format!("save to {} failed: {e}", path.display()))
+}
+
+/// Run the console until the user quits, the terminal goes away, or SIGTERM/SIGHUP arrives.
+pub async fn run(
+    mut state: AppState,
+    backends: Vec<Arc<dyn Backend>>,
+    audit: AuditLog,
+) -> anyhow::Result<()> {
+    let (ev_tx, mut ev_rx) = mpsc::channel::<BackendEvent>(256);
+    let (app_tx, mut app_rx) = mpsc::unbounded_channel::<Msg>();
+    for b in &backends {
+        state
+            .sources
+            .insert(b.id().clone(), SourceStatus::Connecting);
+    }
+    let mut rt = Runtime::new(backends, ev_tx, app_tx.clone(), audit);
+
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sigquit = signal(SignalKind::quit())?;
+
+    let _guard = term::Guard;
+    let mut terminal = term::enter()?;
+    let mut input = EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+
+    rt.reconcile_watches(&state.wanted_kinds());
+    let mut last_draw: Option<Instant> = None;
+    let mut urgent = true;
+    loop {
+        if state.dirty {
+            let due = last_draw.map(|t| t + FRAME).unwrap_or_else(Instant::now);
+            if urgent || Instant::now() >= due {
+                terminal.draw(|f| crate::ui::render(f, &mut state))?;
+                state.dirty = false;
+                if last_draw.is_none()
+                    && let Some(t0) = STARTED.get()
+                {
+                    tracing::info!(
+                        "first frame drawn {:.1} ms after start",
+                        t0.elapsed().as_secs_f64() * 1000.0
+                    );
+                }
+                last_draw = Some(Instant::now());
+            }
+        }
+        urgent = false;
+        let redraw_at = tokio::time::Instant::from_std(
+            last_draw.map(|t| t + FRAME).unwrap_or_else(Instant::now),
+        );
+        let msg = tokio::select! {
+            biased;
+            _ = sigterm.recv() => break,
+            _ = sighup.recv() => break,
+            _ = sigint.recv() => break,
+            _ = sigquit.recv() => break,
+            ev = input.next() => match ev {
+                Some(Ok(ev)) => { urgent = true; Msg::Term(ev) }
+                // The terminal is gone (hang-up, closed pty): nobody is watching, exit now.
+                Some(Err(_)) | None => break,
+            },
+            Some(m) = app_rx.recv() => { urgent = true; m }
+            Some(ev) = ev_rx.recv() => {
+                let mut fx = update(&mut state, Msg::Backend(ev));
+                for _ in 1..BATCH {
+                    match ev_rx.try_recv() {
+                        Ok(ev) => fx.extend(update(&mut state, Msg::Backend(ev))),
+                        Err(_) => break,
+                    }
+                }
+                if apply(&mut state, &mut rt, fx, &mut terminal, &mut input).await? { break }
+                continue;
+            }
+            _ = tick.tick() => Msg::Tick,
+            _ = tokio::time::sleep_until(redraw_at), if state.dirty => continue,
+        };
+        let fx = update(&mut state, msg);
+        if apply(&mut state, &mut rt, fx, &mut terminal, &mut input).await? {
+            break;
+        }
+    }
+    drop(terminal);
+    term::restore();
+    Ok(())
+}
+
+/// Perform effects; returns true when the console must quit.
+async fn apply(
+    state: &mut AppState,
+    rt: &mut Runtime,
+    fx: Vec<Effect>,
+    terminal: &mut term::Tui,
+    input: &mut EventStream,
+) -> anyhow::Result<bool> {
+    if fx.is_empty() {
+        return Ok(state.quit);
+    }
+    for e in fx {
+        match e {
+            Effect::Quit => return Ok(true),
+            Effect::Shell(key) => {
+                let result = shell(state, rt, &key, terminal, input).await;
+                // Whatever happened, the TUI comes back exactly where it was.
+                term::resume(terminal)?;
+                state.dirty = true;
+                let _ = rt.app.send(Msg::ShellDone(result));
+            }
+            other => rt.perform(state, other),
+        }
+    }
+    rt.reconcile_watches(&state.wanted_kinds());
+    Ok(state.quit)
+}
+
+async fn shell(
+    state: &AppState,
+    rt: &Runtime,
+    key: &ResourceKey,
+    terminal: &mut term::Tui,
+    input: &mut EventStream,
+) -> Result<String, String> {
+    let backend = rt.backend(&key.source).ok_or("source is gone")?;
+    let (cols, rows) = crossterm::terminal::size().unwrap_or((80, 24));
+    let opts = ShellOpts {
+        commands: state.settings.config.shell.commands.clone(),
+        cols,
+        rows,
+    };
+    let name = match state.top() {
+        View::Table(t) => t
+            .selected_row()
+            .map(|r| r.name.clone())
+            .unwrap_or_else(|| key.id.clone()),
+        _ => key.id.clone(),
+    };
+    let session = tokio::time::timeout(Duration::from_secs(15), backend.shell(key, &opts))
+        .await
+        .map_err(|_| format!("shell into {name}: timed out"))?
+        .map_err(|e| format!("shell into {name}: {e:#}"))?;
+    // The event reader thread must not compete with the session for keystrokes.
+    // Replacing the stream drops the old one, which stops its reader thread; the new one does
+    // not read until it is polled again after the session.
+    *input = EventStream::new();
+    let _ = terminal.flush();
+    term::suspend().map_err(|e| e.to_string())?;
+    let ended = term::handoff::bridge(
+        session,
+        &format!("fleetdeck: shell in {name} on {}", key.source),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(match ended {
+        term::handoff::Ended::Remote => format!("shell in {name} exited"),
+        term::handoff::Ended::Escape => format!("detached from {name}"),
+        term::handoff::Ended::LocalClosed => "terminal closed".into(),
+    })
+}

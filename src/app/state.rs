@@ -1,0 +1,415 @@
+//! Application state. Rendering reads it; only `update` writes it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::backend::StreamId;
+use crate::config::Settings;
+use crate::logs::{LogBuffer, Matcher};
+use crate::model::{
+    ColumnKind, LogOpts, Resource, ResourceAction, ResourceKey, ResourceKind, SourceId,
+    SourceStatus, StatsSample,
+};
+
+/// Samples kept for the stats sparkline.
+pub const STATS_HISTORY: usize = 60;
+
+pub struct AppState {
+    pub settings: Settings,
+    pub read_only: bool,
+    pub sources: BTreeMap<SourceId, SourceStatus>,
+    /// Latest snapshot of every kind, per source.
+    pub data: HashMap<ResourceKind, BTreeMap<SourceId, Vec<Arc<Resource>>>>,
+    /// Navigation stack; never empty. Esc pops, Enter/l/d push.
+    pub stack: Vec<View>,
+    pub mode: Mode,
+    pub toast: Option<Toast>,
+    pub stats: Option<StatsView>,
+    pub next_stream: StreamId,
+    pub quit: bool,
+    /// Something visible changed since the last frame.
+    pub dirty: bool,
+}
+
+pub enum View {
+    Table(TableView),
+    Logs(Box<LogView>),
+    Describe(DescribeView),
+}
+
+impl View {
+    pub fn title(&self) -> String {
+        match self {
+            View::Table(t) => match &t.parent {
+                Some(p) => format!("{}({p})", t.kind.spec().title),
+                None => t.kind.spec().title.to_string(),
+            },
+            View::Logs(l) => format!("Logs({})", l.title),
+            View::Describe(d) => format!("Describe({})", d.title),
+        }
+    }
+}
+
+/// A text input line (command bar, filter, search, save path).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Input {
+    pub text: String,
+}
+
+pub enum Mode {
+    Normal,
+    Command(Input),
+    /// Typing a table filter; applied live.
+    Filter(Input),
+    /// Typing a log search.
+    Search(Input),
+    /// Typing the file name the log buffer is saved to.
+    SavePath(Input),
+    Confirm(Confirm),
+    Help {
+        scroll: u16,
+    },
+}
+
+pub struct Confirm {
+    pub key: ResourceKey,
+    pub name: String,
+    pub action: ResourceAction,
+}
+
+pub struct Toast {
+    pub text: String,
+    pub error: bool,
+    pub until: Instant,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sort {
+    pub column: usize,
+    pub descending: bool,
+}
+
+pub struct TableView {
+    pub kind: ResourceKind,
+    /// Set when drilled in from a parent row: only rows whose `parent` equals it are shown.
+    pub parent: Option<String>,
+    pub filter: Option<(String, Matcher)>,
+    pub sort: Sort,
+    /// Visible rows after parent filter, text filter and sort: recomputed on change, not per frame.
+    pub rows: Vec<Arc<Resource>>,
+    pub selected: usize,
+    /// The selected object, so selection follows the row across snapshots and re-sorts.
+    pub selected_key: Option<ResourceKey>,
+    pub offset: usize,
+}
+
+impl TableView {
+    pub fn new(kind: ResourceKind, parent: Option<String>) -> Self {
+        TableView {
+            kind,
+            parent,
+            filter: None,
+            sort: Sort::default(),
+            rows: Vec::new(),
+            selected: 0,
+            selected_key: None,
+            offset: 0,
+        }
+    }
+
+    pub fn selected_row(&self) -> Option<&Arc<Resource>> {
+        self.rows.get(self.selected)
+    }
+
+    /// Rebuild `rows` from the data of all sources, keeping the selection on the same object.
+    pub fn refresh(
+        &mut self,
+        data: Option<&BTreeMap<SourceId, Vec<Arc<Resource>>>>,
+        now: jiff::Timestamp,
+    ) {
+        let mut rows: Vec<Arc<Resource>> = data
+            .into_iter()
+            .flat_map(|m| m.values())
+            .flatten()
+            .filter(|r| self.parent.is_none() || r.parent == self.parent)
+            .filter(|r| match &self.filter {
+                Some((_, m)) => row_matches(r, m, now),
+                None => true,
+            })
+            .cloned()
+            .collect();
+        sort_rows(&mut rows, self.kind, self.sort, now);
+        self.rows = rows;
+        self.reselect();
+    }
+
+    fn reselect(&mut self) {
+        if let Some(key) = &self.selected_key
+            && let Some(i) = self.rows.iter().position(|r| &r.key == key)
+        {
+            self.selected = i;
+        }
+        self.selected = self.selected.min(self.rows.len().saturating_sub(1));
+        self.selected_key = self.rows.get(self.selected).map(|r| r.key.clone());
+    }
+
+    pub fn select(&mut self, index: usize) {
+        self.selected = index.min(self.rows.len().saturating_sub(1));
+        self.selected_key = self.rows.get(self.selected).map(|r| r.key.clone());
+    }
+}
+
+fn row_matches(r: &Resource, m: &Matcher, now: jiff::Timestamp) -> bool {
+    m.is_match(&r.name)
+        || (0..r.key.kind.spec().columns.len()).any(|i| m.is_match(&r.cell(i, now)))
+        || r.labels.iter().any(|(k, v)| m.is_match(k) || m.is_match(v))
+}
+
+/// Leading number of a cell ("12", "3/4", "1.5GB" → 1.5 with unit scaling for sizes).
+fn numeric(cell: &str) -> f64 {
+    let end = cell
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(cell.len());
+    let n: f64 = cell[..end].parse().unwrap_or(f64::NEG_INFINITY);
+    let unit = cell[end..].trim_start().to_ascii_lowercase();
+    let scale = match unit.chars().next() {
+        Some('k') => 1e3,
+        Some('m') if unit.starts_with("mb") || unit.starts_with("mib") => 1e6,
+        Some('g') => 1e9,
+        Some('t') => 1e12,
+        _ => 1.0,
+    };
+    n * scale
+}
+
+pub fn sort_rows(rows: &mut [Arc<Resource>], kind: ResourceKind, sort: Sort, now: jiff::Timestamp) {
+    let columns = kind.spec().columns;
+    let col = sort.column.min(columns.len().saturating_sub(1));
+    let column_kind = columns.get(col).map(|c| c.kind).unwrap_or(ColumnKind::Text);
+    rows.sort_by(|a, b| {
+        let ord = match column_kind {
+            // Newest first reads naturally for ages, like `docker ps`.
+            ColumnKind::Age => b.created.cmp(&a.created),
+            ColumnKind::Number => numeric(&a.cell(col, now)).total_cmp(&numeric(&b.cell(col, now))),
+            ColumnKind::Text => natural_cmp(&a.cell(col, now), &b.cell(col, now)),
+        };
+        let ord = ord
+            .then_with(|| natural_cmp(&a.name, &b.name))
+            .then_with(|| a.key.cmp(&b.key));
+        if sort.descending { ord.reverse() } else { ord }
+    });
+}
+
+/// Case-insensitive compare where digit runs compare as numbers: web-2 < web-10.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (mut a, mut b) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (a.first(), b.first()) {
+            (None, None) => return Ordering::Equal,
+            (None, _) => return Ordering::Less,
+            (_, None) => return Ordering::Greater,
+            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
+                let ea = a
+                    .iter()
+                    .position(|c| !c.is_ascii_digit())
+                    .unwrap_or(a.len());
+                let eb = b
+                    .iter()
+                    .position(|c| !c.is_ascii_digit())
+                    .unwrap_or(b.len());
+                let (na, nb) = (trim_zeros(&a[..ea]), trim_zeros(&b[..eb]));
+                let ord = na.len().cmp(&nb.len()).then_with(|| na.cmp(nb));
+                if ord != Ordering::Equal {
+                    return ord;
+                }
+                a = &a[ea..];
+                b = &b[eb..];
+            }
+            (Some(x), Some(y)) => {
+                let ord = x.to_ascii_lowercase().cmp(&y.to_ascii_lowercase());
+                if ord != Ordering::Equal {
+                    return ord;
+                }
+                a = &a[1..];
+                b = &b[1..];
+            }
+        }
+    }
+}
+
+fn trim_zeros(s: &[u8]) -> &[u8] {
+    let i = s.iter().position(|&c| c != b'0').unwrap_or(s.len());
+    &s[i..]
+}
+
+/// History choices cycled by `since_cycle`.
+pub const SINCE_STEPS: &[(Option<u64>, &str)] = &[
+    (None, "tail"),
+    (Some(60), "1m"),
+    (Some(300), "5m"),
+    (Some(900), "15m"),
+    (Some(3600), "1h"),
+    (Some(0), "all"),
+];
+
+pub struct LogView {
+    pub title: String,
+    pub target: ResourceKey,
+    pub stream: StreamId,
+    pub opts: LogOpts,
+    pub since_step: usize,
+    pub buffer: LogBuffer,
+    /// Keep the newest line in view.
+    pub follow: bool,
+    /// Display frozen: new lines are held in `held` until resumed.
+    pub paused: bool,
+    pub held: Vec<crate::model::LogLine>,
+    pub timestamps: bool,
+    pub wrap: bool,
+    /// Index (into the displayed lines) of the top line when not following.
+    pub top: usize,
+    pub hscroll: u16,
+    pub search: Option<(String, Matcher)>,
+    /// Buffer index of the current search match.
+    pub current_match: Option<usize>,
+    pub matches_only: bool,
+    /// Why the stream ended, when it did.
+    pub ended: Option<String>,
+    /// Colour index of each source prefix, in order of first appearance.
+    pub prefixes: HashMap<Arc<str>, usize>,
+    /// Lines the viewport showed at the last draw (for paging).
+    pub page: usize,
+}
+
+impl LogView {
+    pub fn new(
+        title: String,
+        target: ResourceKey,
+        stream: StreamId,
+        opts: LogOpts,
+        capacity: usize,
+    ) -> Self {
+        LogView {
+            title,
+            target,
+            stream,
+            opts,
+            since_step: 0,
+            buffer: LogBuffer::new(capacity),
+            follow: true,
+            paused: false,
+            held: Vec::new(),
+            timestamps: false,
+            wrap: false,
+            top: 0,
+            hscroll: 0,
+            search: None,
+            current_match: None,
+            matches_only: false,
+            ended: None,
+            prefixes: HashMap::new(),
+            page: 20,
+        }
+    }
+
+    /// Buffer indices of the lines that are displayed (all, or only matches).
+    pub fn displayed(&self) -> Vec<usize> {
+        match (&self.search, self.matches_only) {
+            (Some((_, m)), true) => (0..self.buffer.len())
+                .filter(|&i| self.buffer.get(i).is_some_and(|l| m.is_match(&l.text.text)))
+                .collect(),
+            _ => (0..self.buffer.len()).collect(),
+        }
+    }
+}
+
+pub struct DescribeView {
+    pub title: String,
+    pub key: ResourceKey,
+    pub text: Option<Result<String, String>>,
+    pub scroll: u16,
+}
+
+pub struct StatsView {
+    pub key: ResourceKey,
+    pub latest: Option<StatsSample>,
+    /// CPU % and memory bytes, oldest first.
+    pub cpu: std::collections::VecDeque<u64>,
+    pub mem: std::collections::VecDeque<u64>,
+}
+
+impl AppState {
+    pub fn new(settings: Settings, read_only: bool) -> Self {
+        let read_only = read_only || settings.config.read_only;
+        AppState {
+            settings,
+            read_only,
+            sources: BTreeMap::new(),
+            data: HashMap::new(),
+            stack: vec![View::Table(TableView::new(ResourceKind::Container, None))],
+            mode: Mode::Normal,
+            toast: None,
+            stats: None,
+            next_stream: 1,
+            quit: false,
+            dirty: true,
+        }
+    }
+
+    pub fn top(&self) -> &View {
+        self.stack.last().expect("stack never empty")
+    }
+
+    pub fn top_mut(&mut self) -> &mut View {
+        self.stack.last_mut().expect("stack never empty")
+    }
+
+    /// Kinds whose watches must run: every table in the navigation stack.
+    pub fn wanted_kinds(&self) -> Vec<ResourceKind> {
+        let mut kinds: Vec<ResourceKind> = self
+            .stack
+            .iter()
+            .filter_map(|v| {
+                if let View::Table(t) = v {
+                    Some(t.kind)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        kinds.sort();
+        kinds.dedup();
+        kinds
+    }
+
+    pub fn toast(&mut self, text: impl Into<String>, error: bool) {
+        let secs = if error { 8 } else { 4 };
+        self.toast = Some(Toast {
+            text: text.into(),
+            error,
+            until: Instant::now() + std::time::Duration::from_secs(secs),
+        });
+        self.dirty = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn natural_order_puts_2_before_10() {
+        let mut v = vec!["web-10", "web-2", "Web-1", "api"];
+        v.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(v, vec!["api", "Web-1", "web-2", "web-10"]);
+    }
+
+    #[test]
+    fn numeric_cells_scale_units() {
+        assert!(numeric("1.5GB") > numeric("900MB"));
+        assert!(numeric("3/4") > numeric("2/4"));
+        assert_eq!(numeric(""), f64::NEG_INFINITY);
+    }
+}

@@ -1,0 +1,786 @@
+//! The one place state changes. Pure apart from reading the clock: returns effects for the
+//! runtime to perform, so every interaction is unit-testable without a terminal or an engine.
+
+use std::sync::Arc;
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::action::Action;
+use super::effect::Effect;
+use super::msg::Msg;
+use super::state::*;
+use crate::backend::BackendEvent;
+use crate::config::KeyContext;
+use crate::logs::Matcher;
+use crate::model::{LogOpts, ResourceAction, ResourceKind};
+
+pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    match msg {
+        Msg::Term(Event::Key(key)) if key.kind != KeyEventKind::Release => {
+            on_key(state, key, &mut fx);
+            state.dirty = true;
+        }
+        Msg::Action(action) => {
+            if matches!(state.mode, Mode::Normal) {
+                on_action(state, action, &mut fx);
+            }
+            state.dirty = true;
+        }
+        Msg::Term(Event::Resize(..)) => state.dirty = true,
+        Msg::Term(_) => {}
+        Msg::Backend(ev) => on_backend(state, ev),
+        Msg::ActionDone { result, .. } => match result {
+            Ok(text) => state.toast(text, false),
+            Err(text) => state.toast(text, true),
+        },
+        Msg::Described { key, result } => {
+            for v in state.stack.iter_mut() {
+                if let View::Describe(d) = v
+                    && d.key == key
+                {
+                    d.text = Some(result.clone());
+                }
+            }
+            state.dirty = true;
+        }
+        Msg::ShellDone(result) | Msg::Saved(result) => match result {
+            Ok(text) => state.toast(text, false),
+            Err(text) => state.toast(text, true),
+        },
+        Msg::Tick => on_tick(state),
+    }
+    reconcile_stats(state, &mut fx);
+    if state.quit {
+        fx.push(Effect::Quit);
+    }
+    fx
+}
+
+fn on_tick(state: &mut AppState) {
+    if state
+        .toast
+        .as_ref()
+        .is_some_and(|t| t.until <= std::time::Instant::now())
+    {
+        state.toast = None;
+        state.dirty = true;
+    }
+    // Ages change as time passes: redraw each second while a young row shows seconds,
+    // otherwise once a minute. No other idle redraws.
+    if let View::Table(t) = state.top() {
+        let now = jiff::Timestamp::now();
+        let young = t.rows.iter().any(|r| {
+            r.created
+                .is_some_and(|c| now.as_second() - c.as_second() < 120)
+        });
+        if young || now.as_second() % 60 == 0 {
+            state.dirty = true;
+        }
+    }
+}
+
+fn on_backend(state: &mut AppState, ev: BackendEvent) {
+    match ev {
+        BackendEvent::Status(source, status) => {
+            state.sources.insert(source, status);
+            state.dirty = true;
+        }
+        BackendEvent::Snapshot {
+            source,
+            kind,
+            resources,
+        } => {
+            let entry = state.data.entry(kind).or_default();
+            entry.insert(source, resources.into_iter().map(Arc::new).collect());
+            let now = jiff::Timestamp::now();
+            let data = state.data.get(&kind);
+            for v in state.stack.iter_mut() {
+                if let View::Table(t) = v
+                    && t.kind == kind
+                {
+                    t.refresh(data, now);
+                }
+            }
+            state.dirty = true;
+        }
+        BackendEvent::LogLines { stream, lines } => {
+            let is_top = matches!(state.top(), View::Logs(l) if l.stream == stream);
+            if let Some(l) = log_view_mut(state, stream) {
+                for line in &lines {
+                    if let Some(src) = &line.source
+                        && !l.prefixes.contains_key(src)
+                    {
+                        let n = l.prefixes.len();
+                        l.prefixes.insert(src.clone(), n);
+                    }
+                }
+                if l.paused {
+                    l.held.extend(lines);
+                    let cap = l.opts.tail.unwrap_or(usize::MAX).max(100_000);
+                    if l.held.len() > cap {
+                        let excess = l.held.len() - cap;
+                        l.held.drain(..excess);
+                    }
+                } else {
+                    l.buffer.push_batch(lines);
+                }
+                state.dirty |= is_top;
+            }
+        }
+        BackendEvent::LogEnded { stream, error } => {
+            if let Some(l) = log_view_mut(state, stream) {
+                l.ended = Some(error.clone().unwrap_or_else(|| "stream ended".into()));
+            }
+            if let Some(e) = error {
+                state.toast(format!("logs: {e}"), true);
+            }
+            state.dirty = true;
+        }
+        BackendEvent::Stats { key, sample } => {
+            if let Some(s) = state.stats.as_mut()
+                && s.key == key
+            {
+                s.latest = Some(sample);
+                push_bounded(&mut s.cpu, (sample.cpu_percent * 100.0).round() as u64);
+                push_bounded(&mut s.mem, sample.mem_bytes);
+                state.dirty = true;
+            }
+        }
+    }
+}
+
+fn push_bounded(q: &mut std::collections::VecDeque<u64>, v: u64) {
+    if q.len() == STATS_HISTORY {
+        q.pop_front();
+    }
+    q.push_back(v);
+}
+
+fn log_view_mut(state: &mut AppState, stream: u64) -> Option<&mut LogView> {
+    state.stack.iter_mut().find_map(|v| match v {
+        View::Logs(l) if l.stream == stream => Some(l.as_mut()),
+        _ => None,
+    })
+}
+
+/// Stats stream only for the container selected in the table on screen.
+fn reconcile_stats(state: &mut AppState, fx: &mut Vec<Effect>) {
+    let wanted = match state.top() {
+        View::Table(t) if t.kind.spec().has_stats => t.selected_row().map(|r| r.key.clone()),
+        _ => None,
+    };
+    let current = state.stats.as_ref().map(|s| s.key.clone());
+    if wanted != current {
+        state.stats = wanted.clone().map(|key| StatsView {
+            key,
+            latest: None,
+            cpu: Default::default(),
+            mem: Default::default(),
+        });
+        fx.push(Effect::Stats(wanted));
+    }
+}
+
+fn context_of(view: &View) -> KeyContext {
+    match view {
+        View::Table(_) => KeyContext::Table,
+        View::Logs(_) => KeyContext::Logs,
+        View::Describe(_) => KeyContext::Describe,
+    }
+}
+
+fn on_key(state: &mut AppState, key: KeyEvent, fx: &mut Vec<Effect>) {
+    // ctrl-c always quits, whatever the keymap says: an operator must never be trapped.
+    if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+        state.quit = true;
+        return;
+    }
+    let mode = std::mem::replace(&mut state.mode, Mode::Normal);
+    state.mode = match mode {
+        Mode::Normal => {
+            let ctx = context_of(state.top());
+            if let Some(action) = state.settings.keymap.lookup(ctx, &key) {
+                on_action(state, action, fx);
+            }
+            return;
+        }
+        Mode::Command(input) => on_command_key(state, input, key),
+        Mode::Filter(input) => on_filter_key(state, input, key),
+        Mode::Search(input) => on_search_key(state, input, key),
+        Mode::SavePath(input) => match edit(input, key) {
+            Edited::Open(i) => Mode::SavePath(i),
+            Edited::Cancel => Mode::Normal,
+            Edited::Submit(path) => {
+                if !path.trim().is_empty() {
+                    fx.push(Effect::SaveLogs(path.trim().into()));
+                }
+                Mode::Normal
+            }
+        },
+        Mode::Confirm(c) => match state.settings.keymap.lookup(KeyContext::Dialog, &key) {
+            Some(Action::Confirm) => {
+                fx.push(Effect::Act {
+                    key: c.key,
+                    name: c.name,
+                    action: c.action,
+                });
+                Mode::Normal
+            }
+            Some(Action::Cancel | Action::Back) => Mode::Normal,
+            _ => Mode::Confirm(c),
+        },
+        Mode::Help { scroll } => match state.settings.keymap.lookup(KeyContext::Help, &key) {
+            Some(Action::Back | Action::Help | Action::Quit | Action::Cancel) => Mode::Normal,
+            Some(Action::Down) => Mode::Help {
+                scroll: scroll.saturating_add(1),
+            },
+            Some(Action::Up) => Mode::Help {
+                scroll: scroll.saturating_sub(1),
+            },
+            Some(Action::PageDown) => Mode::Help {
+                scroll: scroll.saturating_add(10),
+            },
+            Some(Action::PageUp) => Mode::Help {
+                scroll: scroll.saturating_sub(10),
+            },
+            Some(Action::Top) => Mode::Help { scroll: 0 },
+            _ => Mode::Help { scroll },
+        },
+    };
+}
+
+enum Edited {
+    Open(Input),
+    Cancel,
+    Submit(String),
+}
+
+/// Line editing shared by every input: type, backspace, ctrl-u clears, Enter submits, Esc cancels.
+fn edit(mut input: Input, key: KeyEvent) -> Edited {
+    match key.code {
+        KeyCode::Esc => return Edited::Cancel,
+        KeyCode::Enter => return Edited::Submit(input.text),
+        KeyCode::Backspace => {
+            input.text.pop();
+        }
+        KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => input.text.clear(),
+        KeyCode::Char('w') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+            let trimmed = input.text.trim_end().len();
+            let cut = input.text[..trimmed].rfind(' ').map(|i| i + 1).unwrap_or(0);
+            input.text.truncate(cut);
+        }
+        KeyCode::Char(c)
+            if !key
+                .modifiers
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+        {
+            input.text.push(c)
+        }
+        _ => {}
+    }
+    Edited::Open(input)
+}
+
+/// Completions for the command bar: every alias starting with what was typed, canonical first.
+pub fn completions(prefix: &str) -> Vec<&'static str> {
+    let prefix = prefix.trim().to_ascii_lowercase();
+    let mut out: Vec<&'static str> = ResourceKind::all()
+        .map(|k| k.name())
+        .chain(ResourceKind::all_aliases())
+        .chain(COMMANDS.iter().copied())
+        .filter(|a| a.starts_with(&prefix))
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|a| seen.insert(*a));
+    out
+}
+
+/// Command-bar words that are not resource kinds.
+const COMMANDS: &[&str] = &["quit", "help"];
+
+fn on_command_key(state: &mut AppState, input: Input, key: KeyEvent) -> Mode {
+    if key.code == KeyCode::Tab {
+        let mut input = input;
+        if let Some(first) = completions(&input.text).first() {
+            input.text = first.to_string();
+        }
+        return Mode::Command(input);
+    }
+    match edit(input, key) {
+        Edited::Open(i) => Mode::Command(i),
+        Edited::Cancel => Mode::Normal,
+        Edited::Submit(text) => {
+            run_command(state, &text);
+            if matches!(state.mode, Mode::Help { .. }) {
+                std::mem::replace(&mut state.mode, Mode::Normal)
+            } else {
+                Mode::Normal
+            }
+        }
+    }
+}
+
+fn run_command(state: &mut AppState, text: &str) {
+    let mut words = text.split_whitespace();
+    let Some(word) = words.next() else { return };
+    let arg = words.next();
+    match word {
+        "q" | "quit" | "q!" => state.quit = true,
+        "help" | "?" => state.mode = Mode::Help { scroll: 0 },
+        _ => match ResourceKind::from_alias(word) {
+            Some(kind) => {
+                // A kind command starts a fresh navigation, like k9s; an argument pre-fills the filter.
+                let mut view = TableView::new(kind, None);
+                if let Some(arg) = arg
+                    && let Ok(Some(m)) = Matcher::parse(arg)
+                {
+                    view.filter = Some((arg.to_string(), m));
+                }
+                view.refresh(state.data.get(&kind), jiff::Timestamp::now());
+                state.stack = vec![View::Table(view)];
+            }
+            None => state.toast(
+                format!("unknown command `{word}` (Tab completes; try :containers)"),
+                true,
+            ),
+        },
+    }
+}
+
+fn on_filter_key(state: &mut AppState, input: Input, key: KeyEvent) -> Mode {
+    let (mode, text) = match edit(input, key) {
+        Edited::Open(i) => {
+            let t = i.text.clone();
+            (Mode::Filter(i), Some(t))
+        }
+        Edited::Cancel => (Mode::Normal, None),
+        Edited::Submit(t) => (Mode::Normal, Some(t)),
+    };
+    let mut error = None;
+    if let View::Table(t) = state.top_mut() {
+        t.filter = match text.as_deref().map(Matcher::parse) {
+            Some(Ok(Some(m))) => Some((text.clone().unwrap_or_default(), m)),
+            Some(Err(e)) => {
+                error = Some(e);
+                t.filter.take()
+            }
+            _ => None,
+        };
+    }
+    refresh_top(state);
+    if let (Some(e), Mode::Normal) = (error, &mode) {
+        state.toast(e, true);
+    }
+    mode
+}
+
+fn refresh_top(state: &mut AppState) {
+    let now = jiff::Timestamp::now();
+    let AppState { stack, data, .. } = state;
+    if let Some(View::Table(t)) = stack.last_mut() {
+        t.refresh(data.get(&t.kind), now);
+    }
+}
+
+fn on_search_key(state: &mut AppState, input: Input, key: KeyEvent) -> Mode {
+    match edit(input, key) {
+        Edited::Open(i) => Mode::Search(i),
+        Edited::Cancel => Mode::Normal,
+        Edited::Submit(text) => {
+            let parsed = Matcher::parse(&text);
+            match parsed {
+                Err(e) => state.toast(e, true),
+                Ok(m) => {
+                    if let View::Logs(l) = state.top_mut() {
+                        l.search = m.map(|m| (text, m));
+                        l.current_match = None;
+                        // Start from the newest line and go back, as in `less +G` then `?`.
+                        jump_to_match(l, false);
+                    }
+                }
+            }
+            Mode::Normal
+        }
+    }
+}
+
+/// Move the current match to the next (forward) or previous match, wrapping around.
+fn jump_to_match(l: &mut LogView, forward: bool) {
+    let Some((_, m)) = &l.search else { return };
+    let len = l.buffer.len();
+    if len == 0 {
+        return;
+    }
+    let start = l.current_match.unwrap_or(if forward { len - 1 } else { 0 });
+    let found = (1..=len)
+        .map(|step| {
+            if forward {
+                (start + step) % len
+            } else {
+                (start + len - step % len) % len
+            }
+        })
+        .find(|&i| {
+            l.buffer
+                .get(i)
+                .is_some_and(|line| m.is_match(&line.text.text))
+        });
+    if let Some(i) = found {
+        l.current_match = Some(i);
+        l.follow = false;
+        // Centre the match in the last known page.
+        let displayed = l.displayed();
+        let pos = displayed.iter().position(|&d| d == i).unwrap_or(0);
+        l.top = pos.saturating_sub(l.page / 2);
+    }
+}
+
+fn on_action(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
+    match action {
+        Action::Quit => state.quit = true,
+        Action::Help => state.mode = Mode::Help { scroll: 0 },
+        Action::Command => state.mode = Mode::Command(Input::default()),
+        _ => {}
+    }
+    if matches!(action, Action::Quit | Action::Help | Action::Command) {
+        return;
+    }
+    match state.top() {
+        View::Table(_) => on_table_action(state, action, fx),
+        View::Logs(_) => on_logs_action(state, action, fx),
+        View::Describe(_) => on_describe_action(state, action),
+    }
+}
+
+fn pop_view(state: &mut AppState, fx: &mut Vec<Effect>) {
+    if state.stack.len() > 1 {
+        if let Some(View::Logs(_)) = state.stack.pop() {
+            fx.push(Effect::CloseLogs);
+        }
+        refresh_top(state);
+    }
+}
+
+fn move_selection(t: &mut TableView, action: Action, page: usize) -> bool {
+    let last = t.rows.len().saturating_sub(1);
+    let target = match action {
+        Action::Up => t.selected.saturating_sub(1),
+        Action::Down => (t.selected + 1).min(last),
+        Action::PageUp => t.selected.saturating_sub(page),
+        Action::PageDown => (t.selected + page).min(last),
+        Action::Top => 0,
+        Action::Bottom => last,
+        _ => return false,
+    };
+    t.select(target);
+    true
+}
+
+fn on_table_action(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
+    let read_only = state.read_only;
+    let confirm = state.settings.config.confirm_destructive;
+    let View::Table(t) = state.top_mut() else {
+        return;
+    };
+    if move_selection(t, action, 10) {
+        return;
+    }
+    let kind = t.kind;
+    let spec = kind.spec();
+    let selected = t.selected_row().cloned();
+    match action {
+        Action::Back => {
+            if t.filter.take().is_some() {
+                refresh_top(state);
+            } else {
+                pop_view(state, fx);
+            }
+        }
+        Action::Filter => {
+            let text = t
+                .filter
+                .as_ref()
+                .map(|(s, _)| s.clone())
+                .unwrap_or_default();
+            state.mode = Mode::Filter(Input { text });
+        }
+        Action::SortNext | Action::SortPrev | Action::SortReverse => {
+            let n = spec.columns.len();
+            match action {
+                Action::SortNext => t.sort.column = (t.sort.column + 1) % n,
+                Action::SortPrev => t.sort.column = (t.sort.column + n - 1) % n,
+                _ => t.sort.descending = !t.sort.descending,
+            }
+            let msg = format!(
+                "sorted by {}{}",
+                spec.columns[t.sort.column].name,
+                if t.sort.descending { " ↓" } else { "" }
+            );
+            refresh_top(state);
+            state.toast(msg, false);
+        }
+        Action::Enter => {
+            let Some(row) = selected else { return };
+            if let Some(child) = spec.drill {
+                let mut view = TableView::new(child, Some(row.name.clone()));
+                view.refresh(state.data.get(&child), jiff::Timestamp::now());
+                state.stack.push(View::Table(view));
+            } else if spec.has_logs {
+                open_logs(state, &row, fx);
+            } else {
+                open_describe(state, &row, fx);
+            }
+        }
+        Action::Logs => match selected {
+            Some(row) if spec.has_logs => open_logs(state, &row, fx),
+            Some(_) => state.toast(format!("{} have no logs", spec.title.to_lowercase()), true),
+            None => {}
+        },
+        Action::Describe => {
+            if let Some(row) = selected {
+                open_describe(state, &row, fx);
+            }
+        }
+        Action::Shell => match selected {
+            Some(row) if spec.has_shell => fx.push(Effect::Shell(row.key.clone())),
+            Some(_) => state.toast(format!("no shell for {}", spec.title.to_lowercase()), true),
+            None => {}
+        },
+        Action::Start | Action::Stop | Action::Restart | Action::Kill | Action::Remove => {
+            let Some(row) = selected else { return };
+            let ra = match action {
+                Action::Start => ResourceAction::Start,
+                Action::Stop => ResourceAction::Stop,
+                Action::Restart => ResourceAction::Restart,
+                Action::Kill => ResourceAction::Kill,
+                _ => ResourceAction::Remove,
+            };
+            if !spec.actions.contains(&ra) {
+                state.toast(
+                    format!(
+                        "{} is not available for {}",
+                        ra.name(),
+                        spec.title.to_lowercase()
+                    ),
+                    true,
+                );
+            } else if read_only && ra.is_mutating() {
+                state.toast(
+                    format!("read-only mode: {} {} refused", ra.name(), row.name),
+                    true,
+                );
+                fx.push(Effect::AuditRefused {
+                    key: row.key.clone(),
+                    name: row.name.clone(),
+                    action: ra,
+                });
+            } else if confirm && ra.is_destructive() {
+                state.mode = Mode::Confirm(Confirm {
+                    key: row.key.clone(),
+                    name: row.name.clone(),
+                    action: ra,
+                });
+            } else {
+                fx.push(Effect::Act {
+                    key: row.key.clone(),
+                    name: row.name.clone(),
+                    action: ra,
+                });
+            }
+        }
+        _ => {}
+    }
+}
+
+fn open_describe(state: &mut AppState, row: &crate::model::Resource, fx: &mut Vec<Effect>) {
+    state.stack.push(View::Describe(DescribeView {
+        title: row.name.clone(),
+        key: row.key.clone(),
+        text: None,
+        scroll: 0,
+    }));
+    fx.push(Effect::Describe(row.key.clone()));
+}
+
+fn open_logs(state: &mut AppState, row: &crate::model::Resource, fx: &mut Vec<Effect>) {
+    let cfg = &state.settings.config.logs;
+    let opts = LogOpts {
+        follow: true,
+        tail: Some(cfg.tail),
+        since_secs: None,
+    };
+    let stream = state.next_stream;
+    state.next_stream += 1;
+    let mut view = LogView::new(
+        row.name.clone(),
+        row.key.clone(),
+        stream,
+        opts.clone(),
+        cfg.buffer_lines,
+    );
+    view.timestamps = cfg.timestamps;
+    view.wrap = cfg.wrap;
+    state.stack.push(View::Logs(Box::new(view)));
+    fx.push(Effect::OpenLogs {
+        stream,
+        target: row.key.clone(),
+        opts,
+    });
+}
+
+fn on_logs_action(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
+    let next_stream = state.next_stream;
+    let default_tail = state.settings.config.logs.tail;
+    let View::Logs(l) = state.top_mut() else {
+        return;
+    };
+    let shown = l.displayed().len();
+    let page = l.page.max(1);
+    let max_top = shown.saturating_sub(page);
+    match action {
+        Action::Back => {
+            if l.search.take().is_some() {
+                l.current_match = None;
+                l.matches_only = false;
+            } else {
+                pop_view(state, fx);
+            }
+        }
+        Action::Up | Action::PageUp => {
+            let by = if action == Action::Up { 1 } else { page };
+            let from = if l.follow { max_top } else { l.top };
+            l.top = from.saturating_sub(by);
+            l.follow = false;
+        }
+        Action::Down | Action::PageDown => {
+            let by = if action == Action::Down { 1 } else { page };
+            l.top = (l.top + by).min(max_top);
+            l.follow = l.top >= max_top;
+        }
+        Action::Top => {
+            l.top = 0;
+            l.follow = false;
+        }
+        Action::Bottom => l.follow = true,
+        Action::Left => l.hscroll = l.hscroll.saturating_sub(8),
+        Action::Right if !l.wrap => l.hscroll = l.hscroll.saturating_add(8),
+        Action::ToggleFollow => {
+            l.follow = !l.follow;
+            if !l.follow {
+                l.top = max_top;
+            }
+        }
+        Action::ToggleTimestamps => l.timestamps = !l.timestamps,
+        Action::ToggleWrap => {
+            l.wrap = !l.wrap;
+            l.hscroll = 0;
+        }
+        Action::TogglePause => {
+            l.paused = !l.paused;
+            if !l.paused {
+                let held = std::mem::take(&mut l.held);
+                l.buffer.push_batch(held);
+            }
+        }
+        Action::Search => {
+            let text = l
+                .search
+                .as_ref()
+                .map(|(s, _)| s.clone())
+                .unwrap_or_default();
+            state.mode = Mode::Search(Input { text });
+        }
+        Action::SearchNext => jump_to_match(l, true),
+        Action::SearchPrev => jump_to_match(l, false),
+        Action::ToggleMatchesOnly => {
+            if l.search.is_some() {
+                l.matches_only = !l.matches_only;
+                l.follow = true;
+            } else {
+                state.toast("search first (/) to show only matching lines", true);
+            }
+        }
+        Action::Save => {
+            let stamp = jiff::Timestamp::now().strftime("%Y%m%d-%H%M%S").to_string();
+            let safe: String = l
+                .title
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            state.mode = Mode::SavePath(Input {
+                text: format!("fleetdeck-{safe}-{stamp}.log"),
+            });
+        }
+        Action::SinceCycle => {
+            l.since_step = (l.since_step + 1) % SINCE_STEPS.len();
+            let (since, label) = SINCE_STEPS[l.since_step];
+            l.opts = match since {
+                None => LogOpts {
+                    since_secs: None,
+                    tail: Some(default_tail),
+                    ..l.opts.clone()
+                },
+                Some(0) => LogOpts {
+                    since_secs: None,
+                    tail: None,
+                    ..l.opts.clone()
+                },
+                Some(s) => LogOpts {
+                    since_secs: Some(s),
+                    tail: None,
+                    ..l.opts.clone()
+                },
+            };
+            // Restart the stream under a new id so late lines of the old one are ignored.
+            l.stream = next_stream;
+            l.buffer.clear();
+            l.held.clear();
+            l.ended = None;
+            l.current_match = None;
+            l.follow = true;
+            let (target, opts) = (l.target.clone(), l.opts.clone());
+            state.next_stream += 1;
+            fx.push(Effect::OpenLogs {
+                stream: next_stream,
+                target,
+                opts,
+            });
+            state.toast(format!("history: {label}"), false);
+        }
+        _ => {}
+    }
+}
+
+fn on_describe_action(state: &mut AppState, action: Action) {
+    let View::Describe(d) = state.top_mut() else {
+        return;
+    };
+    match action {
+        Action::Back => {
+            state.stack.pop();
+            refresh_top(state);
+        }
+        Action::Up => d.scroll = d.scroll.saturating_sub(1),
+        Action::Down => d.scroll = d.scroll.saturating_add(1),
+        Action::PageUp => d.scroll = d.scroll.saturating_sub(20),
+        Action::PageDown => d.scroll = d.scroll.saturating_add(20),
+        Action::Top => d.scroll = 0,
+        Action::Bottom => {
+            let lines = d
+                .text
+                .as_ref()
+                .and_then(|r| r.as_ref().ok())
+                .map(|t| t.lines().count())
+                .unwrap_or(0);
+            d.scroll = lines.saturating_sub(10).min(u16::MAX as usize) as u16;
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,203 @@
+//! Append-only audit log (JSON lines, fsync per entry).
+//!
+//! Every destructive action is written before it runs ("attempt") and after ("result"), or as
+//! "refused" when read-only mode stops it, so the log tells what was tried even if the console
+//! crashes mid-action.
+use std::fs::{DirBuilder, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEntry {
+    /// RFC 3339
+    pub time: String,
+    pub user: String,
+    pub source: String,
+    pub target: String,
+    pub action: String,
+    /// "attempt" before the action runs, "result" after it; "refused" when read-only mode stops it.
+    pub phase: String,
+    /// Outcome text for "result"/"refused".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ok: Option<bool>,
+}
+
+impl AuditEntry {
+    /// The entry written before an action runs; `time` is now, `user` the local user.
+    pub fn attempt(
+        source: impl Into<String>,
+        target: impl Into<String>,
+        action: impl Into<String>,
+    ) -> AuditEntry {
+        AuditEntry {
+            time: now(),
+            user: current_user(),
+            source: source.into(),
+            target: target.into(),
+            action: action.into(),
+            phase: "attempt".into(),
+            result: None,
+            ok: None,
+        }
+    }
+
+    /// The entry written after the action of this attempt finished.
+    pub fn result(&self, ok: bool, text: impl Into<String>) -> AuditEntry {
+        AuditEntry {
+            time: now(),
+            phase: "result".into(),
+            result: Some(text.into()),
+            ok: Some(ok),
+            ..self.clone()
+        }
+    }
+
+    /// The entry written instead of running the action (read-only mode, a failed check).
+    pub fn refused(&self, text: impl Into<String>) -> AuditEntry {
+        AuditEntry {
+            time: now(),
+            phase: "refused".into(),
+            result: Some(text.into()),
+            ok: Some(false),
+            ..self.clone()
+        }
+    }
+}
+
+fn now() -> String {
+    jiff::Timestamp::now().to_string()
+}
+
+/// `$USER`, else `$LOGNAME`, else `uid:N`: an audit line must always say who.
+fn current_user() -> String {
+    user_from(|k| std::env::var(k).ok())
+}
+
+fn user_from(get: impl Fn(&str) -> Option<String>) -> String {
+    ["USER", "LOGNAME"]
+        .iter()
+        .filter_map(|k| get(k))
+        .find(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| {
+            // SAFETY: getuid has no preconditions and cannot fail (POSIX).
+            let uid = unsafe { libc::getuid() };
+            format!("uid:{uid}")
+        })
+}
+
+/// Serialises appends within the process so two threads can never interleave inside one
+/// line (O_APPEND makes each write atomic in position, but a large line may be split across
+/// writes by the kernel/libc; the lock removes that doubt).
+static APPEND_LOCK: Mutex<()> = Mutex::new(());
+
+/// Cheap to clone; every append opens-appends-fsyncs so entries survive a crash.
+#[derive(Debug, Clone)]
+pub struct AuditLog {
+    path: PathBuf,
+}
+
+impl AuditLog {
+    pub fn new(path: impl AsRef<Path>) -> Self {
+        AuditLog {
+            path: path.as_ref().to_path_buf(),
+        }
+    }
+
+    /// The log at its standard place, `$XDG_STATE_HOME/fleetdeck/audit.jsonl`.
+    pub fn default_location() -> Self {
+        AuditLog::new(crate::config::paths::audit_file())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Blocking (fsync): call from `spawn_blocking` or a backend task, never the UI loop.
+    pub fn append(&self, entry: &AuditEntry) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        // A poisoned lock only means another append panicked; the file is still fine.
+        let _guard = APPEND_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            // Audit data names hosts and targets: private to the user (only applies to
+            // directories this call creates).
+            DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+        }
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&self.path)?;
+        // One write call for the whole line keeps it contiguous for other processes too.
+        file.write_all(&line)?;
+        file.sync_data()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constructors_fill_fields() {
+        let a = AuditEntry::attempt("docker:local", "web-1", "stop");
+        assert_eq!(a.phase, "attempt");
+        assert!(!a.user.is_empty());
+        assert!(a.time.parse::<jiff::Timestamp>().is_ok(), "{}", a.time);
+        assert_eq!((a.ok, a.result.as_deref()), (None, None));
+        let r = a.result(true, "stopped");
+        assert_eq!(
+            (r.phase.as_str(), r.ok, r.result.as_deref()),
+            ("result", Some(true), Some("stopped"))
+        );
+        assert_eq!(
+            (r.source.as_str(), r.target.as_str(), r.action.as_str()),
+            ("docker:local", "web-1", "stop")
+        );
+        let f = a.refused("read-only mode");
+        assert_eq!((f.phase.as_str(), f.ok), ("refused", Some(false)));
+    }
+
+    #[test]
+    fn user_fallbacks() {
+        assert_eq!(
+            user_from(|k| (k == "USER").then(|| "alice".to_string())),
+            "alice"
+        );
+        assert_eq!(
+            user_from(|k| (k == "LOGNAME").then(|| "bob".to_string())),
+            "bob"
+        );
+        assert_eq!(
+            user_from(|k| (k == "USER").then(String::new)),
+            user_from(|_| None)
+        );
+        assert!(user_from(|_| None).starts_with("uid:"));
+    }
+
+    #[test]
+    fn append_creates_private_dir_and_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let log = AuditLog::new(tmp.path().join("a/b/audit.jsonl"));
+        let e = AuditEntry::attempt("s", "t\nwith newline", "stop");
+        log.append(&e).unwrap();
+        log.append(&e.result(false, "boom")).unwrap();
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        let lines: Vec<_> = text.lines().collect();
+        assert_eq!(lines.len(), 2);
+        let v: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
+        assert_eq!(v["phase"], "result");
+        assert_eq!(v["ok"], false);
+        assert_eq!(v["target"], "t\nwith newline");
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(log.path()), 0o600);
+        assert_eq!(mode(&tmp.path().join("a/b")), 0o700);
+    }
+}

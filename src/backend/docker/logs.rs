@@ -1,0 +1,301 @@
+//! Container and compose-project logs → batched, sanitised `LogLine`s.
+//!
+//! Pipeline per container: `docker logs -f --timestamps` frames → one `LineSplitter` per
+//! stdout/stderr (a partial stderr line must not glue onto stdout) → `split_timestamp` →
+//! `sanitize`. Lines are sent in batches (1,000 lines, or 15 ms after the first pending one) so a
+//! container printing 50k lines/s costs the UI ~50 messages/s, and the bounded channel pushes
+//! back on the engine connection instead of growing memory.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bollard::Docker;
+use bollard::container::LogOutput;
+use bollard::query_parameters::LogsOptionsBuilder;
+use futures::stream::{self, BoxStream, StreamExt};
+use tokio::time::{Instant, sleep_until};
+
+use super::Inner;
+use super::containers::container_name;
+use super::error::human_error;
+use super::list::project_containers;
+use crate::backend::{BackendEvent, EventTx, StreamId};
+use crate::logs::split_timestamp;
+use crate::model::{LogLine, LogOpts, ResourceKey, ResourceKind};
+use crate::term::sanitize::{LineSplitter, sanitize};
+
+pub const BATCH_LINES: usize = 1000;
+pub const BATCH_DELAY: Duration = Duration::from_millis(15);
+
+/// One container's stream state.
+struct Source {
+    name: String,
+    label: Option<Arc<str>>,
+    stdout: Half,
+    stderr: Half,
+    done: bool,
+}
+
+/// One of a container's two output streams.
+#[derive(Default)]
+struct Half {
+    splitter: LineSplitter,
+    /// The last frame did not end a line. The engine splits long lines (16 KiB) into partial
+    /// messages and, with `timestamps=true`, stamps each one: the stamp of a continuation must
+    /// be dropped or it would land in the middle of the line's text.
+    mid_line: bool,
+}
+
+impl Half {
+    fn push(&mut self, frame: &[u8], mut emit: impl FnMut(&[u8])) {
+        let mut data = frame;
+        if self.mid_line
+            && let (Some(_), rest) = split_timestamp(data)
+        {
+            data = rest;
+        }
+        if let Some(&last) = data.last() {
+            self.mid_line = last != b'\n';
+        }
+        self.splitter.push(data, &mut emit);
+    }
+}
+
+/// One merged item: (source index, frame or None when that source's stream ended).
+type Tagged = (usize, Option<Result<LogOutput, bollard::errors::Error>>);
+
+/// Accumulates lines and decides when a batch is due.
+struct Batcher {
+    stream: StreamId,
+    pending: Vec<LogLine>,
+    first_at: Option<Instant>,
+}
+
+impl Batcher {
+    fn push(&mut self, line: LogLine) {
+        if self.pending.is_empty() {
+            self.first_at = Some(Instant::now());
+        }
+        self.pending.push(line);
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.first_at.map(|t| t + BATCH_DELAY)
+    }
+
+    /// Send what is pending; Err when the UI is gone.
+    async fn flush(&mut self, tx: &EventTx) -> Result<(), ()> {
+        self.first_at = None;
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let lines = std::mem::replace(&mut self.pending, Vec::with_capacity(BATCH_LINES));
+        tx.send(BackendEvent::LogLines {
+            stream: self.stream,
+            lines,
+        })
+        .await
+        .map_err(|_| ())
+    }
+}
+
+fn to_line(raw: &[u8], source: &Option<Arc<str>>) -> LogLine {
+    let (ts, rest) = split_timestamp(raw);
+    LogLine {
+        ts,
+        source: source.clone(),
+        text: sanitize(rest),
+    }
+}
+
+fn logs_options(opts: &LogOpts) -> bollard::query_parameters::LogsOptions {
+    let tail = opts
+        .tail
+        .map_or_else(|| "all".to_owned(), |n| n.to_string());
+    let mut b = LogsOptionsBuilder::default()
+        .follow(opts.follow)
+        .stdout(true)
+        .stderr(true)
+        .timestamps(true)
+        .tail(&tail);
+    if let Some(secs) = opts.since_secs {
+        let since = jiff::Timestamp::now()
+            .as_second()
+            .saturating_sub(i64::try_from(secs).unwrap_or(i64::MAX));
+        b = b.since(i32::try_from(since.max(0)).unwrap_or(i32::MAX));
+    }
+    b.build()
+}
+
+/// The containers whose logs `target` means: (engine id, display name, prefix shown per line).
+async fn targets(
+    docker: &Docker,
+    target: &ResourceKey,
+) -> Result<Vec<(String, String, Option<Arc<str>>)>, TargetError> {
+    match target.kind {
+        ResourceKind::Container => Ok(vec![(target.id.clone(), target.id.clone(), None)]),
+        ResourceKind::Project => {
+            let list = project_containers(docker, &target.id)
+                .await
+                .map_err(TargetError::Engine)?;
+            let mut out: Vec<(String, String, Option<Arc<str>>)> = list
+                .iter()
+                .filter_map(|c| {
+                    let id = c.id.clone()?;
+                    let name = container_name(c);
+                    Some((id, name.clone(), Some(Arc::from(name.as_str()))))
+                })
+                .collect();
+            out.sort_by(|a, b| a.1.cmp(&b.1));
+            if out.is_empty() {
+                return Err(TargetError::Text(format!(
+                    "compose project {} has no containers",
+                    target.id
+                )));
+            }
+            Ok(out)
+        }
+        other => Err(TargetError::Text(format!(
+            "{} have no logs",
+            other.spec().title.to_lowercase()
+        ))),
+    }
+}
+
+enum TargetError {
+    Engine(bollard::errors::Error),
+    Text(String),
+}
+
+/// The log task. Always ends with exactly one `LogEnded` (unless the UI went away).
+pub async fn run(
+    inner: Arc<Inner>,
+    target: ResourceKey,
+    opts: LogOpts,
+    stream: StreamId,
+    tx: EventTx,
+) {
+    let error = stream_logs(&inner, &target, &opts, stream, &tx).await;
+    match error {
+        Err(Gone) => {}
+        Ok(error) => {
+            let _ = tx.send(BackendEvent::LogEnded { stream, error }).await;
+        }
+    }
+}
+
+/// The UI dropped its receiver.
+struct Gone;
+
+async fn stream_logs(
+    inner: &Inner,
+    target: &ResourceKey,
+    opts: &LogOpts,
+    stream: StreamId,
+    tx: &EventTx,
+) -> Result<Option<String>, Gone> {
+    let conn = match inner.connection().await {
+        Ok(c) => c,
+        Err(e) => return Ok(Some(e)),
+    };
+    let endpoint = &conn.1;
+    let docker = &conn.0.docker;
+    let sources = match targets(docker, target).await {
+        Ok(s) => s,
+        Err(TargetError::Engine(e)) => {
+            inner.forget_if_transport(&e).await;
+            return Ok(Some(human_error(endpoint, &e)));
+        }
+        Err(TargetError::Text(t)) => return Ok(Some(t)),
+    };
+
+    let options = logs_options(opts);
+    let mut state: Vec<Source> = Vec::with_capacity(sources.len());
+    let mut streams: Vec<BoxStream<'static, Tagged>> = Vec::new();
+    for (idx, (id, name, label)) in sources.into_iter().enumerate() {
+        // `None` after the last item marks "this container's stream ended".
+        let s = docker
+            .logs(&id, Some(options.clone()))
+            .map(move |r| (idx, Some(r)))
+            .chain(stream::once(async move { (idx, None) }));
+        streams.push(s.boxed());
+        state.push(Source {
+            name,
+            label,
+            stdout: Half::default(),
+            stderr: Half::default(),
+            done: false,
+        });
+    }
+    let single = state.len() == 1;
+    let mut merged = stream::select_all(streams);
+    let mut batch = Batcher {
+        stream,
+        pending: Vec::with_capacity(BATCH_LINES),
+        first_at: None,
+    };
+    let mut errors: Vec<String> = Vec::new();
+
+    loop {
+        let deadline = batch.deadline();
+        let timer = async {
+            match deadline {
+                Some(d) => sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            item = merged.next() => match item {
+                Some((idx, Some(Ok(out)))) => {
+                    let Some(src) = state.get_mut(idx) else { continue };
+                    if src.done {
+                        continue;
+                    }
+                    let label = src.label.clone();
+                    let (splitter, bytes) = match out {
+                        LogOutput::StdErr { message } => (&mut src.stderr, message),
+                        LogOutput::StdOut { message } | LogOutput::Console { message } | LogOutput::StdIn { message } => (&mut src.stdout, message),
+                    };
+                    splitter.push(&bytes, |line| batch.push(to_line(line, &label)));
+                    if batch.pending.len() >= BATCH_LINES {
+                        batch.flush(tx).await.map_err(|_| Gone)?;
+                    }
+                }
+                Some((idx, Some(Err(e)))) => {
+                    if let Some(src) = state.get_mut(idx) && !src.done {
+                        inner.forget_if_transport(&e).await;
+                        let text = human_error(endpoint, &e);
+                        tracing::debug!(container = %src.name, error = %text, "docker log stream failed");
+                        errors.push(if single { text } else { format!("{}: {text}", src.name) });
+                        finish(src, &mut batch);
+                    }
+                }
+                Some((idx, None)) => {
+                    if let Some(src) = state.get_mut(idx) && !src.done {
+                        finish(src, &mut batch);
+                    }
+                }
+                None => break,
+            },
+            _ = timer => batch.flush(tx).await.map_err(|_| Gone)?,
+        }
+    }
+    batch.flush(tx).await.map_err(|_| Gone)?;
+    Ok(if errors.is_empty() {
+        None
+    } else {
+        Some(errors.join("; "))
+    })
+}
+
+/// Emit the unterminated last lines of a finished stream and mark it done.
+fn finish(src: &mut Source, batch: &mut Batcher) {
+    let label = src.label.clone();
+    src.stdout
+        .splitter
+        .finish(|line| batch.push(to_line(line, &label)));
+    src.stderr
+        .splitter
+        .finish(|line| batch.push(to_line(line, &label)));
+    src.done = true;
+}

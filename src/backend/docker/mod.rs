@@ -1,0 +1,218 @@
+//! The Docker engine backend: containers, compose projects, images, volumes, networks.
+//!
+//! Construction never touches the network: the endpoint is resolved from config/env/contexts
+//! (pure, see [`connect::resolve`]) and every connection is made inside a task or an async call,
+//! so an unreachable daemon shows up as a `Reconnecting` status, never as a hang.
+//!
+//! Files: `connect` (endpoint resolution, client construction), `error` (human error text),
+//! `watch` (snapshots on events), `list` + one mapper per kind, `logs`, `stats`, `exec`
+//! (shell and exec), `actions` (act, describe).
+
+pub mod actions;
+pub mod connect;
+pub mod containers;
+pub mod error;
+pub mod exec;
+pub mod images;
+pub mod list;
+pub mod logs;
+pub mod networks;
+pub mod projects;
+pub mod stats;
+mod tls_insecure;
+pub mod util;
+pub mod volumes;
+pub mod watch;
+
+use std::sync::Arc;
+
+use anyhow::anyhow;
+use async_trait::async_trait;
+use bollard::query_parameters::InspectContainerOptions;
+
+use crate::backend::{Backend, EventTx, ShellOpts, ShellSession, StreamId, TaskHandle};
+use crate::config::DockerSource;
+use crate::model::{LogOpts, ResourceAction, ResourceKey, ResourceKind, SourceId};
+pub use connect::{Connection, Endpoint, Origin, ResolveEnv, Resolved};
+
+/// State shared by the backend and its tasks.
+#[derive(Debug)]
+pub struct Inner {
+    pub id: SourceId,
+    /// The resolution result; an error (unknown context...) is reported by every operation.
+    pub resolved: Result<Resolved, String>,
+    /// A negotiated client for one-shot calls (act, describe, exec...), made on first use and
+    /// dropped after a transport error so the next call reconnects.
+    cached: tokio::sync::Mutex<Option<Connection>>,
+}
+
+impl Inner {
+    /// A connected client plus its endpoint (for error texts), reusing the cached one.
+    pub async fn connection(&self) -> Result<(Connection, Endpoint), String> {
+        let resolved = self.resolved.as_ref().map_err(Clone::clone)?;
+        let mut cached = self.cached.lock().await;
+        if let Some(c) = cached.as_ref() {
+            return Ok((c.clone(), resolved.endpoint.clone()));
+        }
+        let conn = connect::connect(&resolved.endpoint).await?;
+        *cached = Some(conn.clone());
+        Ok((conn, resolved.endpoint.clone()))
+    }
+
+    /// Drop the cached client when `e` means the engine went away (not "no such container").
+    pub async fn forget_if_transport(&self, e: &bollard::errors::Error) {
+        if error::is_transport_error(e) {
+            *self.cached.lock().await = None;
+        }
+    }
+}
+
+/// A Docker engine as a fleetdeck source (`docker:local`, `docker:prod` ...).
+#[derive(Debug, Clone)]
+pub struct DockerBackend {
+    inner: Arc<Inner>,
+}
+
+static KINDS: &[ResourceKind] = &[
+    ResourceKind::Container,
+    ResourceKind::Project,
+    ResourceKind::Image,
+    ResourceKind::Volume,
+    ResourceKind::Network,
+];
+
+impl DockerBackend {
+    /// Source `docker:<name>` resolved from `env` (see [`ResolveEnv`]).
+    pub fn new(name: &str, env: &ResolveEnv) -> Self {
+        Self::with_resolution(name, connect::resolve(env))
+    }
+
+    /// Source from a config entry, resolved against the real process environment.
+    pub fn from_source(source: &DockerSource) -> Self {
+        Self::new(&source.name, &ResolveEnv::from_process(source.host.clone()))
+    }
+
+    /// The default `docker:local` source, resolved like the docker CLI.
+    pub fn local() -> Self {
+        Self::new("local", &ResolveEnv::from_process(None))
+    }
+
+    /// A source with an already-resolved endpoint (or the resolution error to report).
+    pub fn with_resolution(name: &str, resolved: Result<Resolved, String>) -> Self {
+        if let Err(e) = &resolved {
+            tracing::warn!(source = name, error = %e, "docker endpoint resolution failed");
+        }
+        DockerBackend {
+            inner: Arc::new(Inner {
+                id: SourceId::new(format!("docker:{name}")),
+                resolved,
+                cached: tokio::sync::Mutex::new(None),
+            }),
+        }
+    }
+
+    /// Where this source points and why, for the header ("unix:///var/run/docker.sock · default socket").
+    pub fn resolved(&self) -> Result<&Resolved, &str> {
+        self.inner.resolved.as_ref().map_err(String::as_str)
+    }
+
+    async fn connection(&self) -> anyhow::Result<(Connection, Endpoint)> {
+        self.inner.connection().await.map_err(|e| anyhow!(e))
+    }
+
+    /// Pass a one-shot call's result through, dropping the cached client on any error: a
+    /// reconnect costs one `/version` call, and a daemon restart between calls then costs at
+    /// most one failed call instead of a stale client forever.
+    async fn after<T>(&self, r: anyhow::Result<T>) -> anyhow::Result<T> {
+        if r.is_err() {
+            *self.inner.cached.lock().await = None;
+        }
+        r
+    }
+}
+
+#[async_trait]
+impl Backend for DockerBackend {
+    fn id(&self) -> &SourceId {
+        &self.inner.id
+    }
+
+    fn kinds(&self) -> &'static [ResourceKind] {
+        KINDS
+    }
+
+    fn watch(&self, kind: ResourceKind, tx: EventTx) -> TaskHandle {
+        TaskHandle::spawn(watch::run(Arc::clone(&self.inner), kind, tx))
+    }
+
+    fn logs(
+        &self,
+        target: &ResourceKey,
+        opts: LogOpts,
+        stream: StreamId,
+        tx: EventTx,
+    ) -> TaskHandle {
+        TaskHandle::spawn(logs::run(
+            Arc::clone(&self.inner),
+            target.clone(),
+            opts,
+            stream,
+            tx,
+        ))
+    }
+
+    fn stats(&self, target: &ResourceKey, tx: EventTx) -> Option<TaskHandle> {
+        (target.kind == ResourceKind::Container)
+            .then(|| TaskHandle::spawn(stats::run(Arc::clone(&self.inner), target.clone(), tx)))
+    }
+
+    async fn act(&self, target: &ResourceKey, action: &ResourceAction) -> anyhow::Result<String> {
+        let (conn, endpoint) = self.connection().await?;
+        let r = actions::act(&conn.docker, &endpoint, target, action).await;
+        self.after(r).await
+    }
+
+    async fn describe(&self, target: &ResourceKey) -> anyhow::Result<String> {
+        let (conn, endpoint) = self.connection().await?;
+        let r = actions::describe(&conn.docker, &endpoint, target).await;
+        self.after(r).await
+    }
+
+    async fn shell(&self, target: &ResourceKey, opts: &ShellOpts) -> anyhow::Result<ShellSession> {
+        if target.kind != ResourceKind::Container {
+            return Err(anyhow!("only containers have a shell"));
+        }
+        let (conn, endpoint) = self.connection().await?;
+        let docker = &conn.docker;
+        let name = match docker
+            .inspect_container(&target.id, None::<InspectContainerOptions>)
+            .await
+        {
+            Ok(info) => info
+                .name
+                .as_deref()
+                .map(|n| crate::term::sanitize::sanitize_plain(n.trim_start_matches('/')))
+                .unwrap_or_else(|| target.id.clone()),
+            Err(e) => {
+                return self
+                    .after(Err(anyhow!(error::human_error(&endpoint, &e))))
+                    .await;
+            }
+        };
+        let r = exec::shell(docker, &endpoint, &target.id, &name, opts).await;
+        self.after(r).await
+    }
+
+    async fn exec(&self, target: &ResourceKey, cmd: &[String]) -> anyhow::Result<(i64, String)> {
+        if target.kind != ResourceKind::Container {
+            return Err(anyhow!("exec needs a container"));
+        }
+        if cmd.is_empty() {
+            return Err(anyhow!("exec needs a command"));
+        }
+        let (conn, endpoint) = self.connection().await?;
+        let r = exec::run_collect(&conn.docker, &endpoint, &target.id, cmd).await;
+        let (code, out) = self.after(r).await?;
+        Ok((code, String::from_utf8_lossy(&out).into_owned()))
+    }
+}

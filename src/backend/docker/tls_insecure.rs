@@ -1,0 +1,145 @@
+//! HTTPS to an engine whose docker context sets `SkipTLSVerify: true`.
+//!
+//! bollard's own TLS client always verifies the server certificate, so a context the docker CLI
+//! accepts would fail here. This builds the same rustls + hyper stack bollard uses, with a
+//! verifier that accepts any server certificate (still checking handshake signatures) and the
+//! context's client certificate when it has one, and hands it to bollard as a custom transport.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use bollard::{BollardRequest, Docker};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use rustls::DigitallySignedStruct;
+use rustls::SignatureScheme;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+
+use super::connect::TlsFiles;
+
+/// Accepts any certificate: exactly what `SkipTLSVerify` asks for, and nothing more.
+#[derive(Debug)]
+struct AcceptAnyServerCert(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyServerCert {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn tls_error(msg: String) -> bollard::errors::Error {
+    bollard::errors::Error::IOError {
+        err: std::io::Error::other(msg),
+    }
+}
+
+/// Load the client certificate when the context has one; the engine may not require it.
+fn client_identity(
+    files: &TlsFiles,
+) -> Result<Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>, bollard::errors::Error>
+{
+    if !Path::new(&files.cert).exists() || !Path::new(&files.key).exists() {
+        return Ok(None);
+    }
+    let certs = CertificateDer::pem_file_iter(&files.cert)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| {
+            tls_error(format!(
+                "cannot read client certificate {}: {e}",
+                files.cert.display()
+            ))
+        })?;
+    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| {
+        tls_error(format!(
+            "cannot read client key {}: {e}",
+            files.key.display()
+        ))
+    })?;
+    Ok(Some((certs, key)))
+}
+
+pub fn connect(
+    addr: &str,
+    files: &TlsFiles,
+    timeout: u64,
+) -> Result<Docker, bollard::errors::Error> {
+    // ring explicitly: the crate graph is ring-only and must not depend on a process default.
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| tls_error(format!("TLS setup failed: {e}")))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert(provider)));
+    let config = match client_identity(files)? {
+        Some((certs, key)) => builder
+            .with_client_auth_cert(certs, key)
+            .map_err(|e| tls_error(format!("client certificate rejected: {e}")))?,
+        None => builder.with_no_client_auth(),
+    };
+
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    let https = hyper_rustls::HttpsConnector::from((http, config));
+    let mut client_builder = Client::builder(TokioExecutor::new());
+    // As bollard does: no idle pool, every request gets its own connection.
+    client_builder.pool_max_idle_per_host(0);
+    let client = Arc::new(client_builder.build(https));
+
+    Docker::connect_with_custom_transport(
+        move |req: BollardRequest| {
+            let client = Arc::clone(&client);
+            async move {
+                client
+                    .request(req)
+                    .await
+                    .map_err(bollard::errors::Error::from)
+            }
+        },
+        Some(format!("https://{addr}")),
+        timeout,
+        bollard::API_DEFAULT_VERSION,
+    )
+}

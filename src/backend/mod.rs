@@ -1,0 +1,97 @@
+//! Backends translate engines into the neutral model and talk to the UI only through
+//! [`BackendEvent`]s on a channel. Every call here returns at once: the work runs on tokio tasks.
+
+pub mod docker;
+pub mod task;
+
+use std::pin::Pin;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use tokio::io::AsyncWrite;
+use tokio::sync::mpsc;
+
+use crate::model::{
+    LogLine, LogOpts, Resource, ResourceAction, ResourceKey, ResourceKind, SourceId, SourceStatus,
+    StatsSample,
+};
+pub use task::TaskHandle;
+
+/// Identifies one log stream the UI opened, so late lines from a closed stream are ignored.
+pub type StreamId = u64;
+
+/// What backends tell the UI. Bounded channel: a flood of log lines slows the producer, not the UI.
+#[derive(Debug)]
+pub enum BackendEvent {
+    Status(SourceId, SourceStatus),
+    /// The complete current set of `kind` in `source` (replaces what the UI had).
+    Snapshot {
+        source: SourceId,
+        kind: ResourceKind,
+        resources: Vec<Resource>,
+    },
+    LogLines {
+        stream: StreamId,
+        lines: Vec<LogLine>,
+    },
+    /// A log stream ended: `error` is None when it simply finished (container exited, no follow).
+    LogEnded {
+        stream: StreamId,
+        error: Option<String>,
+    },
+    Stats {
+        key: ResourceKey,
+        sample: StatsSample,
+    },
+}
+
+pub type EventTx = mpsc::Sender<BackendEvent>;
+
+/// An interactive TTY session (container exec, pod exec, SSH shell) handed the terminal.
+pub struct ShellSession {
+    pub output: BoxStream<'static, std::io::Result<Vec<u8>>>,
+    pub input: Pin<Box<dyn AsyncWrite + Send>>,
+    /// Send (cols, rows) on every terminal resize; the backend forwards it to the remote PTY.
+    pub resize: mpsc::UnboundedSender<(u16, u16)>,
+}
+
+/// How to start a shell.
+#[derive(Debug, Clone)]
+pub struct ShellOpts {
+    /// Candidates tried in order; the first that exists runs (`/bin/bash`, then `/bin/sh`).
+    pub commands: Vec<String>,
+    pub cols: u16,
+    pub rows: u16,
+}
+
+#[async_trait]
+pub trait Backend: Send + Sync + 'static {
+    fn id(&self) -> &SourceId;
+    fn kinds(&self) -> &'static [ResourceKind];
+
+    /// Keep the UI's copy of `kind` current: a snapshot now and after every change, plus
+    /// `Status` events; reconnects with backoff on its own. Stops when the handle is dropped.
+    fn watch(&self, kind: ResourceKind, tx: EventTx) -> TaskHandle;
+
+    /// Stream logs of `target` (a container, or every container of a group) as `LogLines`.
+    fn logs(
+        &self,
+        target: &ResourceKey,
+        opts: LogOpts,
+        stream: StreamId,
+        tx: EventTx,
+    ) -> TaskHandle;
+
+    /// Stream resource-use samples of `target`; None when this kind has no stats.
+    fn stats(&self, target: &ResourceKey, tx: EventTx) -> Option<TaskHandle>;
+
+    async fn act(&self, target: &ResourceKey, action: &ResourceAction) -> anyhow::Result<String>;
+
+    /// The object as YAML.
+    async fn describe(&self, target: &ResourceKey) -> anyhow::Result<String>;
+
+    async fn shell(&self, target: &ResourceKey, opts: &ShellOpts) -> anyhow::Result<ShellSession>;
+
+    /// Run a command without a TTY and return its combined output (scriptable `exec`).
+    async fn exec(&self, target: &ResourceKey, cmd: &[String]) -> anyhow::Result<(i64, String)>;
+}

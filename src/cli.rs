@@ -1,0 +1,114 @@
+//! Command line: `fleetdeck` runs the console; subcommands make the same views scriptable.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "fleetdeck",
+    version,
+    about = "Keyboard-driven console for containers, clusters and device fleets"
+)]
+pub struct Cli {
+    /// Config file (default: $XDG_CONFIG_HOME/fleetdeck/config.yaml). An error in a file given
+    /// here stops fleetdeck; an error in the default file only warns and uses defaults.
+    #[arg(long, short = 'c', global = true, env = "FLEETDECK_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Refuse every action that changes something (start, stop, remove, ...).
+    #[arg(long, global = true)]
+    pub readonly: bool,
+    /// Theme name (default, light, mono, or a file in ~/.config/fleetdeck/themes/).
+    #[arg(long, global = true)]
+    pub theme: Option<String>,
+    /// Keymap name (default, vim, or a file in ~/.config/fleetdeck/keymaps/).
+    #[arg(long, global = true)]
+    pub keymap: Option<String>,
+    /// Docker endpoint (unix://, tcp://, ssh://); default: DOCKER_HOST, then the docker context.
+    #[arg(long, global = true)]
+    pub docker_host: Option<String>,
+    /// Diagnostic log file (default: $XDG_STATE_HOME/fleetdeck/fleetdeck.log). Never the terminal.
+    #[arg(long, global = true)]
+    pub log_file: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Table,
+    Json,
+    Yaml,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List resources: containers, projects, images, volumes, networks.
+    Ls {
+        kind: String,
+        #[arg(short, long, value_enum, default_value_t = Output::Table)]
+        output: Output,
+    },
+    /// Print the logs of a container (NAME, ID prefix) or of a compose project (project/NAME).
+    Logs {
+        target: String,
+        /// Keep streaming new lines.
+        #[arg(short, long)]
+        follow: bool,
+        /// Lines of history (default 1000; 0 = none).
+        #[arg(long)]
+        tail: Option<usize>,
+        /// Only lines newer than this (30s, 10m, 2h, 1d).
+        #[arg(long)]
+        since: Option<String>,
+        /// Prefix each line with its timestamp.
+        #[arg(short, long)]
+        timestamps: bool,
+    },
+    /// Run a command in a container and print its output; exits with the command's code.
+    Exec {
+        target: String,
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
+}
+
+/// "30s", "10m", "2h", "1d", or plain seconds.
+pub fn parse_duration_secs(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num.parse().ok()?;
+    let mult = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_secs("30s"), Some(30));
+        assert_eq!(parse_duration_secs("10m"), Some(600));
+        assert_eq!(parse_duration_secs("2h"), Some(7200));
+        assert_eq!(parse_duration_secs("45"), Some(45));
+        assert_eq!(parse_duration_secs("5x"), None);
+        assert_eq!(parse_duration_secs(""), None);
+    }
+
+    #[test]
+    fn cli_parses() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+        let c = Cli::parse_from(["fleetdeck", "exec", "web", "--", "echo", "hi"]);
+        assert!(
+            matches!(c.command, Some(Command::Exec { ref command, .. }) if command == &["echo", "hi"])
+        );
+    }
+}

@@ -1,0 +1,142 @@
+//! One keymap file (a layer): `{context: {key: action}}`, validated with positions.
+
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use super::KeyContext;
+use super::key::{KEY_SYNTAX, KeyChord};
+use crate::app::action::Action;
+use crate::config::ConfigError;
+use crate::config::layers::LayerKind;
+use crate::config::yaml::{self, Entries, Scalar};
+
+type Bindings = Option<Entries<Spanned<Scalar>, Spanned<Scalar>>>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeymapDoc {
+    #[serde(default)]
+    inherits: Option<Spanned<String>>,
+    #[serde(default)]
+    global: Bindings,
+    #[serde(default)]
+    table: Bindings,
+    #[serde(default)]
+    logs: Bindings,
+    #[serde(default)]
+    describe: Bindings,
+    #[serde(default)]
+    dialog: Bindings,
+    #[serde(default)]
+    help: Bindings,
+}
+
+/// One context's bindings in file order; `None` = explicitly unbound.
+pub(crate) type Section = Vec<(KeyChord, Option<Action>)>;
+
+#[derive(Debug)]
+pub(crate) struct KeymapLayer {
+    inherits: Option<Spanned<String>>,
+    /// Per context, in file order; `None` = explicitly unbound.
+    pub contexts: Vec<(KeyContext, Section)>,
+}
+
+pub(crate) struct KeymapKind;
+
+impl LayerKind for KeymapKind {
+    type Layer = KeymapLayer;
+    const WHAT: &'static str = "keymap";
+    const BUILTIN: &'static [(&'static str, &'static str)] = &[
+        ("default", include_str!("../../../keymaps/default.yaml")),
+        ("vim", include_str!("../../../keymaps/vim.yaml")),
+    ];
+
+    fn parse(text: &str, file: &Path) -> Result<KeymapLayer, ConfigError> {
+        let Some(doc) = yaml::parse::<KeymapDoc>(text, file)? else {
+            return Ok(KeymapLayer {
+                inherits: None,
+                contexts: Vec::new(),
+            });
+        };
+        let sections = [
+            (KeyContext::Global, doc.global),
+            (KeyContext::Table, doc.table),
+            (KeyContext::Logs, doc.logs),
+            (KeyContext::Describe, doc.describe),
+            (KeyContext::Dialog, doc.dialog),
+            (KeyContext::Help, doc.help),
+        ];
+        let mut contexts = Vec::new();
+        for (ctx, entries) in sections {
+            let Some(entries) = entries else { continue };
+            contexts.push((ctx, parse_section(&entries, file)?));
+        }
+        Ok(KeymapLayer {
+            inherits: doc.inherits,
+            contexts,
+        })
+    }
+
+    fn inherits(layer: &KeymapLayer) -> Option<&Spanned<String>> {
+        layer.inherits.as_ref()
+    }
+}
+
+fn parse_section(
+    entries: &Entries<Spanned<Scalar>, Spanned<Scalar>>,
+    file: &Path,
+) -> Result<Section, ConfigError> {
+    let mut out: Section = Vec::new();
+    // Key spelling and line of each chord, to name the first one in a clash.
+    let mut spelled: Vec<(KeyChord, String, u64)> = Vec::new();
+    for (key, action) in &entries.0 {
+        let Scalar::Text(name) = &key.value else {
+            return Err(yaml::error_at(
+                file,
+                yaml::loc(key),
+                "empty key name; quote punctuation keys such as '~', '?', ':' (an unquoted ~ is YAML null)",
+            ));
+        };
+        let chord = KeyChord::parse(name).map_err(|msg| {
+            yaml::error_at(
+                file,
+                yaml::loc(key),
+                format!("{msg}; a key is {KEY_SYNTAX}"),
+            )
+        })?;
+        if let Some((_, first, line)) = spelled.iter().find(|(c, _, _)| *c == chord) {
+            return Err(yaml::error_at(
+                file,
+                yaml::loc(key),
+                format!(
+                    "key {} is the same key as {} on line {line}",
+                    yaml::quote(name),
+                    yaml::quote(first)
+                ),
+            ));
+        }
+        spelled.push((chord, name.clone(), key.referenced.line()));
+        out.push((chord, parse_action(action, file)?));
+    }
+    Ok(out)
+}
+
+fn parse_action(action: &Spanned<Scalar>, file: &Path) -> Result<Option<Action>, ConfigError> {
+    let name = match &action.value {
+        Scalar::Null => return Ok(None),
+        Scalar::Text(t) if t == "none" => return Ok(None),
+        Scalar::Text(t) => t,
+    };
+    Action::from_name(name).map(Some).ok_or_else(|| {
+        let names = || Action::ALL.iter().map(|a| a.name());
+        let msg = format!(
+            "unknown action {}{}; actions: {} (or `none` to unbind)",
+            yaml::quote(name),
+            yaml::hint(name, names()),
+            names().collect::<Vec<_>>().join(", ")
+        );
+        yaml::error_at(file, yaml::loc(action), msg)
+    })
+}

@@ -1,0 +1,13 @@
+//! fleetdeck: a keyboard-driven console for containers, clusters and device fleets.
+
+pub mod app;
+pub mod audit;
+pub mod backend;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod logs;
+pub mod model;
+pub mod sources;
+pub mod term;
+pub mod ui;

@@ -1,0 +1,154 @@
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+use fleetdeck::app::{AppState, runtime};
+use fleetdeck::audit::AuditLog;
+use fleetdeck::cli::{Cli, Command, parse_duration_secs};
+use fleetdeck::config::{load_settings, paths};
+use fleetdeck::model::{LogOpts, ResourceKind};
+use fleetdeck::{commands, sources};
+
+fn main() -> ExitCode {
+    let _ = runtime::STARTED.set(std::time::Instant::now());
+    let cli = Cli::parse();
+    let log_guard = init_tracing(&cli);
+    let code = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(run(cli)),
+        Err(e) => {
+            eprintln!("fleetdeck: cannot start the async runtime: {e}");
+            1
+        }
+    };
+    drop(log_guard);
+    // Exit at once: a thread blocked on a dead daemon or tty must not keep the process alive
+    // after its operator is gone.
+    std::process::exit(code)
+}
+
+/// Tracing goes to a file, never to the terminal (it would corrupt the TUI).
+fn init_tracing(cli: &Cli) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    let path = cli
+        .log_file
+        .clone()
+        .unwrap_or_else(|| paths::state_dir().join("fleetdeck.log"));
+    let dir = path.parent()?.to_path_buf();
+    std::fs::create_dir_all(&dir).ok()?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .ok()?;
+    let (writer, guard) = tracing_appender::non_blocking(file);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FLEETDECK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,hyper=warn,bollard=warn"));
+    tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .init();
+    Some(guard)
+}
+
+async fn run(cli: Cli) -> i32 {
+    let loaded = match load_settings(
+        cli.config.as_deref(),
+        cli.theme.as_deref(),
+        cli.keymap.as_deref(),
+    ) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("fleetdeck: {e}");
+            return 2;
+        }
+    };
+    for w in &loaded.warnings {
+        tracing::warn!("{w}");
+        if cli.command.is_some() {
+            eprintln!("fleetdeck: warning: {w} (using defaults)");
+        }
+    }
+    let settings = loaded.value;
+    let backends = sources::build(&settings.config, cli.docker_host.as_deref());
+    let result: anyhow::Result<i32> = match cli.command {
+        None => {
+            if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+                eprintln!(
+                    "fleetdeck: the console needs a terminal; for scripts use `fleetdeck ls|logs|exec`"
+                );
+                return 2;
+            }
+            let audit = AuditLog::new(paths::state_dir().join("audit.jsonl"));
+            let mut state = AppState::new(settings, cli.readonly);
+            if !loaded.warnings.is_empty() {
+                state.toast(
+                    format!("{} (running on defaults)", loaded.warnings.join("; ")),
+                    true,
+                );
+            }
+            tracing::info!("console starting with {} source(s)", backends.len());
+            runtime::run(state, backends, audit).await.map(|_| 0)
+        }
+        Some(Command::Ls { kind, output }) => match ResourceKind::from_alias(&kind) {
+            None => Err(anyhow::anyhow!(
+                "unknown kind `{kind}`; one of: {}",
+                ResourceKind::all()
+                    .map(|k| k.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            Some(k) => {
+                async {
+                    let rs = commands::snapshot(&backends, k).await?;
+                    print!("{}", commands::format(&rs, k, output)?);
+                    Ok(0)
+                }
+                .await
+            }
+        },
+        Some(Command::Logs {
+            target,
+            follow,
+            tail,
+            since,
+            timestamps,
+        }) => {
+            let since_secs = match since.as_deref().map(|s| parse_duration_secs(s).ok_or(s)) {
+                Some(Err(s)) => {
+                    eprintln!("fleetdeck: bad --since `{s}` (use 30s, 10m, 2h, 1d)");
+                    return 2;
+                }
+                Some(Ok(v)) => Some(v),
+                None => None,
+            };
+            let tail = Some(tail.unwrap_or(settings.config.logs.tail));
+            commands::logs(
+                &backends,
+                &target,
+                LogOpts {
+                    follow,
+                    tail,
+                    since_secs,
+                },
+                timestamps,
+            )
+            .await
+            .map(|_| 0)
+        }
+        Some(Command::Exec { target, command }) => commands::exec(&backends, &target, &command)
+            .await
+            .map(|c| i32::try_from(c).unwrap_or(1)),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("fleetdeck: {e:#}");
+            1
+        }
+    }
+}

@@ -1,0 +1,210 @@
+use serde::{Deserialize, Serialize};
+
+use super::ResourceAction;
+
+/// Every kind of thing fleetdeck can list. Later backends (swarm, kube, fleet, mender) add variants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceKind {
+    Container,
+    Project,
+    Image,
+    Volume,
+    Network,
+}
+
+/// How a column's cells are rendered and sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnKind {
+    Text,
+    /// Sorted numerically on the leading number of the cell ("12", "3/4", "1.5").
+    Number,
+    /// Rendered from `Resource::created` at draw time, so ages stay true without the backend.
+    Age,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    pub name: &'static str,
+    pub kind: ColumnKind,
+    /// Width hint in cells; the table gives spare room to the widest columns.
+    pub min_width: u16,
+}
+
+const fn text(name: &'static str, min_width: u16) -> Column {
+    Column {
+        name,
+        kind: ColumnKind::Text,
+        min_width,
+    }
+}
+const fn number(name: &'static str, min_width: u16) -> Column {
+    Column {
+        name,
+        kind: ColumnKind::Number,
+        min_width,
+    }
+}
+const AGE: Column = Column {
+    name: "AGE",
+    kind: ColumnKind::Age,
+    min_width: 4,
+};
+
+/// Static description of a kind: what the command bar calls it, its columns, where Enter leads
+/// and which actions it offers. One table drives the views, the `ls` subcommand and the help.
+#[derive(Debug)]
+pub struct KindSpec {
+    pub kind: ResourceKind,
+    pub title: &'static str,
+    /// Names accepted by the `:` command bar; the first is canonical.
+    pub aliases: &'static [&'static str],
+    pub columns: &'static [Column],
+    /// Enter on a row opens this kind filtered to rows whose `parent` is the row's name.
+    pub drill: Option<ResourceKind>,
+    pub actions: &'static [ResourceAction],
+    pub has_logs: bool,
+    pub has_shell: bool,
+    pub has_stats: bool,
+}
+
+use ResourceAction as A;
+
+static SPECS: &[KindSpec] = &[
+    KindSpec {
+        kind: ResourceKind::Container,
+        title: "Containers",
+        aliases: &["containers", "container", "co", "ps"],
+        columns: &[
+            text("NAME", 12),
+            text("IMAGE", 12),
+            text("STATE", 7),
+            text("STATUS", 10),
+            text("PORTS", 8),
+            text("PROJECT", 8),
+            AGE,
+        ],
+        drill: None,
+        actions: &[A::Start, A::Stop, A::Restart, A::Kill, A::Remove],
+        has_logs: true,
+        has_shell: true,
+        has_stats: true,
+    },
+    KindSpec {
+        kind: ResourceKind::Project,
+        title: "Projects",
+        aliases: &["projects", "project", "compose", "pj"],
+        columns: &[
+            text("NAME", 12),
+            number("RUNNING", 7),
+            number("CONTAINERS", 10),
+            text("WORKDIR", 10),
+            AGE,
+        ],
+        drill: Some(ResourceKind::Container),
+        actions: &[],
+        has_logs: true,
+        has_shell: false,
+        has_stats: false,
+    },
+    KindSpec {
+        kind: ResourceKind::Image,
+        title: "Images",
+        aliases: &["images", "image", "img"],
+        columns: &[
+            text("REPOSITORY:TAG", 20),
+            text("ID", 12),
+            number("SIZE", 8),
+            number("CONTAINERS", 10),
+            AGE,
+        ],
+        drill: None,
+        actions: &[],
+        has_logs: false,
+        has_shell: false,
+        has_stats: false,
+    },
+    KindSpec {
+        kind: ResourceKind::Volume,
+        title: "Volumes",
+        aliases: &["volumes", "volume", "vol"],
+        columns: &[
+            text("NAME", 20),
+            text("DRIVER", 6),
+            text("MOUNTPOINT", 20),
+            text("PROJECT", 8),
+            AGE,
+        ],
+        drill: None,
+        actions: &[],
+        has_logs: false,
+        has_shell: false,
+        has_stats: false,
+    },
+    KindSpec {
+        kind: ResourceKind::Network,
+        title: "Networks",
+        aliases: &["networks", "network", "net"],
+        columns: &[
+            text("NAME", 16),
+            text("ID", 12),
+            text("DRIVER", 7),
+            text("SCOPE", 6),
+            text("SUBNET", 14),
+            AGE,
+        ],
+        drill: None,
+        actions: &[],
+        has_logs: false,
+        has_shell: false,
+        has_stats: false,
+    },
+];
+
+impl ResourceKind {
+    pub fn spec(self) -> &'static KindSpec {
+        SPECS
+            .iter()
+            .find(|s| s.kind == self)
+            .expect("every kind has a spec")
+    }
+
+    pub fn all() -> impl Iterator<Item = ResourceKind> {
+        SPECS.iter().map(|s| s.kind)
+    }
+
+    /// Resolve a command-bar word (`containers`, `co`, `ps` ...).
+    pub fn from_alias(word: &str) -> Option<ResourceKind> {
+        let word = word.trim().to_ascii_lowercase();
+        SPECS
+            .iter()
+            .find(|s| s.aliases.contains(&word.as_str()))
+            .map(|s| s.kind)
+    }
+
+    /// Every alias, for command-bar completion.
+    pub fn all_aliases() -> impl Iterator<Item = &'static str> {
+        SPECS.iter().flat_map(|s| s.aliases.iter().copied())
+    }
+
+    pub fn name(self) -> &'static str {
+        self.spec().aliases[0]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_resolves_by_its_canonical_alias() {
+        for k in ResourceKind::all() {
+            assert_eq!(ResourceKind::from_alias(k.name()), Some(k));
+        }
+        assert_eq!(
+            ResourceKind::from_alias(" PS "),
+            Some(ResourceKind::Container)
+        );
+        assert_eq!(ResourceKind::from_alias("nope"), None);
+    }
+}

@@ -1,0 +1,48 @@
+use std::sync::Arc;
+
+use ratatui::style::Style;
+
+/// A run of `StyledText::text` (byte offsets) drawn with one style, parsed from SGR sequences.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StyleRun {
+    pub start: u32,
+    pub end: u32,
+    pub style: Style,
+}
+
+/// Remote text after sanitising: printable characters only, colours kept as style runs.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StyledText {
+    pub text: String,
+    pub runs: Vec<StyleRun>,
+}
+
+/// One log line in the neutral model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// Unix time in nanoseconds, when the engine gave one; used to interleave sources.
+    pub ts: Option<i64>,
+    /// The producing container/task/pod when a view interleaves several; drawn as a coloured prefix.
+    pub source: Option<Arc<str>>,
+    pub text: StyledText,
+}
+
+/// What the log view asks a backend for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogOpts {
+    pub follow: bool,
+    /// Lines of history per stream; None = all.
+    pub tail: Option<usize>,
+    /// Only lines newer than this many seconds ago.
+    pub since_secs: Option<u64>,
+}
+
+impl Default for LogOpts {
+    fn default() -> Self {
+        LogOpts {
+            follow: true,
+            tail: Some(1000),
+            since_secs: None,
+        }
+    }
+}

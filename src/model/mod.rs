@@ -1,0 +1,13 @@
+//! The neutral model every backend translates into and every view renders from.
+//! Views never see a Docker, Kubernetes or SSH type: adding a backend adds no view code.
+
+mod kind;
+mod log;
+mod resource;
+
+pub use kind::{Column, ColumnKind, KindSpec, ResourceKind};
+pub use log::{LogLine, LogOpts, StyleRun, StyledText};
+pub use resource::{
+    ActionOutcome, Health, Resource, ResourceAction, ResourceKey, SourceId, SourceStatus,
+    StatsSample,
+};

@@ -1,0 +1,208 @@
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::{ColumnKind, ResourceKind};
+
+/// Names one configured source: "docker:local", "kube:prod", "fleet:site-a".
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SourceId(pub Arc<str>);
+
+impl SourceId {
+    pub fn new(s: impl AsRef<str>) -> Self {
+        SourceId(Arc::from(s.as_ref()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SourceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Identifies one object in one source.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ResourceKey {
+    pub source: SourceId,
+    pub kind: ResourceKind,
+    /// The engine's own id (container id, volume name, ...).
+    pub id: String,
+}
+
+/// Colour class of a row; the theme maps each to a style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    /// Running and healthy.
+    Ok,
+    /// Starting, restarting, unhealthy-but-running, partially up.
+    Pending,
+    /// Dead, crash-looping, exited non-zero, failed health check.
+    Failed,
+    /// Deliberately not running (exited 0, created, paused).
+    Stopped,
+    #[default]
+    Unknown,
+}
+
+/// One row: a neutral view of an engine object.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Resource {
+    pub key: ResourceKey,
+    pub name: String,
+    /// The grouping Enter drills by: compose project, stack, namespace ...
+    pub parent: Option<String>,
+    pub health: Health,
+    /// One cell per `KindSpec::columns` entry; Age cells are left empty and drawn from `created`.
+    pub cells: Vec<String>,
+    pub created: Option<jiff::Timestamp>,
+    pub labels: BTreeMap<String, String>,
+}
+
+impl Resource {
+    /// Cell text for column `i`, with ages computed against `now`.
+    pub fn cell(&self, i: usize, now: jiff::Timestamp) -> std::borrow::Cow<'_, str> {
+        let spec = self.key.kind.spec();
+        match spec.columns.get(i).map(|c| c.kind) {
+            Some(ColumnKind::Age) => self
+                .created
+                .map(|c| crate::model::resource::age(c, now))
+                .unwrap_or_default()
+                .into(),
+            _ => self.cells.get(i).map(|s| s.as_str()).unwrap_or("").into(),
+        }
+    }
+
+    /// A flat JSON object keyed by lower-cased column names, for `ls -o json|yaml`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let spec = self.key.kind.spec();
+        let mut obj = serde_json::Map::new();
+        obj.insert("id".into(), self.key.id.clone().into());
+        obj.insert("source".into(), self.key.source.as_str().into());
+        for (i, col) in spec.columns.iter().enumerate() {
+            let key = col.name.to_ascii_lowercase();
+            let value: serde_json::Value = match col.kind {
+                ColumnKind::Age => match self.created {
+                    Some(ts) => ts.to_string().into(),
+                    None => serde_json::Value::Null,
+                },
+                _ => self.cells.get(i).cloned().unwrap_or_default().into(),
+            };
+            let key = if col.kind == ColumnKind::Age {
+                "created".to_string()
+            } else {
+                key
+            };
+            obj.insert(key, value);
+        }
+        obj.insert(
+            "health".into(),
+            serde_json::to_value(self.health).unwrap_or_default(),
+        );
+        obj.insert(
+            "labels".into(),
+            serde_json::to_value(&self.labels).unwrap_or_default(),
+        );
+        serde_json::Value::Object(obj)
+    }
+}
+
+/// Human age like kubectl/k9s: 42s, 5m, 3h, 12d, 2y.
+pub fn age(created: jiff::Timestamp, now: jiff::Timestamp) -> String {
+    let secs: i64 = now.as_second().saturating_sub(created.as_second()).max(0);
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 3600 * 2 => format!("{}m", s / 60),
+        s if s < 86400 * 2 => format!("{}h", s / 3600),
+        s if s < 86400 * 365 * 2 => format!("{}d", s / 86400),
+        s => format!("{}y", s / (86400 * 365)),
+    }
+}
+
+/// Everything a user can ask a backend to do to one object. Later backends add variants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceAction {
+    Start,
+    Stop,
+    Restart,
+    Kill,
+    Remove,
+}
+
+impl ResourceAction {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ResourceAction::Start => "start",
+            ResourceAction::Stop => "stop",
+            ResourceAction::Restart => "restart",
+            ResourceAction::Kill => "kill",
+            ResourceAction::Remove => "remove",
+        }
+    }
+
+    /// Destructive actions ask for confirmation first.
+    pub fn is_destructive(&self) -> bool {
+        matches!(
+            self,
+            ResourceAction::Stop | ResourceAction::Kill | ResourceAction::Remove
+        )
+    }
+
+    /// Every action here changes something; read-only mode refuses them all.
+    pub fn is_mutating(&self) -> bool {
+        true
+    }
+}
+
+/// What a finished action reports back to the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionOutcome {
+    pub message: String,
+}
+
+/// Connection state of one source, shown in the header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceStatus {
+    Connecting,
+    /// Connected; the text names the engine ("Docker 20.10.24, API 1.41").
+    Connected(String),
+    /// Lost or never reached; retrying after `retry_in_secs`.
+    Reconnecting {
+        error: String,
+        retry_in_secs: u64,
+    },
+}
+
+/// One sample of a container's resource use.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct StatsSample {
+    pub cpu_percent: f64,
+    pub mem_bytes: u64,
+    pub mem_limit: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_read_like_kubectl() {
+        let now = jiff::Timestamp::from_second(1_000_000_000).unwrap();
+        let ago = |s: i64| jiff::Timestamp::from_second(1_000_000_000 - s).unwrap();
+        assert_eq!(age(ago(5), now), "5s");
+        assert_eq!(age(ago(600), now), "10m");
+        assert_eq!(age(ago(3 * 3600), now), "3h");
+        assert_eq!(age(ago(3 * 86400), now), "3d");
+        assert_eq!(
+            age(now, ago(10)),
+            "0s",
+            "clock skew never shows a negative age"
+        );
+    }
+}

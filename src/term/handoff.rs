@@ -1,0 +1,284 @@
+//! Hand the terminal to an interactive remote session (container exec, pod exec, SSH) and take it
+//! back. Like ssh: the session ends when the remote side exits, or on `~.` typed after a newline.
+
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
+
+use futures::StreamExt;
+use tokio::io::AsyncWriteExt;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+
+use crate::backend::ShellSession;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The remote shell exited.
+    Remote,
+    /// The user typed `~.`.
+    Escape,
+    /// Our terminal went away (hang-up).
+    LocalClosed,
+}
+
+/// `~.` detection as OpenSSH does it: only at the start of a line; `~~` sends one `~`.
+///
+/// Escape sequences in the input (arrow keys, and the terminal's answers to the remote shell's
+/// queries, e.g. the cursor position report busybox ash asks for at every prompt) pass through
+/// without changing whether we are at the start of a line; otherwise `Enter ~ .` would stop
+/// working whenever the remote side asks the terminal something.
+#[derive(Debug, Default)]
+pub struct EscapeFilter {
+    state: EscState,
+    seq: SeqState,
+    /// The line state to return to when the current escape sequence ends.
+    before_seq: EscState,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum EscState {
+    #[default]
+    LineStart,
+    Tilde,
+    Middle,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum SeqState {
+    #[default]
+    None,
+    /// After ESC.
+    Esc,
+    /// Inside `ESC [` or `ESC O`, until a final byte.
+    Body,
+}
+
+impl EscapeFilter {
+    /// Filter typed bytes; returns (bytes to forward, escape seen).
+    pub fn feed(&mut self, input: &[u8]) -> (Vec<u8>, bool) {
+        let mut out = Vec::with_capacity(input.len());
+        for &b in input {
+            match self.seq {
+                SeqState::Esc => {
+                    out.push(b);
+                    self.seq = if b == b'[' || b == b'O' {
+                        SeqState::Body
+                    } else {
+                        self.state = self.before_seq;
+                        SeqState::None
+                    };
+                    continue;
+                }
+                SeqState::Body => {
+                    out.push(b);
+                    if (0x40..=0x7e).contains(&b) {
+                        self.seq = SeqState::None;
+                        self.state = self.before_seq;
+                    }
+                    continue;
+                }
+                SeqState::None if b == 0x1b && self.state != EscState::Tilde => {
+                    out.push(b);
+                    self.before_seq = self.state;
+                    self.seq = SeqState::Esc;
+                    continue;
+                }
+                SeqState::None => {}
+            }
+            match (self.state, b) {
+                (EscState::LineStart, b'~') => self.state = EscState::Tilde,
+                (EscState::Tilde, b'.') => return (out, true),
+                (EscState::Tilde, b'~') => {
+                    out.push(b'~');
+                    self.state = EscState::Middle;
+                }
+                (EscState::Tilde, other) => {
+                    out.push(b'~');
+                    out.push(other);
+                    self.state = if other == b'\r' || other == b'\n' {
+                        EscState::LineStart
+                    } else {
+                        EscState::Middle
+                    };
+                }
+                (_, b'\r' | b'\n') => {
+                    out.push(b);
+                    self.state = EscState::LineStart;
+                }
+                (_, other) => {
+                    out.push(other);
+                    self.state = EscState::Middle;
+                }
+            }
+        }
+        (out, false)
+    }
+}
+
+/// Reads the terminal on a plain thread that can be stopped: a tokio stdin read left pending
+/// after the session would swallow the first key typed back in the TUI.
+struct StdinPump {
+    stop_w: RawFd,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl StdinPump {
+    fn start(tx: mpsc::UnboundedSender<Vec<u8>>) -> io::Result<Self> {
+        let mut fds = [0; 2];
+        // SAFETY: pipe(2) writes two fds into the array we own.
+        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let (stop_r, stop_w) = (fds[0], fds[1]);
+        let input = io::stdin().as_raw_fd();
+        let thread = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            loop {
+                let mut pfd = [
+                    libc::pollfd {
+                        fd: input,
+                        events: libc::POLLIN,
+                        revents: 0,
+                    },
+                    libc::pollfd {
+                        fd: stop_r,
+                        events: libc::POLLIN,
+                        revents: 0,
+                    },
+                ];
+                // SAFETY: pfd is a valid array of 2 pollfd for the duration of the call.
+                let n = unsafe { libc::poll(pfd.as_mut_ptr(), 2, -1) };
+                if n < 0 {
+                    if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                        continue;
+                    }
+                    break;
+                }
+                if pfd[1].revents != 0 {
+                    break;
+                }
+                if pfd[0].revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
+                    match io::stdin().lock().read(&mut buf) {
+                        Ok(0) | Err(_) => {
+                            let _ = tx.send(Vec::new()); // empty = local terminal closed
+                            break;
+                        }
+                        Ok(n) => {
+                            if tx.send(buf[..n].to_vec()).is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+            // SAFETY: closing the read end we own.
+            unsafe { libc::close(stop_r) };
+        });
+        Ok(StdinPump {
+            stop_w,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for StdinPump {
+    fn drop(&mut self) {
+        // SAFETY: writing one byte to / closing the pipe write end we own.
+        unsafe {
+            libc::write(self.stop_w, b"x".as_ptr().cast(), 1);
+            libc::close(self.stop_w);
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Bridge the local terminal (already raw, alternate screen left) to `session` until it ends.
+pub async fn bridge(mut session: ShellSession, banner: &str) -> io::Result<Ended> {
+    let mut out = io::stdout();
+    write!(out, "\r\n\x1b[2m{banner}  (~. to detach)\x1b[0m\r\n")?;
+    out.flush()?;
+
+    let (in_tx, mut in_rx) = mpsc::unbounded_channel();
+    let _pump = StdinPump::start(in_tx)?;
+    let mut winch = signal(SignalKind::window_change())?;
+    let mut escape = EscapeFilter::default();
+    if let Ok((cols, rows)) = crossterm::terminal::size() {
+        let _ = session.resize.send((cols, rows));
+    }
+    let ended = loop {
+        tokio::select! {
+            chunk = session.output.next() => match chunk {
+                Some(Ok(bytes)) => {
+                    out.write_all(&bytes)?;
+                    out.flush()?;
+                }
+                Some(Err(e)) => {
+                    tracing::warn!("shell output error: {e}");
+                    break Ended::Remote;
+                }
+                None => break Ended::Remote,
+            },
+            typed = in_rx.recv() => match typed {
+                Some(bytes) if !bytes.is_empty() => {
+                    let (fwd, esc) = escape.feed(&bytes);
+                    if !fwd.is_empty() && session.input.write_all(&fwd).await.is_err() {
+                        break Ended::Remote;
+                    }
+                    let _ = session.input.flush().await;
+                    if esc {
+                        break Ended::Escape;
+                    }
+                }
+                _ => break Ended::LocalClosed,
+            },
+            _ = winch.recv() => {
+                if let Ok((cols, rows)) = crossterm::terminal::size() {
+                    let _ = session.resize.send((cols, rows));
+                }
+            }
+        }
+    };
+    let _ = session.input.shutdown().await;
+    Ok(ended)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tilde_dot_after_newline_detaches() {
+        let mut f = EscapeFilter::default();
+        assert_eq!(f.feed(b"ls\r"), (b"ls\r".to_vec(), false));
+        assert_eq!(f.feed(b"~."), (Vec::new(), true));
+    }
+
+    #[test]
+    fn tilde_in_the_middle_is_plain_text() {
+        let mut f = EscapeFilter::default();
+        assert_eq!(f.feed(b"cd ~.x"), (b"cd ~.x".to_vec(), false));
+    }
+
+    #[test]
+    fn double_tilde_sends_one_and_other_keys_pass() {
+        let mut f = EscapeFilter::default();
+        assert_eq!(f.feed(b"~~"), (b"~".to_vec(), false));
+        let mut f = EscapeFilter::default();
+        assert_eq!(f.feed(b"~a"), (b"~a".to_vec(), false));
+        // Split across reads still works.
+        let mut f = EscapeFilter::default();
+        assert_eq!(f.feed(b"\r~"), (b"\r".to_vec(), false));
+        assert_eq!(f.feed(b"."), (Vec::new(), true));
+    }
+
+    #[test]
+    fn terminal_reports_do_not_break_line_start() {
+        let mut f = EscapeFilter::default();
+        assert_eq!(f.feed(b"\r\x1b[8;5R"), (b"\r\x1b[8;5R".to_vec(), false));
+        assert_eq!(f.feed(b"~."), (Vec::new(), true));
+        let mut f = EscapeFilter::default();
+        assert_eq!(f.feed(b"a\x1bOA~."), (b"a\x1bOA~.".to_vec(), false));
+    }
+}

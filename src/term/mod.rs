@@ -1,0 +1,88 @@
+//! Terminal setup/restore, the shell hand-off and sanitising of remote text.
+
+pub mod handoff;
+pub mod sanitize;
+
+use std::io::{self, Stdout, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crossterm::cursor::{Hide, Show};
+use crossterm::execute;
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+
+pub type Tui = Terminal<CrosstermBackend<Stdout>>;
+
+/// Whether we changed the terminal, so restore is idempotent and a panic in a subcommand that
+/// never touched the terminal does not spray escape codes.
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// Raw mode + alternate screen, hidden cursor. Installs the panic hook on first use.
+pub fn enter() -> io::Result<Tui> {
+    install_panic_hook();
+    enable_raw_mode()?;
+    ACTIVE.store(true, Ordering::SeqCst);
+    execute!(io::stdout(), EnterAlternateScreen, Hide)?;
+    let mut t = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+    redraw_all(&mut t)?;
+    Ok(t)
+}
+
+/// Put the terminal back as the shell expects it. Safe to call twice, and when the tty is gone
+/// (errors are ignored: after a hang-up there is nobody to show them to).
+pub fn restore() {
+    if ACTIVE.swap(false, Ordering::SeqCst) {
+        let _ = execute!(io::stdout(), LeaveAlternateScreen, Show);
+        let _ = disable_raw_mode();
+        let _ = io::stdout().flush();
+    }
+}
+
+/// Leave the alternate screen but stay raw: the hand-off to a remote shell.
+pub fn suspend() -> io::Result<()> {
+    execute!(io::stdout(), LeaveAlternateScreen, Show)
+}
+
+/// Back from a hand-off: alternate screen again, full redraw.
+pub fn resume(t: &mut Tui) -> io::Result<()> {
+    enable_raw_mode()?;
+    execute!(io::stdout(), EnterAlternateScreen, Hide)?;
+    redraw_all(t)
+}
+
+/// Clear the screen and make the next draw repaint every cell. Not `Terminal::clear`: it asks
+/// the terminal for the cursor position (a DSR round trip), which fails or hangs when the tty is
+/// slow to answer, e.g. right after a shell hand-off or over a laggy SSH link.
+fn redraw_all(t: &mut Tui) -> io::Result<()> {
+    let area = t.size()?.into();
+    execute!(
+        io::stdout(),
+        crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+    )?;
+    t.resize(area)
+}
+
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            // Restore first so the message is readable and the user's shell is usable.
+            restore();
+            tracing::error!("panic: {info}");
+            default(info);
+        }));
+    });
+}
+
+/// RAII guard: restores the terminal however the TUI exits (return, `?`, panic unwinding).
+pub struct Guard;
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        restore();
+    }
+}

@@ -1,0 +1,51 @@
+//! Rendering. A function of `AppState` (it only records viewport facts — table offset and page
+//! height — that depend on the terminal size), so every view is snapshot-testable.
+
+mod chrome;
+mod describe;
+mod dialog;
+mod help;
+mod logs;
+pub mod table;
+mod text;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout};
+use ratatui::widgets::Block;
+
+use crate::app::state::{AppState, Mode, View};
+use crate::config::Role;
+
+pub fn render(frame: &mut Frame, state: &mut AppState) {
+    let area = frame.area();
+    let theme = state.settings.theme.clone();
+    frame.render_widget(Block::default().style(theme.style(Role::Base)), area);
+
+    let show_stats = matches!(state.top(), View::Table(_)) && state.stats.is_some();
+    let [header, crumbs, body, stats, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(if show_stats { 1 } else { 0 }),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+
+    chrome::header(frame, header, state, &theme);
+    chrome::breadcrumbs(frame, crumbs, state, &theme);
+    match state.stack.last_mut().expect("stack never empty") {
+        View::Table(t) => table::render(frame, body, t, &theme),
+        View::Logs(l) => logs::render(frame, body, l, &theme),
+        View::Describe(d) => describe::render(frame, body, d, &theme),
+    }
+    if show_stats && let Some(s) = &state.stats {
+        chrome::stats(frame, stats, s, &theme);
+    }
+    chrome::footer(frame, footer, state, &theme);
+
+    match &state.mode {
+        Mode::Confirm(c) => dialog::confirm(frame, area, c, &theme),
+        Mode::Help { scroll } => help::render(frame, area, state, *scroll, &theme),
+        _ => {}
+    }
+}

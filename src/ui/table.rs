@@ -1,0 +1,135 @@
+//! The one generic resource table every kind is drawn with.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
+
+use super::text::{truncate, width};
+use crate::app::state::TableView;
+use crate::config::{Role, Theme};
+use crate::model::Health;
+
+pub fn health_role(h: Health) -> Role {
+    match h {
+        Health::Ok => Role::StatusOk,
+        Health::Pending => Role::StatusPending,
+        Health::Failed => Role::StatusFailed,
+        Health::Stopped => Role::StatusStopped,
+        Health::Unknown => Role::StatusUnknown,
+    }
+}
+
+pub fn render(frame: &mut Frame, area: Rect, t: &mut TableView, theme: &Theme) {
+    let spec = t.kind.spec();
+    let height = area.height.saturating_sub(1) as usize; // minus the header row
+    if t.rows.is_empty() {
+        // Keep the header so the view reads as the same table, just empty.
+        let names: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
+        let msg = match &t.filter {
+            Some((f, _)) => format!(" no {} match /{f}", spec.title.to_lowercase()),
+            None => format!(" no {}", spec.title.to_lowercase()),
+        };
+        let lines = vec![
+            Line::from(Span::styled(
+                names.join("  "),
+                theme.style(Role::TableHeader),
+            )),
+            Line::from(Span::styled(msg, theme.style(Role::Hint))),
+        ];
+        frame.render_widget(Paragraph::new(lines), area);
+        return;
+    }
+    // Keep the selection visible; remember the offset so scrolling is stable between frames.
+    if t.selected < t.offset {
+        t.offset = t.selected;
+    } else if height > 0 && t.selected >= t.offset + height {
+        t.offset = t.selected + 1 - height;
+    }
+    t.offset = t.offset.min(t.rows.len().saturating_sub(height.max(1)));
+
+    let now = jiff::Timestamp::now();
+    let visible = &t.rows[t.offset..(t.offset + height).min(t.rows.len())];
+    // Widths from what is on screen only: O(visible rows), whatever the table size.
+    let n = spec.columns.len();
+    let mut widths: Vec<usize> = spec
+        .columns
+        .iter()
+        .map(|c| width(c.name).max(c.min_width as usize))
+        .collect();
+    let cells: Vec<Vec<String>> = visible
+        .iter()
+        .map(|r| (0..n).map(|i| r.cell(i, now).into_owned()).collect())
+        .collect();
+    for row in &cells {
+        for (i, c) in row.iter().enumerate() {
+            widths[i] = widths[i].max(width(c));
+        }
+    }
+    fit(&mut widths, area.width as usize, n);
+
+    let sort_mark = if t.sort.descending { "↓" } else { "↑" };
+    let header = Row::new(spec.columns.iter().enumerate().map(|(i, c)| {
+        let name = if i == t.sort.column {
+            format!("{}{sort_mark}", c.name)
+        } else {
+            c.name.to_string()
+        };
+        Cell::from(truncate(&name, widths[i]))
+    }))
+    .style(theme.style(Role::TableHeader));
+
+    let rows = visible.iter().zip(cells).enumerate().map(|(i, (r, row))| {
+        let selected = t.offset + i == t.selected;
+        let style = if selected {
+            theme.style(Role::TableSelected)
+        } else {
+            theme.style(health_role(r.health))
+        };
+        Row::new(
+            row.iter()
+                .enumerate()
+                .map(|(ci, c)| Cell::from(Line::from(Span::raw(truncate(c, widths[ci]))))),
+        )
+        .style(style)
+    });
+    let constraints: Vec<Constraint> = widths
+        .iter()
+        .map(|&w| Constraint::Length(w as u16))
+        .collect();
+    let table = Table::new(rows, constraints)
+        .header(header)
+        .column_spacing(1)
+        .style(theme.style(Role::TableRow));
+    frame.render_widget(table, area);
+}
+
+/// Shrink the widest columns until everything fits `total` (with one space between columns).
+fn fit(widths: &mut [usize], total: usize, n: usize) {
+    let spacing = n.saturating_sub(1);
+    let budget = total.saturating_sub(spacing);
+    while widths.iter().sum::<usize>() > budget {
+        let Some((i, &w)) = widths.iter().enumerate().max_by_key(|(_, w)| **w) else {
+            break;
+        };
+        if w <= 3 {
+            break;
+        }
+        let excess = widths.iter().sum::<usize>() - budget;
+        widths[i] = w - excess.min(w.saturating_sub(3)).min((w / 4).max(1));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit;
+
+    #[test]
+    fn fit_shrinks_widest_first() {
+        let mut w = vec![10, 40, 5];
+        fit(&mut w, 32, 3);
+        assert!(w.iter().sum::<usize>() <= 30);
+        assert_eq!(w[0], 10);
+        assert_eq!(w[2], 5);
+    }
+}

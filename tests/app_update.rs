@@ -1,0 +1,436 @@
+//! The reducer: every interaction as data in, state + effects out. No terminal, no engine.
+
+use std::collections::BTreeMap;
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use fleetdeck::app::action::Action;
+use fleetdeck::app::state::{Mode, View};
+use fleetdeck::app::{AppState, Effect, Msg, update};
+use fleetdeck::backend::BackendEvent;
+use fleetdeck::config::load_settings;
+use fleetdeck::model::{
+    Health, LogLine, Resource, ResourceAction, ResourceKey, ResourceKind, SourceId, StyledText,
+};
+
+fn src() -> SourceId {
+    SourceId::new("docker:test")
+}
+
+fn res(kind: ResourceKind, name: &str, parent: Option<&str>) -> Resource {
+    let n = kind.spec().columns.len();
+    let mut cells = vec![String::new(); n];
+    cells[0] = name.to_string();
+    Resource {
+        key: ResourceKey {
+            source: src(),
+            kind,
+            id: format!("id-{name}"),
+        },
+        name: name.into(),
+        parent: parent.map(String::from),
+        health: Health::Ok,
+        cells,
+        created: Some(jiff::Timestamp::now()),
+        labels: BTreeMap::new(),
+    }
+}
+
+fn state(read_only: bool) -> AppState {
+    let s = load_settings(None, Some("default"), Some("default"))
+        .expect("defaults")
+        .value;
+    AppState::new(s, read_only)
+}
+
+fn snapshot(st: &mut AppState, kind: ResourceKind, rs: Vec<Resource>) -> Vec<Effect> {
+    update(
+        st,
+        Msg::Backend(BackendEvent::Snapshot {
+            source: src(),
+            kind,
+            resources: rs,
+        }),
+    )
+}
+
+fn key(st: &mut AppState, code: KeyCode) -> Vec<Effect> {
+    update(
+        st,
+        Msg::Term(Event::Key(KeyEvent::new(code, KeyModifiers::NONE))),
+    )
+}
+
+fn typed(st: &mut AppState, text: &str) {
+    for c in text.chars() {
+        key(st, KeyCode::Char(c));
+    }
+}
+
+fn act(st: &mut AppState, a: Action) -> Vec<Effect> {
+    update(st, Msg::Action(a))
+}
+
+fn names(st: &AppState) -> Vec<String> {
+    match st.top() {
+        View::Table(t) => t.rows.iter().map(|r| r.name.clone()).collect(),
+        _ => panic!("top is not a table"),
+    }
+}
+
+fn containers() -> Vec<Resource> {
+    vec![
+        res(ResourceKind::Container, "web-10", Some("shop")),
+        res(ResourceKind::Container, "web-2", Some("shop")),
+        res(ResourceKind::Container, "db", Some("shop")),
+        res(ResourceKind::Container, "lonely", None),
+    ]
+}
+
+#[test]
+fn snapshot_fills_the_table_in_natural_order() {
+    let mut st = state(false);
+    snapshot(&mut st, ResourceKind::Container, containers());
+    assert_eq!(names(&st), vec!["db", "lonely", "web-2", "web-10"]);
+}
+
+#[test]
+fn filter_is_live_and_esc_clears_it() {
+    let mut st = state(false);
+    snapshot(&mut st, ResourceKind::Container, containers());
+    act(&mut st, Action::Filter);
+    assert!(matches!(st.mode, Mode::Filter(_)));
+    typed(&mut st, "web");
+    assert_eq!(names(&st), vec!["web-2", "web-10"], "applied while typing");
+    key(&mut st, KeyCode::Enter);
+    assert!(matches!(st.mode, Mode::Normal));
+    assert_eq!(names(&st).len(), 2, "kept after Enter");
+    act(&mut st, Action::Back);
+    assert_eq!(names(&st).len(), 4, "Esc/back clears the filter first");
+}
+
+#[test]
+fn regex_filter_and_bad_regex_message() {
+    let mut st = state(false);
+    snapshot(&mut st, ResourceKind::Container, containers());
+    act(&mut st, Action::Filter);
+    typed(&mut st, "re:^web-\\d$");
+    key(&mut st, KeyCode::Enter);
+    assert_eq!(names(&st), vec!["web-2"]);
+    act(&mut st, Action::Back);
+    act(&mut st, Action::Filter);
+    typed(&mut st, "re:(");
+    key(&mut st, KeyCode::Enter);
+    assert!(
+        st.toast
+            .as_ref()
+            .is_some_and(|t| t.error && t.text.contains("regex")),
+        "bad regex is explained"
+    );
+}
+
+#[test]
+fn command_bar_completes_and_drill_down_goes_back() {
+    let mut st = state(false);
+    snapshot(&mut st, ResourceKind::Container, containers());
+    snapshot(
+        &mut st,
+        ResourceKind::Project,
+        vec![res(ResourceKind::Project, "shop", None)],
+    );
+    act(&mut st, Action::Command);
+    typed(&mut st, "pro");
+    key(&mut st, KeyCode::Tab);
+    match &st.mode {
+        Mode::Command(i) => assert_eq!(i.text, "projects"),
+        _ => panic!("command mode expected"),
+    }
+    key(&mut st, KeyCode::Enter);
+    assert_eq!(names(&st), vec!["shop"]);
+    assert_eq!(st.wanted_kinds(), vec![ResourceKind::Project]);
+    act(&mut st, Action::Enter);
+    assert_eq!(
+        names(&st),
+        vec!["db", "web-2", "web-10"],
+        "only the project's containers"
+    );
+    assert_eq!(st.top().title(), "Containers(shop)");
+    assert_eq!(
+        st.wanted_kinds(),
+        vec![ResourceKind::Container, ResourceKind::Project]
+    );
+    act(&mut st, Action::Back);
+    assert_eq!(names(&st), vec!["shop"]);
+}
+
+#[test]
+fn unknown_command_says_so() {
+    let mut st = state(false);
+    act(&mut st, Action::Command);
+    typed(&mut st, "bogus");
+    key(&mut st, KeyCode::Enter);
+    assert!(
+        st.toast
+            .as_ref()
+            .is_some_and(|t| t.error && t.text.contains("bogus"))
+    );
+}
+
+#[test]
+fn destructive_actions_ask_first() {
+    let mut st = state(false);
+    snapshot(&mut st, ResourceKind::Container, containers());
+    let fx = act(&mut st, Action::Stop);
+    assert!(matches!(st.mode, Mode::Confirm(_)));
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::Act { .. })),
+        "nothing runs before confirmation"
+    );
+    let fx = act_key_in_dialog(&mut st, 'n');
+    assert!(matches!(st.mode, Mode::Normal));
+    assert!(fx.is_empty() || !fx.iter().any(|e| matches!(e, Effect::Act { .. })));
+
+    act(&mut st, Action::Kill);
+    let fx = act_key_in_dialog(&mut st, 'y');
+    let acted: Vec<&Effect> = fx
+        .iter()
+        .filter(|e| matches!(e, Effect::Act { .. }))
+        .collect();
+    assert_eq!(acted.len(), 1);
+    match acted[0] {
+        Effect::Act { key, name, action } => {
+            assert_eq!(name, "db");
+            assert_eq!(key.id, "id-db");
+            assert_eq!(*action, ResourceAction::Kill);
+        }
+        _ => unreachable!(),
+    }
+}
+
+fn act_key_in_dialog(st: &mut AppState, c: char) -> Vec<Effect> {
+    key(st, KeyCode::Char(c))
+}
+
+#[test]
+fn restart_runs_without_confirmation() {
+    let mut st = state(false);
+    snapshot(&mut st, ResourceKind::Container, containers());
+    let fx = act(&mut st, Action::Restart);
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::Act {
+            action: ResourceAction::Restart,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn read_only_refuses_and_audits() {
+    let mut st = state(true);
+    snapshot(&mut st, ResourceKind::Container, containers());
+    for a in [
+        Action::Start,
+        Action::Stop,
+        Action::Restart,
+        Action::Kill,
+        Action::Remove,
+    ] {
+        let fx = act(&mut st, a);
+        assert!(
+            matches!(st.mode, Mode::Normal),
+            "{a:?}: no dialog in read-only mode"
+        );
+        assert!(
+            !fx.iter().any(|e| matches!(e, Effect::Act { .. })),
+            "{a:?} must not run"
+        );
+        assert!(
+            fx.iter().any(|e| matches!(e, Effect::AuditRefused { .. })),
+            "{a:?} refusal is audited"
+        );
+        assert!(
+            st.toast
+                .as_ref()
+                .is_some_and(|t| t.error && t.text.contains("read-only"))
+        );
+    }
+}
+
+#[test]
+fn actions_not_offered_by_a_kind_are_refused() {
+    let mut st = state(false);
+    act(&mut st, Action::Command);
+    typed(&mut st, "images");
+    key(&mut st, KeyCode::Enter);
+    snapshot(
+        &mut st,
+        ResourceKind::Image,
+        vec![res(ResourceKind::Image, "busybox", None)],
+    );
+    let fx = act(&mut st, Action::Stop);
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Act { .. })));
+    assert!(st.toast.as_ref().is_some_and(|t| t.error));
+}
+
+#[test]
+fn logs_open_route_by_stream_and_close() {
+    let mut st = state(false);
+    snapshot(&mut st, ResourceKind::Container, containers());
+    let fx = act(&mut st, Action::Logs);
+    let stream = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::OpenLogs {
+                stream,
+                target,
+                opts,
+            } => {
+                assert_eq!(target.id, "id-db");
+                assert!(opts.follow);
+                Some(*stream)
+            }
+            _ => None,
+        })
+        .expect("OpenLogs");
+    let line = |t: &str| LogLine {
+        ts: None,
+        source: None,
+        text: StyledText {
+            text: t.into(),
+            runs: vec![],
+        },
+    };
+    update(
+        &mut st,
+        Msg::Backend(BackendEvent::LogLines {
+            stream,
+            lines: vec![line("one"), line("two")],
+        }),
+    );
+    update(
+        &mut st,
+        Msg::Backend(BackendEvent::LogLines {
+            stream: stream + 99,
+            lines: vec![line("stray")],
+        }),
+    );
+    match st.top() {
+        View::Logs(l) => {
+            assert_eq!(l.buffer.len(), 2, "lines of another stream are ignored");
+            assert!(l.follow);
+        }
+        _ => panic!("log view expected"),
+    }
+    // Pause holds lines back until resumed.
+    act(&mut st, Action::TogglePause);
+    update(
+        &mut st,
+        Msg::Backend(BackendEvent::LogLines {
+            stream,
+            lines: vec![line("three")],
+        }),
+    );
+    if let View::Logs(l) = st.top() {
+        assert_eq!((l.buffer.len(), l.held.len()), (2, 1));
+    }
+    act(&mut st, Action::TogglePause);
+    if let View::Logs(l) = st.top() {
+        assert_eq!((l.buffer.len(), l.held.len()), (3, 0));
+    }
+    let fx = act(&mut st, Action::Back);
+    assert!(fx.contains(&Effect::CloseLogs));
+    assert!(matches!(st.top(), View::Table(_)));
+}
+
+#[test]
+fn log_search_finds_and_cycles_matches() {
+    let mut st = state(false);
+    snapshot(&mut st, ResourceKind::Container, containers());
+    let stream = act(&mut st, Action::Logs)
+        .iter()
+        .find_map(|e| {
+            if let Effect::OpenLogs { stream, .. } = e {
+                Some(*stream)
+            } else {
+                None
+            }
+        })
+        .expect("OpenLogs");
+    let lines = (0..10)
+        .map(|i| LogLine {
+            ts: None,
+            source: None,
+            text: StyledText {
+                text: if i % 3 == 0 {
+                    format!("ERROR {i}")
+                } else {
+                    format!("ok {i}")
+                },
+                runs: vec![],
+            },
+        })
+        .collect();
+    update(
+        &mut st,
+        Msg::Backend(BackendEvent::LogLines { stream, lines }),
+    );
+    act(&mut st, Action::Search);
+    typed(&mut st, "error");
+    key(&mut st, KeyCode::Enter);
+    let cur = |st: &AppState| {
+        if let View::Logs(l) = st.top() {
+            l.current_match
+        } else {
+            None
+        }
+    };
+    assert_eq!(cur(&st), Some(9), "search starts from the newest line");
+    act(&mut st, Action::SearchPrev);
+    assert_eq!(cur(&st), Some(6));
+    act(&mut st, Action::SearchNext);
+    assert_eq!(cur(&st), Some(9));
+    act(&mut st, Action::SearchNext);
+    assert_eq!(cur(&st), Some(0), "wraps around");
+    act(&mut st, Action::ToggleMatchesOnly);
+    if let View::Logs(l) = st.top() {
+        assert_eq!(l.displayed(), vec![0, 3, 6, 9]);
+    }
+}
+
+#[test]
+fn selection_follows_the_object_and_drives_stats() {
+    let mut st = state(false);
+    let fx = snapshot(&mut st, ResourceKind::Container, containers());
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::Stats(Some(k)) if k.id == "id-db"))
+    );
+    let fx = act(&mut st, Action::Down);
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::Stats(Some(k)) if k.id == "id-lonely"))
+    );
+    // A new snapshot where an earlier row sorts first: selection stays on "lonely".
+    let mut rs = containers();
+    rs.push(res(ResourceKind::Container, "alpha", None));
+    let fx = snapshot(&mut st, ResourceKind::Container, rs);
+    match st.top() {
+        View::Table(t) => assert_eq!(t.selected_row().map(|r| r.name.as_str()), Some("lonely")),
+        _ => unreachable!(),
+    }
+    assert!(fx.is_empty(), "same selection, no stats restart: {fx:?}");
+}
+
+#[test]
+fn ctrl_c_always_quits() {
+    let mut st = state(false);
+    act(&mut st, Action::Filter);
+    let fx = update(
+        &mut st,
+        Msg::Term(Event::Key(KeyEvent::new(
+            KeyCode::Char('c'),
+            KeyModifiers::CONTROL,
+        ))),
+    );
+    assert!(fx.contains(&Effect::Quit));
+}

@@ -1,0 +1,303 @@
+//! The real binary in tmux against the real Docker Engine, driven as an operator would.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::tmux::{Tmux, fleetdeck_bin, process_alive, shell_quote, tmux_available};
+use support::{TestContainer, docker_available, require};
+
+const T: Duration = Duration::from_secs(15);
+
+fn ready() -> bool {
+    require("tmux", tmux_available()) && require("docker", docker_available())
+}
+
+fn console(args: &str) -> Tmux {
+    Tmux::start(
+        &format!("{} {args}", shell_quote(fleetdeck_bin())),
+        120,
+        35,
+        &[],
+    )
+}
+
+/// Launch, wait for `name`, filter the table down to it.
+fn console_filtered_to(name: &str, args: &str) -> Tmux {
+    let t = console(args);
+    t.wait_for(name, T);
+    t.keys(&["/"]);
+    t.type_text(name);
+    t.keys(&["Enter"]);
+    t.wait_for(&format!("/{name}"), T);
+    t
+}
+
+fn tty_restored(screen: &str) -> bool {
+    screen.lines().any(|l| l.trim() == "icanon")
+}
+
+#[test]
+fn list_filter_logs_help_and_quit_restores_the_terminal() {
+    if !ready() {
+        return;
+    }
+    let c = TestContainer::spec("e2e-logs")
+        .cmd(&[
+            "sh",
+            "-c",
+            "echo fleetdeck-e2e-known-line; printf 'before\\033[2Jafter\\n'; \
+             printf '\\033]52;c;ZXZpbA==\\007clipboard-attempt-done\\n'; \
+             printf '\\033[31mred-line\\033[0m\\n'; trap 'exit 0' TERM; while :; do sleep 1; done",
+        ])
+        .run();
+    let t = console_filtered_to(&c.name, "");
+    let screen = t.screen();
+    assert!(screen.contains("running"), "state shown:\n{screen}");
+    assert!(screen.contains(" 1/"), "filter leaves one row:\n{screen}");
+
+    t.keys(&["l"]);
+    let screen = t.wait_for("clipboard-attempt-done", T);
+    assert!(screen.contains("fleetdeck-e2e-known-line"));
+    assert!(
+        screen.contains("beforeafter"),
+        "ESC[2J neutralised, text kept:\n{screen}"
+    );
+    assert!(screen.contains("red-line"));
+    assert!(
+        !screen.contains("ZXZpbA"),
+        "OSC 52 payload never reaches the terminal:\n{screen}"
+    );
+    // The screen was not cleared by ESC[2J: the header is still there.
+    assert!(screen.contains("fleetdeck"), "header survived:\n{screen}");
+
+    t.keys(&["Escape"]);
+    t.wait_until("back on the table", T, |s| {
+        s.contains("NAME") && s.contains(&c.name)
+    });
+    t.keys(&["?"]);
+    t.wait_for("Help", T);
+    t.keys(&["Escape"]);
+    t.wait_gone("Help —", T);
+    t.keys(&["q"]);
+    let screen = t.wait_for("EXITED:0", T);
+    assert!(
+        tty_restored(&screen),
+        "terminal back in cooked mode after quit:\n{screen}"
+    );
+}
+
+#[test]
+fn shell_hands_the_terminal_over_and_comes_back() {
+    if !ready() {
+        return;
+    }
+    let c = TestContainer::spec("e2e-shell").run();
+    let t = console_filtered_to(&c.name, "");
+    t.keys(&["s"]);
+    t.wait_for("~. to detach", T);
+    t.type_text("echo fleetdeck-$((40+2))");
+    t.keys(&["Enter"]);
+    t.wait_for("fleetdeck-42", T);
+    t.type_text("exit");
+    t.keys(&["Enter"]);
+    let screen = t.wait_until("the table again", T, |s| {
+        s.contains("NAME") && s.contains(&c.name)
+    });
+    assert!(
+        screen.contains(&format!("/{}", c.name)),
+        "filter kept: back exactly where we were:\n{screen}"
+    );
+
+    // `~.` after a newline detaches without ending the remote shell's container.
+    t.keys(&["s"]);
+    t.wait_for("~. to detach", T);
+    t.keys(&["Enter", "~", "."]);
+    let screen = t.wait_until("the table after detach", T, |s| {
+        s.contains("NAME") && s.contains("detached")
+    });
+    assert!(screen.contains(&c.name));
+    t.keys(&["q"]);
+    let screen = t.wait_for("EXITED:0", T);
+    assert!(tty_restored(&screen), "{screen}");
+}
+
+#[test]
+fn stop_asks_first_and_is_audited() {
+    if !ready() {
+        return;
+    }
+    let c = TestContainer::spec("e2e-stop").run();
+    let t = console_filtered_to(&c.name, "");
+    t.keys(&["x"]);
+    t.wait_for("Stop container", T);
+    t.keys(&["n"]);
+    t.wait_gone("Stop container", T);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        c.inspect("{{.State.Status}}").as_deref(),
+        Some("running"),
+        "cancel does nothing"
+    );
+
+    t.keys(&["x"]);
+    t.wait_for("Stop container", T);
+    t.keys(&["y"]);
+    assert!(
+        c.wait_state("exited", T),
+        "confirmed stop stops the container"
+    );
+    t.wait_for("exited", T);
+
+    let audit = t.state_dir().join("audit.jsonl");
+    let ok = support::wait_until(T, || {
+        std::fs::read_to_string(&audit)
+            .map(|s| s.contains("\"phase\":\"result\""))
+            .unwrap_or(false)
+    });
+    assert!(ok, "audit result written");
+    let text = std::fs::read_to_string(&audit).unwrap_or_default();
+    let entries: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(entries.len(), 2, "attempt + result: {text}");
+    assert_eq!(entries[0]["phase"], "attempt");
+    assert_eq!(entries[0]["action"], "stop");
+    assert!(
+        entries[0]["target"]
+            .as_str()
+            .unwrap_or("")
+            .contains(&c.name)
+    );
+    assert_eq!(entries[1]["ok"], true);
+    t.keys(&["q"]);
+    t.wait_for("EXITED:0", T);
+}
+
+#[test]
+fn read_only_refuses_mutations_and_audits_the_refusal() {
+    if !ready() {
+        return;
+    }
+    let c = TestContainer::spec("e2e-ro").run();
+    let t = console_filtered_to(&c.name, "--readonly");
+    let screen = t.screen();
+    assert!(
+        screen.contains("READ-ONLY"),
+        "badge in the header:\n{screen}"
+    );
+    t.keys(&["C-d"]);
+    t.wait_for("read-only mode: remove", T);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(c.inspect("{{.State.Status}}").as_deref(), Some("running"));
+    let audit = t.state_dir().join("audit.jsonl");
+    assert!(
+        support::wait_until(T, || std::fs::read_to_string(&audit)
+            .map(|s| s.contains("refused"))
+            .unwrap_or(false)),
+        "refusal audited"
+    );
+    t.keys(&["q"]);
+    t.wait_for("EXITED:0", T);
+}
+
+#[test]
+fn changes_from_another_terminal_show_up_live() {
+    if !ready() {
+        return;
+    }
+    let marker = support::unique_name("live");
+    let t = console("");
+    t.wait_for("NAME", T);
+    t.keys(&["/"]);
+    t.type_text(&marker);
+    t.keys(&["Enter"]);
+    t.wait_for(&format!("no containers match /{marker}"), T);
+    let c = TestContainer::spec(&marker).run();
+    let start = Instant::now();
+    t.wait_for("running", Duration::from_secs(5));
+    let appeared = start.elapsed();
+    support::run_ok("docker", &["stop", "-t", "1", &c.name]);
+    let start = Instant::now();
+    t.wait_for("exited", Duration::from_secs(5));
+    let stopped = start.elapsed();
+    eprintln!("appeared after {appeared:?}, stop seen after {stopped:?} (includes tmux polling)");
+    assert!(appeared < Duration::from_secs(1) && stopped < Duration::from_secs(1));
+    t.keys(&["q"]);
+}
+
+#[test]
+fn hangup_ends_the_console() {
+    if !ready() {
+        return;
+    }
+    let t = console("");
+    t.wait_for("NAME", T);
+    let pid = t.program_pid().expect("fleetdeck pid");
+    assert!(process_alive(pid));
+    // Closing the terminal is what a dropped SSH session does: SIGHUP and a dead tty.
+    t.kill_session();
+    assert!(
+        support::wait_until(Duration::from_secs(5), || !process_alive(pid)),
+        "fleetdeck {pid} still running after hang-up"
+    );
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    if !ready() {
+        return;
+    }
+    let t = console("");
+    t.wait_for("NAME", T);
+    let pid = t.program_pid().expect("fleetdeck pid");
+    support::run_ok("kill", &["-TERM", &pid.to_string()]);
+    let screen = t.wait_for("EXITED:", T);
+    assert!(tty_restored(&screen), "{screen}");
+}
+
+#[test]
+fn unreachable_engine_is_reported_and_the_console_keeps_working() {
+    if !require("tmux", tmux_available()) {
+        return;
+    }
+    let t = console("--docker-host unix:///nonexistent/docker.sock");
+    let screen = t.wait_for("cannot reach Docker", T);
+    assert!(screen.contains("retry in"), "{screen}");
+    t.keys(&["?"]);
+    t.wait_for("Help", T);
+    t.keys(&["Escape", ":"]);
+    t.type_text("images");
+    t.keys(&["Enter"]);
+    t.wait_for("Images", T);
+    t.keys(&["q"]);
+    let screen = t.wait_for("EXITED:0", T);
+    assert!(tty_restored(&screen));
+}
+
+#[test]
+fn malformed_default_config_warns_with_position_and_runs_on_defaults() {
+    if !require("tmux", tmux_available()) {
+        return;
+    }
+    let t = console("--docker-host unix:///nonexistent/docker.sock");
+    t.keys(&["q"]);
+    t.wait_for("EXITED:0", T);
+    drop(t);
+    // A fresh console whose default config file is broken on line 3.
+    let t = Tmux::start(
+        &format!(
+            "mkdir -p \"$XDG_CONFIG_HOME/fleetdeck\" && printf 'theme: default\\nlogs:\\n  tail: [oops\\n' > \"$XDG_CONFIG_HOME/fleetdeck/config.yaml\" && {} --docker-host unix:///nonexistent/docker.sock",
+            shell_quote(fleetdeck_bin())
+        ),
+        120,
+        35,
+        &[],
+    );
+    let screen = t.wait_for("config.yaml:3:", T);
+    assert!(screen.contains("running on defaults"), "{screen}");
+    assert!(screen.contains("NAME"), "table still shown:\n{screen}");
+    t.keys(&["q"]);
+    t.wait_for("EXITED:0", T);
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every fleetdeck test on a fresh Debian machine with Rust: installs what the tests need
+# when it is missing (tmux, busybox-static for the test image, openssh-server, docker.io), makes
+# sure a Docker Engine answers, then runs `cargo test`. Extra arguments go to `cargo test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v tmux >/dev/null || need+=(tmux)
+[ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' || need+=(busybox-static)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh-agent >/dev/null || need+=(openssh-client)
+command -v docker >/dev/null || need+=(docker.io)
+command -v file >/dev/null || need+=(file)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "tests/run.sh: installing ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "tests/run.sh: missing ${need[*]} (run as root to install them); dependent tests will skip" >&2
+  fi
+fi
+
+# A Docker Engine: use the running one, else start dockerd ourselves (no systemd here).
+if command -v docker >/dev/null && ! docker info >/dev/null 2>&1 && command -v dockerd >/dev/null && [ "$(id -u)" = 0 ]; then
+  echo "tests/run.sh: starting dockerd"
+  mkdir -p /var/lib/fleetdeck-dockerd
+  nohup dockerd --pidfile /var/run/fleetdeck-dockerd.pid >/var/lib/fleetdeck-dockerd/dockerd.log 2>&1 &
+  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
+fi
+
+exec cargo test --locked "$@"
