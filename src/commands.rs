@@ -32,6 +32,7 @@ pub async fn snapshot(
                     BackendEvent::Status(id, SourceStatus::Reconnecting { error, .. }) => {
                         bail!("{id}: {error}")
                     }
+                    BackendEvent::Unavailable { source, reason, .. } => bail!("{source}: {reason}"),
                     _ => {}
                 }
             }
@@ -207,7 +208,7 @@ pub async fn exec(
         .find(|b| *b.id() == r.key.source)
         .context("source vanished")?;
     let (code, output) = b.exec(&r.key, cmd).await?;
-    print!("{output}");
+    std::io::stdout().write_all(output.as_bytes())?;
     std::io::stdout().flush()?;
     Ok(code)
 }

@@ -1,4 +1,13 @@
 use std::io::IsTerminal;
+/// Write a line to stderr, ignoring failure: after a hang-up there is no terminal to write to,
+/// and `eprintln!` would panic on the closed tty.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -20,7 +29,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt.block_on(run(cli)),
         Err(e) => {
-            eprintln!("fleetdeck: cannot start the async runtime: {e}");
+            say!("fleetdeck: cannot start the async runtime: {e}");
             1
         }
     };
@@ -62,14 +71,14 @@ async fn run(cli: Cli) -> i32 {
     ) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("fleetdeck: {e}");
+            say!("fleetdeck: {e}");
             return 2;
         }
     };
     for w in &loaded.warnings {
         tracing::warn!("{w}");
         if cli.command.is_some() {
-            eprintln!("fleetdeck: warning: {w} (using defaults)");
+            say!("fleetdeck: warning: {w} (using defaults)");
         }
     }
     let settings = loaded.value;
@@ -77,7 +86,7 @@ async fn run(cli: Cli) -> i32 {
     let result: anyhow::Result<i32> = match cli.command {
         None => {
             if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-                eprintln!(
+                say!(
                     "fleetdeck: the console needs a terminal; for scripts use `fleetdeck ls|logs|exec`"
                 );
                 return 2;
@@ -104,7 +113,9 @@ async fn run(cli: Cli) -> i32 {
             Some(k) => {
                 async {
                     let rs = commands::snapshot(&backends, k).await?;
-                    print!("{}", commands::format(&rs, k, output)?);
+                    let text = commands::format(&rs, k, output)?;
+                    // A closed pipe (`| head`) is not an error worth a panic.
+                    let _ = std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes());
                     Ok(0)
                 }
                 .await
@@ -119,7 +130,7 @@ async fn run(cli: Cli) -> i32 {
         }) => {
             let since_secs = match since.as_deref().map(|s| parse_duration_secs(s).ok_or(s)) {
                 Some(Err(s)) => {
-                    eprintln!("fleetdeck: bad --since `{s}` (use 30s, 10m, 2h, 1d)");
+                    say!("fleetdeck: bad --since `{s}` (use 30s, 10m, 2h, 1d)");
                     return 2;
                 }
                 Some(Ok(v)) => Some(v),
@@ -147,7 +158,7 @@ async fn run(cli: Cli) -> i32 {
         Ok(code) => code,
         Err(e) => {
             tracing::error!("{e:#}");
-            eprintln!("fleetdeck: {e:#}");
+            say!("fleetdeck: {e:#}");
             1
         }
     }

@@ -434,3 +434,157 @@ fn ctrl_c_always_quits() {
     );
     assert!(fx.contains(&Effect::Quit));
 }
+
+fn command(st: &mut AppState, cmd: &str) {
+    act(st, Action::Command);
+    typed(st, cmd);
+    key(st, KeyCode::Enter);
+}
+
+fn acts(fx: &[Effect]) -> Vec<(String, ResourceAction)> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Act { name, action, .. } => Some((name.clone(), action.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn scale_asks_the_replica_count_and_zero_is_confirmed() {
+    let mut st = state(false);
+    command(&mut st, "services");
+    let mut web = res(ResourceKind::Service, "web", Some("shop"));
+    web.cells[2] = "2/3".into();
+    snapshot(&mut st, ResourceKind::Service, vec![web]);
+
+    act(&mut st, Action::Scale);
+    let Mode::Prompt(p) = &st.mode else {
+        panic!("scale opens a prompt")
+    };
+    assert_eq!(p.input.text, "3", "pre-filled with the desired count");
+    assert!(p.question.contains("2/3"), "{}", p.question);
+
+    key(&mut st, KeyCode::Backspace);
+    typed(&mut st, "x");
+    key(&mut st, KeyCode::Enter);
+    let Mode::Prompt(p) = &st.mode else {
+        panic!("bad input keeps the prompt")
+    };
+    assert!(
+        p.error
+            .as_deref()
+            .is_some_and(|e| e.contains("whole number"))
+    );
+
+    key(&mut st, KeyCode::Backspace);
+    typed(&mut st, "5");
+    let fx = key(&mut st, KeyCode::Enter);
+    assert_eq!(
+        acts(&fx),
+        vec![("web".to_string(), ResourceAction::Scale(5))]
+    );
+    assert!(matches!(st.mode, Mode::Normal));
+
+    // Scaling to zero takes capacity away: asks first.
+    act(&mut st, Action::Scale);
+    key(&mut st, KeyCode::Backspace);
+    typed(&mut st, "0");
+    let fx = key(&mut st, KeyCode::Enter);
+    assert!(acts(&fx).is_empty());
+    assert!(matches!(st.mode, Mode::Confirm(_)));
+    let fx = key(&mut st, KeyCode::Char('y'));
+    assert_eq!(
+        acts(&fx),
+        vec![("web".to_string(), ResourceAction::Scale(0))]
+    );
+
+    // Not offered on containers.
+    command(&mut st, "containers");
+    snapshot(&mut st, ResourceKind::Container, containers());
+    act(&mut st, Action::Scale);
+    assert!(matches!(st.mode, Mode::Normal));
+    assert!(
+        st.toast
+            .as_ref()
+            .is_some_and(|t| t.error && t.text.contains("not available"))
+    );
+}
+
+#[test]
+fn removing_a_stack_needs_its_name_typed() {
+    let mut st = state(false);
+    command(&mut st, "stacks");
+    snapshot(
+        &mut st,
+        ResourceKind::Stack,
+        vec![res(ResourceKind::Stack, "shop", None)],
+    );
+    act(&mut st, Action::Remove);
+    assert!(matches!(&st.mode, Mode::Confirm(c) if c.typed.is_some()));
+    // `y` is just a letter here.
+    let fx = key(&mut st, KeyCode::Char('y'));
+    assert!(acts(&fx).is_empty());
+    let fx = key(&mut st, KeyCode::Enter);
+    assert!(acts(&fx).is_empty(), "a wrong name removes nothing");
+    assert!(st.toast.as_ref().is_some_and(|t| t.error));
+
+    act(&mut st, Action::Remove);
+    typed(&mut st, "shop");
+    let fx = key(&mut st, KeyCode::Enter);
+    assert_eq!(
+        acts(&fx),
+        vec![("shop".to_string(), ResourceAction::Remove)]
+    );
+}
+
+#[test]
+fn swarm_actions_are_refused_in_read_only_mode() {
+    let mut st = state(true);
+    command(&mut st, "nodes");
+    snapshot(
+        &mut st,
+        ResourceKind::Node,
+        vec![res(ResourceKind::Node, "node-1", None)],
+    );
+    let fx = act(&mut st, Action::Drain);
+    assert!(acts(&fx).is_empty());
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::AuditRefused {
+            action: ResourceAction::Drain,
+            ..
+        }
+    )));
+    let fx = act(&mut st, Action::Scale);
+    assert!(fx.is_empty() || acts(&fx).is_empty());
+    assert!(st.toast.as_ref().is_some_and(|t| t.error));
+}
+
+#[test]
+fn a_source_that_is_not_a_manager_says_so_in_the_view() {
+    let mut st = state(false);
+    command(&mut st, "stacks");
+    update(
+        &mut st,
+        Msg::Backend(BackendEvent::Unavailable {
+            source: src(),
+            kind: ResourceKind::Stack,
+            reason: "This node is not a swarm manager.".into(),
+        }),
+    );
+    assert_eq!(
+        st.unavailable
+            .get(&(src(), ResourceKind::Stack))
+            .map(String::as_str),
+        Some("This node is not a swarm manager.")
+    );
+    // Once it becomes a manager, the first snapshot clears the notice.
+    snapshot(
+        &mut st,
+        ResourceKind::Stack,
+        vec![res(ResourceKind::Stack, "shop", None)],
+    );
+    assert!(st.unavailable.is_empty());
+    assert_eq!(names(&st), vec!["shop"]);
+}

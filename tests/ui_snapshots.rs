@@ -253,3 +253,79 @@ fn logs_80x24_with_prefixes_search_and_colours() {
     );
     insta::assert_snapshot!(draw(&mut st, 80, 24));
 }
+
+fn command(st: &mut AppState, cmd: &str) {
+    update(st, Msg::Action(Action::Command));
+    for c in cmd.chars().chain(['\r']) {
+        let code = if c == '\r' {
+            crossterm::event::KeyCode::Enter
+        } else {
+            crossterm::event::KeyCode::Char(c)
+        };
+        update(
+            st,
+            Msg::Term(crossterm::event::Event::Key(
+                crossterm::event::KeyEvent::new(code, crossterm::event::KeyModifiers::NONE),
+            )),
+        );
+    }
+}
+
+fn service(name: &str, replicas: &str, update_text: &str, health: Health) -> Resource {
+    Resource {
+        key: ResourceKey {
+            source: src(),
+            kind: ResourceKind::Service,
+            id: format!("{name}-id"),
+        },
+        name: name.into(),
+        parent: Some("shop".into()),
+        health,
+        cells: vec![
+            name.into(),
+            "replicated".into(),
+            replicas.into(),
+            "shop/web:1.4@0123456789ab".into(),
+            "8080->80/tcp (host)".into(),
+            update_text.into(),
+            "shop".into(),
+            String::new(),
+        ],
+        created: Some(jiff::Timestamp::now() - jiff::SignedDuration::from_secs(7200)),
+        labels: BTreeMap::new(),
+    }
+}
+
+#[test]
+fn services_with_update_progress_and_scale_prompt_80x24() {
+    let mut st = state();
+    command(&mut st, "services");
+    update(
+        &mut st,
+        Msg::Backend(BackendEvent::Snapshot {
+            source: src(),
+            kind: ResourceKind::Service,
+            resources: vec![
+                service("shop_web", "3/3", "updating 1/3", Health::Pending),
+                service("shop_worker", "1/1", "rollback_completed", Health::Ok),
+            ],
+        }),
+    );
+    update(&mut st, Msg::Action(Action::Scale));
+    insta::assert_snapshot!(draw(&mut st, 80, 24));
+}
+
+#[test]
+fn stacks_on_an_engine_that_is_not_a_manager() {
+    let mut st = state();
+    command(&mut st, "stacks");
+    update(
+        &mut st,
+        Msg::Backend(BackendEvent::Unavailable {
+            source: src(),
+            kind: ResourceKind::Stack,
+            reason: "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again.".into(),
+        }),
+    );
+    insta::assert_snapshot!(draw(&mut st, 80, 24));
+}

@@ -58,7 +58,13 @@ actions! {
     Stop => "stop", "Stop (confirmed)";
     Restart => "restart", "Restart";
     Kill => "kill", "Kill (confirmed)";
-    Remove => "remove", "Remove (confirmed)";
+    Remove => "remove", "Remove (confirmed; a stack asks for its name)";
+    Scale => "scale", "Scale: set the replica count";
+    Redeploy => "redeploy", "Redeploy: restart all tasks (update --force)";
+    Rollback => "rollback", "Roll back to the previous spec";
+    Drain => "drain", "Drain the node";
+    PauseNode => "pause_node", "Pause the node (no new tasks)";
+    Activate => "activate", "Activate the node";
     // logs
     ToggleFollow => "toggle_follow", "Follow new lines on/off";
     ToggleTimestamps => "toggle_timestamps", "Timestamps on/off";

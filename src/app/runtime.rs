@@ -101,7 +101,7 @@ impl Runtime {
                     let entry = AuditEntry::attempt(
                         key.source.as_str(),
                         target_name(&key, &name),
-                        action.name(),
+                        action.label(),
                     );
                     write_audit(&audit, entry.clone()).await;
                     let result = b
@@ -126,7 +126,7 @@ impl Runtime {
                     let entry = AuditEntry::attempt(
                         key.source.as_str(),
                         target_name(&key, &name),
-                        action.name(),
+                        action.label(),
                     )
                     .refused("read-only mode");
                     write_audit(&audit, entry).await;
@@ -285,9 +285,6 @@ async fn apply(
     terminal: &mut term::Tui,
     input: &mut EventStream,
 ) -> anyhow::Result<bool> {
-    if fx.is_empty() {
-        return Ok(state.quit);
-    }
     for e in fx {
         match e {
             Effect::Quit => return Ok(true),
@@ -301,6 +298,8 @@ async fn apply(
             other => rt.perform(state, other),
         }
     }
+    // Always, not only after effects: a `:stacks` typed in the command bar changes the views
+    // without any effect, and its watch must start all the same. Cheap: a few map lookups.
     rt.reconcile_watches(&state.wanted_kinds());
     Ok(state.quit)
 }

@@ -21,6 +21,8 @@ pub struct AppState {
     pub sources: BTreeMap<SourceId, SourceStatus>,
     /// Latest snapshot of every kind, per source.
     pub data: HashMap<ResourceKind, BTreeMap<SourceId, Vec<Arc<Resource>>>>,
+    /// Why a source cannot list a kind at all ("This node is not a swarm manager…").
+    pub unavailable: HashMap<(SourceId, ResourceKind), String>,
     /// Navigation stack; never empty. Esc pops, Enter/l/d push.
     pub stack: Vec<View>,
     pub mode: Mode,
@@ -67,6 +69,8 @@ pub enum Mode {
     /// Typing the file name the log buffer is saved to.
     SavePath(Input),
     Confirm(Confirm),
+    /// Asking for an action's argument (the replica count of a scale).
+    Prompt(Prompt),
     Help {
         scroll: u16,
     },
@@ -76,6 +80,19 @@ pub struct Confirm {
     pub key: ResourceKey,
     pub name: String,
     pub action: ResourceAction,
+    /// For actions that need the object's name typed (removing a stack): what was typed so far.
+    pub typed: Option<Input>,
+}
+
+/// A one-field dialog whose answer completes an action.
+pub struct Prompt {
+    pub key: ResourceKey,
+    pub name: String,
+    /// What the dialog asks, e.g. "Replicas for web (now 3/3)".
+    pub question: String,
+    pub input: Input,
+    /// An error for the last submitted answer ("not a number").
+    pub error: Option<String>,
 }
 
 pub struct Toast {
@@ -348,6 +365,7 @@ impl AppState {
             read_only,
             sources: BTreeMap::new(),
             data: HashMap::new(),
+            unavailable: HashMap::new(),
             stack: vec![View::Table(TableView::new(ResourceKind::Container, None))],
             mode: Mode::Normal,
             toast: None,

@@ -12,7 +12,7 @@ use super::state::*;
 use crate::backend::BackendEvent;
 use crate::config::KeyContext;
 use crate::logs::Matcher;
-use crate::model::{LogOpts, ResourceAction, ResourceKind};
+use crate::model::{Confirmation, LogOpts, ResourceAction, ResourceKind};
 
 pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
     let mut fx = Vec::new();
@@ -86,23 +86,26 @@ fn on_backend(state: &mut AppState, ev: BackendEvent) {
             state.sources.insert(source, status);
             state.dirty = true;
         }
+        BackendEvent::Unavailable {
+            source,
+            kind,
+            reason,
+        } => {
+            if let Some(m) = state.data.get_mut(&kind) {
+                m.remove(&source);
+            }
+            state.unavailable.insert((source, kind), reason);
+            refresh_tables(state, kind);
+        }
         BackendEvent::Snapshot {
             source,
             kind,
             resources,
         } => {
+            state.unavailable.remove(&(source.clone(), kind));
             let entry = state.data.entry(kind).or_default();
             entry.insert(source, resources.into_iter().map(Arc::new).collect());
-            let now = jiff::Timestamp::now();
-            let data = state.data.get(&kind);
-            for v in state.stack.iter_mut() {
-                if let View::Table(t) = v
-                    && t.kind == kind
-                {
-                    t.refresh(data, now);
-                }
-            }
-            state.dirty = true;
+            refresh_tables(state, kind);
         }
         BackendEvent::LogLines { stream, lines } => {
             let is_top = matches!(state.top(), View::Logs(l) if l.stream == stream);
@@ -148,6 +151,20 @@ fn on_backend(state: &mut AppState, ev: BackendEvent) {
             }
         }
     }
+}
+
+/// Re-filter every open table of `kind` after its data changed.
+fn refresh_tables(state: &mut AppState, kind: ResourceKind) {
+    let now = jiff::Timestamp::now();
+    let data = state.data.get(&kind);
+    for v in state.stack.iter_mut() {
+        if let View::Table(t) = v
+            && t.kind == kind
+        {
+            t.refresh(data, now);
+        }
+    }
+    state.dirty = true;
 }
 
 fn push_bounded(q: &mut std::collections::VecDeque<u64>, v: u64) {
@@ -218,17 +235,61 @@ fn on_key(state: &mut AppState, key: KeyEvent, fx: &mut Vec<Effect>) {
                 Mode::Normal
             }
         },
-        Mode::Confirm(c) => match state.settings.keymap.lookup(KeyContext::Dialog, &key) {
-            Some(Action::Confirm) => {
-                fx.push(Effect::Act {
-                    key: c.key,
-                    name: c.name,
-                    action: c.action,
-                });
-                Mode::Normal
+        Mode::Confirm(mut c) => match c.typed.take() {
+            // Typed confirmation: only the exact name followed by Enter runs the action.
+            Some(input) => match edit(input, key) {
+                Edited::Open(i) => {
+                    c.typed = Some(i);
+                    Mode::Confirm(c)
+                }
+                Edited::Cancel => Mode::Normal,
+                Edited::Submit(text) if text == c.name => {
+                    fx.push(Effect::Act {
+                        key: c.key,
+                        name: c.name,
+                        action: c.action,
+                    });
+                    Mode::Normal
+                }
+                Edited::Submit(text) => {
+                    state.toast(
+                        format!("`{text}` is not `{}`: nothing removed", c.name),
+                        true,
+                    );
+                    Mode::Normal
+                }
+            },
+            None => match state.settings.keymap.lookup(KeyContext::Dialog, &key) {
+                Some(Action::Confirm) => {
+                    fx.push(Effect::Act {
+                        key: c.key,
+                        name: c.name,
+                        action: c.action,
+                    });
+                    Mode::Normal
+                }
+                Some(Action::Cancel | Action::Back) => Mode::Normal,
+                _ => Mode::Confirm(c),
+            },
+        },
+        Mode::Prompt(mut p) => match edit(p.input, key) {
+            Edited::Open(i) => {
+                p.input = i;
+                p.error = None;
+                Mode::Prompt(p)
             }
-            Some(Action::Cancel | Action::Back) => Mode::Normal,
-            _ => Mode::Confirm(c),
+            Edited::Cancel => Mode::Normal,
+            Edited::Submit(text) => match text.trim().parse::<u64>() {
+                Ok(n) if n <= MAX_REPLICAS => {
+                    request_action(state, p.key, p.name, ResourceAction::Scale(n), fx);
+                    std::mem::replace(&mut state.mode, Mode::Normal)
+                }
+                _ => {
+                    p.error = Some(format!("a whole number from 0 to {MAX_REPLICAS}"));
+                    p.input = Input { text };
+                    Mode::Prompt(p)
+                }
+            },
         },
         Mode::Help { scroll } => match state.settings.keymap.lookup(KeyContext::Help, &key) {
             Some(Action::Back | Action::Help | Action::Quit | Action::Cancel) => Mode::Normal,
@@ -479,7 +540,6 @@ fn move_selection(t: &mut TableView, action: Action, page: usize) -> bool {
 
 fn on_table_action(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
     let read_only = state.read_only;
-    let confirm = state.settings.config.confirm_destructive;
     let View::Table(t) = state.top_mut() else {
         return;
     };
@@ -547,16 +607,34 @@ fn on_table_action(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
             Some(_) => state.toast(format!("no shell for {}", spec.title.to_lowercase()), true),
             None => {}
         },
-        Action::Start | Action::Stop | Action::Restart | Action::Kill | Action::Remove => {
+        Action::Scale => {
             let Some(row) = selected else { return };
-            let ra = match action {
-                Action::Start => ResourceAction::Start,
-                Action::Stop => ResourceAction::Stop,
-                Action::Restart => ResourceAction::Restart,
-                Action::Kill => ResourceAction::Kill,
-                _ => ResourceAction::Remove,
+            if !kind.offers(&ResourceAction::Scale(0)) {
+                state.toast(
+                    format!("scale is not available for {}", spec.title.to_lowercase()),
+                    true,
+                );
+            } else if read_only {
+                refuse(state, &row, ResourceAction::Scale(0), fx);
+            } else {
+                // The REPLICAS column reads "running/desired".
+                let now = row.cells.get(2).cloned().unwrap_or_default();
+                let current = now.split('/').nth(1).unwrap_or("").to_string();
+                state.mode = Mode::Prompt(Prompt {
+                    key: row.key.clone(),
+                    name: row.name.clone(),
+                    question: format!("Replicas for {} (now {now} running)", row.name),
+                    input: Input { text: current },
+                    error: None,
+                });
+            }
+        }
+        _ => {
+            let Some(ra) = resource_action(action) else {
+                return;
             };
-            if !spec.actions.contains(&ra) {
+            let Some(row) = selected else { return };
+            if !kind.offers(&ra) {
                 state.toast(
                     format!(
                         "{} is not available for {}",
@@ -565,31 +643,108 @@ fn on_table_action(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
                     ),
                     true,
                 );
-            } else if read_only && ra.is_mutating() {
-                state.toast(
-                    format!("read-only mode: {} {} refused", ra.name(), row.name),
-                    true,
-                );
-                fx.push(Effect::AuditRefused {
-                    key: row.key.clone(),
-                    name: row.name.clone(),
-                    action: ra,
-                });
-            } else if confirm && ra.is_destructive() {
-                state.mode = Mode::Confirm(Confirm {
-                    key: row.key.clone(),
-                    name: row.name.clone(),
-                    action: ra,
-                });
             } else {
-                fx.push(Effect::Act {
-                    key: row.key.clone(),
-                    name: row.name.clone(),
-                    action: ra,
-                });
+                request_action(state, row.key.clone(), row.name.clone(), ra, fx);
             }
         }
-        _ => {}
+    }
+}
+
+/// Does `action` do anything on a table of `kind`? Help and footer hints list only these.
+pub fn applies(kind: ResourceKind, action: Action) -> bool {
+    let spec = kind.spec();
+    match action {
+        Action::Logs => spec.has_logs,
+        Action::Shell => spec.has_shell,
+        Action::Scale => kind.offers(&ResourceAction::Scale(0)),
+        a => match resource_action(a) {
+            Some(ra) => kind.offers(&ra),
+            None => true,
+        },
+    }
+}
+
+/// Upper bound of a scale dialog: a typo of 30000 instead of 3 should not reach the cluster.
+const MAX_REPLICAS: u64 = 1000;
+
+/// The backend action a key action stands for, when it is one.
+fn resource_action(action: Action) -> Option<ResourceAction> {
+    Some(match action {
+        Action::Start => ResourceAction::Start,
+        Action::Stop => ResourceAction::Stop,
+        Action::Restart => ResourceAction::Restart,
+        Action::Kill => ResourceAction::Kill,
+        Action::Remove => ResourceAction::Remove,
+        Action::Redeploy => ResourceAction::Redeploy,
+        Action::Rollback => ResourceAction::Rollback,
+        Action::Drain => ResourceAction::Drain,
+        Action::PauseNode => ResourceAction::Pause,
+        Action::Activate => ResourceAction::Activate,
+        _ => return None,
+    })
+}
+
+fn refuse(
+    state: &mut AppState,
+    row: &crate::model::Resource,
+    ra: ResourceAction,
+    fx: &mut Vec<Effect>,
+) {
+    state.toast(
+        format!("read-only mode: {} {} refused", ra.name(), row.name),
+        true,
+    );
+    fx.push(Effect::AuditRefused {
+        key: row.key.clone(),
+        name: row.name.clone(),
+        action: ra,
+    });
+}
+
+/// Run `ra` on the object, through read-only refusal and its confirmation first.
+fn request_action(
+    state: &mut AppState,
+    key: crate::model::ResourceKey,
+    name: String,
+    ra: ResourceAction,
+    fx: &mut Vec<Effect>,
+) {
+    let confirm = state.settings.config.confirm_destructive;
+    if state.read_only && ra.is_mutating() {
+        state.toast(
+            format!("read-only mode: {} {name} refused", ra.name()),
+            true,
+        );
+        fx.push(Effect::AuditRefused {
+            key,
+            name,
+            action: ra,
+        });
+        return;
+    }
+    match ra.confirmation(key.kind) {
+        // Typing the name is never skipped: it guards whole stacks.
+        Confirmation::TypeName => {
+            state.mode = Mode::Confirm(Confirm {
+                key,
+                name,
+                action: ra,
+                typed: Some(Input::default()),
+            })
+        }
+        Confirmation::YesNo if confirm => {
+            state.mode = Mode::Confirm(Confirm {
+                key,
+                name,
+                action: ra,
+                typed: None,
+            })
+        }
+        _ => fx.push(Effect::Act {
+            key,
+            name,
+            action: ra,
+        }),
     }
 }
 

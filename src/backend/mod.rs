@@ -30,6 +30,13 @@ pub enum BackendEvent {
         kind: ResourceKind,
         resources: Vec<Resource>,
     },
+    /// The source is up but cannot serve `kind` (e.g. swarm views on an engine that is not a
+    /// swarm manager); the view shows `reason` instead of rows.
+    Unavailable {
+        source: SourceId,
+        kind: ResourceKind,
+        reason: String,
+    },
     LogLines {
         stream: StreamId,
         lines: Vec<LogLine>,

@@ -11,6 +11,13 @@ pub enum ResourceKind {
     Image,
     Volume,
     Network,
+    // Docker Swarm (manager nodes only)
+    Stack,
+    Service,
+    Task,
+    Node,
+    Secret,
+    Config,
 }
 
 /// How a column's cells are rendered and sorted.
@@ -49,6 +56,12 @@ const AGE: Column = Column {
     name: "AGE",
     kind: ColumnKind::Age,
     min_width: 4,
+};
+/// A task's state age ("running since 3m"): `Resource::created` holds the state's timestamp.
+const SINCE: Column = Column {
+    name: "SINCE",
+    kind: ColumnKind::Age,
+    min_width: 5,
 };
 
 /// Static description of a kind: what the command bar calls it, its columns, where Enter leads
@@ -159,6 +172,109 @@ static SPECS: &[KindSpec] = &[
         has_shell: false,
         has_stats: false,
     },
+    KindSpec {
+        kind: ResourceKind::Stack,
+        title: "Stacks",
+        aliases: &["stacks", "stack", "st"],
+        columns: &[
+            text("NAME", 12),
+            number("SERVICES", 8),
+            text("TASKS", 7),
+            text("UPDATE", 10),
+            AGE,
+        ],
+        drill: Some(ResourceKind::Service),
+        actions: &[A::Remove],
+        has_logs: true,
+        has_shell: false,
+        has_stats: false,
+    },
+    KindSpec {
+        kind: ResourceKind::Service,
+        title: "Services",
+        aliases: &["services", "service", "sv"],
+        columns: &[
+            text("NAME", 14),
+            text("MODE", 10),
+            text("REPLICAS", 8),
+            text("IMAGE", 16),
+            text("PORTS", 8),
+            text("UPDATE", 10),
+            text("STACK", 8),
+            AGE,
+        ],
+        drill: Some(ResourceKind::Task),
+        actions: &[A::Scale(0), A::Redeploy, A::Rollback, A::Remove],
+        has_logs: true,
+        has_shell: false,
+        has_stats: false,
+    },
+    KindSpec {
+        kind: ResourceKind::Task,
+        title: "Tasks",
+        aliases: &["tasks", "task", "tk"],
+        columns: &[
+            text("NAME", 14),
+            text("NODE", 8),
+            text("STATE", 9),
+            SINCE,
+            text("DESIRED", 8),
+            text("ERROR", 12),
+            text("CONTAINER", 12),
+        ],
+        drill: None,
+        actions: &[],
+        has_logs: true,
+        has_shell: true,
+        has_stats: false,
+    },
+    KindSpec {
+        kind: ResourceKind::Node,
+        title: "Nodes",
+        aliases: &["nodes", "node", "no"],
+        columns: &[
+            text("HOSTNAME", 12),
+            text("ROLE", 7),
+            text("AVAILABILITY", 12),
+            text("STATUS", 7),
+            text("MANAGER", 11),
+            text("ENGINE", 8),
+            text("LABELS", 10),
+        ],
+        drill: None,
+        actions: &[A::Drain, A::Pause, A::Activate],
+        has_logs: false,
+        has_shell: false,
+        has_stats: false,
+    },
+    KindSpec {
+        kind: ResourceKind::Secret,
+        title: "Secrets",
+        aliases: &["secrets", "secret", "sec"],
+        columns: &[
+            text("NAME", 16),
+            text("ID", 12),
+            text("DRIVER", 8),
+            text("UPDATED", 10),
+            AGE,
+        ],
+        drill: None,
+        actions: &[],
+        has_logs: false,
+        has_shell: false,
+        has_stats: false,
+    },
+    KindSpec {
+        kind: ResourceKind::Config,
+        title: "Configs",
+        aliases: &["configs", "config", "cfg"],
+        columns: &[text("NAME", 16), text("ID", 12), text("UPDATED", 10), AGE],
+        drill: None,
+        actions: &[],
+        has_logs: false,
+        has_shell: false,
+        has_stats: false,
+    },
 ];
 
 impl ResourceKind {
@@ -189,6 +305,11 @@ impl ResourceKind {
 
     pub fn name(self) -> &'static str {
         self.spec().aliases[0]
+    }
+
+    /// Does this kind offer `action` (arguments ignored)?
+    pub fn offers(self, action: &ResourceAction) -> bool {
+        self.spec().actions.iter().any(|a| a.same_kind(action))
     }
 }
 

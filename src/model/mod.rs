@@ -8,6 +8,6 @@ mod resource;
 pub use kind::{Column, ColumnKind, KindSpec, ResourceKind};
 pub use log::{LogLine, LogOpts, StyleRun, StyledText};
 pub use resource::{
-    ActionOutcome, Health, Resource, ResourceAction, ResourceKey, SourceId, SourceStatus,
-    StatsSample,
+    ActionOutcome, Confirmation, Health, Resource, ResourceAction, ResourceKey, SourceId,
+    SourceStatus, StatsSample,
 };

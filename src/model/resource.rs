@@ -133,6 +133,26 @@ pub enum ResourceAction {
     Restart,
     Kill,
     Remove,
+    /// Set the replica count of a service (deployment...).
+    Scale(u64),
+    /// Restart every task with an unchanged spec (`docker service update --force`).
+    Redeploy,
+    /// Back to the previous spec (`docker service rollback`).
+    Rollback,
+    /// Node availability.
+    Drain,
+    Pause,
+    Activate,
+}
+
+/// How deliberately an action must be confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirmation {
+    None,
+    /// y/n dialog.
+    YesNo,
+    /// The user types the object's name (removing a whole stack).
+    TypeName,
 }
 
 impl ResourceAction {
@@ -143,20 +163,48 @@ impl ResourceAction {
             ResourceAction::Restart => "restart",
             ResourceAction::Kill => "kill",
             ResourceAction::Remove => "remove",
+            ResourceAction::Scale(_) => "scale",
+            ResourceAction::Redeploy => "redeploy",
+            ResourceAction::Rollback => "rollback",
+            ResourceAction::Drain => "drain",
+            ResourceAction::Pause => "pause",
+            ResourceAction::Activate => "activate",
         }
     }
 
-    /// Destructive actions ask for confirmation first.
-    pub fn is_destructive(&self) -> bool {
-        matches!(
-            self,
-            ResourceAction::Stop | ResourceAction::Kill | ResourceAction::Remove
-        )
+    /// What the audit log and dialogs show: the name plus its argument ("scale to 3").
+    pub fn label(&self) -> String {
+        match self {
+            ResourceAction::Scale(n) => format!("scale to {n}"),
+            other => other.name().to_string(),
+        }
+    }
+
+    /// How `kind` rows must confirm this action. Whole stacks need their name typed; anything
+    /// that stops, removes, takes capacity away or changes what runs asks y/n.
+    pub fn confirmation(&self, kind: ResourceKind) -> Confirmation {
+        match self {
+            ResourceAction::Remove if kind == ResourceKind::Stack => Confirmation::TypeName,
+            ResourceAction::Stop
+            | ResourceAction::Kill
+            | ResourceAction::Remove
+            | ResourceAction::Scale(0)
+            | ResourceAction::Redeploy
+            | ResourceAction::Rollback
+            | ResourceAction::Drain
+            | ResourceAction::Pause => Confirmation::YesNo,
+            _ => Confirmation::None,
+        }
     }
 
     /// Every action here changes something; read-only mode refuses them all.
     pub fn is_mutating(&self) -> bool {
         true
+    }
+
+    /// Same action, ignoring arguments (to check a kind offers it).
+    pub fn same_kind(&self, other: &ResourceAction) -> bool {
+        std::mem::discriminant(self) == std::mem::discriminant(other)
     }
 }
 

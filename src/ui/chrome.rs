@@ -211,34 +211,40 @@ fn input_line<'a>(prompt: &'a str, text: &'a str, hint: &'a str, theme: &Theme) 
 
 /// The most useful keys of the current view, read from the active keymap.
 fn hints(state: &AppState, theme: &Theme) -> Line<'static> {
+    let table_hints: Vec<Action>;
     let (ctx, wanted): (KeyContext, &[Action]) = match state.top() {
         View::Table(t) => {
-            let spec = t.kind.spec();
-            if spec.has_shell {
-                (
-                    KeyContext::Table,
-                    &[
-                        Action::Logs,
-                        Action::Shell,
-                        Action::Describe,
-                        Action::Filter,
-                        Action::Stop,
-                        Action::Restart,
-                    ],
-                )
-            } else if spec.drill.is_some() {
-                (
-                    KeyContext::Table,
-                    &[
-                        Action::Enter,
-                        Action::Logs,
-                        Action::Describe,
-                        Action::Filter,
-                    ],
-                )
-            } else {
-                (KeyContext::Table, &[Action::Describe, Action::Filter])
-            }
+            // The keys that work on this kind: navigation first, then its first two actions.
+            let nav = [
+                Action::Enter,
+                Action::Logs,
+                Action::Shell,
+                Action::Describe,
+                Action::Filter,
+            ];
+            let kind = t.kind;
+            let nav = nav.into_iter().filter(|a| match a {
+                Action::Enter => kind.spec().drill.is_some(),
+                a => crate::app::update::applies(kind, *a),
+            });
+            let acts = Action::ALL
+                .iter()
+                .copied()
+                .filter(|a| {
+                    matches!(
+                        a,
+                        Action::Stop
+                            | Action::Restart
+                            | Action::Scale
+                            | Action::Redeploy
+                            | Action::Rollback
+                            | Action::Drain
+                            | Action::Activate
+                    ) && crate::app::update::applies(kind, *a)
+                })
+                .take(3);
+            table_hints = nav.chain(acts).collect();
+            (KeyContext::Table, &table_hints)
         }
         View::Logs(_) => (
             KeyContext::Logs,

@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 
-use crate::app::state::Confirm;
+use crate::app::state::{Confirm, Prompt};
 use crate::config::{Role, Theme};
 
 pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
@@ -19,19 +19,35 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
 }
 
 pub fn confirm(frame: &mut Frame, area: Rect, c: &Confirm, theme: &Theme) {
-    let r = centered(area, 52, 7);
-    frame.render_widget(Clear, r);
     let kind = c.key.kind.name().trim_end_matches('s');
+    let question = Line::from(vec![
+        Span::styled(
+            format!("{} ", capitalise(&c.action.label())),
+            theme.style(Role::DialogDanger),
+        ),
+        Span::styled(format!("{kind} "), theme.style(Role::DialogText)),
+        Span::styled(c.name.clone(), theme.style(Role::DialogTitle)),
+        Span::styled("?", theme.style(Role::DialogText)),
+    ]);
+    if let Some(typed) = &c.typed {
+        let body = vec![
+            question,
+            Line::from(Span::styled(
+                format!("on {}. Type its name to confirm:", c.key.source),
+                theme.style(Role::Hint),
+            )),
+            input_line(&typed.text, theme),
+            Line::from(vec![
+                Span::styled("[Enter] ", theme.style(Role::HelpKey)),
+                Span::styled("remove    ", theme.style(Role::DialogText)),
+                Span::styled("[Esc] ", theme.style(Role::HelpKey)),
+                Span::styled("cancel", theme.style(Role::DialogText)),
+            ]),
+        ];
+        return boxed(frame, area, " Confirm ", body, theme);
+    }
     let body = vec![
-        Line::from(vec![
-            Span::styled(
-                format!("{} ", capitalise(c.action.name())),
-                theme.style(Role::DialogDanger),
-            ),
-            Span::styled(format!("{kind} "), theme.style(Role::DialogText)),
-            Span::styled(c.name.clone(), theme.style(Role::DialogTitle)),
-            Span::styled("?", theme.style(Role::DialogText)),
-        ]),
+        question,
         Line::from(Span::styled(
             format!("on {}", c.key.source),
             theme.style(Role::Hint),
@@ -44,11 +60,49 @@ pub fn confirm(frame: &mut Frame, area: Rect, c: &Confirm, theme: &Theme) {
             Span::styled("no", theme.style(Role::DialogText)),
         ]),
     ];
+    boxed(frame, area, " Confirm ", body, theme)
+}
+
+/// The argument dialog (scale: how many replicas).
+pub fn prompt(frame: &mut Frame, area: Rect, p: &Prompt, theme: &Theme) {
+    let mut body = vec![
+        Line::from(Span::styled(
+            p.question.clone(),
+            theme.style(Role::DialogText),
+        )),
+        Line::from(Span::styled(
+            format!("on {}", p.key.source),
+            theme.style(Role::Hint),
+        )),
+        input_line(&p.input.text, theme),
+    ];
+    body.push(match &p.error {
+        Some(e) => Line::from(Span::styled(e.clone(), theme.style(Role::DialogDanger))),
+        None => Line::from(vec![
+            Span::styled("[Enter] ", theme.style(Role::HelpKey)),
+            Span::styled("apply    ", theme.style(Role::DialogText)),
+            Span::styled("[Esc] ", theme.style(Role::HelpKey)),
+            Span::styled("cancel", theme.style(Role::DialogText)),
+        ]),
+    });
+    boxed(frame, area, " Scale ", body, theme)
+}
+
+fn input_line<'a>(text: &str, theme: &Theme) -> Line<'a> {
+    Line::from(vec![
+        Span::styled("> ", theme.style(Role::HelpKey)),
+        Span::styled(format!("{text}█"), theme.style(Role::DialogTitle)),
+    ])
+}
+
+fn boxed(frame: &mut Frame, area: Rect, title: &'static str, body: Vec<Line<'_>>, theme: &Theme) {
+    let r = centered(area, 56, body.len() as u16 + 2);
+    frame.render_widget(Clear, r);
     let block = Block::default()
         .borders(Borders::ALL)
         .border_type(BorderType::Rounded)
         .border_style(theme.style(Role::DialogBorder))
-        .title(Span::styled(" Confirm ", theme.style(Role::DialogTitle)));
+        .title(Span::styled(title, theme.style(Role::DialogTitle)));
     frame.render_widget(
         Paragraph::new(body)
             .block(block)

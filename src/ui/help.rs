@@ -23,7 +23,10 @@ pub fn lines(state: &AppState, theme: &Theme) -> Vec<Line<'static>> {
             theme.style(Role::HelpSection),
         )));
         // The view's own keys, then the global ones once (`bindings` would merge them in).
-        let bindings = state.settings.keymap.own_bindings(c);
+        let mut bindings = state.settings.keymap.own_bindings(c);
+        if let View::Table(t) = state.top() {
+            bindings.retain(|(_, a)| crate::app::update::applies(t.kind, *a));
+        }
         // One line per action, all its keys together.
         let mut seen: Vec<(crate::app::action::Action, Vec<String>)> = Vec::new();
         for (k, a) in bindings {

@@ -30,7 +30,7 @@ fn line_spans(l: &LogView, idx: usize, line: &LogLine, theme: &Theme) -> Vec<Spa
             .max()
             .unwrap_or(0)
             .min(24);
-        let name = super::text::truncate(src, w);
+        let name = super::text::truncate_start(src, w);
         let pad = w.saturating_sub(super::text::width(&name));
         spans.push(Span::styled(
             format!("{name}{} │ ", " ".repeat(pad)),

@@ -33,8 +33,19 @@ pub fn render(frame: &mut Frame, state: &mut AppState) {
 
     chrome::header(frame, header, state, &theme);
     chrome::breadcrumbs(frame, crumbs, state, &theme);
-    match state.stack.last_mut().expect("stack never empty") {
-        View::Table(t) => table::render(frame, body, t, &theme),
+    let AppState {
+        stack, unavailable, ..
+    } = state;
+    match stack.last_mut().expect("stack never empty") {
+        View::Table(t) => {
+            // Sources that cannot list this kind say why in place of rows.
+            let notes: Vec<String> = unavailable
+                .iter()
+                .filter(|((_, k), _)| *k == t.kind)
+                .map(|((src, _), why)| format!("{src}: {why}"))
+                .collect();
+            table::render(frame, body, t, &notes, &theme)
+        }
         View::Logs(l) => logs::render(frame, body, l, &theme),
         View::Describe(d) => describe::render(frame, body, d, &theme),
     }
@@ -45,6 +56,7 @@ pub fn render(frame: &mut Frame, state: &mut AppState) {
 
     match &state.mode {
         Mode::Confirm(c) => dialog::confirm(frame, area, c, &theme),
+        Mode::Prompt(p) => dialog::prompt(frame, area, p, &theme),
         Mode::Help { scroll } => help::render(frame, area, state, *scroll, &theme),
         _ => {}
     }

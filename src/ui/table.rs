@@ -20,7 +20,7 @@ pub fn health_role(h: Health) -> Role {
     }
 }
 
-pub fn render(frame: &mut Frame, area: Rect, t: &mut TableView, theme: &Theme) {
+pub fn render(frame: &mut Frame, area: Rect, t: &mut TableView, notes: &[String], theme: &Theme) {
     let spec = t.kind.spec();
     let height = area.height.saturating_sub(1) as usize; // minus the header row
     if t.rows.is_empty() {
@@ -30,14 +30,23 @@ pub fn render(frame: &mut Frame, area: Rect, t: &mut TableView, theme: &Theme) {
             Some((f, _)) => format!(" no {} match /{f}", spec.title.to_lowercase()),
             None => format!(" no {}", spec.title.to_lowercase()),
         };
-        let lines = vec![
-            Line::from(Span::styled(
-                names.join("  "),
-                theme.style(Role::TableHeader),
-            )),
-            Line::from(Span::styled(msg, theme.style(Role::Hint))),
-        ];
-        frame.render_widget(Paragraph::new(lines), area);
+        let mut lines = vec![Line::from(Span::styled(
+            names.join("  "),
+            theme.style(Role::TableHeader),
+        ))];
+        if notes.is_empty() {
+            lines.push(Line::from(Span::styled(msg, theme.style(Role::Hint))));
+        }
+        for n in notes {
+            lines.push(Line::from(Span::styled(
+                format!(" {n}"),
+                theme.style(Role::StatusFailed),
+            )));
+        }
+        frame.render_widget(
+            Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false }),
+            area,
+        );
         return;
     }
     // Keep the selection visible; remember the offset so scrolling is stable between frames.

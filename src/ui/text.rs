@@ -35,6 +35,28 @@ pub fn truncate(s: &str, max: usize) -> String {
     out
 }
 
+/// Cut `s` to at most `max` cells keeping its end, marking the cut with a leading `…`: log
+/// prefixes (`stack_web.2@node-1`, `proj-web-1`) differ in their last characters.
+pub fn truncate_start(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_string();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let mut tail: Vec<char> = Vec::new();
+    let mut w = 0;
+    for c in s.chars().rev() {
+        let cw = c.width().unwrap_or(0);
+        if w + cw > max - 1 {
+            break;
+        }
+        tail.push(c);
+        w += cw;
+    }
+    std::iter::once('…').chain(tail.into_iter().rev()).collect()
+}
+
 /// Spans for styled text, with `highlights` (byte ranges) drawn in `hl` (the current match in `hl_current`).
 pub fn styled_spans(
     t: &StyledText,
@@ -147,6 +169,8 @@ mod tests {
         assert_eq!(truncate("abcdef", 4), "abc…");
         assert_eq!(truncate("abc", 4), "abc");
         assert_eq!(truncate("日本語", 4), "日…");
+        assert_eq!(truncate_start("stack_web.2@node", 8), "….2@node");
+        assert_eq!(truncate_start("abc", 4), "abc");
     }
 
     #[test]

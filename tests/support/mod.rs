@@ -10,6 +10,7 @@
 //! machine's own containers.
 #![allow(dead_code)]
 
+pub mod swarm;
 pub mod tmux;
 
 use std::collections::HashMap;

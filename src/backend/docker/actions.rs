@@ -39,6 +39,9 @@ pub async fn act(
     target: &ResourceKey,
     action: &ResourceAction,
 ) -> anyhow::Result<String> {
+    if super::swarm::is_swarm_kind(target.kind) {
+        return super::swarm::actions::act(docker, endpoint, target, action).await;
+    }
     if target.kind != ResourceKind::Container {
         return Err(anyhow!(
             "{} is not supported on {} (only containers have actions)",
@@ -93,6 +96,9 @@ pub async fn act(
                 .map_err(fail)?;
             "removed"
         }
+        other => {
+            return Err(anyhow!("{} is not available for containers", other.name()));
+        }
     };
     Ok(format!("{done} {name}"))
 }
@@ -114,7 +120,7 @@ fn sanitize_value(v: &mut serde_json::Value) {
     }
 }
 
-fn to_yaml(value: impl serde::Serialize) -> anyhow::Result<String> {
+pub fn to_yaml(value: impl serde::Serialize) -> anyhow::Result<String> {
     let mut json = serde_json::to_value(value)?;
     sanitize_value(&mut json);
     // serde-saphyr has no Value type of its own; serialising serde_json's works.
@@ -153,5 +159,6 @@ pub async fn describe(
             let doc = serde_json::json!({ "Project": id, "Containers": list });
             to_yaml(doc)
         }
+        _ => super::swarm::actions::describe(docker, endpoint, target).await,
     }
 }

@@ -65,5 +65,6 @@ pub async fn list(
             let list = docker.list_networks(None::<ListNetworksOptions>).await?;
             networks::network_resources(source, &list)
         }
+        swarm_kind => super::swarm::list(docker, source, swarm_kind).await?,
     })
 }

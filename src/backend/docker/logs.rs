@@ -19,10 +19,12 @@ use super::Inner;
 use super::containers::container_name;
 use super::error::human_error;
 use super::list::project_containers;
+use super::swarm;
 use crate::backend::{BackendEvent, EventTx, StreamId};
 use crate::logs::split_timestamp;
 use crate::model::{LogLine, LogOpts, ResourceKey, ResourceKind};
 use crate::term::sanitize::{LineSplitter, sanitize};
+use bollard::query_parameters::InspectServiceOptions;
 
 pub const BATCH_LINES: usize = 1000;
 pub const BATCH_DELAY: Duration = Duration::from_millis(15);
@@ -127,39 +129,101 @@ fn logs_options(opts: &LogOpts) -> bollard::query_parameters::LogsOptions {
     b.build()
 }
 
-/// The containers whose logs `target` means: (engine id, display name, prefix shown per line).
-async fn targets(
-    docker: &Docker,
-    target: &ResourceKey,
-) -> Result<Vec<(String, String, Option<Arc<str>>)>, TargetError> {
-    match target.kind {
-        ResourceKind::Container => Ok(vec![(target.id.clone(), target.id.clone(), None)]),
+/// Where one merged stream comes from.
+enum Origin {
+    Container,
+    Task,
+}
+
+/// One stream of a log view: (origin, engine id, display name, prefix shown per line).
+type Target = (Origin, String, String, Option<Arc<str>>);
+
+/// The streams `target` means: a container; every container of a compose project; a task; every
+/// task of a service or of a whole stack (per task, so each line carries its `svc.N@node` prefix).
+async fn targets(docker: &Docker, target: &ResourceKey) -> Result<Vec<Target>, TargetError> {
+    let no_rows =
+        |what: &str| TargetError::Text(format!("{what} {} has nothing to show", target.id));
+    let mut out: Vec<Target> = match target.kind {
+        ResourceKind::Container => {
+            return Ok(vec![(
+                Origin::Container,
+                target.id.clone(),
+                target.id.clone(),
+                None,
+            )]);
+        }
+        ResourceKind::Task => {
+            return Ok(vec![(
+                Origin::Task,
+                target.id.clone(),
+                target.id.clone(),
+                None,
+            )]);
+        }
         ResourceKind::Project => {
             let list = project_containers(docker, &target.id)
                 .await
                 .map_err(TargetError::Engine)?;
-            let mut out: Vec<(String, String, Option<Arc<str>>)> = list
-                .iter()
+            list.iter()
                 .filter_map(|c| {
                     let id = c.id.clone()?;
                     let name = container_name(c);
-                    Some((id, name.clone(), Some(Arc::from(name.as_str()))))
+                    Some((
+                        Origin::Container,
+                        id,
+                        name.clone(),
+                        Some(Arc::from(name.as_str())),
+                    ))
                 })
-                .collect();
-            out.sort_by(|a, b| a.1.cmp(&b.1));
-            if out.is_empty() {
-                return Err(TargetError::Text(format!(
-                    "compose project {} has no containers",
-                    target.id
-                )));
-            }
-            Ok(out)
+                .collect()
         }
-        other => Err(TargetError::Text(format!(
-            "{} have no logs",
-            other.spec().title.to_lowercase()
-        ))),
+        ResourceKind::Service | ResourceKind::Stack => {
+            let services = if target.kind == ResourceKind::Stack {
+                swarm::stack_services(docker, &target.id).await
+            } else {
+                docker
+                    .inspect_service(&target.id, None::<InspectServiceOptions>)
+                    .await
+                    .map(|s| vec![s])
+            }
+            .map_err(TargetError::Engine)?;
+            let nodes = swarm::nodes(docker).await.map_err(TargetError::Engine)?;
+            let mut out = Vec::new();
+            for s in &services {
+                let Some(sid) = s.id.as_deref() else { continue };
+                let name = swarm::map::service_name(s);
+                for t in swarm::tasks_of_service(docker, sid)
+                    .await
+                    .map_err(TargetError::Engine)?
+                {
+                    // Tasks that never got a container have no logs to ask for.
+                    if swarm::map::task_container_id(&t).is_none() {
+                        continue;
+                    }
+                    let Some(tid) = t.id.clone() else { continue };
+                    let label = swarm::task_label(&t, &name, &nodes);
+                    out.push((
+                        Origin::Task,
+                        tid,
+                        label.clone(),
+                        Some(Arc::from(label.as_str())),
+                    ));
+                }
+            }
+            out
+        }
+        other => {
+            return Err(TargetError::Text(format!(
+                "{} have no logs",
+                other.spec().title.to_lowercase()
+            )));
+        }
+    };
+    if out.is_empty() {
+        return Err(no_rows(target.kind.name().trim_end_matches('s')));
     }
+    out.sort_by(|a, b| a.2.cmp(&b.2));
+    Ok(out)
 }
 
 enum TargetError {
@@ -212,10 +276,13 @@ async fn stream_logs(
     let options = logs_options(opts);
     let mut state: Vec<Source> = Vec::with_capacity(sources.len());
     let mut streams: Vec<BoxStream<'static, Tagged>> = Vec::new();
-    for (idx, (id, name, label)) in sources.into_iter().enumerate() {
+    for (idx, (origin, id, name, label)) in sources.into_iter().enumerate() {
         // `None` after the last item marks "this container's stream ended".
-        let s = docker
-            .logs(&id, Some(options.clone()))
+        let frames = match origin {
+            Origin::Container => docker.logs(&id, Some(options.clone())).boxed(),
+            Origin::Task => docker.task_logs(&id, Some(options.clone())).boxed(),
+        };
+        let s = frames
             .map(move |r| (idx, Some(r)))
             .chain(stream::once(async move { (idx, None) }));
         streams.push(s.boxed());

@@ -19,6 +19,7 @@ pub mod logs;
 pub mod networks;
 pub mod projects;
 pub mod stats;
+pub mod swarm;
 mod tls_insecure;
 pub mod util;
 pub mod volumes;
@@ -79,6 +80,12 @@ static KINDS: &[ResourceKind] = &[
     ResourceKind::Image,
     ResourceKind::Volume,
     ResourceKind::Network,
+    ResourceKind::Stack,
+    ResourceKind::Service,
+    ResourceKind::Task,
+    ResourceKind::Node,
+    ResourceKind::Secret,
+    ResourceKind::Config,
 ];
 
 impl DockerBackend {
@@ -179,27 +186,32 @@ impl Backend for DockerBackend {
     }
 
     async fn shell(&self, target: &ResourceKey, opts: &ShellOpts) -> anyhow::Result<ShellSession> {
-        if target.kind != ResourceKind::Container {
-            return Err(anyhow!("only containers have a shell"));
-        }
         let (conn, endpoint) = self.connection().await?;
         let docker = &conn.docker;
+        let container = match target.kind {
+            ResourceKind::Container => target.id.clone(),
+            ResourceKind::Task => {
+                let r = swarm::actions::task_container(docker, &endpoint, &target.id).await;
+                self.after(r).await?
+            }
+            _ => return Err(anyhow!("only containers and tasks have a shell")),
+        };
         let name = match docker
-            .inspect_container(&target.id, None::<InspectContainerOptions>)
+            .inspect_container(&container, None::<InspectContainerOptions>)
             .await
         {
             Ok(info) => info
                 .name
                 .as_deref()
                 .map(|n| crate::term::sanitize::sanitize_plain(n.trim_start_matches('/')))
-                .unwrap_or_else(|| target.id.clone()),
+                .unwrap_or_else(|| container.clone()),
             Err(e) => {
                 return self
                     .after(Err(anyhow!(error::human_error(&endpoint, &e))))
                     .await;
             }
         };
-        let r = exec::shell(docker, &endpoint, &target.id, &name, opts).await;
+        let r = exec::shell(docker, &endpoint, &container, &name, opts).await;
         self.after(r).await
     }
 

@@ -23,6 +23,11 @@ use crate::model::{ResourceKind, SourceStatus};
 const DEBOUNCE: Duration = Duration::from_millis(20);
 /// Refresh "Up 5 minutes" / "Exited (0) 3 hours ago" texts, which change without events.
 const STATUS_RESYNC: Duration = Duration::from_secs(30);
+/// Task states on other nodes change without an event reaching this engine: an open task
+/// view (or a converging service) is reconciled at most this often.
+const SWARM_RECONCILE: Duration = Duration::from_secs(2);
+/// How often to look again whether an engine that is not a swarm manager has become one.
+const NOT_A_MANAGER_RETRY: Duration = Duration::from_secs(10);
 
 /// Why one connected session of the loop ended.
 enum Exit {
@@ -30,6 +35,9 @@ enum Exit {
     Closed,
     /// Reconnect after a backoff; the text is shown in the header.
     Failed(String),
+    /// Connected, but the engine cannot serve this kind (not a swarm manager): say so in the
+    /// view and look again later, without marking the source as disconnected.
+    Unavailable(String),
 }
 
 /// The event types that can change the list of `kind`.
@@ -40,6 +48,12 @@ fn event_types(kind: ResourceKind) -> &'static [&'static str] {
         ResourceKind::Image => &["image", "container"],
         ResourceKind::Volume => &["volume"],
         ResourceKind::Network => &["network"],
+        // Replica counts move with the containers of local tasks.
+        ResourceKind::Stack | ResourceKind::Service => &["service", "container"],
+        ResourceKind::Task => &["service", "node", "container"],
+        ResourceKind::Node => &["node"],
+        ResourceKind::Secret => &["secret"],
+        ResourceKind::Config => &["config"],
     }
 }
 
@@ -48,7 +62,11 @@ pub fn is_relevant(kind: ResourceKind, ev: &EventMessage) -> bool {
     let action = ev.action.as_deref().unwrap_or_default();
     match ev.typ {
         Some(EventMessageTypeEnum::CONTAINER) => match kind {
-            ResourceKind::Container | ResourceKind::Project => {
+            ResourceKind::Container
+            | ResourceKind::Project
+            | ResourceKind::Stack
+            | ResourceKind::Service
+            | ResourceKind::Task => {
                 // Health checks run as execs every few seconds; exec/attach/copy events never
                 // change a row, relisting on them would make a healthy engine look busy.
                 !(action.starts_with("exec_")
@@ -75,6 +93,15 @@ pub fn is_relevant(kind: ResourceKind, ev: &EventMessage) -> bool {
         Some(EventMessageTypeEnum::NETWORK) => {
             kind == ResourceKind::Network && !matches!(action, "connect" | "disconnect")
         }
+        Some(EventMessageTypeEnum::SERVICE) => {
+            matches!(
+                kind,
+                ResourceKind::Stack | ResourceKind::Service | ResourceKind::Task
+            )
+        }
+        Some(EventMessageTypeEnum::NODE) => matches!(kind, ResourceKind::Node | ResourceKind::Task),
+        Some(EventMessageTypeEnum::SECRET) => kind == ResourceKind::Secret,
+        Some(EventMessageTypeEnum::CONFIG) => kind == ResourceKind::Config,
         _ => false,
     }
 }
@@ -100,6 +127,18 @@ pub async fn run(inner: Arc<Inner>, kind: ResourceKind, tx: EventTx) {
         let error = match session(&inner, kind, &tx, &mut backoff).await {
             Exit::Closed => return,
             Exit::Failed(e) => e,
+            Exit::Unavailable(reason) => {
+                let ev = BackendEvent::Unavailable {
+                    source: inner.id.clone(),
+                    kind,
+                    reason,
+                };
+                if tx.send(ev).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(NOT_A_MANAGER_RETRY).await;
+                continue;
+            }
         };
         let delay = backoff.next_delay();
         tracing::debug!(source = %inner.id, ?kind, %error, ?delay, "docker watch reconnecting");
@@ -129,7 +168,10 @@ async fn session(inner: &Inner, kind: ResourceKind, tx: &EventTx, backoff: &mut 
         Err(e) => return Exit::Failed(e),
     };
     let docker = &conn.docker;
-    let fail = |e: bollard::errors::Error| Exit::Failed(human_error(&resolved.endpoint, &e));
+    let fail = |e: bollard::errors::Error| match super::swarm::not_a_manager(&e) {
+        Some(reason) if super::swarm::is_swarm_kind(kind) => Exit::Unavailable(reason),
+        _ => Exit::Failed(human_error(&resolved.endpoint, &e)),
+    };
     // A broken event stream after a good start means the engine went away (restart, network).
     let lost = |e: bollard::errors::Error| {
         if is_transport_error(&e) {
@@ -159,14 +201,16 @@ async fn session(inner: &Inner, kind: ResourceKind, tx: &EventTx, backoff: &mut 
         resources,
     };
 
-    match list(docker, &inner.id, kind).await {
+    let converging = match list(docker, &inner.id, kind).await {
         Ok(rows) => {
+            let converging = is_converging(kind, &rows);
             if let Err(e) = send(tx, snapshot(rows)).await {
                 return e;
             }
+            converging
         }
         Err(e) => return fail(e),
-    }
+    };
 
     let mut filters = std::collections::HashMap::new();
     filters.insert("type", event_types(kind).to_vec());
@@ -176,9 +220,13 @@ async fn session(inner: &Inner, kind: ResourceKind, tx: &EventTx, backoff: &mut 
         .build();
     let mut events = docker.events(Some(opts));
 
-    let resync_every =
-        matches!(kind, ResourceKind::Container | ResourceKind::Project).then_some(STATUS_RESYNC);
-    let mut next_resync = resync_every.map(|d| Instant::now() + d);
+    let resync_every = |converging: bool| match kind {
+        ResourceKind::Container | ResourceKind::Project => Some(STATUS_RESYNC),
+        ResourceKind::Task => Some(SWARM_RECONCILE),
+        ResourceKind::Stack | ResourceKind::Service if converging => Some(SWARM_RECONCILE),
+        _ => None,
+    };
+    let mut next_resync = resync_every(converging).map(|d| Instant::now() + d);
 
     loop {
         let resync = async {
@@ -210,9 +258,9 @@ async fn session(inner: &Inner, kind: ResourceKind, tx: &EventTx, backoff: &mut 
             },
             _ = resync => {}
         }
-        next_resync = resync_every.map(|d| Instant::now() + d);
         match list(docker, &inner.id, kind).await {
             Ok(rows) => {
+                next_resync = resync_every(is_converging(kind, &rows)).map(|d| Instant::now() + d);
                 if let Err(e) = send(tx, snapshot(rows)).await {
                     return e;
                 }
@@ -220,6 +268,15 @@ async fn session(inner: &Inner, kind: ResourceKind, tx: &EventTx, backoff: &mut 
             Err(e) => return fail(e),
         }
     }
+}
+
+/// Services mid-update or short of replicas change without events from other nodes: keep
+/// reconciling until they settle.
+fn is_converging(kind: ResourceKind, rows: &[crate::model::Resource]) -> bool {
+    matches!(kind, ResourceKind::Stack | ResourceKind::Service)
+        && rows
+            .iter()
+            .any(|r| r.health == crate::model::Health::Pending)
 }
 
 #[cfg(test)]

@@ -1,0 +1,516 @@
+//! Swarm objects → rows. Pure functions over one consistent listing (services + tasks + nodes),
+//! so replica counts, update progress and stack totals agree with each other.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bollard::models::{
+    Config, EndpointPortConfig, Node, NodeSpecAvailabilityEnum, NodeSpecRoleEnum, NodeState,
+    Reachability, Secret, Service, ServiceUpdateStatusStateEnum, Task, TaskState,
+};
+
+use crate::backend::docker::util::{clean_labels, short_id, ts_from_rfc3339};
+use crate::model::{Health, Resource, ResourceKey, ResourceKind, SourceId};
+use crate::term::sanitize::sanitize_plain;
+
+/// The label `docker stack deploy` puts on everything it creates.
+pub const STACK_NAMESPACE: &str = "com.docker.stack.namespace";
+
+/// One listing of the swarm, as the mappers need it.
+#[derive(Debug, Default)]
+pub struct SwarmListing {
+    pub services: Vec<Service>,
+    pub tasks: Vec<Task>,
+    pub nodes: Vec<Node>,
+}
+
+fn key(source: &SourceId, kind: ResourceKind, id: &str) -> ResourceKey {
+    ResourceKey {
+        source: source.clone(),
+        kind,
+        id: id.to_string(),
+    }
+}
+
+pub fn service_name(s: &Service) -> String {
+    sanitize_plain(
+        s.spec
+            .as_ref()
+            .and_then(|sp| sp.name.as_deref())
+            .unwrap_or_default(),
+    )
+}
+
+pub fn stack_of(s: &Service) -> Option<String> {
+    s.spec
+        .as_ref()?
+        .labels
+        .as_ref()?
+        .get(STACK_NAMESPACE)
+        .map(|v| sanitize_plain(v))
+        .filter(|v| !v.is_empty())
+}
+
+fn node_hostname(n: &Node) -> String {
+    sanitize_plain(
+        n.description
+            .as_ref()
+            .and_then(|d| d.hostname.as_deref())
+            .unwrap_or_default(),
+    )
+}
+
+fn is_running(t: &Task) -> bool {
+    t.status.as_ref().and_then(|s| s.state) == Some(TaskState::RUNNING)
+}
+
+fn desired_running(t: &Task) -> bool {
+    t.desired_state == Some(TaskState::RUNNING)
+}
+
+/// How far a service is: running tasks, desired tasks, and tasks already on the current spec.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Replicas {
+    pub running: u64,
+    pub desired: u64,
+    /// Running tasks whose spec is the service's current one (update/rollback progress).
+    pub current: u64,
+    pub global: bool,
+}
+
+pub fn replicas(s: &Service, tasks: &[&Task]) -> Replicas {
+    let mode = s.spec.as_ref().and_then(|sp| sp.mode.as_ref());
+    let global = mode.is_some_and(|m| m.global.is_some() || m.global_job.is_some());
+    let wanted: Vec<&&Task> = tasks.iter().filter(|t| desired_running(t)).collect();
+    let desired = if global {
+        wanted.len() as u64
+    } else {
+        mode.and_then(|m| m.replicated.as_ref())
+            .and_then(|r| r.replicas)
+            .unwrap_or(1)
+            .max(0) as u64
+    };
+    let template = s.spec.as_ref().and_then(|sp| sp.task_template.as_ref());
+    let running: Vec<&&Task> = wanted.iter().copied().filter(|t| is_running(t)).collect();
+    let current = running
+        .iter()
+        .filter(|t| template.is_some() && t.spec.as_ref() == template)
+        .count() as u64;
+    Replicas {
+        running: running.len() as u64,
+        desired,
+        current,
+        global,
+    }
+}
+
+fn update_state(s: &Service) -> Option<ServiceUpdateStatusStateEnum> {
+    s.update_status
+        .as_ref()
+        .and_then(|u| u.state)
+        .filter(|st| *st != ServiceUpdateStatusStateEnum::EMPTY)
+}
+
+fn in_progress(state: Option<ServiceUpdateStatusStateEnum>) -> bool {
+    matches!(
+        state,
+        Some(
+            ServiceUpdateStatusStateEnum::UPDATING | ServiceUpdateStatusStateEnum::ROLLBACK_STARTED
+        )
+    )
+}
+
+/// "updating 2/3", "rollback_completed", "paused", or "" when never updated.
+fn update_text(s: &Service, r: Replicas) -> String {
+    match update_state(s) {
+        None => String::new(),
+        Some(st) if in_progress(Some(st)) => {
+            let verb = if st == ServiceUpdateStatusStateEnum::UPDATING {
+                "updating"
+            } else {
+                "rolling back"
+            };
+            format!("{verb} {}/{}", r.current.min(r.desired), r.desired)
+        }
+        Some(st) => st.to_string(),
+    }
+}
+
+fn service_health(s: &Service, r: Replicas) -> Health {
+    match update_state(s) {
+        Some(
+            ServiceUpdateStatusStateEnum::PAUSED | ServiceUpdateStatusStateEnum::ROLLBACK_PAUSED,
+        ) => Health::Failed,
+        st if in_progress(st) => Health::Pending,
+        _ if r.desired == 0 => Health::Stopped,
+        _ if r.running >= r.desired => Health::Ok,
+        _ if r.running == 0 => Health::Failed,
+        _ => Health::Pending,
+    }
+}
+
+/// `nginx:1.25@sha256:0123…` → `nginx:1.25@0123456789ab`.
+pub fn short_image(image: &str) -> String {
+    let image = sanitize_plain(image);
+    match image.split_once("@sha256:") {
+        Some((name, digest)) => format!("{name}@{}", short_id(digest)),
+        None => image,
+    }
+}
+
+fn ports_text(ports: Option<&Vec<EndpointPortConfig>>) -> String {
+    ports
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            let proto = p
+                .protocol
+                .map(|x| x.to_string())
+                .unwrap_or_else(|| "tcp".into());
+            let mode = match p.publish_mode.map(|m| m.to_string()).as_deref() {
+                Some("host") => " (host)",
+                _ => "",
+            };
+            format!(
+                "{}->{}/{proto}{mode}",
+                p.published_port.unwrap_or_default(),
+                p.target_port.unwrap_or_default()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn tasks_by_service(tasks: &[Task]) -> HashMap<&str, Vec<&Task>> {
+    let mut map: HashMap<&str, Vec<&Task>> = HashMap::new();
+    for t in tasks {
+        if let Some(sid) = t.service_id.as_deref() {
+            map.entry(sid).or_default().push(t);
+        }
+    }
+    map
+}
+
+pub fn service_resources(source: &SourceId, l: &SwarmListing) -> Vec<Resource> {
+    let by_service = tasks_by_service(&l.tasks);
+    l.services
+        .iter()
+        .filter_map(|s| {
+            let id = s.id.as_deref()?;
+            let name = service_name(s);
+            let tasks = by_service.get(id).map(Vec::as_slice).unwrap_or_default();
+            let r = replicas(s, tasks);
+            let spec = s.spec.as_ref();
+            let image = spec
+                .and_then(|sp| sp.task_template.as_ref())
+                .and_then(|t| t.container_spec.as_ref())
+                .and_then(|c| c.image.as_deref())
+                .map(short_image)
+                .unwrap_or_default();
+            let stack = stack_of(s);
+            let ports = s.endpoint.as_ref().and_then(|e| e.ports.as_ref()).or(spec
+                .and_then(|sp| sp.endpoint_spec.as_ref())
+                .and_then(|e| e.ports.as_ref()));
+            Some(Resource {
+                key: key(source, ResourceKind::Service, id),
+                name: name.clone(),
+                parent: stack.clone(),
+                health: service_health(s, r),
+                cells: vec![
+                    name,
+                    if r.global { "global" } else { "replicated" }.into(),
+                    format!("{}/{}", r.running, r.desired),
+                    image,
+                    ports_text(ports),
+                    update_text(s, r),
+                    stack.unwrap_or_default(),
+                    String::new(),
+                ],
+                created: ts_from_rfc3339(s.created_at.as_deref()),
+                labels: clean_labels(spec.and_then(|sp| sp.labels.as_ref())),
+            })
+        })
+        .collect()
+}
+
+pub fn stack_resources(source: &SourceId, l: &SwarmListing) -> Vec<Resource> {
+    #[derive(Default)]
+    struct Acc {
+        services: usize,
+        running: u64,
+        desired: u64,
+        worst: Option<Health>,
+        last_update: Option<(jiff::Timestamp, String)>,
+        oldest: Option<jiff::Timestamp>,
+    }
+    let by_service = tasks_by_service(&l.tasks);
+    let mut stacks: BTreeMap<String, Acc> = BTreeMap::new();
+    for s in &l.services {
+        let Some(stack) = stack_of(s) else { continue };
+        let tasks =
+            s.id.as_deref()
+                .and_then(|id| by_service.get(id))
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+        let r = replicas(s, tasks);
+        let a = stacks.entry(stack).or_default();
+        a.services += 1;
+        a.running += r.running;
+        a.desired += r.desired;
+        let h = service_health(s, r);
+        a.worst = Some(match (a.worst, h) {
+            (Some(Health::Failed), _) | (_, Health::Failed) => Health::Failed,
+            (Some(Health::Pending), _) | (_, Health::Pending) => Health::Pending,
+            (Some(Health::Stopped), _) | (_, Health::Stopped) => Health::Stopped,
+            _ => Health::Ok,
+        });
+        if let Some(st) = update_state(s) {
+            let at = s
+                .update_status
+                .as_ref()
+                .and_then(|u| ts_from_rfc3339(u.started_at.as_deref()))
+                .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+            if a.last_update.as_ref().is_none_or(|(t, _)| at >= *t) {
+                a.last_update = Some((at, format!("{}: {}", service_name(s), update_text(s, r))));
+                let _ = st;
+            }
+        }
+        if let Some(c) = ts_from_rfc3339(s.created_at.as_deref()) {
+            a.oldest = Some(a.oldest.map_or(c, |o| o.min(c)));
+        }
+    }
+    stacks
+        .into_iter()
+        .map(|(name, a)| Resource {
+            key: key(source, ResourceKind::Stack, &name),
+            name: name.clone(),
+            parent: None,
+            health: a.worst.unwrap_or_default(),
+            cells: vec![
+                name,
+                a.services.to_string(),
+                format!("{}/{}", a.running, a.desired),
+                a.last_update.map(|(_, t)| t).unwrap_or_default(),
+                String::new(),
+            ],
+            created: a.oldest,
+            labels: BTreeMap::new(),
+        })
+        .collect()
+}
+
+fn task_health(t: &Task) -> Health {
+    match t.status.as_ref().and_then(|s| s.state) {
+        Some(TaskState::RUNNING) if desired_running(t) => Health::Ok,
+        Some(TaskState::RUNNING) => Health::Pending,
+        Some(TaskState::FAILED | TaskState::REJECTED | TaskState::ORPHANED) => Health::Failed,
+        Some(TaskState::COMPLETE | TaskState::SHUTDOWN | TaskState::REMOVE) => Health::Stopped,
+        Some(_) => Health::Pending,
+        None => Health::Unknown,
+    }
+}
+
+/// `web.2` for replicated tasks, `agent.<node id>` for global ones, as `docker service ps`.
+pub fn task_name(t: &Task, service: &str) -> String {
+    match (t.slot, t.node_id.as_deref()) {
+        (Some(slot), _) if slot > 0 => format!("{service}.{slot}"),
+        (_, Some(node)) => format!("{service}.{}", short_id(node)),
+        _ => format!(
+            "{service}.{}",
+            short_id(t.id.as_deref().unwrap_or_default())
+        ),
+    }
+}
+
+pub fn task_container_id(t: &Task) -> Option<&str> {
+    t.status
+        .as_ref()?
+        .container_status
+        .as_ref()?
+        .container_id
+        .as_deref()
+        .filter(|c| !c.is_empty())
+}
+
+pub fn task_resources(source: &SourceId, l: &SwarmListing) -> Vec<Resource> {
+    let services: HashMap<&str, String> = l
+        .services
+        .iter()
+        .filter_map(|s| Some((s.id.as_deref()?, service_name(s))))
+        .collect();
+    let nodes: HashMap<&str, String> = l
+        .nodes
+        .iter()
+        .filter_map(|n| Some((n.id.as_deref()?, node_hostname(n))))
+        .collect();
+    l.tasks
+        .iter()
+        .filter_map(|t| {
+            let id = t.id.as_deref()?;
+            let service = t
+                .service_id
+                .as_deref()
+                .and_then(|s| services.get(s).cloned())
+                .unwrap_or_default();
+            let name = task_name(t, &service);
+            let status = t.status.as_ref();
+            let node = t
+                .node_id
+                .as_deref()
+                .map(|n| nodes.get(n).cloned().unwrap_or_else(|| short_id(n)))
+                .unwrap_or_default();
+            let err = status
+                .and_then(|s| s.err.as_deref())
+                .map(sanitize_plain)
+                .unwrap_or_default();
+            Some(Resource {
+                key: key(source, ResourceKind::Task, id),
+                name: name.clone(),
+                parent: Some(service),
+                health: task_health(t),
+                cells: vec![
+                    name,
+                    node,
+                    status
+                        .and_then(|s| s.state)
+                        .map(|s| s.to_string())
+                        .unwrap_or_default(),
+                    String::new(),
+                    t.desired_state.map(|s| s.to_string()).unwrap_or_default(),
+                    err,
+                    task_container_id(t).map(short_id).unwrap_or_default(),
+                ],
+                created: status.and_then(|s| ts_from_rfc3339(s.timestamp.as_deref())),
+                labels: clean_labels(t.labels.as_ref()),
+            })
+        })
+        .collect()
+}
+
+fn node_health(n: &Node) -> Health {
+    let state = n.status.as_ref().and_then(|s| s.state);
+    let availability = n.spec.as_ref().and_then(|s| s.availability);
+    match (state, availability) {
+        (Some(NodeState::DOWN | NodeState::DISCONNECTED), _) => Health::Failed,
+        (Some(NodeState::READY), Some(NodeSpecAvailabilityEnum::ACTIVE)) => Health::Ok,
+        (Some(NodeState::READY), Some(NodeSpecAvailabilityEnum::DRAIN)) => Health::Stopped,
+        (Some(NodeState::READY), _) => Health::Pending,
+        _ => Health::Unknown,
+    }
+}
+
+pub fn node_resources(source: &SourceId, nodes: &[Node]) -> Vec<Resource> {
+    nodes
+        .iter()
+        .filter_map(|n| {
+            let id = n.id.as_deref()?;
+            let hostname = node_hostname(n);
+            let spec = n.spec.as_ref();
+            let manager = match &n.manager_status {
+                Some(m) if m.leader == Some(true) => "Leader".to_string(),
+                Some(m) => match m.reachability {
+                    Some(Reachability::REACHABLE) => "Reachable".into(),
+                    Some(Reachability::UNREACHABLE) => "Unreachable".into(),
+                    _ => "Unknown".into(),
+                },
+                None => String::new(),
+            };
+            let labels = clean_labels(spec.and_then(|s| s.labels.as_ref()));
+            let labels_text = labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(",");
+            Some(Resource {
+                key: key(source, ResourceKind::Node, id),
+                name: hostname.clone(),
+                parent: None,
+                health: node_health(n),
+                cells: vec![
+                    hostname,
+                    spec.and_then(|s| s.role)
+                        .map(|r| match r {
+                            NodeSpecRoleEnum::MANAGER => "manager".to_string(),
+                            other => other.to_string(),
+                        })
+                        .unwrap_or_default(),
+                    spec.and_then(|s| s.availability)
+                        .map(|a| a.to_string())
+                        .unwrap_or_default(),
+                    n.status
+                        .as_ref()
+                        .and_then(|s| s.state)
+                        .map(|s| s.to_string())
+                        .unwrap_or_default(),
+                    manager,
+                    n.description
+                        .as_ref()
+                        .and_then(|d| d.engine.as_ref())
+                        .and_then(|e| e.engine_version.as_deref())
+                        .map(sanitize_plain)
+                        .unwrap_or_default(),
+                    labels_text,
+                ],
+                created: ts_from_rfc3339(n.created_at.as_deref()),
+                labels,
+            })
+        })
+        .collect()
+}
+
+/// Secrets: names and dates only. The API never returns secret data; nothing here asks for it.
+pub fn secret_resources(source: &SourceId, secrets: &[Secret]) -> Vec<Resource> {
+    secrets
+        .iter()
+        .filter_map(|s| {
+            let id = s.id.as_deref()?;
+            let spec = s.spec.as_ref();
+            let name = sanitize_plain(spec.and_then(|sp| sp.name.as_deref()).unwrap_or(id));
+            let updated = ts_from_rfc3339(s.updated_at.as_deref());
+            Some(Resource {
+                key: key(source, ResourceKind::Secret, id),
+                name: name.clone(),
+                parent: None,
+                health: Health::Ok,
+                cells: vec![
+                    name,
+                    short_id(id),
+                    spec.and_then(|sp| sp.driver.as_ref())
+                        .map(|d| sanitize_plain(&d.name))
+                        .unwrap_or_default(),
+                    updated.map(|u| u.to_string()).unwrap_or_default(),
+                    String::new(),
+                ],
+                created: ts_from_rfc3339(s.created_at.as_deref()),
+                labels: clean_labels(spec.and_then(|sp| sp.labels.as_ref())),
+            })
+        })
+        .collect()
+}
+
+/// Configs: names and dates; their data is shown only by describe (configs are not secret).
+pub fn config_resources(source: &SourceId, configs: &[Config]) -> Vec<Resource> {
+    configs
+        .iter()
+        .filter_map(|c| {
+            let id = c.id.as_deref()?;
+            let spec = c.spec.as_ref();
+            let name = sanitize_plain(spec.and_then(|sp| sp.name.as_deref()).unwrap_or(id));
+            Some(Resource {
+                key: key(source, ResourceKind::Config, id),
+                name: name.clone(),
+                parent: None,
+                health: Health::Ok,
+                cells: vec![
+                    name,
+                    short_id(id),
+                    ts_from_rfc3339(c.updated_at.as_deref())
+                        .map(|u| u.to_string())
+                        .unwrap_or_default(),
+                    String::new(),
+                ],
+                created: ts_from_rfc3339(c.created_at.as_deref()),
+                labels: clean_labels(spec.and_then(|sp| sp.labels.as_ref())),
+            })
+        })
+        .collect()
+}
