@@ -491,6 +491,68 @@ async fn describe_shows_specs_and_never_secret_data() {
     assert!(!yaml.contains("hunter2"));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shell_into_a_task_on_this_node() {
+    use futures::StreamExt;
+    use tokio::io::AsyncWriteExt;
+    let Some(_swarm) = Swarm::shared() else {
+        return;
+    };
+    let svc = TestService::create("shell", &["--replicas", "1"], support::LONG_RUNNING);
+    let b = backend();
+    let (_w, mut rx) = watch(&b, ResourceKind::Task);
+    let rows = wait_for(&mut rx, ResourceKind::Task, "a running task", |rows| {
+        rows.iter().any(|r| {
+            r.parent.as_deref() == Some(svc.name.as_str()) && cell(r, "STATE") == "running"
+        })
+    })
+    .await;
+    let task = rows
+        .iter()
+        .find(|r| r.parent.as_deref() == Some(svc.name.as_str()) && cell(r, "STATE") == "running")
+        .unwrap();
+    let opts = fleetdeck::backend::ShellOpts {
+        commands: vec!["/bin/bash".into(), "/bin/sh".into()],
+        cols: 80,
+        rows: 24,
+    };
+    let mut s = b
+        .shell(&key(&b, task), &opts)
+        .await
+        .expect("shell into the task's container");
+    s.input
+        .write_all(b"echo task-$((40+2))\nexit\n")
+        .await
+        .unwrap();
+    s.input.flush().await.unwrap();
+    let mut seen = String::new();
+    let _ = tokio::time::timeout(Duration::from_secs(15), async {
+        while let Some(Ok(chunk)) = s.output.next().await {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+            if seen.contains("task-42") {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(seen.contains("task-42"), "{seen:?}");
+
+    // A service is not a shell target: the error says what is.
+    let (_w, mut rx) = watch(&b, ResourceKind::Service);
+    let rows = wait_for(&mut rx, ResourceKind::Service, "service", |rows| {
+        rows.iter().any(|r| r.name == svc.name)
+    })
+    .await;
+    let row = rows.iter().find(|r| r.name == svc.name).unwrap();
+    let err = b
+        .shell(&key(&b, row), &opts)
+        .await
+        .err()
+        .expect("no shell on a service")
+        .to_string();
+    assert!(err.contains("tasks"), "{err}");
+}
+
 #[test]
 fn engine_503_means_not_a_manager() {
     let e = bollard::errors::Error::DockerResponseServerError {
