@@ -93,7 +93,8 @@ impl Resource {
                 },
                 _ => self.cells.get(i).cloned().unwrap_or_default().into(),
             };
-            let key = if col.kind == ColumnKind::Age {
+            // AGE is rendered from the creation time: call it what it is in JSON.
+            let key = if col.name == "AGE" {
                 "created".to_string()
             } else {
                 key
