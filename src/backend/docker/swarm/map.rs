@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use bollard::models::{
     Config, EndpointPortConfig, Node, NodeSpecAvailabilityEnum, NodeSpecRoleEnum, NodeState,
-    Reachability, Secret, Service, ServiceUpdateStatusStateEnum, Task, TaskState,
+    Reachability, Secret, Service, ServiceUpdateStatusStateEnum, Task, TaskSpec, TaskState,
 };
 
 use crate::backend::docker::util::{clean_labels, short_id, ts_from_rfc3339};
@@ -93,13 +93,28 @@ pub fn replicas(s: &Service, tasks: &[&Task]) -> Replicas {
     let running: Vec<&&Task> = wanted.iter().copied().filter(|t| is_running(t)).collect();
     let current = running
         .iter()
-        .filter(|t| template.is_some() && t.spec.as_ref() == template)
+        .filter(|t| same_spec(t.spec.as_ref(), template))
         .count() as u64;
     Replicas {
         running: running.len() as u64,
         desired,
         current,
         global,
+    }
+}
+
+/// Does a task run the service's current spec? The engine copies the template into each task
+/// but leaves out a few fields it fills on the service only (`Runtime`, network attachments),
+/// so compare without them.
+fn same_spec(task: Option<&TaskSpec>, template: Option<&TaskSpec>) -> bool {
+    let strip = |t: &TaskSpec| TaskSpec {
+        runtime: None,
+        networks: None,
+        ..t.clone()
+    };
+    match (task, template) {
+        (Some(a), Some(b)) => strip(a) == strip(b),
+        _ => false,
     }
 }
 
@@ -513,4 +528,75 @@ pub fn config_resources(source: &SourceId, configs: &[Config]) -> Vec<Resource> 
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bollard::models::{
+        ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated, ServiceUpdateStatus,
+        TaskSpecContainerSpec, TaskStatus,
+    };
+
+    fn spec(image: &str, runtime: Option<&str>) -> TaskSpec {
+        TaskSpec {
+            container_spec: Some(TaskSpecContainerSpec {
+                image: Some(image.into()),
+                ..Default::default()
+            }),
+            runtime: runtime.map(String::from),
+            ..Default::default()
+        }
+    }
+
+    fn task(slot: i64, image: &str) -> Task {
+        Task {
+            id: Some(format!("t{slot}")),
+            service_id: Some("s1".into()),
+            slot: Some(slot),
+            spec: Some(spec(image, None)),
+            desired_state: Some(TaskState::RUNNING),
+            status: Some(TaskStatus {
+                state: Some(TaskState::RUNNING),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn update_progress_counts_tasks_on_the_current_spec() {
+        let service = Service {
+            id: Some("s1".into()),
+            spec: Some(ServiceSpec {
+                name: Some("web".into()),
+                // The engine adds Runtime on the service only: it must not count as a change.
+                task_template: Some(spec("app:2", Some("container"))),
+                mode: Some(ServiceSpecMode {
+                    replicated: Some(ServiceSpecModeReplicated { replicas: Some(3) }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            update_status: Some(ServiceUpdateStatus {
+                state: Some(ServiceUpdateStatusStateEnum::UPDATING),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let listing = SwarmListing {
+            services: vec![service],
+            tasks: vec![task(1, "app:2"), task(2, "app:2"), task(3, "app:1")],
+            nodes: vec![],
+        };
+        let rows = service_resources(&SourceId::new("docker:t"), &listing);
+        assert_eq!(rows[0].cells[2], "3/3");
+        assert_eq!(rows[0].cells[5], "updating 2/3");
+        assert_eq!(rows[0].health, Health::Pending);
+        assert_eq!(task_name(&listing.tasks[0], "web"), "web.1");
+        assert_eq!(
+            short_image("nginx:1@sha256:0123456789abcdef"),
+            "nginx:1@0123456789ab"
+        );
+    }
 }
