@@ -14,13 +14,13 @@
 #   (e) its RSS (VmRSS, and the peak VmHWM) from /proc/PID/status.
 # Every container it creates is removed on exit (trap), also on Ctrl-C.
 #
-# Environment: N (1000), LAUNCHES (5, for b and c), IDLE_SECS (60), RUNS (20, for a),
+# Environment: N (1000), LAUNCHES (10, for b and c), IDLE_SECS (60), RUNS (20, for a),
 # PARALLEL (8, docker run jobs), FLEETDECK_BIN (target/release/fleetdeck; built when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 N=${1:-${N:-1000}}
-LAUNCHES=${LAUNCHES:-5}
+LAUNCHES=${LAUNCHES:-10}
 IDLE_SECS=${IDLE_SECS:-60}
 RUNS=${RUNS:-20}
 PARALLEL=${PARALLEL:-8}
@@ -187,13 +187,13 @@ all_rows_shown() { # the breadcrumb shows "M/M" (no filter: rows = total) with M
 
 echo
 echo "== (b) first frame, (c) launch → all $total rows on screen   ($LAUNCHES launches, tmux 120x35)"
-firsts=(); shown=()
+firsts=(); shown=(); conns=()
 for i in $(seq 1 "$LAUNCHES"); do
   trace="$work/trace.$i.log"
   rm -f "$work/t0"
   # The pane's shell runs bash so that $EPOCHREALTIME exists; it execs the console right after.
   tmux -S "$sock" -f /dev/null new-session -d -s b -x 120 -y 35 \
-    "bash -c 'export TERM=xterm-256color; echo \$EPOCHREALTIME >$work/t0; exec $BIN --log-file $trace'"
+    "bash -c 'export TERM=xterm-256color FLEETDECK_LOG=info,fleetdeck=debug; echo \$EPOCHREALTIME >$work/t0; exec $BIN --log-file $trace'"
   deadline=$(( $(date +%s) + 30 ))
   until all_rows_shown; do
     [ "$(date +%s)" -lt "$deadline" ] || {
@@ -207,7 +207,10 @@ for i in $(seq 1 "$LAUNCHES"); do
   shown+=("$(ms "$start" "$t1")")
   for _ in $(seq 1 50); do grep -q 'first frame drawn' "$trace" 2>/dev/null && break; sleep 0.1; done
   firsts+=("$(grep -oE 'first frame drawn [0-9.]+ ms' "$trace" | grep -oE '[0-9.]+' | head -1)")
-  echo "launch $i: first frame ${firsts[-1]} ms, all rows on screen after ${shown[-1]} ms"
+  # Connected = TCP/unix connect + API version negotiation (two GET /version), from the trace.
+  cts=$(grep -m1 'connected to docker' "$trace" | cut -d' ' -f1)
+  conns+=("$(ms "$start" "$(date -d "$cts" +%s.%N)")")
+  echo "launch $i: first frame ${firsts[-1]} ms, engine connected ${conns[-1]} ms, all rows on screen after ${shown[-1]} ms"
   if [ "$i" -lt "$LAUNCHES" ]; then
     tmux -S "$sock" kill-server
     sleep 1
@@ -217,7 +220,9 @@ median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int(
 maxof() { printf '%s\n' "$@" | sort -n | tail -1; }
 FIRST_MEDIAN=$(median "${firsts[@]}")
 SHOWN_MEDIAN=$(median "${shown[@]}")
-echo "median: first frame $FIRST_MEDIAN ms (max $(maxof "${firsts[@]}")), all rows on screen $SHOWN_MEDIAN ms (max $(maxof "${shown[@]}"))"
+echo "median: first frame $FIRST_MEDIAN ms (max $(maxof "${firsts[@]}")), connected $(median "${conns[@]}") ms," \
+  "all rows on screen $SHOWN_MEDIAN ms (max $(maxof "${shown[@]}"))"
+echo "all rows on screen, sorted: $(printf '%s\n' "${shown[@]}" | sort -n | tr '\n' ' ')"
 
 # --- (d) idle CPU, (e) RSS (the last launch keeps running) -----------------------------------
 pid=$(tmux -S "$sock" display -p -t b '#{pane_pid}')

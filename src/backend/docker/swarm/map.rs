@@ -278,15 +278,15 @@ pub fn stack_resources(source: &SourceId, l: &SwarmListing) -> Vec<Resource> {
             (Some(Health::Stopped), _) | (_, Health::Stopped) => Health::Stopped,
             _ => Health::Ok,
         });
-        if let Some(st) = update_state(s) {
+        if update_state(s).is_some() {
             let at = s
                 .update_status
                 .as_ref()
                 .and_then(|u| ts_from_rfc3339(u.started_at.as_deref()))
                 .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+            // The stack shows its most recent service update.
             if a.last_update.as_ref().is_none_or(|(t, _)| at >= *t) {
                 a.last_update = Some((at, format!("{}: {}", service_name(s), update_text(s, r))));
-                let _ = st;
             }
         }
         if let Some(c) = ts_from_rfc3339(s.created_at.as_deref()) {
