@@ -14,8 +14,13 @@
 #   (e) its RSS (VmRSS, and the peak VmHWM) from /proc/PID/status.
 # Every container it creates is removed on exit (trap), also on Ctrl-C.
 #
+#   FAKE_ENGINE=1 bash benches/many_containers.sh
+# runs the same measurements against benches/fake_engine.py (N canned containers on a unix
+# socket, answered in a few ms) instead of the engine: the console's own share of the figures.
+#
 # Environment: N (1000), LAUNCHES (10, for b and c), IDLE_SECS (60), RUNS (20, for a),
-# PARALLEL (8, docker run jobs), FLEETDECK_BIN (target/release/fleetdeck; built when missing).
+# PARALLEL (8, docker run jobs), FLEETDECK_BIN (target/release/fleetdeck; built when missing),
+# FAKE_ENGINE (0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +37,7 @@ RUN="$$-$(date +%s)"
 # the real figure is measured and printed below.
 PER_CONTAINER_MB=${PER_CONTAINER_MB:-15}
 RESERVE_MB=${RESERVE_MB:-2048}
+FAKE_ENGINE=${FAKE_ENGINE:-0}
 
 for tool in docker tmux; do
   command -v "$tool" >/dev/null || { echo "need $tool" >&2; exit 1; }
@@ -48,6 +54,8 @@ work=$(mktemp -d /tmp/fleetdeck-bench.XXXXXX)
 sock="$work/tmux.sock"
 export XDG_CONFIG_HOME="$work/config" XDG_STATE_HOME="$work/state"
 mkdir -p "$XDG_CONFIG_HOME" "$XDG_STATE_HOME"
+FD=()        # extra fleetdeck arguments (the fake engine's socket)
+FAKE_PID=""
 
 remove_containers() { # remove every container carrying label $1
   docker ps -aq --filter "label=$1" | xargs -r -n 50 -P 4 docker rm -f >/dev/null 2>&1 || true
@@ -56,8 +64,12 @@ cleanup() {
   local rc=$?
   trap - EXIT INT TERM HUP
   tmux -S "$sock" kill-server 2>/dev/null || true
-  echo "cleanup: removing the bench containers of this run..."
-  remove_containers "fleetdeck.bench.run=$RUN"
+  if [ -n "$FAKE_PID" ]; then
+    kill "$FAKE_PID" 2>/dev/null || true
+  else
+    echo "cleanup: removing the bench containers of this run..."
+    remove_containers "fleetdeck.bench.run=$RUN"
+  fi
   rm -rf "$work"
   exit "$rc"
 }
@@ -107,6 +119,13 @@ echo "docker: $(docker version --format 'Engine {{.Server.Version}}, API {{.Serv
 echo "fleetdeck: $BIN"
 echo "kernel: $(uname -r)"
 
+if [ "$FAKE_ENGINE" = 1 ]; then
+  python3 benches/fake_engine.py "$work/engine.sock" "$N" &
+  FAKE_PID=$!
+  for _ in $(seq 1 50); do [ -S "$work/engine.sock" ] && break; sleep 0.1; done
+  FD=(--docker-host "unix://$work/engine.sock")
+  echo "engine: benches/fake_engine.py serving $N canned containers on $work/engine.sock"
+else
 # --- stale containers of an earlier run of this script that was killed -----------------------
 stale=$(docker ps -aq --filter label=fleetdeck.bench=1 --filter "label=fleetdeck.bench.script=$SCRIPT" | wc -l)
 if [ "$stale" -gt 0 ]; then
@@ -140,21 +159,22 @@ echo "running: $created bench containers in $(ms "$t0" "$(now)") ms;" \
   "(~$(( (avail - $(mem_available_mb)) * 1024 / (created > 0 ? created : 1) )) KB per container)"
 [ "$created" -eq "$N" ] || { echo "only $created of $N containers are running" >&2; exit 1; }
 sleep 3 # let the engine settle (events of the creation burst)
+fi
 
 # --- (a) fleetdeck ls containers -o json -------------------------------------------------------
-total=$("$BIN" ls containers -o json | jq length)
+total=$("$BIN" "${FD[@]}" ls containers -o json | jq length)
 echo
 echo "== (a) fleetdeck ls containers -o json   ($total containers listed)"
 if command -v hyperfine >/dev/null; then
   hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$work/ls.json" \
-    "$BIN ls containers -o json" >/dev/null
+    "$BIN ${FD[*]} ls containers -o json" >/dev/null
   jq -r '.results[0] | "mean \(.mean*1000|.*10|round/10) ms ± \(.stddev*1000|.*10|round/10), median \(.median*1000|.*10|round/10) ms, min \(.min*1000|.*10|round/10), max \(.max*1000|.*10|round/10) (hyperfine, \(.times|length) runs)"' "$work/ls.json"
   LS_MEDIAN=$(jq -r '.results[0].median*1000|.*10|round/10' "$work/ls.json")
 else
   ts=()
-  for _ in 1 2 3; do "$BIN" ls containers -o json >/dev/null; done
+  for _ in 1 2 3; do "$BIN" "${FD[@]}" ls containers -o json >/dev/null; done
   for _ in $(seq 1 "$RUNS"); do
-    a=$(now); "$BIN" ls containers -o json >/dev/null; ts+=("$(ms "$a" "$(now)")")
+    a=$(now); "$BIN" "${FD[@]}" ls containers -o json >/dev/null; ts+=("$(ms "$a" "$(now)")")
   done
   LS_MEDIAN=$(printf '%s\n' "${ts[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
   echo "median $LS_MEDIAN ms over $RUNS runs (date loop): ${ts[*]}"
@@ -163,8 +183,9 @@ fi
 # The engine's own share: the same list call (GET /containers/json?all=1) with curl.
 sockpath=/var/run/docker.sock
 case "${DOCKER_HOST:-}" in unix://*) sockpath=${DOCKER_HOST#unix://} ;; esac
-if command -v curl >/dev/null && [ -S "$sockpath" ] && [ -z "${DOCKER_HOST:-}" -o "${DOCKER_HOST:-}" = "unix://$sockpath" ]; then
-  api=$(docker version --format '{{.Server.APIVersion}}')
+[ "$FAKE_ENGINE" = 1 ] && sockpath="$work/engine.sock"
+if command -v curl >/dev/null && [ -S "$sockpath" ] && { [ "$FAKE_ENGINE" = 1 ] || [ -z "${DOCKER_HOST:-}" ] || [ "${DOCKER_HOST:-}" = "unix://$sockpath" ]; }; then
+  api=1.41; [ "$FAKE_ENGINE" = 1 ] || api=$(docker version --format '{{.Server.APIVersion}}')
   if command -v hyperfine >/dev/null; then
     hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$work/api.json" \
       "curl -s --unix-socket $sockpath -o /dev/null http://localhost/v$api/containers/json?all=1" >/dev/null
@@ -193,7 +214,7 @@ for i in $(seq 1 "$LAUNCHES"); do
   rm -f "$work/t0"
   # The pane's shell runs bash so that $EPOCHREALTIME exists; it execs the console right after.
   tmux -S "$sock" -f /dev/null new-session -d -s b -x 120 -y 35 \
-    "bash -c 'export TERM=xterm-256color FLEETDECK_LOG=info,fleetdeck=debug; echo \$EPOCHREALTIME >$work/t0; exec $BIN --log-file $trace'"
+    "bash -c 'export TERM=xterm-256color FLEETDECK_LOG=info,fleetdeck=debug; echo \$EPOCHREALTIME >$work/t0; exec $BIN ${FD[*]} --log-file $trace'"
   deadline=$(( $(date +%s) + 30 ))
   until all_rows_shown; do
     [ "$(date +%s)" -lt "$deadline" ] || {
@@ -237,7 +258,8 @@ c1=$(cpu_ticks "$pid"); d1=${dockerd_pid:+$(cpu_ticks "$dockerd_pid")}
 w1=$(now); until_=$(date +%s)
 secs=$(awk -v a="$w0" -v b="$w1" 'BEGIN { print b - a }')
 IDLE_CPU=$(awk -v t=$((c1 - c0)) -v hz="$hz" -v s="$secs" 'BEGIN { printf "%.2f", t / hz / s * 100 }')
-events=$(timeout 10 docker events --since "$since" --until "$until_" --filter type=container 2>/dev/null | wc -l || echo "?")
+events="n/a (fake engine)"
+[ "$FAKE_ENGINE" = 1 ] || events=$(timeout 10 docker events --since "$since" --until "$until_" --filter type=container 2>/dev/null | wc -l || echo "?")
 echo
 echo "== (d) idle CPU over ${secs%.*} s: $IDLE_CPU % of one core ($((c1 - c0)) ticks at $hz Hz);" \
   "container events on the engine meanwhile: $events"

@@ -270,13 +270,15 @@ async fn session(inner: &Inner, kind: ResourceKind, tx: &EventTx, backoff: &mut 
     }
 }
 
-/// Services mid-update or short of replicas change without events from other nodes: keep
-/// reconciling until they settle.
+/// Services mid-update or short of replicas change without an event: a task's state reaches
+/// the manager after its container's start event, and tasks on other nodes send no events here
+/// at all. Keep reconciling until every service has what it wants.
 fn is_converging(kind: ResourceKind, rows: &[crate::model::Resource]) -> bool {
+    use crate::model::Health;
     matches!(kind, ResourceKind::Stack | ResourceKind::Service)
         && rows
             .iter()
-            .any(|r| r.health == crate::model::Health::Pending)
+            .any(|r| matches!(r.health, Health::Pending | Health::Failed))
 }
 
 #[cfg(test)]
