@@ -149,6 +149,25 @@ impl Runtime {
                 let result = save_logs(state, &path);
                 let _ = self.app.send(Msg::Saved(result));
             }
+            Effect::Switch(key) => {
+                let Some(b) = self.backend(&key.source) else {
+                    return;
+                };
+                let Some(new) = b.switch(&key) else {
+                    return;
+                };
+                let (old, new_id) = (b.id().clone(), new.id().clone());
+                tracing::info!(%old, new = %new_id, "switching source");
+                // Dropping the handles stops the old scope's watches; `apply` starts the new.
+                self.watches.retain(|(s, _), _| *s != old);
+                let at = self.backends.iter().position(|x| *x.id() == old);
+                self.backends.retain(|x| *x.id() != old);
+                if !self.backends.iter().any(|x| *x.id() == new_id) {
+                    let at = at.unwrap_or(self.backends.len()).min(self.backends.len());
+                    self.backends.insert(at, new);
+                }
+                let _ = self.app.send(Msg::SourceSwitched { old, new: new_id });
+            }
             // Shell needs the terminal and Quit ends the loop: both handled by `run`.
             Effect::Shell(_) | Effect::Quit => {}
         }
