@@ -1010,3 +1010,71 @@ async fn cli_ls_and_logs_use_kubeconfig_context_and_namespace() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("app | hello from the app"), "{text}");
 }
+
+/// The real binary in tmux, KUBECONFIG pointing at two test servers: views, drill-down from a
+/// deployment to its pods and containers, and switching the context with Enter on `:ctx`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_drills_and_switches_context_end_to_end() {
+    use support::tmux::{Tmux, fleetdeck_bin, shell_quote, tmux_available};
+    if !support::require("tmux", tmux_available()) {
+        return;
+    }
+    let prod = KubeServer::start().await;
+    seed(&prod);
+    let stage = KubeServer::start().await;
+    let mut p = new_pod("stage-pod", true);
+    p["metadata"]["namespace"] = json!("default");
+    stage.put("pods", p);
+    let yaml = kubeconfig_yaml(&[
+        ("prod", &prod.url(), "shop"),
+        ("stage", &stage.url(), "default"),
+    ]);
+    let (dir, path) = write_kubeconfig(&yaml);
+    let home = dir.path().display().to_string();
+    let kubeconfig = path.display().to_string();
+    tokio::task::spawn_blocking(move || {
+        let t = Tmux::start(
+            &shell_quote(fleetdeck_bin()),
+            160,
+            40,
+            &[
+                ("KUBECONFIG", &kubeconfig),
+                ("HOME", &home),
+                ("DOCKER_HOST", "unix:///nonexistent/docker.sock"),
+            ],
+        );
+        let long = Duration::from_secs(15);
+        t.wait_for("kube:prod", long);
+        let command = |cmd: &str| {
+            t.keys(&[":"]);
+            t.type_text(cmd);
+            t.keys(&["Enter"]);
+        };
+        command("deploy");
+        let s = t.wait_for("registry.example.com/shop/web", long);
+        assert!(s.contains("2/3"), "{s}");
+        t.keys(&["Enter"]);
+        let s = t.wait_for(POD_CRASH, long);
+        assert!(s.contains("CrashLoopBackOff") && s.contains(POD_OK), "{s}");
+        // The crash-looping pod sorts first; its containers.
+        t.keys(&["Enter"]);
+        t.wait_for("Waiting:CrashLoopBackOff", long);
+
+        command("ctx");
+        t.wait_for("cluster-stage", long);
+        t.keys(&["Down", "Enter"]);
+        t.wait_for("kube:stage", long);
+        t.wait_gone("kube:prod", long);
+        command("pods");
+        let s = t.wait_for("stage-pod", long);
+        assert!(!s.contains(POD_OK), "{s}");
+    })
+    .await
+    .unwrap();
+    assert!(
+        stage
+            .requests()
+            .iter()
+            .any(|r| r.path == "/api/v1/namespaces/default/pods")
+    );
+}
