@@ -78,6 +78,8 @@ pub enum Command {
         target: String,
         #[arg(last = true, required = true)]
         command: Vec<String>,
+        #[command(flatten)]
+        kube: KubeArgs,
     },
 }
 

@@ -83,7 +83,9 @@ async fn run(cli: Cli) -> i32 {
     }
     let settings = loaded.value;
     let kube_args = match &cli.command {
-        Some(Command::Ls { kube, .. } | Command::Logs { kube, .. }) => kube.clone(),
+        Some(
+            Command::Ls { kube, .. } | Command::Logs { kube, .. } | Command::Exec { kube, .. },
+        ) => kube.clone(),
         _ => Default::default(),
     };
     let backends = sources::build_with(&settings.config, cli.docker_host.as_deref(), &kube_args);
@@ -157,7 +159,9 @@ async fn run(cli: Cli) -> i32 {
             .await
             .map(|_| 0)
         }
-        Some(Command::Exec { target, command }) => commands::exec(&backends, &target, &command)
+        Some(Command::Exec {
+            target, command, ..
+        }) => commands::exec(&backends, &target, &command)
             .await
             .map(|c| i32::try_from(c).unwrap_or(1)),
     };

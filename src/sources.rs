@@ -46,22 +46,40 @@ pub fn build_with(
 /// The kubeconfig as kubectl reads it: the files of KUBECONFIG merged, else ~/.kube/config.
 /// Ok(None) when there is none (no kube source, silently); Err when one exists but is broken.
 pub fn read_kubeconfig() -> Result<Option<kube::config::Kubeconfig>, String> {
+    read_kubeconfig_from(
+        std::env::var_os("KUBECONFIG"),
+        std::env::var_os("HOME").map(std::path::PathBuf::from),
+    )
+}
+
+/// [`read_kubeconfig`] with the environment given: `kubeconfig_env` is KUBECONFIG (a path list;
+/// files that do not exist are skipped, the first file to set a value wins, as in kubectl).
+pub fn read_kubeconfig_from(
+    kubeconfig_env: Option<std::ffi::OsString>,
+    home: Option<std::path::PathBuf>,
+) -> Result<Option<kube::config::Kubeconfig>, String> {
     use kube::config::Kubeconfig;
-    match Kubeconfig::from_env() {
-        Ok(Some(kc)) => return Ok(Some(kc)),
-        Ok(None) => {}
-        Err(e) => return Err(format!("KUBECONFIG: {e}")),
-    }
-    let Some(home) = std::env::var_os("HOME") else {
-        return Ok(None);
+    let paths: Vec<std::path::PathBuf> = match &kubeconfig_env {
+        Some(v) if !v.is_empty() => std::env::split_paths(v)
+            .filter(|p| !p.as_os_str().is_empty() && p.exists())
+            .collect(),
+        _ => home
+            .map(|h| h.join(".kube").join("config"))
+            .filter(|p| p.exists())
+            .into_iter()
+            .collect(),
     };
-    let path = std::path::Path::new(&home).join(".kube").join("config");
-    if !path.exists() {
+    if paths.is_empty() {
         return Ok(None);
     }
-    Kubeconfig::read_from(&path)
-        .map(Some)
-        .map_err(|e| format!("{}: {e}", path.display()))
+    let mut merged = Kubeconfig::default();
+    for p in &paths {
+        let next = Kubeconfig::read_from(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        merged = merged
+            .merge(next)
+            .map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    Ok(Some(merged))
 }
 
 fn scope(namespace: Option<&str>) -> NsScope {

@@ -1032,10 +1032,11 @@ async fn console_drills_and_switches_context_end_to_end() {
     let (dir, path) = write_kubeconfig(&yaml);
     let home = dir.path().display().to_string();
     let kubeconfig = path.display().to_string();
+    let prod_url = prod.url();
     tokio::task::spawn_blocking(move || {
         let t = Tmux::start(
             &shell_quote(fleetdeck_bin()),
-            160,
+            200,
             40,
             &[
                 ("KUBECONFIG", &kubeconfig),
@@ -1044,7 +1045,14 @@ async fn console_drills_and_switches_context_end_to_end() {
             ],
         );
         let long = Duration::from_secs(15);
-        t.wait_for("kube:prod", long);
+        // The header shows the source's status before any of its views is open (probe).
+        let s = t.wait_for("kube:prod", long);
+        let s = if s.contains("v1.33.4") {
+            s
+        } else {
+            t.wait_for("v1.33.4", long)
+        };
+        assert!(s.contains(&format!("{prod_url} · namespace shop")), "{s}");
         let command = |cmd: &str| {
             t.keys(&[":"]);
             t.type_text(cmd);
@@ -1077,4 +1085,71 @@ async fn console_drills_and_switches_context_end_to_end() {
             .iter()
             .any(|r| r.path == "/api/v1/namespaces/default/pods")
     );
+}
+
+/// KUBECONFIG with several files merges them like kubectl: contexts of all, the first file's
+/// current-context wins, missing files are skipped; no kubeconfig at all = no kube source.
+#[test]
+fn kubeconfig_files_merge_like_kubectl() {
+    use fleetdeck::cli::KubeArgs;
+    use fleetdeck::config::Config;
+    use fleetdeck::sources::{kube_sources, read_kubeconfig_from};
+    let (d1, p1) = write_kubeconfig(&kubeconfig_yaml(&[("one", "http://127.0.0.1:1", "a")]));
+    let (d2, p2) = write_kubeconfig(&kubeconfig_yaml(&[
+        ("two", "http://127.0.0.1:2", "b"),
+        ("one", "http://127.0.0.1:9", "z"),
+    ]));
+    let missing = d1.path().join("nope");
+    let env = std::env::join_paths([&p1, &missing, &p2]).unwrap();
+    let kc = read_kubeconfig_from(Some(env), None).unwrap().unwrap();
+    let names: Vec<&str> = kc.contexts.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["one", "two"]);
+    assert_eq!(kc.current_context.as_deref(), Some("one"));
+    let one = kc.contexts[0].context.as_ref().unwrap();
+    assert_eq!(one.namespace.as_deref(), Some("a"), "the first file wins");
+
+    // No config entry: the current context only; `kube: [...]` shows several at once.
+    let cfg = Config::default();
+    let list = kube_sources(&cfg, &KubeArgs::default(), Ok(Some(kc.clone())));
+    let ids: Vec<&str> = list.iter().map(|b| b.id().as_str()).collect();
+    assert_eq!(ids, ["kube:one"]);
+    assert_eq!(list[0].namespace(), Some("a"));
+    let cfg = Config::from_yaml(
+        "kube:\n  - context: two\n  - context: one\n    namespace: \"*\"\n",
+        std::path::Path::new("c.yaml"),
+    )
+    .unwrap();
+    let list = kube_sources(&cfg, &KubeArgs::default(), Ok(Some(kc.clone())));
+    let got: Vec<(&str, Option<&str>)> = list
+        .iter()
+        .map(|b| (b.id().as_str(), b.namespace()))
+        .collect();
+    assert_eq!(got, [("kube:two", Some("b")), ("kube:one", None)]);
+    // --context / -n override.
+    let args = KubeArgs {
+        namespace: Some("web".into()),
+        all_namespaces: false,
+        context: Some("two".into()),
+    };
+    let list = kube_sources(&cfg, &args, Ok(Some(kc)));
+    let got: Vec<(&str, Option<&str>)> = list
+        .iter()
+        .map(|b| (b.id().as_str(), b.namespace()))
+        .collect();
+    assert_eq!(got, [("kube:two", Some("web"))]);
+
+    // Nothing there: silently no kube source.
+    assert!(
+        read_kubeconfig_from(None, Some(d2.path().to_path_buf()))
+            .unwrap()
+            .is_none()
+    );
+    assert!(kube_sources(&Config::default(), &KubeArgs::default(), Ok(None)).is_empty());
+    // A broken file is an error the console shows as the source's status.
+    std::fs::write(&p2, "clusters: [\n").unwrap();
+    let env = std::env::join_paths([&p2]).unwrap();
+    let err = read_kubeconfig_from(Some(env), None).unwrap_err();
+    assert!(err.starts_with(&p2.display().to_string()), "{err}");
+    let list = kube_sources(&Config::default(), &KubeArgs::default(), Err(err));
+    assert_eq!(list.len(), 1);
 }

@@ -618,17 +618,31 @@ fn list(st: &Arc<Mutex<State>>, resource: &str, ns: Option<&str>, query: &str) -
     let st = st.lock().unwrap();
     let labels = query_param(query, "labelSelector").unwrap_or_default();
     let fields = query_param(query, "fieldSelector").unwrap_or_default();
-    let items: Vec<Value> = st
+    // Pages like the API server: `limit` items, then a `continue` token (here: the offset).
+    let limit: usize = query_param(query, "limit")
+        .and_then(|v| v.parse().ok())
+        .filter(|l| *l > 0)
+        .unwrap_or(usize::MAX);
+    let offset: usize = query_param(query, "continue")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut all = st
         .objects
         .iter()
         .filter(|((r, n, _), _)| r == resource && ns.is_none_or(|ns| ns == n))
-        .map(|(_, o)| o.clone())
+        .map(|(_, o)| o)
         .filter(|o| matches_selector(o, &labels, false) && matches_selector(o, &fields, true))
-        .collect();
+        .skip(offset);
+    let items: Vec<Value> = all.by_ref().take(limit).cloned().collect();
+    let more = all.next().is_some();
+    let mut meta = json!({"resourceVersion": st.rv.to_string()});
+    if more {
+        meta["continue"] = json!((offset + items.len()).to_string());
+    }
     json_response(
         StatusCode::OK,
         &json!({"kind": format!("{}List", kind_of(resource)), "apiVersion": api_version_of(resource),
-                "metadata": {"resourceVersion": st.rv.to_string()}, "items": items}),
+                "metadata": meta, "items": items}),
     )
 }
 

@@ -42,8 +42,14 @@ fn key(source: &SourceId, kind: ResourceKind, id: String) -> ResourceKey {
     }
 }
 
+/// Remote text for a cell. Printable ASCII (nearly every name, image and IP) is taken as it
+/// is; anything else goes through the sanitiser.
 fn clean(s: &str) -> String {
-    sanitize_plain(s)
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        s.to_string()
+    } else {
+        sanitize_plain(s)
+    }
 }
 
 fn labels(meta: &ObjectMeta) -> BTreeMap<String, String> {

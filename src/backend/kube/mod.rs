@@ -297,6 +297,10 @@ impl Backend for KubeBackend {
         exec::run_collect(&self.inner, client, target, cmd).await
     }
 
+    fn probe(&self, tx: EventTx) -> Option<TaskHandle> {
+        Some(TaskHandle::spawn(watch::probe(Arc::clone(&self.inner), tx)))
+    }
+
     fn switch(&self, target: &ResourceKey) -> Option<Arc<dyn Backend>> {
         let shared = Arc::clone(&self.inner.shared);
         match target.kind {

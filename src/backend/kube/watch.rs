@@ -12,6 +12,7 @@ use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::{Event, Namespace, Node, Pod, Service};
 use kube::Api;
+use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::watcher::{self, Event as WEvent};
 use serde::de::DeserializeOwned;
@@ -30,6 +31,47 @@ type Mapper<K> = Box<dyn Fn(&SourceId, &[Arc<K>]) -> Vec<Resource> + Send + Sync
 
 fn each<K: 'static>(f: fn(&SourceId, &K) -> Resource) -> Mapper<K> {
     Box::new(move |src, objs| objs.iter().map(|o| f(src, o)).collect())
+}
+
+/// Drop what no row shows: managed fields and the last-applied annotation (often the largest
+/// parts of an object).
+fn slim<K: kube::Resource>(o: &mut K) {
+    let meta = o.meta_mut();
+    meta.managed_fields = None;
+    if let Some(a) = meta.annotations.as_mut() {
+        a.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
+}
+
+/// A pod row needs names, images, states and placement; not env, mounts, probes or volumes.
+fn slim_pod(p: &mut Pod) {
+    slim(p);
+    p.metadata.annotations = None;
+    if let Some(spec) = p.spec.as_mut() {
+        spec.volumes = None;
+        spec.tolerations = None;
+        spec.affinity = None;
+        let inits = spec.init_containers.iter_mut().flatten();
+        for c in spec.containers.iter_mut().chain(inits) {
+            c.env = None;
+            c.env_from = None;
+            c.volume_mounts = None;
+            c.resources = None;
+            c.liveness_probe = None;
+            c.readiness_probe = None;
+            c.startup_probe = None;
+            c.command = None;
+            c.args = None;
+            c.ports = None;
+            c.security_context = None;
+        }
+    }
+    if let Some(st) = p.status.as_mut() {
+        for c in st.container_statuses.iter_mut().flatten() {
+            c.image_id = String::new();
+            c.container_id = None;
+        }
+    }
 }
 
 /// The watch task of `kind`: runs until the handle is dropped or the UI goes away.
@@ -55,7 +97,16 @@ pub async fn run(inner: Arc<Inner>, kind: ResourceKind, tx: EventTx) {
     match kind {
         ResourceKind::Deployment => {
             let api: Api<Deployment> = inner.api(client);
-            watch(&inner, kind, "deployments", api, each(map::deployment), &tx).await
+            watch(
+                &inner,
+                kind,
+                "deployments",
+                api,
+                each(map::deployment),
+                slim,
+                &tx,
+            )
+            .await
         }
         ResourceKind::StatefulSet => {
             let api: Api<StatefulSet> = inner.api(client);
@@ -65,21 +116,40 @@ pub async fn run(inner: Arc<Inner>, kind: ResourceKind, tx: EventTx) {
                 "statefulsets",
                 api,
                 each(map::statefulset),
+                slim,
                 &tx,
             )
             .await
         }
         ResourceKind::DaemonSet => {
             let api: Api<DaemonSet> = inner.api(client);
-            watch(&inner, kind, "daemonsets", api, each(map::daemonset), &tx).await
+            watch(
+                &inner,
+                kind,
+                "daemonsets",
+                api,
+                each(map::daemonset),
+                slim,
+                &tx,
+            )
+            .await
         }
         ResourceKind::ReplicaSet => {
             let api: Api<ReplicaSet> = inner.api(client);
-            watch(&inner, kind, "replicasets", api, each(map::replicaset), &tx).await
+            watch(
+                &inner,
+                kind,
+                "replicasets",
+                api,
+                each(map::replicaset),
+                slim,
+                &tx,
+            )
+            .await
         }
         ResourceKind::Pod => {
             let api: Api<Pod> = inner.api(client);
-            watch(&inner, kind, "pods", api, each(map::pod), &tx).await
+            watch(&inner, kind, "pods", api, each(map::pod), slim_pod, &tx).await
         }
         ResourceKind::PodContainer => {
             let api: Api<Pod> = inner.api(client);
@@ -88,19 +158,19 @@ pub async fn run(inner: Arc<Inner>, kind: ResourceKind, tx: EventTx) {
                     .flat_map(|p| map::pod_containers(src, p))
                     .collect()
             });
-            watch(&inner, kind, "pods", api, f, &tx).await
+            watch(&inner, kind, "pods", api, f, slim_pod, &tx).await
         }
         ResourceKind::KService => {
             let api: Api<Service> = inner.api(client);
-            watch(&inner, kind, "services", api, each(map::service), &tx).await
+            watch(&inner, kind, "services", api, each(map::service), slim, &tx).await
         }
         ResourceKind::KEvent => {
             let api: Api<Event> = inner.api(client);
-            watch(&inner, kind, "events", api, each(map::event), &tx).await
+            watch(&inner, kind, "events", api, each(map::event), slim, &tx).await
         }
         ResourceKind::KNode => {
             let api: Api<Node> = Api::all(client);
-            watch(&inner, kind, "nodes", api, each(map::node), &tx).await
+            watch(&inner, kind, "nodes", api, each(map::node), slim, &tx).await
         }
         ResourceKind::Namespace => {
             let api: Api<Namespace> = Api::all(client);
@@ -112,7 +182,7 @@ pub async fn run(inner: Arc<Inner>, kind: ResourceKind, tx: EventTx) {
                 }));
                 rows
             });
-            watch(&inner, kind, "namespaces", api, f, &tx).await
+            watch(&inner, kind, "namespaces", api, f, slim, &tx).await
         }
         _ => {}
     }
@@ -169,6 +239,55 @@ async fn contexts(inner: &Inner, tx: &EventTx) {
     }
 }
 
+/// Ask the API server for its version until it answers (backoff in between), then report
+/// Connected; ends there (the watches of open views report from then on).
+pub async fn probe(inner: Arc<Inner>, tx: EventTx) {
+    let Some(client) = client(&inner, &tx).await else {
+        return;
+    };
+    let mut backoff = Backoff::default();
+    loop {
+        let status = match client.apiserver_version().await {
+            Ok(v) => SourceStatus::Connected(format!(
+                "{} · {}",
+                connected_text(&inner),
+                crate::term::sanitize::sanitize_plain(&v.git_version)
+            )),
+            Err(e) => {
+                let error = match super::error::classify(&inner, "get", "version", &e) {
+                    // Answered, even if only to refuse: it is reachable.
+                    Failure::Forbidden(_) | Failure::Gone => {
+                        let status = SourceStatus::Connected(connected_text(&inner));
+                        let _ = tx
+                            .send(BackendEvent::Status(inner.id.clone(), status))
+                            .await;
+                        return;
+                    }
+                    Failure::Other(t) => t,
+                };
+                let delay = backoff.next_delay();
+                let status = SourceStatus::Reconnecting {
+                    error,
+                    retry_in_secs: delay.as_secs(),
+                };
+                if tx
+                    .send(BackendEvent::Status(inner.id.clone(), status))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                tokio::time::sleep(delay).await;
+                continue;
+            }
+        };
+        let _ = tx
+            .send(BackendEvent::Status(inner.id.clone(), status))
+            .await;
+        return;
+    }
+}
+
 fn connected_text(inner: &Inner) -> String {
     match inner.server() {
         Some(s) => format!("{s} · {}", inner.scope_text()),
@@ -182,13 +301,15 @@ async fn watch<K>(
     resource: &str,
     api: Api<K>,
     map: Mapper<K>,
+    trim: fn(&mut K),
     tx: &EventTx,
 ) where
     K: kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
     let (store, writer): (Store<K>, _) = reflector::store();
-    let mut events =
-        reflector::reflector(writer, watcher::watcher(api, watcher::Config::default())).boxed();
+    // Objects are trimmed to what the rows need before the store keeps them (5,000 pods).
+    let stream = watcher::watcher(api, watcher::Config::default()).modify(trim);
+    let mut events = reflector::reflector(writer, stream).boxed();
     let mut backoff = Backoff::default();
     let mut connected = false;
     // Snapshots wait for the first complete list, then follow changes.
