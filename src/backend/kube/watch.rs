@@ -1,9 +1,13 @@
-//! Keep one kind's list current with `kube::runtime::watcher` (list, then watch from the
-//! resourceVersion; a 410 Gone relists) and a reflector store. A burst of watch events is
-//! coalesced (20 ms) into one snapshot; the first snapshot goes out as soon as the initial list
-//! is complete. Errors back off (1 s, 2 s, … 30 s) and show in the header (unreachable) or in
+//! Keep one kind's list current with `kube::runtime::watcher` (paged list, then watch from the
+//! resourceVersion; a 410 Gone relists). Like a reflector, but the store keeps the mapped rows
+//! instead of the objects: each object is mapped once when it arrives and then dropped, so
+//! 5,000 pods cost their rows only, and an event re-maps one object, not all of them (the
+//! initial list is swapped in atomically at `InitDone`). A burst of watch events is coalesced
+//! (20 ms) into one snapshot; the first snapshot goes out as soon as the initial list is
+//! complete. Errors back off (1 s, 2 s, … 30 s) and show in the header (unreachable) or in
 //! the view (forbidden), while the watcher keeps retrying.
 
+use std::collections::HashMap;
 use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,8 +16,6 @@ use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::{Event, Namespace, Node, Pod, Service};
 use kube::Api;
-use kube::runtime::WatchStreamExt;
-use kube::runtime::reflector::{self, Store};
 use kube::runtime::watcher::{self, Event as WEvent};
 use serde::de::DeserializeOwned;
 use tokio::time::{Instant, sleep_until};
@@ -27,51 +29,11 @@ use crate::model::{Resource, ResourceKind, SourceId, SourceStatus};
 /// Coalesce a burst of watch events (a rollout touches many pods) into one snapshot.
 pub const DEBOUNCE: Duration = Duration::from_millis(20);
 
-type Mapper<K> = Box<dyn Fn(&SourceId, &[Arc<K>]) -> Vec<Resource> + Send + Sync>;
+/// Rows of one object (a pod's containers are several rows).
+type Mapper<K> = Box<dyn Fn(&SourceId, &K) -> Vec<Resource> + Send + Sync>;
 
 fn each<K: 'static>(f: fn(&SourceId, &K) -> Resource) -> Mapper<K> {
-    Box::new(move |src, objs| objs.iter().map(|o| f(src, o)).collect())
-}
-
-/// Drop what no row shows: managed fields and the last-applied annotation (often the largest
-/// parts of an object).
-fn slim<K: kube::Resource>(o: &mut K) {
-    let meta = o.meta_mut();
-    meta.managed_fields = None;
-    if let Some(a) = meta.annotations.as_mut() {
-        a.remove("kubectl.kubernetes.io/last-applied-configuration");
-    }
-}
-
-/// A pod row needs names, images, states and placement; not env, mounts, probes or volumes.
-fn slim_pod(p: &mut Pod) {
-    slim(p);
-    p.metadata.annotations = None;
-    if let Some(spec) = p.spec.as_mut() {
-        spec.volumes = None;
-        spec.tolerations = None;
-        spec.affinity = None;
-        let inits = spec.init_containers.iter_mut().flatten();
-        for c in spec.containers.iter_mut().chain(inits) {
-            c.env = None;
-            c.env_from = None;
-            c.volume_mounts = None;
-            c.resources = None;
-            c.liveness_probe = None;
-            c.readiness_probe = None;
-            c.startup_probe = None;
-            c.command = None;
-            c.args = None;
-            c.ports = None;
-            c.security_context = None;
-        }
-    }
-    if let Some(st) = p.status.as_mut() {
-        for c in st.container_statuses.iter_mut().flatten() {
-            c.image_id = String::new();
-            c.container_id = None;
-        }
-    }
+    Box::new(move |src, o| vec![f(src, o)])
 }
 
 /// The watch task of `kind`: runs until the handle is dropped or the UI goes away.
@@ -103,7 +65,7 @@ pub async fn run(inner: Arc<Inner>, kind: ResourceKind, tx: EventTx) {
                 "deployments",
                 api,
                 each(map::deployment),
-                slim,
+                None,
                 &tx,
             )
             .await
@@ -116,7 +78,7 @@ pub async fn run(inner: Arc<Inner>, kind: ResourceKind, tx: EventTx) {
                 "statefulsets",
                 api,
                 each(map::statefulset),
-                slim,
+                None,
                 &tx,
             )
             .await
@@ -129,7 +91,7 @@ pub async fn run(inner: Arc<Inner>, kind: ResourceKind, tx: EventTx) {
                 "daemonsets",
                 api,
                 each(map::daemonset),
-                slim,
+                None,
                 &tx,
             )
             .await
@@ -142,47 +104,40 @@ pub async fn run(inner: Arc<Inner>, kind: ResourceKind, tx: EventTx) {
                 "replicasets",
                 api,
                 each(map::replicaset),
-                slim,
+                None,
                 &tx,
             )
             .await
         }
         ResourceKind::Pod => {
             let api: Api<Pod> = inner.api(client);
-            watch(&inner, kind, "pods", api, each(map::pod), slim_pod, &tx).await
+            watch(&inner, kind, "pods", api, each(map::pod), None, &tx).await
         }
         ResourceKind::PodContainer => {
             let api: Api<Pod> = inner.api(client);
-            let f: Mapper<Pod> = Box::new(|src, pods| {
-                pods.iter()
-                    .flat_map(|p| map::pod_containers(src, p))
-                    .collect()
-            });
-            watch(&inner, kind, "pods", api, f, slim_pod, &tx).await
+            let f: Mapper<Pod> = Box::new(map::pod_containers);
+            watch(&inner, kind, "pods", api, f, None, &tx).await
         }
         ResourceKind::KService => {
             let api: Api<Service> = inner.api(client);
-            watch(&inner, kind, "services", api, each(map::service), slim, &tx).await
+            watch(&inner, kind, "services", api, each(map::service), None, &tx).await
         }
         ResourceKind::KEvent => {
             let api: Api<Event> = inner.api(client);
-            watch(&inner, kind, "events", api, each(map::event), slim, &tx).await
+            watch(&inner, kind, "events", api, each(map::event), None, &tx).await
         }
         ResourceKind::KNode => {
             let api: Api<Node> = Api::all(client);
-            watch(&inner, kind, "nodes", api, each(map::node), slim, &tx).await
+            watch(&inner, kind, "nodes", api, each(map::node), None, &tx).await
         }
         ResourceKind::Namespace => {
             let api: Api<Namespace> = Api::all(client);
-            let f: Mapper<Namespace> = Box::new(move |src, list| {
-                let mut rows = vec![map::all_namespaces(src, ns.is_none())];
-                rows.extend(list.iter().map(|n| {
-                    let current = ns.is_some() && n.metadata.name == ns;
-                    map::namespace(src, n, current)
-                }));
-                rows
+            let all = map::all_namespaces(&inner.id, ns.is_none());
+            let f: Mapper<Namespace> = Box::new(move |src, n| {
+                let current = ns.is_some() && n.metadata.name == ns;
+                vec![map::namespace(src, n, current)]
             });
-            watch(&inner, kind, "namespaces", api, f, slim, &tx).await
+            watch(&inner, kind, "namespaces", api, f, Some(all), &tx).await
         }
         _ => {}
     }
@@ -301,15 +256,15 @@ async fn watch<K>(
     resource: &str,
     api: Api<K>,
     map: Mapper<K>,
-    trim: fn(&mut K),
+    first: Option<Resource>,
     tx: &EventTx,
 ) where
     K: kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
-    let (store, writer): (Store<K>, _) = reflector::store();
-    // Objects are trimmed to what the rows need before the store keeps them (5,000 pods).
-    let stream = watcher::watcher(api, watcher::Config::default()).modify(trim);
-    let mut events = reflector::reflector(writer, stream).boxed();
+    // Rows by object (namespace/name), and the next list while one is coming in.
+    let mut store: HashMap<String, Vec<Resource>> = HashMap::new();
+    let mut next: Option<HashMap<String, Vec<Resource>>> = None;
+    let mut events = watcher::watcher(api, watcher::Config::default()).boxed();
     let mut backoff = Backoff::default();
     let mut connected = false;
     // Snapshots wait for the first complete list, then follow changes.
@@ -336,12 +291,24 @@ async fn watch<K>(
                         }
                     }
                     match ev {
-                        WEvent::Init | WEvent::InitApply(_) => {}
+                        WEvent::Init => next = Some(HashMap::new()),
+                        WEvent::InitApply(o) => {
+                            let rows = map(&inner.id, &o);
+                            next.get_or_insert_default().insert(map::object_id(o.meta()), rows);
+                        }
                         WEvent::InitDone => {
+                            store = next.take().unwrap_or_default();
                             listed = true;
                             due = Some(Instant::now());
                         }
-                        WEvent::Apply(_) | WEvent::Delete(_) => {
+                        WEvent::Apply(o) => {
+                            store.insert(map::object_id(o.meta()), map(&inner.id, &o));
+                            if listed && due.is_none() {
+                                due = Some(Instant::now() + DEBOUNCE);
+                            }
+                        }
+                        WEvent::Delete(o) => {
+                            store.remove(&map::object_id(o.meta()));
                             if listed && due.is_none() {
                                 due = Some(Instant::now() + DEBOUNCE);
                             }
@@ -376,7 +343,9 @@ async fn watch<K>(
             },
             _ = timer => {
                 due = None;
-                let rows = map(&inner.id, &store.state());
+                let mut rows: Vec<Resource> = Vec::with_capacity(store.len() + 1);
+                rows.extend(first.iter().cloned());
+                rows.extend(store.values().flatten().cloned());
                 let ev = BackendEvent::Snapshot { source: inner.id.clone(), kind, resources: rows };
                 if !send(ev).await {
                     return;
