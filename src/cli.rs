@@ -43,13 +43,16 @@ pub enum Output {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// List resources: containers, projects, images, volumes, networks.
+    /// List resources: containers, projects, images, volumes, networks, pods, deploy ...
     Ls {
         kind: String,
         #[arg(short, long, value_enum, default_value_t = Output::Table)]
         output: Output,
+        #[command(flatten)]
+        kube: KubeArgs,
     },
-    /// Print the logs of a container (NAME, ID prefix) or of a compose project (project/NAME).
+    /// Print the logs of a container (NAME, ID prefix), a compose project (project/NAME), a pod
+    /// (pod/NAME) or a deployment (deploy/NAME).
     Logs {
         target: String,
         /// Keep streaming new lines.
@@ -64,13 +67,35 @@ pub enum Command {
         /// Prefix each line with its timestamp.
         #[arg(short, long)]
         timestamps: bool,
+        /// The previous (crashed) container instance's logs (Kubernetes pods).
+        #[arg(short, long)]
+        previous: bool,
+        #[command(flatten)]
+        kube: KubeArgs,
     },
     /// Run a command in a container and print its output; exits with the command's code.
     Exec {
         target: String,
         #[arg(last = true, required = true)]
         command: Vec<String>,
+        #[command(flatten)]
+        kube: KubeArgs,
     },
+}
+
+/// Which Kubernetes context and namespace a subcommand looks at (default: the config's `kube`
+/// entries, else the kubeconfig's current context and its namespace).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct KubeArgs {
+    /// Kubernetes namespace.
+    #[arg(short = 'n', long)]
+    pub namespace: Option<String>,
+    /// Every Kubernetes namespace.
+    #[arg(short = 'A', long, conflicts_with = "namespace")]
+    pub all_namespaces: bool,
+    /// Kubernetes context from the kubeconfig (KUBECONFIG or ~/.kube/config).
+    #[arg(long)]
+    pub context: Option<String>,
 }
 
 /// "30s", "10m", "2h", "1d", or plain seconds.

@@ -82,7 +82,13 @@ async fn run(cli: Cli) -> i32 {
         }
     }
     let settings = loaded.value;
-    let backends = sources::build(&settings.config, cli.docker_host.as_deref());
+    let kube_args = match &cli.command {
+        Some(
+            Command::Ls { kube, .. } | Command::Logs { kube, .. } | Command::Exec { kube, .. },
+        ) => kube.clone(),
+        _ => Default::default(),
+    };
+    let backends = sources::build_with(&settings.config, cli.docker_host.as_deref(), &kube_args);
     let result: anyhow::Result<i32> = match cli.command {
         None => {
             if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
@@ -102,7 +108,7 @@ async fn run(cli: Cli) -> i32 {
             tracing::info!("console starting with {} source(s)", backends.len());
             runtime::run(state, backends, audit).await.map(|_| 0)
         }
-        Some(Command::Ls { kind, output }) => match ResourceKind::from_alias(&kind) {
+        Some(Command::Ls { kind, output, .. }) => match ResourceKind::from_alias(&kind) {
             None => Err(anyhow::anyhow!(
                 "unknown kind `{kind}`; one of: {}",
                 ResourceKind::all()
@@ -127,6 +133,8 @@ async fn run(cli: Cli) -> i32 {
             tail,
             since,
             timestamps,
+            previous,
+            ..
         }) => {
             let since_secs = match since.as_deref().map(|s| parse_duration_secs(s).ok_or(s)) {
                 Some(Err(s)) => {
@@ -144,13 +152,16 @@ async fn run(cli: Cli) -> i32 {
                     follow,
                     tail,
                     since_secs,
+                    previous,
                 },
                 timestamps,
             )
             .await
             .map(|_| 0)
         }
-        Some(Command::Exec { target, command }) => commands::exec(&backends, &target, &command)
+        Some(Command::Exec {
+            target, command, ..
+        }) => commands::exec(&backends, &target, &command)
             .await
             .map(|c| i32::try_from(c).unwrap_or(1)),
     };

@@ -3,12 +3,24 @@ use std::sync::Arc;
 
 use crate::backend::Backend;
 use crate::backend::docker::DockerBackend;
+use crate::backend::kube::{KubeBackend, NsScope};
+use crate::cli::KubeArgs;
 use crate::config::{Config, DockerSource};
 
 /// Every source from the config; an empty docker list means one source `docker:local` resolved
 /// like the docker CLI. `docker_host` (the `--docker-host` flag) overrides the first docker
-/// source's host, like `docker -H`.
+/// source's host, like `docker -H`. Kubernetes sources come from the kubeconfig (see
+/// [`kube_sources`]).
 pub fn build(config: &Config, docker_host: Option<&str>) -> Vec<Arc<dyn Backend>> {
+    build_with(config, docker_host, &KubeArgs::default())
+}
+
+/// [`build`] with the `--context` / `-n` / `-A` flags applied to the Kubernetes sources.
+pub fn build_with(
+    config: &Config,
+    docker_host: Option<&str>,
+    kube: &KubeArgs,
+) -> Vec<Arc<dyn Backend>> {
     let mut docker = config.docker.clone();
     if docker.is_empty() {
         docker.push(DockerSource {
@@ -19,8 +31,111 @@ pub fn build(config: &Config, docker_host: Option<&str>) -> Vec<Arc<dyn Backend>
     if let Some(h) = docker_host {
         docker[0].host = Some(h.to_string());
     }
-    docker
+    let mut out: Vec<Arc<dyn Backend>> = docker
         .iter()
         .map(|s| Arc::new(DockerBackend::from_source(s)) as Arc<dyn Backend>)
-        .collect()
+        .collect();
+    out.extend(
+        kube_sources(config, kube, read_kubeconfig())
+            .into_iter()
+            .map(|b| Arc::new(b) as Arc<dyn Backend>),
+    );
+    out
+}
+
+/// The kubeconfig as kubectl reads it: the files of KUBECONFIG merged, else ~/.kube/config.
+/// Ok(None) when there is none (no kube source, silently); Err when one exists but is broken.
+pub fn read_kubeconfig() -> Result<Option<kube::config::Kubeconfig>, String> {
+    read_kubeconfig_from(
+        std::env::var_os("KUBECONFIG"),
+        std::env::var_os("HOME").map(std::path::PathBuf::from),
+    )
+}
+
+/// [`read_kubeconfig`] with the environment given: `kubeconfig_env` is KUBECONFIG (a path list;
+/// files that do not exist are skipped, the first file to set a value wins, as in kubectl).
+pub fn read_kubeconfig_from(
+    kubeconfig_env: Option<std::ffi::OsString>,
+    home: Option<std::path::PathBuf>,
+) -> Result<Option<kube::config::Kubeconfig>, String> {
+    use kube::config::Kubeconfig;
+    let paths: Vec<std::path::PathBuf> = match &kubeconfig_env {
+        Some(v) if !v.is_empty() => std::env::split_paths(v)
+            .filter(|p| !p.as_os_str().is_empty() && p.exists())
+            .collect(),
+        _ => home
+            .map(|h| h.join(".kube").join("config"))
+            .filter(|p| p.exists())
+            .into_iter()
+            .collect(),
+    };
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    let mut merged = Kubeconfig::default();
+    for p in &paths {
+        let next = Kubeconfig::read_from(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        merged = merged
+            .merge(next)
+            .map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    Ok(Some(merged))
+}
+
+fn scope(namespace: Option<&str>) -> NsScope {
+    match namespace {
+        None => NsScope::ContextDefault,
+        Some("*") => NsScope::All,
+        Some(ns) => NsScope::One(ns.to_string()),
+    }
+}
+
+/// Kubernetes sources: `--context` alone if given, else the config's `kube` entries, else the
+/// kubeconfig's current context. `-n`/`-A` override every source's namespace.
+pub fn kube_sources(
+    config: &Config,
+    args: &KubeArgs,
+    kubeconfig: Result<Option<kube::config::Kubeconfig>, String>,
+) -> Vec<KubeBackend> {
+    let kubeconfig = match kubeconfig {
+        Ok(Some(kc)) => Ok(kc),
+        // No kubeconfig: no kube source, unless one was asked for by name.
+        Ok(None) if args.context.is_none() => return Vec::new(),
+        Ok(None) => Err("no kubeconfig (KUBECONFIG or ~/.kube/config)".to_string()),
+        Err(e) => Err(e),
+    };
+    let mut entries: Vec<(String, NsScope)> = match (&args.context, &config.kube) {
+        (Some(c), _) => vec![(c.clone(), NsScope::ContextDefault)],
+        (None, Some(list)) if list.is_empty() => return Vec::new(),
+        (None, Some(list)) => list
+            .iter()
+            .map(|k| (k.context.clone(), scope(k.namespace.as_deref())))
+            .collect(),
+        (None, None) => Vec::new(),
+    };
+    let over = if args.all_namespaces {
+        Some(NsScope::All)
+    } else {
+        args.namespace.as_deref().map(|n| scope(Some(n)))
+    };
+    if entries.is_empty() {
+        let current = match &kubeconfig {
+            Ok(kc) => kc
+                .current_context
+                .clone()
+                .or_else(|| kc.contexts.first().map(|c| c.name.clone())),
+            // Shown as a source in error, so the operator learns why the cluster is missing.
+            Err(_) => Some("kubeconfig".to_string()),
+        };
+        let Some(current) = current else {
+            return Vec::new();
+        };
+        entries.push((current, NsScope::ContextDefault));
+    }
+    if let Some(over) = over {
+        for e in &mut entries {
+            e.1 = over.clone();
+        }
+    }
+    KubeBackend::from_kubeconfig(kubeconfig, &entries)
 }

@@ -588,3 +588,170 @@ fn a_source_that_is_not_a_manager_says_so_in_the_view() {
     assert!(st.unavailable.is_empty());
     assert_eq!(names(&st), vec!["shop"]);
 }
+
+fn kube_src() -> SourceId {
+    SourceId::new("kube:prod")
+}
+
+fn kube_row(kind: ResourceKind, name: &str, id: &str, parent: Option<&str>) -> Resource {
+    let mut r = res(kind, name, parent);
+    r.key.source = kube_src();
+    r.key.id = id.to_string();
+    r
+}
+
+fn kube_snapshot(st: &mut AppState, kind: ResourceKind, rs: Vec<Resource>) {
+    update(
+        st,
+        Msg::Backend(BackendEvent::Snapshot {
+            source: kube_src(),
+            kind,
+            resources: rs,
+        }),
+    );
+}
+
+#[test]
+fn enter_on_a_namespace_or_context_switches_the_source() {
+    let mut st = state(true);
+    command(&mut st, "pods");
+    kube_snapshot(
+        &mut st,
+        ResourceKind::Pod,
+        vec![kube_row(
+            ResourceKind::Pod,
+            "web-1",
+            "shop/web-1",
+            Some("web"),
+        )],
+    );
+    assert_eq!(names(&st), ["web-1"]);
+    command(&mut st, "ns");
+    kube_snapshot(
+        &mut st,
+        ResourceKind::Namespace,
+        vec![
+            kube_row(ResourceKind::Namespace, "all", "", None),
+            kube_row(ResourceKind::Namespace, "team-b", "team-b", None),
+        ],
+    );
+    act(&mut st, Action::Down);
+    // Switching the scope only changes what is viewed: allowed in read-only mode.
+    let fx = act(&mut st, Action::Enter);
+    let switched: Vec<&ResourceKey> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Switch(k) => Some(k),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(switched.len(), 1);
+    assert_eq!(switched[0].id, "team-b");
+    assert!(acts(&fx).is_empty(), "no audited action");
+    // The old scope's rows are gone at once; the new scope's arrive with its watches.
+    assert!(st.data.values().all(|m| !m.contains_key(&kube_src())));
+
+    // The runtime replaced the source by another context: its status moves over.
+    update(
+        &mut st,
+        Msg::SourceSwitched {
+            old: kube_src(),
+            new: SourceId::new("kube:staging"),
+        },
+    );
+    assert!(!st.sources.contains_key(&kube_src()));
+    assert!(st.sources.contains_key(&SourceId::new("kube:staging")));
+}
+
+#[test]
+fn deployment_scale_reads_ready_and_drills_into_its_pods() {
+    let mut st = state(false);
+    command(&mut st, "deploy");
+    let mut web = kube_row(ResourceKind::Deployment, "web", "shop/web", Some("shop"));
+    web.cells[1] = "web".into();
+    web.cells[2] = "2/3".into();
+    kube_snapshot(&mut st, ResourceKind::Deployment, vec![web]);
+    act(&mut st, Action::Scale);
+    let Mode::Prompt(p) = &st.mode else {
+        panic!("scale opens a prompt")
+    };
+    assert_eq!(p.input.text, "3", "pre-filled with the desired count");
+    key(&mut st, KeyCode::Esc);
+
+    kube_snapshot(
+        &mut st,
+        ResourceKind::Pod,
+        vec![
+            kube_row(ResourceKind::Pod, "web-a", "shop/web-a", Some("web")),
+            kube_row(ResourceKind::Pod, "api-a", "shop/api-a", Some("api")),
+        ],
+    );
+    act(&mut st, Action::Enter);
+    assert_eq!(names(&st), ["web-a"], "a deployment's pods");
+    kube_snapshot(
+        &mut st,
+        ResourceKind::PodContainer,
+        vec![
+            kube_row(
+                ResourceKind::PodContainer,
+                "app",
+                "shop/web-a/app",
+                Some("web-a"),
+            ),
+            kube_row(
+                ResourceKind::PodContainer,
+                "app",
+                "shop/api-a/app",
+                Some("api-a"),
+            ),
+        ],
+    );
+    act(&mut st, Action::Enter);
+    assert_eq!(names(&st), ["app"], "a pod's containers");
+    assert!(matches!(st.top(), View::Table(t) if t.rows[0].key.id == "shop/web-a/app"));
+}
+
+#[test]
+fn toggle_previous_reopens_the_log_stream() {
+    let mut st = state(false);
+    command(&mut st, "pods");
+    kube_snapshot(
+        &mut st,
+        ResourceKind::Pod,
+        vec![kube_row(
+            ResourceKind::Pod,
+            "web-1",
+            "shop/web-1",
+            Some("web"),
+        )],
+    );
+    let fx = act(&mut st, Action::Logs);
+    let first = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::OpenLogs { stream, opts, .. } => Some((*stream, opts.previous)),
+            _ => None,
+        })
+        .expect("OpenLogs");
+    assert!(!first.1);
+    let fx = key(&mut st, KeyCode::Char('P'));
+    let again = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::OpenLogs {
+                stream,
+                opts,
+                target,
+            } => Some((*stream, opts.previous, target.id.clone())),
+            _ => None,
+        })
+        .expect("reopened");
+    assert!(again.0 != first.0, "a new stream id");
+    assert!(again.1, "previous instance");
+    assert_eq!(again.2, "shop/web-1");
+    let fx = act(&mut st, Action::TogglePrevious);
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::OpenLogs { opts, .. } if !opts.previous))
+    );
+}

@@ -1155,6 +1155,7 @@ async fn logs_tail_and_missing_container() {
         follow: false,
         tail: Some(2),
         since_secs: None,
+        previous: false,
     };
     let _logs = backend.logs(&key(&backend, ResourceKind::Container, &c.id), opts, 3, tx);
     let (lines, error) = collect_logs(&mut rx, 3, Duration::from_secs(10)).await;
@@ -1193,6 +1194,7 @@ async fn logs_large_output_is_batched() {
         follow: false,
         tail: None,
         since_secs: None,
+        previous: false,
     };
     let _logs = backend.logs(&key(&backend, ResourceKind::Container, &c.id), opts, 5, tx);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);

@@ -329,6 +329,7 @@ async fn service_logs_hold_the_known_line_of_every_task() {
         follow: false,
         tail: None,
         since_secs: None,
+        previous: false,
     };
     let _h = b.logs(&key(&b, row), opts, 7, tx);
     let mut lines = Vec::new();

@@ -76,6 +76,7 @@ actions! {
     ToggleMatchesOnly => "toggle_matches_only", "Show only matching lines on/off";
     Save => "save", "Save the buffer to a file";
     SinceCycle => "since_cycle", "Cycle history: tail N, 1m, 5m, 15m, 1h, all";
+    TogglePrevious => "toggle_previous", "Previous (crashed) container's logs on/off";
     // dialogs
     Confirm => "confirm", "Confirm";
     Cancel => "cancel", "Cancel";

@@ -28,6 +28,8 @@ pub enum Effect {
     },
     Describe(ResourceKey),
     Shell(ResourceKey),
+    /// Replace the row's source by the one the row selects (a kube context or namespace).
+    Switch(ResourceKey),
     SaveLogs(PathBuf),
     Quit,
 }

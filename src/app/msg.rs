@@ -1,7 +1,7 @@
 use crossterm::event::Event;
 
 use crate::backend::BackendEvent;
-use crate::model::{ResourceAction, ResourceKey};
+use crate::model::{ResourceAction, ResourceKey, SourceId};
 
 /// Everything `update` reacts to.
 #[derive(Debug)]
@@ -23,6 +23,11 @@ pub enum Msg {
     /// A shell session ended (or failed to start); the text is shown as a toast.
     ShellDone(Result<String, String>),
     Saved(Result<String, String>),
+    /// The runtime replaced source `old` by `new` (may be the same id, with a new scope).
+    SourceSwitched {
+        old: SourceId,
+        new: SourceId,
+    },
     /// Time passed: expire toasts, refresh ages.
     Tick,
 }

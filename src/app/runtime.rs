@@ -36,6 +36,8 @@ pub struct Runtime {
     watches: HashMap<(SourceId, ResourceKind), TaskHandle>,
     logs: Option<TaskHandle>,
     stats: Option<TaskHandle>,
+    /// One-shot reachability checks (see `Backend::probe`), per source.
+    probes: HashMap<SourceId, TaskHandle>,
 }
 
 impl Runtime {
@@ -53,6 +55,18 @@ impl Runtime {
             watches: HashMap::new(),
             logs: None,
             stats: None,
+            probes: HashMap::new(),
+        }
+    }
+
+    /// Probe every source once so the header shows its status before its views are opened.
+    pub fn probe_sources(&mut self) {
+        for b in &self.backends {
+            if !self.probes.contains_key(b.id())
+                && let Some(h) = b.probe(self.events.clone())
+            {
+                self.probes.insert(b.id().clone(), h);
+            }
         }
     }
 
@@ -149,6 +163,27 @@ impl Runtime {
                 let result = save_logs(state, &path);
                 let _ = self.app.send(Msg::Saved(result));
             }
+            Effect::Switch(key) => {
+                let Some(b) = self.backend(&key.source) else {
+                    return;
+                };
+                let Some(new) = b.switch(&key) else {
+                    return;
+                };
+                let (old, new_id) = (b.id().clone(), new.id().clone());
+                tracing::info!(%old, new = %new_id, "switching source");
+                // Dropping the handles stops the old scope's watches; `apply` starts the new.
+                self.watches.retain(|(s, _), _| *s != old);
+                self.probes.remove(&old);
+                let at = self.backends.iter().position(|x| *x.id() == old);
+                self.backends.retain(|x| *x.id() != old);
+                if !self.backends.iter().any(|x| *x.id() == new_id) {
+                    let at = at.unwrap_or(self.backends.len()).min(self.backends.len());
+                    self.backends.insert(at, new);
+                }
+                let _ = self.app.send(Msg::SourceSwitched { old, new: new_id });
+                self.probe_sources();
+            }
             // Shell needs the terminal and Quit ends the loop: both handled by `run`.
             Effect::Shell(_) | Effect::Quit => {}
         }
@@ -218,6 +253,7 @@ pub async fn run(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
     rt.reconcile_watches(&state.wanted_kinds());
+    rt.probe_sources();
     let mut last_draw: Option<Instant> = None;
     let mut urgent = true;
     loop {

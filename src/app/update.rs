@@ -48,6 +48,17 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             Ok(text) => state.toast(text, false),
             Err(text) => state.toast(text, true),
         },
+        Msg::SourceSwitched { old, new } => {
+            if old != new {
+                state.sources.remove(&old);
+                forget_source(state, &old);
+            }
+            state
+                .sources
+                .entry(new)
+                .or_insert(crate::model::SourceStatus::Connecting);
+            state.dirty = true;
+        }
         Msg::Tick => on_tick(state),
     }
     reconcile_stats(state, &mut fx);
@@ -151,6 +162,21 @@ fn on_backend(state: &mut AppState, ev: BackendEvent) {
             }
         }
     }
+}
+
+/// Drop every row and notice of `source` (its scope changed) and refresh the tables.
+fn forget_source(state: &mut AppState, source: &crate::model::SourceId) {
+    for m in state.data.values_mut() {
+        m.remove(source);
+    }
+    state.unavailable.retain(|(s, _), _| s != source);
+    let now = jiff::Timestamp::now();
+    for v in state.stack.iter_mut() {
+        if let View::Table(t) = v {
+            t.refresh(state.data.get(&t.kind), now);
+        }
+    }
+    state.dirty = true;
 }
 
 /// Re-filter every open table of `kind` after its data changed.
@@ -586,6 +612,19 @@ fn on_table_action(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
                 let mut view = TableView::new(child, Some(row.name.clone()));
                 view.refresh(state.data.get(&child), jiff::Timestamp::now());
                 state.stack.push(View::Table(view));
+            } else if kind.offers(&ResourceAction::Switch) {
+                // A context or namespace: it becomes the source's scope; the old rows go now,
+                // the new scope's arrive with its watches.
+                forget_source(state, &row.key.source);
+                state.sources.insert(
+                    row.key.source.clone(),
+                    crate::model::SourceStatus::Connecting,
+                );
+                state.toast(
+                    format!("{} {}", kind.name().trim_end_matches('s'), row.name),
+                    false,
+                );
+                fx.push(Effect::Switch(row.key.clone()));
             } else if spec.has_logs {
                 open_logs(state, &row, fx);
             } else {
@@ -617,8 +656,13 @@ fn on_table_action(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
             } else if read_only {
                 refuse(state, &row, ResourceAction::Scale(0), fx);
             } else {
-                // The REPLICAS column reads "running/desired".
-                let now = row.cells.get(2).cloned().unwrap_or_default();
+                // The REPLICAS (swarm) or READY (kubernetes) column reads "running/desired".
+                let col = spec
+                    .columns
+                    .iter()
+                    .position(|c| matches!(c.name, "REPLICAS" | "READY"))
+                    .unwrap_or(2);
+                let now = row.cells.get(col).cloned().unwrap_or_default();
                 let current = now.split('/').nth(1).unwrap_or("").to_string();
                 state.mode = Mode::Prompt(Prompt {
                     key: row.key.clone(),
@@ -764,6 +808,7 @@ fn open_logs(state: &mut AppState, row: &crate::model::Resource, fx: &mut Vec<Ef
         follow: true,
         tail: Some(cfg.tail),
         since_secs: None,
+        previous: false,
     };
     let stream = state.next_stream;
     state.next_stream += 1;
@@ -873,6 +918,17 @@ fn on_logs_action(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
                 text: format!("fleetdeck-{safe}-{stamp}.log"),
             });
         }
+        Action::TogglePrevious => {
+            l.opts.previous = !l.opts.previous;
+            let label = if l.opts.previous {
+                "previous container"
+            } else {
+                "current container"
+            };
+            reopen_logs(l, next_stream, fx);
+            state.next_stream += 1;
+            state.toast(format!("logs: {label}"), false);
+        }
         Action::SinceCycle => {
             l.since_step = (l.since_step + 1) % SINCE_STEPS.len();
             let (since, label) = SINCE_STEPS[l.since_step];
@@ -893,24 +949,27 @@ fn on_logs_action(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
                     ..l.opts.clone()
                 },
             };
-            // Restart the stream under a new id so late lines of the old one are ignored.
-            l.stream = next_stream;
-            l.buffer.clear();
-            l.held.clear();
-            l.ended = None;
-            l.current_match = None;
-            l.follow = true;
-            let (target, opts) = (l.target.clone(), l.opts.clone());
+            reopen_logs(l, next_stream, fx);
             state.next_stream += 1;
-            fx.push(Effect::OpenLogs {
-                stream: next_stream,
-                target,
-                opts,
-            });
             state.toast(format!("history: {label}"), false);
         }
         _ => {}
     }
+}
+
+/// Restart the stream under a new id (so late lines of the old one are ignored) with `l.opts`.
+fn reopen_logs(l: &mut LogView, stream: crate::backend::StreamId, fx: &mut Vec<Effect>) {
+    l.stream = stream;
+    l.buffer.clear();
+    l.held.clear();
+    l.ended = None;
+    l.current_match = None;
+    l.follow = true;
+    fx.push(Effect::OpenLogs {
+        stream,
+        target: l.target.clone(),
+        opts: l.opts.clone(),
+    });
 }
 
 fn on_describe_action(state: &mut AppState, action: Action) {

@@ -2,9 +2,11 @@
 //! [`BackendEvent`]s on a channel. Every call here returns at once: the work runs on tokio tasks.
 
 pub mod docker;
+pub mod kube;
 pub mod task;
 
 use std::pin::Pin;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
@@ -101,4 +103,17 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Run a command without a TTY and return its combined output (scriptable `exec`).
     async fn exec(&self, target: &ResourceKey, cmd: &[String]) -> anyhow::Result<(i64, String)>;
+
+    /// Find out once whether the source answers, so the header shows its status before any of
+    /// its views is opened (watches report from then on). None = the watches are enough.
+    fn probe(&self, _tx: EventTx) -> Option<TaskHandle> {
+        None
+    }
+
+    /// Enter on a row that selects a scope (a Kubernetes context or namespace, kinds offering
+    /// `ResourceAction::Switch`): the backend that replaces this one, built without network
+    /// access (its id may differ). None = nothing to switch.
+    fn switch(&self, _target: &ResourceKey) -> Option<Arc<dyn Backend>> {
+        None
+    }
 }

@@ -67,6 +67,17 @@ pub struct DockerSource {
     pub host: Option<String>,
 }
 
+/// One Kubernetes context shown as a source (`kube:<context>`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KubeSource {
+    /// A context name from the kubeconfig (KUBECONFIG, else ~/.kube/config).
+    pub context: String,
+    /// Namespace scope; absent = the context's namespace (else `default`); `*` = all.
+    #[serde(default)]
+    pub namespace: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -79,6 +90,9 @@ pub struct Config {
     pub shell: ShellConfig,
     /// Docker endpoints; empty = one source "local" resolved like the docker CLI.
     pub docker: Vec<DockerSource>,
+    /// Kubernetes contexts shown at once; absent = the kubeconfig's current context (when a
+    /// kubeconfig exists), `[]` = none.
+    pub kube: Option<Vec<KubeSource>>,
 }
 
 impl Default for Config {
@@ -91,6 +105,7 @@ impl Default for Config {
             logs: LogConfig::default(),
             shell: ShellConfig::default(),
             docker: Vec::new(),
+            kube: None,
         }
     }
 }
@@ -238,8 +253,36 @@ impl Config {
                 }
             }
         }
+        let kube_spots = spots.kube.as_deref().unwrap_or_default();
+        for (i, k) in self.kube.iter().flatten().enumerate() {
+            let ctx_at = kube_spots.get(i).and_then(|s| s.context.as_ref());
+            if k.context.trim().is_empty() {
+                return Err(at(ctx_at, "kube context must not be empty"));
+            }
+            let earlier = self.kube.iter().flatten().take(i);
+            if earlier.clone().any(|o| o.context == k.context) {
+                return Err(at(
+                    ctx_at,
+                    &format!("duplicate kube context {}", yaml::quote(&k.context)),
+                ));
+            }
+            if k.namespace.as_deref().is_some_and(|n| n.trim().is_empty()) {
+                return Err(at(
+                    kube_spots.get(i).and_then(|s| s.namespace.as_ref()),
+                    "kube namespace must not be empty (leave it out for the context's own)",
+                ));
+            }
+        }
         Ok(())
     }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct KubeSpots {
+    #[serde(default)]
+    context: Option<Spanned<IgnoredAny>>,
+    #[serde(default)]
+    namespace: Option<Spanned<IgnoredAny>>,
 }
 
 /// Positions of the values [`Config::validate`] checks (unknown fields are ignored here; the
@@ -256,6 +299,8 @@ struct Spots {
     shell: Option<ShellSpots>,
     #[serde(default)]
     docker: Option<Vec<DockerSpots>>,
+    #[serde(default)]
+    kube: Option<Vec<KubeSpots>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -461,6 +506,25 @@ mod tests {
                     .starts_with(&format!("/etc/fd/config.yaml:{}:{}: ", pos.0, pos.1))
             );
         }
+    }
+
+    #[test]
+    fn kube_sources() {
+        assert_eq!(parse("theme: x\n").unwrap().kube, None);
+        assert_eq!(parse("kube: []\n").unwrap().kube, Some(vec![]));
+        let c = parse("kube:\n  - context: prod\n  - context: dev\n    namespace: web\n").unwrap();
+        assert_eq!(
+            c.kube.unwrap()[1],
+            KubeSource {
+                context: "dev".into(),
+                namespace: Some("web".into())
+            }
+        );
+        let e = parse("kube:\n  - context: a\n  - context: a\n").unwrap_err();
+        assert_eq!((e.line, e.col), (3, 14), "{e}");
+        assert!(e.message.contains("duplicate kube context"), "{e}");
+        let e = parse("kube:\n  - namespace: a\n").unwrap_err();
+        assert!(e.message.contains("missing field `context`"), "{e}");
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub struct LogOpts {
     pub tail: Option<usize>,
     /// Only lines newer than this many seconds ago.
     pub since_secs: Option<u64>,
+    /// The previous (crashed) instance's logs instead of the running one's (Kubernetes).
+    pub previous: bool,
 }
 
 impl Default for LogOpts {
@@ -43,6 +45,7 @@ impl Default for LogOpts {
             follow: true,
             tail: Some(1000),
             since_secs: None,
+            previous: false,
         }
     }
 }

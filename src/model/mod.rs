@@ -9,5 +9,5 @@ pub use kind::{Column, ColumnKind, KindSpec, ResourceKind};
 pub use log::{LogLine, LogOpts, StyleRun, StyledText};
 pub use resource::{
     ActionOutcome, Confirmation, Health, Resource, ResourceAction, ResourceKey, SourceId,
-    SourceStatus, StatsSample,
+    SourceStatus, StatsSample, age,
 };

@@ -144,6 +144,8 @@ pub enum ResourceAction {
     Drain,
     Pause,
     Activate,
+    /// Make the row the active scope (a Kubernetes context or namespace): Enter on such rows.
+    Switch,
 }
 
 /// How deliberately an action must be confirmed.
@@ -170,6 +172,7 @@ impl ResourceAction {
             ResourceAction::Drain => "drain",
             ResourceAction::Pause => "pause",
             ResourceAction::Activate => "activate",
+            ResourceAction::Switch => "switch",
         }
     }
 
@@ -198,9 +201,10 @@ impl ResourceAction {
         }
     }
 
-    /// Every action here changes something; read-only mode refuses them all.
+    /// Every action here changes something, except switching the viewed scope; read-only mode
+    /// refuses them.
     pub fn is_mutating(&self) -> bool {
-        true
+        !matches!(self, ResourceAction::Switch)
     }
 
     /// Same action, ignoring arguments (to check a kind offers it).

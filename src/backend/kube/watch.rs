@@ -1,0 +1,356 @@
+//! Keep one kind's list current with `kube::runtime::watcher` (paged list, then watch from the
+//! resourceVersion; a 410 Gone relists). Like a reflector, but the store keeps the mapped rows
+//! instead of the objects: each object is mapped once when it arrives and then dropped, so
+//! 5,000 pods cost their rows only, and an event re-maps one object, not all of them (the
+//! initial list is swapped in atomically at `InitDone`). A burst of watch events is coalesced
+//! (20 ms) into one snapshot; the first snapshot goes out as soon as the initial list is
+//! complete. Errors back off (1 s, 2 s, … 30 s) and show in the header (unreachable) or in
+//! the view (forbidden), while the watcher keeps retrying.
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::core::v1::{Event, Namespace, Node, Pod, Service};
+use kube::Api;
+use kube::runtime::watcher::{self, Event as WEvent};
+use serde::de::DeserializeOwned;
+use tokio::time::{Instant, sleep_until};
+
+use super::error::{Failure, classify_watch};
+use super::{Inner, map};
+use crate::backend::task::Backoff;
+use crate::backend::{BackendEvent, EventTx};
+use crate::model::{Resource, ResourceKind, SourceId, SourceStatus};
+
+/// Coalesce a burst of watch events (a rollout touches many pods) into one snapshot.
+pub const DEBOUNCE: Duration = Duration::from_millis(20);
+
+/// Rows of one object (a pod's containers are several rows).
+type Mapper<K> = Box<dyn Fn(&SourceId, &K) -> Vec<Resource> + Send + Sync>;
+
+fn each<K: 'static>(f: fn(&SourceId, &K) -> Resource) -> Mapper<K> {
+    Box::new(move |src, o| vec![f(src, o)])
+}
+
+/// The watch task of `kind`: runs until the handle is dropped or the UI goes away.
+pub async fn run(inner: Arc<Inner>, kind: ResourceKind, tx: EventTx) {
+    if kind == ResourceKind::Context {
+        contexts(&inner, &tx).await;
+        return;
+    }
+    if tx
+        .send(BackendEvent::Status(
+            inner.id.clone(),
+            SourceStatus::Connecting,
+        ))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let Some(client) = client(&inner, &tx).await else {
+        return;
+    };
+    let ns = inner.namespace.clone();
+    match kind {
+        ResourceKind::Deployment => {
+            let api: Api<Deployment> = inner.api(client);
+            watch(
+                &inner,
+                kind,
+                "deployments",
+                api,
+                each(map::deployment),
+                None,
+                &tx,
+            )
+            .await
+        }
+        ResourceKind::StatefulSet => {
+            let api: Api<StatefulSet> = inner.api(client);
+            watch(
+                &inner,
+                kind,
+                "statefulsets",
+                api,
+                each(map::statefulset),
+                None,
+                &tx,
+            )
+            .await
+        }
+        ResourceKind::DaemonSet => {
+            let api: Api<DaemonSet> = inner.api(client);
+            watch(
+                &inner,
+                kind,
+                "daemonsets",
+                api,
+                each(map::daemonset),
+                None,
+                &tx,
+            )
+            .await
+        }
+        ResourceKind::ReplicaSet => {
+            let api: Api<ReplicaSet> = inner.api(client);
+            watch(
+                &inner,
+                kind,
+                "replicasets",
+                api,
+                each(map::replicaset),
+                None,
+                &tx,
+            )
+            .await
+        }
+        ResourceKind::Pod => {
+            let api: Api<Pod> = inner.api(client);
+            watch(&inner, kind, "pods", api, each(map::pod), None, &tx).await
+        }
+        ResourceKind::PodContainer => {
+            let api: Api<Pod> = inner.api(client);
+            let f: Mapper<Pod> = Box::new(map::pod_containers);
+            watch(&inner, kind, "pods", api, f, None, &tx).await
+        }
+        ResourceKind::KService => {
+            let api: Api<Service> = inner.api(client);
+            watch(&inner, kind, "services", api, each(map::service), None, &tx).await
+        }
+        ResourceKind::KEvent => {
+            let api: Api<Event> = inner.api(client);
+            watch(&inner, kind, "events", api, each(map::event), None, &tx).await
+        }
+        ResourceKind::KNode => {
+            let api: Api<Node> = Api::all(client);
+            watch(&inner, kind, "nodes", api, each(map::node), None, &tx).await
+        }
+        ResourceKind::Namespace => {
+            let api: Api<Namespace> = Api::all(client);
+            let all = map::all_namespaces(&inner.id, ns.is_none());
+            let f: Mapper<Namespace> = Box::new(move |src, n| {
+                let current = ns.is_some() && n.metadata.name == ns;
+                vec![map::namespace(src, n, current)]
+            });
+            watch(&inner, kind, "namespaces", api, f, Some(all), &tx).await
+        }
+        _ => {}
+    }
+}
+
+/// The client, retrying with backoff while the kubeconfig cannot give one; None = UI gone.
+async fn client(inner: &Inner, tx: &EventTx) -> Option<kube::Client> {
+    let mut backoff = Backoff::default();
+    loop {
+        match inner.client().await {
+            Ok(c) => return Some(c),
+            Err(error) => {
+                let delay = backoff.next_delay();
+                let status = SourceStatus::Reconnecting {
+                    error,
+                    retry_in_secs: delay.as_secs(),
+                };
+                tx.send(BackendEvent::Status(inner.id.clone(), status))
+                    .await
+                    .ok()?;
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
+}
+
+/// The contexts of the kubeconfig. Listed by the first shown source only, so several kube
+/// sources do not list them several times.
+async fn contexts(inner: &Inner, tx: &EventTx) {
+    let active = inner.shared.active();
+    let rows = match inner.shared.kubeconfig() {
+        Ok(kc) if active.first() == Some(&inner.context) => kc
+            .contexts
+            .iter()
+            .map(|c| {
+                map::context(
+                    &inner.id,
+                    c,
+                    active.contains(&c.name),
+                    kc.current_context.as_deref() == Some(c.name.as_str()),
+                )
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let ev = BackendEvent::Snapshot {
+        source: inner.id.clone(),
+        kind: ResourceKind::Context,
+        resources: rows,
+    };
+    if tx.send(ev).await.is_ok() {
+        // The file is read once; the handle ends the task.
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Ask the API server for its version until it answers (backoff in between), then report
+/// Connected; ends there (the watches of open views report from then on).
+pub async fn probe(inner: Arc<Inner>, tx: EventTx) {
+    let Some(client) = client(&inner, &tx).await else {
+        return;
+    };
+    let mut backoff = Backoff::default();
+    loop {
+        let status = match client.apiserver_version().await {
+            Ok(v) => SourceStatus::Connected(format!(
+                "{} · {}",
+                connected_text(&inner),
+                crate::term::sanitize::sanitize_plain(&v.git_version)
+            )),
+            Err(e) => {
+                let error = match super::error::classify(&inner, "get", "version", &e) {
+                    // Answered, even if only to refuse: it is reachable.
+                    Failure::Forbidden(_) | Failure::Gone => {
+                        let status = SourceStatus::Connected(connected_text(&inner));
+                        let _ = tx
+                            .send(BackendEvent::Status(inner.id.clone(), status))
+                            .await;
+                        return;
+                    }
+                    Failure::Other(t) => t,
+                };
+                let delay = backoff.next_delay();
+                let status = SourceStatus::Reconnecting {
+                    error,
+                    retry_in_secs: delay.as_secs(),
+                };
+                if tx
+                    .send(BackendEvent::Status(inner.id.clone(), status))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                tokio::time::sleep(delay).await;
+                continue;
+            }
+        };
+        let _ = tx
+            .send(BackendEvent::Status(inner.id.clone(), status))
+            .await;
+        return;
+    }
+}
+
+fn connected_text(inner: &Inner) -> String {
+    match inner.server() {
+        Some(s) => format!("{s} · {}", inner.scope_text()),
+        None => inner.scope_text(),
+    }
+}
+
+async fn watch<K>(
+    inner: &Inner,
+    kind: ResourceKind,
+    resource: &str,
+    api: Api<K>,
+    map: Mapper<K>,
+    first: Option<Resource>,
+    tx: &EventTx,
+) where
+    K: kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    // Rows by object (namespace/name), and the next list while one is coming in.
+    let mut store: HashMap<String, Vec<Resource>> = HashMap::new();
+    let mut next: Option<HashMap<String, Vec<Resource>>> = None;
+    let mut events = watcher::watcher(api, watcher::Config::default()).boxed();
+    let mut backoff = Backoff::default();
+    let mut connected = false;
+    // Snapshots wait for the first complete list, then follow changes.
+    let mut listed = false;
+    let mut due: Option<Instant> = None;
+    let send = |ev: BackendEvent| async move { tx.send(ev).await.is_ok() };
+    loop {
+        let timer = async {
+            match due {
+                Some(at) => sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            ev = events.next() => match ev {
+                None => return,
+                Some(Ok(ev)) => {
+                    if !connected {
+                        connected = true;
+                        backoff.reset();
+                        let status = SourceStatus::Connected(connected_text(inner));
+                        if !send(BackendEvent::Status(inner.id.clone(), status)).await {
+                            return;
+                        }
+                    }
+                    match ev {
+                        WEvent::Init => next = Some(HashMap::new()),
+                        WEvent::InitApply(o) => {
+                            let rows = map(&inner.id, &o);
+                            next.get_or_insert_default().insert(map::object_id(o.meta()), rows);
+                        }
+                        WEvent::InitDone => {
+                            store = next.take().unwrap_or_default();
+                            listed = true;
+                            due = Some(Instant::now());
+                        }
+                        WEvent::Apply(o) => {
+                            store.insert(map::object_id(o.meta()), map(&inner.id, &o));
+                            if listed && due.is_none() {
+                                due = Some(Instant::now() + DEBOUNCE);
+                            }
+                        }
+                        WEvent::Delete(o) => {
+                            store.remove(&map::object_id(o.meta()));
+                            if listed && due.is_none() {
+                                due = Some(Instant::now() + DEBOUNCE);
+                            }
+                        }
+                    }
+                }
+                Some(Err(e)) => match classify_watch(inner, resource, &e) {
+                    // The watcher relists on its next poll.
+                    Failure::Gone => tracing::debug!(source = %inner.id, resource, "watch expired (410), relisting"),
+                    Failure::Forbidden(reason) => {
+                        let delay = backoff.next_delay();
+                        tracing::debug!(source = %inner.id, %reason, ?delay, "kube watch forbidden");
+                        let ev = BackendEvent::Unavailable { source: inner.id.clone(), kind, reason };
+                        if !send(ev).await {
+                            return;
+                        }
+                        listed = false;
+                        due = None;
+                        tokio::time::sleep(delay).await;
+                    }
+                    Failure::Other(error) => {
+                        connected = false;
+                        let delay = backoff.next_delay();
+                        tracing::debug!(source = %inner.id, %error, ?delay, "kube watch reconnecting");
+                        let status = SourceStatus::Reconnecting { error, retry_in_secs: delay.as_secs() };
+                        if !send(BackendEvent::Status(inner.id.clone(), status)).await {
+                            return;
+                        }
+                        tokio::time::sleep(delay).await;
+                    }
+                },
+            },
+            _ = timer => {
+                due = None;
+                let mut rows: Vec<Resource> = Vec::with_capacity(store.len() + 1);
+                rows.extend(first.iter().cloned());
+                rows.extend(store.values().flatten().cloned());
+                let ev = BackendEvent::Snapshot { source: inner.id.clone(), kind, resources: rows };
+                if !send(ev).await {
+                    return;
+                }
+            }
+        }
+    }
+}
