@@ -3,7 +3,8 @@
 #
 #   bash benches/log_flood_latency.sh
 #
-# 1. Runs a container (label fleetdeck.bench=1) printing `seq 1 5000` every 100 ms, and checks
+# 1. Runs a container (label fleetdeck.bench=1) printing 5,000 lines every 100 ms (`seq` of the
+#    next 5,000 numbers: every line differs, so the followed view really redraws), and checks
 #    the real rate with `docker logs --since/--until` over 5 s.
 # 2. Starts the release binary in tmux (120x35), measures the key latency on the idle table as
 #    a baseline, filters to the container (`/NAME` Enter), opens its logs (`l`, follow mode),
@@ -97,13 +98,14 @@ fi
 echo "== machine"
 echo "cpus: $(nproc)   docker: $(docker version --format 'Engine {{.Server.Version}}, API {{.Server.APIVersion}}')"
 echo "fleetdeck: $BIN"
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
 
 # --- the flood ---------------------------------------------------------------------------------
 # json-file (the default driver) so that `docker logs` works; rotated so the disk stays bounded.
 docker run -d --name "$NAME" --label fleetdeck.bench=1 --label "fleetdeck.bench.run=$RUN" \
   --label fleetdeck.bench.script=log_flood --network none \
   --log-driver json-file --log-opt max-size=50m --log-opt max-file=2 \
-  "$IMAGE" sh -c "while :; do seq 1 $BURST; usleep $PAUSE_US; done" >/dev/null
+  "$IMAGE" sh -c "i=0; while :; do seq \$i \$((i + $BURST - 1)); i=\$((i + $BURST)); usleep $PAUSE_US; done" >/dev/null
 rate() { # lines/s the engine logged over the last 5 s
   local a b
   a=$(date +%s.%N); sleep 5; b=$(date +%s.%N)
@@ -112,14 +114,14 @@ rate() { # lines/s the engine logged over the last 5 s
 sleep 2
 RATE_ALONE=$(rate)
 echo
-echo "== flood: $NAME prints 'seq 1 $BURST' every $((PAUSE_US / 1000)) ms; engine logged $RATE_ALONE lines/s (console not running)"
+echo "== flood: $NAME prints $BURST new numbered lines every $((PAUSE_US / 1000)) ms; engine logged $RATE_ALONE lines/s (console not running)"
 
 # --- the console -----------------------------------------------------------------------------
 tmux -S "$sock" -f /dev/null new-session -d -s f -x 120 -y 35 \
   "bash -c 'export TERM=xterm-256color; exec $BIN --log-file $work/trace.log'"
 wait_for "$NAME" 30
 pid=$(tmux -S "$sock" display -p -t f '#{pane_pid}')
-[ "$(cat "/proc/$pid/comm")" = fleetdeck ] || { echo "pane pid $pid is not fleetdeck" >&2; exit 1; }
+[ "$(readlink "/proc/$pid/exe")" = "$BIN" ] || { echo "pane pid $pid is not fleetdeck" >&2; exit 1; }
 
 # Cost of the measuring itself: one send-keys of a key the table ignores, one capture-pane.
 probe=()
@@ -170,9 +172,10 @@ FLOOD_OPEN=("${OPEN[@]}")
 # --- CPU during the flood ----------------------------------------------------------------------
 hz=$(getconf CLK_TCK)
 dockerd_pid=$(pgrep -xo dockerd || true)
-c0=$(cpu_ticks "$pid"); d0=${dockerd_pid:+$(cpu_ticks "$dockerd_pid")}; w0=$(now)
+wchar() { awk '/^wchar:/ { print $2 }' "/proc/$1/io"; }
+c0=$(cpu_ticks "$pid"); d0=${dockerd_pid:+$(cpu_ticks "$dockerd_pid")}; o0=$(wchar "$pid"); w0=$(now)
 sleep "$CPU_SECS"
-c1=$(cpu_ticks "$pid"); d1=${dockerd_pid:+$(cpu_ticks "$dockerd_pid")}; w1=$(now)
+c1=$(cpu_ticks "$pid"); d1=${dockerd_pid:+$(cpu_ticks "$dockerd_pid")}; o1=$(wchar "$pid"); w1=$(now)
 secs=$(awk -v a="$w0" -v b="$w1" 'BEGIN { print b - a }')
 CPU=$(awk -v t=$((c1 - c0)) -v hz="$hz" -v s="$secs" 'BEGIN { printf "%.1f", t / hz / s * 100 }')
 DCPU=""
@@ -182,12 +185,13 @@ RATE_FOLLOWED=$(rate)
 last=$(screen | head -2 | tail -1 | sed 's/  */ /g')
 echo
 echo "== CPU over ${secs%.*} s of flood: console $CPU % of one core${DCPU:+, dockerd $DCPU %}; console RSS $((RSS_KB / 1024)).$(( (RSS_KB % 1024) * 10 / 1024 )) MB"
+echo "   terminal output (bytes the console wrote): $(awk -v b=$((o1 - o0)) -v s="$secs" 'BEGIN { printf "%.0f", b / s / 1024 }') KiB/s"
 echo "   engine logged $RATE_FOLLOWED lines/s while the console followed (alone: $RATE_ALONE lines/s)"
 echo "   breadcrumb: $last"
 tmux -S "$sock" send-keys -t f C-c
 
 echo
-echo "== summary"
+echo "== summary (load average now $(cut -d' ' -f1-3 /proc/loadavg))"
 echo "flood rate:                 $RATE_FOLLOWED lines/s (engine count, console following)"
 echo "key → screen, flood, all:   $(stats "${FLOOD_ALL[@]}")   target < 50 ms"
 echo "key → screen, flood, '?':   $(stats "${FLOOD_OPEN[@]}")"

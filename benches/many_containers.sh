@@ -118,6 +118,7 @@ echo "cpus: $(nproc)   memory: $(free -m | awk '/^Mem:/ { print $2 " MB total, "
 echo "docker: $(docker version --format 'Engine {{.Server.Version}}, API {{.Server.APIVersion}}')"
 echo "fleetdeck: $BIN"
 echo "kernel: $(uname -r)"
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
 
 if [ "$FAKE_ENGINE" = 1 ]; then
   python3 benches/fake_engine.py "$work/engine.sock" "$N" &
@@ -247,7 +248,7 @@ echo "all rows on screen, sorted: $(printf '%s\n' "${shown[@]}" | sort -n | tr '
 
 # --- (d) idle CPU, (e) RSS (the last launch keeps running) -----------------------------------
 pid=$(tmux -S "$sock" display -p -t b '#{pane_pid}')
-[ "$(cat "/proc/$pid/comm")" = fleetdeck ] || { echo "pane pid $pid is not fleetdeck" >&2; exit 1; }
+[ "$(readlink "/proc/$pid/exe")" = "$BIN" ] || { echo "pane pid $pid is not fleetdeck" >&2; exit 1; }
 hz=$(getconf CLK_TCK)
 sleep 5 # settle: the stats stream of the selected row starts, the first events are drained
 dockerd_pid=$(pgrep -xo dockerd || true)
@@ -273,7 +274,7 @@ tmux -S "$sock" send-keys -t b q
 sleep 0.5
 
 echo
-echo "== summary (N=$N bench containers, $total listed)"
+echo "== summary (N=$N bench containers, $total listed; load average now $(cut -d' ' -f1-3 /proc/loadavg))"
 printf '%-46s %-10s %s\n' metric target measured
 printf '%-46s %-10s %s\n' "ls containers -o json (median)" "-" "$LS_MEDIAN ms"
 printf '%-46s %-10s %s\n' "first frame (median of $LAUNCHES)" "< 50 ms" "$FIRST_MEDIAN ms"

@@ -77,7 +77,9 @@ impl EscapeFilter {
                     }
                     continue;
                 }
-                SeqState::None if b == 0x1b && self.state != EscState::Tilde => {
+                // Also while a `~` is held: a terminal report can arrive between `~` and `.`
+                // (the remote shell asked for the cursor position just before).
+                SeqState::None if b == 0x1b => {
                     out.push(b);
                     self.before_seq = self.state;
                     self.seq = SeqState::Esc;
@@ -280,5 +282,7 @@ mod tests {
         assert_eq!(f.feed(b"~."), (Vec::new(), true));
         let mut f = EscapeFilter::default();
         assert_eq!(f.feed(b"a\x1bOA~."), (b"a\x1bOA~.".to_vec(), false));
+        let mut f = EscapeFilter::default();
+        assert_eq!(f.feed(b"\r~\x1b[8;5R."), (b"\r\x1b[8;5R".to_vec(), true));
     }
 }
