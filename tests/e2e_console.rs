@@ -33,6 +33,14 @@ fn console_filtered_to(name: &str, args: &str) -> Tmux {
     t
 }
 
+/// Wait for the exit line and the tty-mode line the wrapper prints after it (`icanon` when
+/// the terminal was restored, `-icanon` when not).
+fn wait_exit(t: &Tmux, exited: &str) -> String {
+    t.wait_until("the exit status and the tty mode", T, |s| {
+        s.contains(exited) && s.lines().any(|l| l.trim().ends_with("icanon"))
+    })
+}
+
 fn tty_restored(screen: &str) -> bool {
     screen.lines().any(|l| l.trim() == "icanon")
 }
@@ -80,7 +88,7 @@ fn list_filter_logs_help_and_quit_restores_the_terminal() {
     t.keys(&["Escape"]);
     t.wait_gone("Help —", T);
     t.keys(&["q"]);
-    let screen = t.wait_for("EXITED:0", T);
+    let screen = wait_exit(&t, "EXITED:0");
     assert!(
         tty_restored(&screen),
         "terminal back in cooked mode after quit:\n{screen}"
@@ -118,7 +126,7 @@ fn shell_hands_the_terminal_over_and_comes_back() {
     });
     assert!(screen.contains(&c.name));
     t.keys(&["q"]);
-    let screen = t.wait_for("EXITED:0", T);
+    let screen = wait_exit(&t, "EXITED:0");
     assert!(tty_restored(&screen), "{screen}");
 }
 
@@ -253,7 +261,7 @@ fn sigterm_restores_the_terminal() {
     t.wait_for("NAME", T);
     let pid = t.program_pid().expect("fleetdeck pid");
     support::run_ok("kill", &["-TERM", &pid.to_string()]);
-    let screen = t.wait_for("EXITED:", T);
+    let screen = wait_exit(&t, "EXITED:");
     assert!(tty_restored(&screen), "{screen}");
 }
 
@@ -272,7 +280,7 @@ fn unreachable_engine_is_reported_and_the_console_keeps_working() {
     t.keys(&["Enter"]);
     t.wait_for("Images", T);
     t.keys(&["q"]);
-    let screen = t.wait_for("EXITED:0", T);
+    let screen = wait_exit(&t, "EXITED:0");
     assert!(tty_restored(&screen));
 }
 
