@@ -9,7 +9,7 @@ pub mod keymap;
 mod layers;
 pub mod paths;
 pub mod theme;
-mod yaml;
+pub(crate) mod yaml;
 
 pub use error::ConfigError;
 pub use keymap::{KeyChord, KeyContext, Keymap};
@@ -79,6 +79,8 @@ pub struct Config {
     pub shell: ShellConfig,
     /// Docker endpoints; empty = one source "local" resolved like the docker CLI.
     pub docker: Vec<DockerSource>,
+    /// Fleet files (devices over SSH); `~/` and paths relative to the config file work.
+    pub fleet: Vec<PathBuf>,
 }
 
 impl Default for Config {
@@ -91,6 +93,7 @@ impl Default for Config {
             logs: LogConfig::default(),
             shell: ShellConfig::default(),
             docker: Vec::new(),
+            fleet: Vec::new(),
         }
     }
 }

@@ -143,6 +143,10 @@ pub enum ResourceAction {
     Drain,
     Pause,
     Activate,
+    /// Trust a device's unknown host key (written to known_hosts). Never for a changed key.
+    AcceptHostKey,
+    /// A fleet command line (`:run`), audited per device.
+    Run(String),
 }
 
 /// How deliberately an action must be confirmed.
@@ -169,6 +173,8 @@ impl ResourceAction {
             ResourceAction::Drain => "drain",
             ResourceAction::Pause => "pause",
             ResourceAction::Activate => "activate",
+            ResourceAction::AcceptHostKey => "accept host key",
+            ResourceAction::Run(_) => "run",
         }
     }
 
@@ -176,6 +182,7 @@ impl ResourceAction {
     pub fn label(&self) -> String {
         match self {
             ResourceAction::Scale(n) => format!("scale to {n}"),
+            ResourceAction::Run(cmd) => format!("run: {cmd}"),
             other => other.name().to_string(),
         }
     }
@@ -193,6 +200,8 @@ impl ResourceAction {
             | ResourceAction::Rollback
             | ResourceAction::Drain
             | ResourceAction::Pause => Confirmation::YesNo,
+            // Trusting a key is a security decision: always asked, even with confirmations off.
+            ResourceAction::AcceptHostKey => Confirmation::TypeName,
             _ => Confirmation::None,
         }
     }

@@ -10,6 +10,7 @@
 //! machine's own containers.
 #![allow(dead_code)]
 
+pub mod sshd;
 pub mod swarm;
 pub mod tmux;
 
