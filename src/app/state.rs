@@ -31,6 +31,8 @@ pub struct AppState {
     pub next_stream: StreamId,
     /// (key path, failures) pairs whose passphrase was already asked for.
     pub asked_passphrases: std::collections::HashSet<(String, String)>,
+    /// Refusals (read-only mode) found where no effect list is at hand; `update` emits them.
+    pub pending_refusals: Vec<(ResourceKey, String, ResourceAction)>,
     pub quit: bool,
     /// Something visible changed since the last frame.
     pub dirty: bool,
@@ -401,6 +403,7 @@ impl AppState {
             stats: None,
             next_stream: 1,
             asked_passphrases: Default::default(),
+            pending_refusals: Vec::new(),
             quit: false,
             dirty: true,
         }

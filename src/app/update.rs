@@ -50,6 +50,9 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
         },
         Msg::Tick => on_tick(state),
     }
+    for (key, name, action) in std::mem::take(&mut state.pending_refusals) {
+        fx.push(Effect::AuditRefused { key, name, action });
+    }
     reconcile_stats(state, &mut fx);
     if state.quit {
         fx.push(Effect::Quit);
@@ -213,6 +216,14 @@ fn request_run(state: &mut AppState, command: &str) {
     };
     if targets.is_empty() {
         state.toast("no device to run on", true);
+        return;
+    }
+    if state.read_only {
+        state.toast(format!("read-only mode: run `{command}` refused"), true);
+        state.pending_refusals = targets
+            .into_iter()
+            .map(|(key, name)| (key, name, ResourceAction::Run(command.to_string())))
+            .collect();
         return;
     }
     state.mode = Mode::ConfirmRun(RunConfirm {
@@ -526,11 +537,8 @@ fn on_command_key(state: &mut AppState, input: Input, key: KeyEvent) -> Mode {
         Edited::Cancel => Mode::Normal,
         Edited::Submit(text) => {
             run_command(state, &text);
-            if matches!(state.mode, Mode::Help { .. }) {
-                std::mem::replace(&mut state.mode, Mode::Normal)
-            } else {
-                Mode::Normal
-            }
+            // A command may open a dialog (help, :run's confirmation): keep it.
+            std::mem::replace(&mut state.mode, Mode::Normal)
         }
     }
 }

@@ -4,7 +4,7 @@
 mod chrome;
 mod describe;
 mod dialog;
-mod help;
+pub mod help;
 mod logs;
 pub mod table;
 mod text;
