@@ -619,3 +619,66 @@ fn shell_in_tmux_echo_and_exit() {
     });
     assert!(screen.contains("exited"), "{screen}");
 }
+
+#[test]
+fn console_accepts_an_unknown_key_then_runs_a_command() {
+    if !have_sshd() || !support::require("tmux", support::tmux::tmux_available()) {
+        return;
+    }
+    let s = setup();
+    let p = s.sshd.port();
+    let fleet_file = s.dir.path().join("fleet.yaml");
+    let mut yaml = "known_hosts: console_known_hosts\ndevices:\n".to_string();
+    for (n, tag) in [("alpha", "prod"), ("beta", "prod"), ("gamma", "lab")] {
+        yaml += &format!(
+            " - {{name: {n}, host: 127.0.0.1, port: {p}, user: {TEST_USER}, identity_file: {}, tags: [{tag}]}}\n",
+            s.ed25519.display()
+        );
+    }
+    std::fs::write(&fleet_file, yaml).unwrap();
+    let fp = ssh_keygen_fingerprint(&s.sshd.host_key_pub);
+    let home = tempfile::tempdir().unwrap();
+    let home_s = home.path().display().to_string();
+    let cmd = format!(
+        "{} --fleet {}",
+        support::tmux::shell_quote(support::tmux::fleetdeck_bin()),
+        support::tmux::shell_quote(fleet_file.to_str().unwrap())
+    );
+    let t = support::tmux::Tmux::start(&cmd, 200, 30, &[("HOME", home_s.as_str())]);
+    t.keys(&[":"]);
+    t.type_text("devices");
+    t.keys(&["Enter"]);
+    // Unknown key: refused, fingerprint in the row.
+    t.wait_for(&format!("unknown host key {fp}"), Duration::from_secs(20));
+    t.keys(&["A"]);
+    t.wait_for("Type its name", Duration::from_secs(5));
+    t.type_text("alpha");
+    t.keys(&["Enter"]);
+    t.wait_for(&format!("trusted {fp}"), Duration::from_secs(10));
+    // The key is per host:port, so all three devices come up.
+    t.wait_until("devices up", Duration::from_secs(40), |s| {
+        s.matches(" up ").count() >= 3 || s.contains("3/3 devices up")
+    });
+    let audit = std::fs::read_to_string(t.state_dir().join("audit.jsonl")).unwrap();
+    assert!(audit.contains("accept host key"), "{audit}");
+
+    // :run on the filtered set (tag prod) → confirm → results view.
+    t.keys(&[":"]);
+    t.type_text("devices prod");
+    t.keys(&["Enter"]);
+    t.keys(&[":"]);
+    t.type_text("run echo out-$((20+3))");
+    t.keys(&["Enter"]);
+    t.wait_for("on 2 device(s)?", Duration::from_secs(5));
+    t.keys(&["y"]);
+    let screen = t.wait_until("results", Duration::from_secs(20), |s| {
+        s.contains("Run results") && s.matches("out-23").count() >= 2
+    });
+    assert!(!screen.contains("gamma"), "{screen}");
+    let audit = std::fs::read_to_string(t.state_dir().join("audit.jsonl")).unwrap();
+    assert_eq!(
+        audit.matches("run: echo out-$((20+3))").count(),
+        4,
+        "{audit}"
+    );
+}

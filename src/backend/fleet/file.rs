@@ -369,6 +369,19 @@ mod tests {
     }
 
     #[test]
+    fn the_example_parses() {
+        let f = FleetFile::from_yaml(
+            include_str!("../../../assets/fleet.example.yaml"),
+            Path::new("/f/fleet.example.yaml"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(f.name, "site-a");
+        assert_eq!(f.devices.len(), 3);
+        assert_eq!(f.devices[0].sandboxes.len(), 2);
+        assert_eq!(f.devices[2].log_file.as_deref(), Some("/var/log/messages"));
+    }
+
+    #[test]
     fn errors_are_located() {
         let cases: &[(&str, (usize, usize), &str)] = &[
             (
