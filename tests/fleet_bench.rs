@@ -3,7 +3,7 @@
 //!   cargo build --release
 //!   FLEETDECK_BIN=target/release/fleetdeck cargo test --release --test fleet_bench -- --ignored --nocapture
 //!
-//! 100 devices = 4 real sshd instances × 25 loopback ports. Measures (a) a full facts refresh
+//! 100 devices = 10 real sshd instances × 10 loopback ports (sshd listens on at most 16). Measures (a) a full facts refresh
 //! of all 100 devices (`fleetdeck ls devices -o json`: connect + auth + the facts script on
 //! each, concurrency 32), (b) the peak RSS of that process, (c) the console: launch → the
 //! header says 100/100 devices up, and its RSS (VmRSS / VmHWM) with 100 open sessions.
@@ -42,11 +42,11 @@ fn bench_facts_refresh_100_devices() {
     }
     let dir = tempfile::tempdir().unwrap();
     let (k, k_pub) = sshd::keygen(dir.path(), "id_ed25519", "ed25519", "");
-    let servers: Vec<Sshd> = (0..4)
+    let servers: Vec<Sshd> = (0..10)
         .map(|_| {
             Sshd::start(SshdOpts {
                 authorized: vec![k_pub.clone()],
-                extra_ports: 24,
+                extra_ports: 9,
                 ..Default::default()
             })
         })

@@ -128,10 +128,38 @@ enum Loaded {
     Bad(String),
 }
 
+/// Keys already loaded (and decrypted), by path and modification time: a fleet of 100
+/// devices sharing one encrypted key runs its KDF once, not 100 times.
+fn key_cache()
+-> &'static Mutex<HashMap<PathBuf, (std::time::SystemTime, Arc<russh::keys::PrivateKey>)>> {
+    static C: OnceLock<
+        Mutex<HashMap<PathBuf, (std::time::SystemTime, Arc<russh::keys::PrivateKey>)>>,
+    > = OnceLock::new();
+    C.get_or_init(Default::default)
+}
+
 fn load(path: &Path, rsa_hash: Option<russh::keys::HashAlg>) -> Loaded {
-    if !path.exists() {
+    let Ok(mtime) = std::fs::metadata(path).and_then(|m| m.modified()) else {
         return Loaded::Missing;
+    };
+    if let Some((t, k)) = key_cache().lock().ok().and_then(|c| c.get(path).cloned())
+        && t == mtime
+    {
+        return Loaded::Key(PrivateKeyWithHashAlg::new(k, rsa_hash));
     }
+    match load_uncached(path, rsa_hash) {
+        Loaded::Key(k) => {
+            let arc = Arc::new((*k).clone());
+            if let Ok(mut c) = key_cache().lock() {
+                c.insert(path.to_path_buf(), (mtime, arc.clone()));
+            }
+            Loaded::Key(PrivateKeyWithHashAlg::new(arc, rsa_hash))
+        }
+        other => other,
+    }
+}
+
+fn load_uncached(path: &Path, rsa_hash: Option<russh::keys::HashAlg>) -> Loaded {
     let store = passphrases();
     let pass = store.get(path).or_else(|| {
         // Only prompt on the tty for keys that really are encrypted.

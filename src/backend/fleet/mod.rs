@@ -562,16 +562,17 @@ impl Backend for FleetBackend {
                         bail!("the host key of {} is already trusted", target.id)
                     }
                     Err(SshError::UnknownHostKey {
-                        host: _,
-                        port,
+                        host,
+                        port: _,
                         fingerprint,
                         key,
                     }) => {
+                        // The hop whose key is unknown: the device or one of its jump hosts.
                         let hop = dev
                             .route
                             .hops
                             .iter()
-                            .find(|h| h.port == port)
+                            .find(|h| known_hosts::host_port(&h.key_name, h.port) == host)
                             .unwrap_or(dev.route.dest());
                         let file = self
                             .inner
@@ -675,5 +676,50 @@ impl Backend for FleetBackend {
             .run(dev, &cmd.join(" "), run::OUTPUT_LIMIT)
             .await
             .map_err(|e| anyhow!(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(yaml: &str) -> DeviceSpec {
+        FleetFile::from_yaml(yaml, std::path::Path::new("/f/x.yaml"))
+            .unwrap()
+            .devices
+            .remove(0)
+    }
+
+    #[test]
+    fn log_commands() {
+        let follow = LogOpts {
+            follow: true,
+            tail: Some(100),
+            since_secs: None,
+        };
+        let j = spec("devices:\n  - {name: a, journal_unit: appliance}\n");
+        assert_eq!(
+            log_command(&j, &follow),
+            "exec journalctl --no-pager -o short-iso -n 100 -f -u 'appliance'"
+        );
+        let whole = spec("devices:\n  - {name: a}\n");
+        let all = LogOpts {
+            follow: false,
+            tail: None,
+            since_secs: None,
+        };
+        assert_eq!(
+            log_command(&whole, &all),
+            "exec journalctl --no-pager -o short-iso"
+        );
+        let f = spec("devices:\n  - {name: a, log_file: \"/var/log/it's.log\"}\n");
+        assert_eq!(
+            log_command(&f, &follow),
+            r"exec tail -n 100 -F '/var/log/it'\''s.log'"
+        );
+        assert_eq!(
+            log_command(&f, &all),
+            r"exec tail -n +1 '/var/log/it'\''s.log'"
+        );
     }
 }
