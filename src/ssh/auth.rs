@@ -130,11 +130,10 @@ enum Loaded {
 
 /// Keys already loaded (and decrypted), by path and modification time: a fleet of 100
 /// devices sharing one encrypted key runs its KDF once, not 100 times.
-fn key_cache()
--> &'static Mutex<HashMap<PathBuf, (std::time::SystemTime, Arc<russh::keys::PrivateKey>)>> {
-    static C: OnceLock<
-        Mutex<HashMap<PathBuf, (std::time::SystemTime, Arc<russh::keys::PrivateKey>)>>,
-    > = OnceLock::new();
+type KeyCache = Mutex<HashMap<PathBuf, (std::time::SystemTime, Arc<russh::keys::PrivateKey>)>>;
+
+fn key_cache() -> &'static KeyCache {
+    static C: OnceLock<KeyCache> = OnceLock::new();
     C.get_or_init(Default::default)
 }
 
