@@ -682,3 +682,145 @@ fn console_accepts_an_unknown_key_then_runs_a_command() {
         "{audit}"
     );
 }
+
+/// A device with an encrypted key, a sandbox and a log file, for the console tests.
+fn encrypted_setup() -> (tempfile::TempDir, Sshd, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    // The log file must be readable by the device user.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (enc, enc_pub) = sshd::keygen(dir.path(), "id_enc", "ed25519", "open-sesame");
+    let sshd = Sshd::start(SshdOpts {
+        authorized: vec![enc_pub],
+        ..Default::default()
+    });
+    let p = sshd.port();
+    std::fs::write(
+        dir.path().join("known_hosts"),
+        sshd.known_hosts_line(p) + "\n",
+    )
+    .unwrap();
+    let log = dir.path().join("app.log");
+    std::fs::write(&log, "line-from-file-1\nline-from-file-2\n").unwrap();
+    std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let fleet_file = dir.path().join("fleet.yaml");
+    std::fs::write(
+        &fleet_file,
+        format!(
+            "known_hosts: known_hosts\ndevices:\n - name: enc\n   host: 127.0.0.1\n   port: {p}\n   user: {TEST_USER}\n   identity_file: {}\n   log_file: {}\n   sandboxes:\n     - {{name: box, user: {SANDBOX_USER}}}\n",
+            enc.display(),
+            log.display()
+        ),
+    )
+    .unwrap();
+    (dir, sshd, fleet_file)
+}
+
+#[test]
+fn console_passphrase_dialog_sandbox_picker_and_device_logs() {
+    if !have_sshd() || !support::require("tmux", support::tmux::tmux_available()) {
+        return;
+    }
+    let (_dir, _sshd, fleet_file) = encrypted_setup();
+    let home = tempfile::tempdir().unwrap();
+    let home_s = home.path().display().to_string();
+    let cmd = format!(
+        "{} --fleet {}",
+        support::tmux::shell_quote(support::tmux::fleetdeck_bin()),
+        support::tmux::shell_quote(fleet_file.to_str().unwrap())
+    );
+    let t = support::tmux::Tmux::start(
+        &cmd,
+        140,
+        30,
+        &[("HOME", home_s.as_str()), ("SSH_AUTH_SOCK", "")],
+    );
+    t.keys(&[":"]);
+    t.type_text("devices");
+    t.keys(&["Enter"]);
+    // The key is encrypted: a masked passphrase dialog.
+    t.wait_for("Passphrase needed for", Duration::from_secs(20));
+    t.type_text("wrong-one");
+    t.keys(&["Enter"]);
+    // Wrong: asked again.
+    t.wait_until("asked again", Duration::from_secs(20), |s| {
+        s.contains("Passphrase needed for") && !s.contains("•••••••••")
+    });
+    t.type_text("open-sesame");
+    let screen = t.wait_for("•••••••••••", Duration::from_secs(5));
+    assert!(!screen.contains("open-sesame"), "masked: {screen}");
+    t.keys(&["Enter"]);
+    t.wait_until("device up", Duration::from_secs(20), |s| {
+        s.contains(" up ") && !s.contains("Passphrase needed")
+    });
+
+    // S: the sandbox picker, then a login shell as the sandbox user.
+    t.keys(&["S"]);
+    t.wait_for("Sandbox on enc", Duration::from_secs(5));
+    t.wait_for("1. box", Duration::from_secs(5));
+    t.keys(&["Enter"]);
+    std::thread::sleep(Duration::from_millis(800));
+    t.type_text("echo user=$(id -un)");
+    t.keys(&["Enter"]);
+    t.wait_for(&format!("user={SANDBOX_USER}"), Duration::from_secs(15));
+    t.type_text("exit");
+    t.keys(&["Enter"]);
+    t.wait_until("back", Duration::from_secs(15), |s| {
+        s.contains("Devices") && s.contains(" up ")
+    });
+
+    // l: the file tail in the log view.
+    t.keys(&["l"]);
+    t.wait_for("line-from-file-2", Duration::from_secs(15));
+    t.keys(&["Escape"]);
+    t.wait_for("Devices", Duration::from_secs(5));
+}
+
+#[test]
+fn cli_asks_the_passphrase_on_the_terminal() {
+    if !have_sshd() || !support::require("tmux", support::tmux::tmux_available()) {
+        return;
+    }
+    let (_dir, _sshd, fleet_file) = encrypted_setup();
+    let home = tempfile::tempdir().unwrap();
+    let home_s = home.path().display().to_string();
+    let cmd = format!(
+        "{} --fleet {} run --device enc -- echo cli-$((1+1))",
+        support::tmux::shell_quote(support::tmux::fleetdeck_bin()),
+        support::tmux::shell_quote(fleet_file.to_str().unwrap())
+    );
+    let t = support::tmux::Tmux::start(
+        &cmd,
+        140,
+        30,
+        &[("HOME", home_s.as_str()), ("SSH_AUTH_SOCK", "")],
+    );
+    t.wait_for("Enter passphrase for key", Duration::from_secs(20));
+    t.type_text("open-sesame");
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("EXITED:", Duration::from_secs(20));
+    assert!(screen.contains("cli-2"), "{screen}");
+    assert!(screen.contains("EXITED:0"), "{screen}");
+    assert!(!screen.contains("open-sesame"), "no echo: {screen}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hashed_known_hosts_from_ssh_keygen() {
+    if !have_sshd() {
+        return;
+    }
+    let s = setup();
+    let kh = s.dir.path().join("known_hosts");
+    // `ssh-keygen -H` hashes every name in place, as HashKnownHosts does.
+    support::run_ok("ssh-keygen", &["-H", "-f", kh.to_str().unwrap()]);
+    let text = std::fs::read_to_string(&kh).unwrap();
+    assert!(text.starts_with("|1|"), "{text}");
+    let p = s.sshd.port();
+    let yaml = format!(
+        "known_hosts: known_hosts\ndevices:\n - {{name: h, host: 127.0.0.1, port: {p}, user: {TEST_USER}, identity_file: {}}}\n",
+        s.ed25519.display()
+    );
+    let b = fleet(s.dir.path(), &yaml, options(s.dir.path(), None, ""));
+    let (code, _) = exec(&b, "h", "true").await.unwrap();
+    assert_eq!(code, 0);
+}
