@@ -652,6 +652,7 @@ fn console_accepts_an_unknown_key_then_runs_a_command() {
     t.wait_for(&format!("unknown host key {fp}"), Duration::from_secs(20));
     t.keys(&["A"]);
     t.wait_for("Type its name", Duration::from_secs(5));
+    t.wait_for(&format!("Presented key: {fp}"), Duration::from_secs(5));
     t.type_text("alpha");
     t.keys(&["Enter"]);
     t.wait_for(&format!("trusted {fp}"), Duration::from_secs(10));
@@ -823,4 +824,39 @@ async fn hashed_known_hosts_from_ssh_keygen() {
     let b = fleet(s.dir.path(), &yaml, options(s.dir.path(), None, ""));
     let (code, _) = exec(&b, "h", "true").await.unwrap();
     assert_eq!(code, 0);
+}
+
+#[test]
+#[ignore]
+fn eyeball_device_table() {
+    if !have_sshd() {
+        return;
+    }
+    let s = setup();
+    let p = s.sshd.port();
+    let fleet_file = s.dir.path().join("fleet.yaml");
+    std::fs::write(
+        &fleet_file,
+        format!(
+            "known_hosts: known_hosts\ndefaults: {{units: [appliance.service]}}\ndevices:\n - {{name: gw-1, host: 127.0.0.1, port: {p}, user: {TEST_USER}, identity_file: {}, tags: [prod], sandboxes: [{{name: app, user: {SANDBOX_USER}}}]}}\n - {{name: gw-2, host: 127.0.0.1, port: 1, user: {TEST_USER}, tags: [lab]}}\n",
+            s.ed25519.display()
+        ),
+    )
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let home_s = home.path().display().to_string();
+    let cmd = format!(
+        "{} --fleet {}",
+        support::tmux::shell_quote(support::tmux::fleetdeck_bin()),
+        support::tmux::shell_quote(fleet_file.to_str().unwrap())
+    );
+    let t = support::tmux::Tmux::start(&cmd, 160, 20, &[("HOME", home_s.as_str())]);
+    t.keys(&[":"]);
+    t.type_text("devices");
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("degraded", Duration::from_secs(20));
+    println!("{screen}");
+    t.keys(&["?"]);
+    std::thread::sleep(Duration::from_millis(500));
+    println!("{}", t.screen());
 }

@@ -113,6 +113,8 @@ pub struct Confirm {
     pub action: ResourceAction,
     /// For actions that need the object's name typed (removing a stack): what was typed so far.
     pub typed: Option<Input>,
+    /// A line the operator needs to decide (the host key fingerprint being trusted).
+    pub detail: Option<String>,
 }
 
 /// A one-field dialog whose answer completes an action.

@@ -836,6 +836,14 @@ fn on_table_action(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
                 );
             } else {
                 request_action(state, row.key.clone(), row.name.clone(), ra, fx);
+                if let Mode::Confirm(c) = &mut state.mode
+                    && c.action == ResourceAction::AcceptHostKey
+                {
+                    c.detail = Some(match row.labels.get("fingerprint") {
+                        Some(fp) => format!("Presented key: {fp}"),
+                        None => "No unknown key is recorded for this device yet.".into(),
+                    });
+                }
             }
         }
     }
@@ -923,6 +931,7 @@ fn request_action(
                 name,
                 action: ra,
                 typed: Some(Input::default()),
+                detail: None,
             })
         }
         Confirmation::YesNo if confirm => {
@@ -931,6 +940,7 @@ fn request_action(
                 name,
                 action: ra,
                 typed: None,
+                detail: None,
             })
         }
         _ => fx.push(Effect::Act {

@@ -285,7 +285,7 @@ static SPECS: &[KindSpec] = &[
         aliases: &["devices", "device", "dev", "fleet"],
         columns: &[
             text("NAME", 10),
-            text("STATE", 10),
+            text("STATE", 22),
             text("HOST", 10),
             text("OS", 12),
             text("KERNEL", 8),

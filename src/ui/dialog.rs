@@ -30,8 +30,14 @@ pub fn confirm(frame: &mut Frame, area: Rect, c: &Confirm, theme: &Theme) {
         Span::styled("?", theme.style(Role::DialogText)),
     ]);
     if let Some(typed) = &c.typed {
-        let body = vec![
-            question,
+        let mut body = vec![question];
+        if let Some(d) = &c.detail {
+            body.push(Line::from(Span::styled(
+                d.clone(),
+                theme.style(Role::DialogText),
+            )));
+        }
+        body.extend([
             Line::from(Span::styled(
                 format!("on {}. Type its name to confirm:", c.key.source),
                 theme.style(Role::Hint),
@@ -46,7 +52,7 @@ pub fn confirm(frame: &mut Frame, area: Rect, c: &Confirm, theme: &Theme) {
                 Span::styled("[Esc] ", theme.style(Role::HelpKey)),
                 Span::styled("cancel", theme.style(Role::DialogText)),
             ]),
-        ];
+        ]);
         return boxed(frame, area, " Confirm ", body, theme);
     }
     let body = vec![
@@ -190,7 +196,9 @@ fn input_line<'a>(text: &str, theme: &Theme) -> Line<'a> {
 }
 
 fn boxed(frame: &mut Frame, area: Rect, title: &'static str, body: Vec<Line<'_>>, theme: &Theme) {
-    let r = centered(area, 56, body.len() as u16 + 2);
+    // Wide enough for the longest line (a host key fingerprint), at least 56 columns.
+    let widest = body.iter().map(|l| l.width()).max().unwrap_or(0) as u16 + 2;
+    let r = centered(area, widest.clamp(56, 96), body.len() as u16 + 2);
     frame.render_widget(Clear, r);
     let block = Block::default()
         .borders(Borders::ALL)
