@@ -860,3 +860,101 @@ fn eyeball_device_table() {
     std::thread::sleep(Duration::from_millis(500));
     println!("{}", t.screen());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn facts_read_the_mender_client_and_the_failed_flag_contract() {
+    if !have_sshd() {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    // A fake `mender-update` playing the client's CLI contract, first in the session PATH.
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let fake = bin.join("mender-update");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\ncase \"$1\" in\n  show-artifact) echo release-2026.11-rc1 ;;\n  *) echo \"unsupported: $1\" >&2; exit 2 ;;\nesac\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (k, k_pub) = sshd::keygen(dir.path(), "id_ed25519", "ed25519", "");
+    let sshd = Sshd::start(SshdOpts {
+        authorized: vec![k_pub],
+        set_env: vec![format!(
+            "PATH={}:/usr/local/bin:/usr/bin:/bin",
+            bin.display()
+        )],
+        ..Default::default()
+    });
+    let p = sshd.port();
+    std::fs::write(
+        dir.path().join("known_hosts"),
+        sshd.known_hosts_line(p) + "\n",
+    )
+    .unwrap();
+    let yaml = format!(
+        "known_hosts: known_hosts\ndevices:\n - {{name: m, host: 127.0.0.1, port: {p}, user: {TEST_USER}, identity_file: {}, updater: mender}}\n",
+        k.display()
+    );
+    let b = fleet(dir.path(), &yaml, options(dir.path(), None, ""));
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let _watch = b.watch(ResourceKind::Device, tx);
+    let row = next_snapshot(&mut rx).await.remove(0);
+    let col = |name: &str| {
+        let i = ResourceKind::Device
+            .spec()
+            .columns
+            .iter()
+            .position(|c| c.name == name)
+            .unwrap();
+        row.cells[i].clone()
+    };
+    assert_eq!(col("ARTIFACT"), "release-2026.11-rc1", "{row:?}");
+    assert_eq!(col("STATE"), "up", "no /run/appliance_failed here: {row:?}");
+    assert_eq!(
+        row.labels.get("updater").map(String::as_str),
+        Some("mender")
+    );
+}
+
+#[test]
+fn a_broken_fleet_file_is_reported_with_its_position_and_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "devices:\n  - name: a\n    port: many\n").unwrap();
+    let out = std::process::Command::new(support::tmux::fleetdeck_bin())
+        .args(["--fleet", bad.to_str().unwrap(), "ls", "devices"])
+        .env("HOME", dir.path())
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{}:3:11: ", bad.display())),
+        "file:line:col: {err}"
+    );
+    assert!(err.contains("no configured source lists devices"), "{err}");
+    assert_eq!(out.status.code(), Some(1));
+
+    // The console starts anyway and says why the fleet is missing.
+    if !support::require("tmux", support::tmux::tmux_available()) {
+        return;
+    }
+    let home_s = dir.path().display().to_string();
+    let cmd = format!(
+        "{} --fleet {}",
+        support::tmux::shell_quote(support::tmux::fleetdeck_bin()),
+        support::tmux::shell_quote(bad.to_str().unwrap())
+    );
+    let t = support::tmux::Tmux::start(&cmd, 200, 24, &[("HOME", home_s.as_str())]);
+    let screen = t.wait_for("bad.yaml:3:11", Duration::from_secs(10));
+    assert!(screen.contains("fleet not loaded"), "{screen}");
+    t.keys(&[":"]);
+    t.type_text("devices");
+    t.keys(&["Enter"]);
+    t.wait_for("Devices", Duration::from_secs(5));
+}

@@ -107,6 +107,8 @@ pub struct SshdOpts {
     pub listen: Option<String>,
     /// sshd LogLevel (default ERROR).
     pub log_level: Option<String>,
+    /// `SetEnv` lines for every session (e.g. a PATH with fake device tools first).
+    pub set_env: Vec<String>,
 }
 
 impl Sshd {
@@ -147,6 +149,9 @@ impl Sshd {
                 ak.display(),
                 opts.log_level.as_deref().unwrap_or("ERROR"),
             );
+            for e in &opts.set_env {
+                cfg += &format!("SetEnv {e}\n");
+            }
             let cfg_path = dir.path().join("sshd_config");
             std::fs::write(&cfg_path, cfg).unwrap();
             let log = std::fs::File::create(dir.path().join("sshd.log")).unwrap();
