@@ -608,7 +608,10 @@ fn shell_in_tmux_echo_and_exit() {
         s.contains("tmuxdev") && s.contains(" up ")
     });
     t.keys(&["s"]);
-    std::thread::sleep(Duration::from_millis(800));
+    // The remote shell's prompt: keys typed before it would reach the console, not the shell.
+    t.wait_until("shell prompt", Duration::from_secs(15), |s| {
+        s.lines().any(|l| l.trim_end().ends_with('$'))
+    });
     t.type_text("echo fleetdeck-$((40+2))");
     t.keys(&["Enter"]);
     t.wait_for("fleetdeck-42", Duration::from_secs(15));
@@ -760,7 +763,10 @@ fn console_passphrase_dialog_sandbox_picker_and_device_logs() {
     t.wait_for("Sandbox on enc", Duration::from_secs(5));
     t.wait_for("1. box", Duration::from_secs(5));
     t.keys(&["Enter"]);
-    std::thread::sleep(Duration::from_millis(800));
+    // The remote shell's prompt: keys typed before it would reach the console, not the shell.
+    t.wait_until("shell prompt", Duration::from_secs(15), |s| {
+        s.lines().any(|l| l.trim_end().ends_with('$'))
+    });
     t.type_text("echo user=$(id -un)");
     t.keys(&["Enter"]);
     t.wait_for(&format!("user={SANDBOX_USER}"), Duration::from_secs(15));
