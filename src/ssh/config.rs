@@ -1,8 +1,8 @@
 //! A subset of `ssh_config(5)`, read like OpenSSH: `Host` blocks with `*`/`?` wildcards and
 //! `!` negation, first obtained value wins, `IdentityFile` accumulates. Supported keywords:
 //! HostName, User, Port, IdentityFile, IdentitiesOnly, ProxyJump, ServerAliveInterval,
-//! UserKnownHostsFile, HostKeyAlias. `Match` blocks are skipped (never match), everything else
-//! is ignored.
+//! UserKnownHostsFile, HostKeyAlias, and `Include` (with globs). `Match` blocks are skipped
+//! (never match), everything else is ignored.
 
 use std::path::{Path, PathBuf};
 
@@ -34,10 +34,15 @@ pub struct HostConfig {
 }
 
 impl SshConfig {
-    /// Read a file; a missing file is an empty config.
+    /// Read a file; a missing file is an empty config. `Include` lines are expanded in place
+    /// (relative names are taken from the file's directory, `~/` and `*`/`?` in file names
+    /// work), nested up to 8 levels like ssh.
     pub fn load(path: &Path) -> std::io::Result<SshConfig> {
         match std::fs::read_to_string(path) {
-            Ok(t) => Ok(SshConfig::parse(&t)),
+            Ok(t) => {
+                let base = path.parent().unwrap_or(Path::new("."));
+                Ok(SshConfig::parse(&expand_includes(&t, base, 0)))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(SshConfig::default()),
             Err(e) => Err(e),
         }
@@ -129,6 +134,65 @@ impl SshConfig {
 
 fn yes(s: &str) -> bool {
     matches!(s.to_ascii_lowercase().as_str(), "yes" | "true")
+}
+
+fn expand_includes(text: &str, base: &Path, depth: usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let (key, rest) = split_keyword(line.trim());
+        if !key.eq_ignore_ascii_case("include") {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        if depth >= 8 {
+            tracing::warn!("ssh_config: Include nested too deeply");
+            continue;
+        }
+        for pattern in split_args(rest) {
+            for file in include_files(&pattern, base) {
+                if let Ok(t) = std::fs::read_to_string(&file) {
+                    let dir = file.parent().unwrap_or(base);
+                    out.push_str(&expand_includes(&t, dir, depth + 1));
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Files an Include pattern names, sorted (wildcards only in the last component).
+fn include_files(pattern: &str, base: &Path) -> Vec<PathBuf> {
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let path = if let Some(rest) = pattern.strip_prefix("~/") {
+        home.join(rest)
+    } else if Path::new(pattern).is_absolute() {
+        PathBuf::from(pattern)
+    } else {
+        base.join(pattern)
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if !name.contains(['*', '?']) {
+        return vec![path];
+    }
+    let dir = path.parent().unwrap_or(base);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter(|e| wildcard(&name, &e.file_name().to_string_lossy()))
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
 }
 
 /// `Keyword value`, `Keyword=value` or `Keyword = value`.
@@ -318,6 +382,28 @@ mod tests {
         assert_eq!(c.resolve("x").user, None);
         assert_eq!(c.resolve("c").identity_files, ["/k/with space"]);
         assert_eq!(c.resolve("a b").identity_files.len(), 1);
+    }
+
+    #[test]
+    fn includes_expand_in_place_with_globs() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("config.d")).unwrap();
+        std::fs::write(
+            dir.path().join("config.d/10-site"),
+            "Host gw-*\n  User site\n  Port 2200\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("config.d/20-other"), "Host x\n  User x\n").unwrap();
+        std::fs::write(
+            dir.path().join("config"),
+            "Include config.d/*\nHost *\n  User fallback\n",
+        )
+        .unwrap();
+        let c = SshConfig::load(&dir.path().join("config")).unwrap();
+        assert_eq!(c.resolve("gw-1").user.as_deref(), Some("site"));
+        assert_eq!(c.resolve("gw-1").port, Some(2200));
+        assert_eq!(c.resolve("x").user.as_deref(), Some("x"));
+        assert_eq!(c.resolve("other").user.as_deref(), Some("fallback"));
     }
 
     #[test]
