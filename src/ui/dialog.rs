@@ -182,7 +182,7 @@ fn boxed_owned(frame: &mut Frame, area: Rect, title: String, body: Vec<Line<'_>>
     frame.render_widget(
         Paragraph::new(body)
             .block(block)
-            .wrap(Wrap { trim: true })
+            .wrap(Wrap { trim: false })
             .style(theme.style(Role::DialogText)),
         r,
     );

@@ -236,11 +236,11 @@ fn target_of(spec: &DeviceSpec, user: Option<&str>) -> Target {
 
 fn short_error(e: &SshError) -> String {
     match e {
-        SshError::UnknownHostKey { fingerprint, .. } => format!("unknown host key {fingerprint}"),
+        SshError::UnknownHostKey { fingerprint, .. } => format!("unknown key {fingerprint}"),
         SshError::ChangedHostKey { fingerprint, .. } => {
-            format!("HOST KEY CHANGED {fingerprint}")
+            format!("CHANGED key {fingerprint}")
         }
-        SshError::RevokedHostKey { fingerprint, .. } => format!("revoked host key {fingerprint}"),
+        SshError::RevokedHostKey { fingerprint, .. } => format!("revoked key {fingerprint}"),
         SshError::PassphraseNeeded { key } => format!("passphrase needed for {}", key.display()),
         SshError::AuthFailed { .. } => "auth failed".into(),
         SshError::Timeout(_) => "timeout".into(),
