@@ -832,41 +832,6 @@ async fn hashed_known_hosts_from_ssh_keygen() {
     assert_eq!(code, 0);
 }
 
-#[test]
-#[ignore]
-fn eyeball_device_table() {
-    if !have_sshd() {
-        return;
-    }
-    let s = setup();
-    let p = s.sshd.port();
-    let fleet_file = s.dir.path().join("fleet.yaml");
-    std::fs::write(
-        &fleet_file,
-        format!(
-            "known_hosts: known_hosts\ndefaults: {{units: [appliance.service]}}\ndevices:\n - {{name: gw-1, host: 127.0.0.1, port: {p}, user: {TEST_USER}, identity_file: {}, tags: [prod], sandboxes: [{{name: app, user: {SANDBOX_USER}}}]}}\n - {{name: gw-2, host: 127.0.0.1, port: 1, user: {TEST_USER}, tags: [lab]}}\n",
-            s.ed25519.display()
-        ),
-    )
-    .unwrap();
-    let home = tempfile::tempdir().unwrap();
-    let home_s = home.path().display().to_string();
-    let cmd = format!(
-        "{} --fleet {}",
-        support::tmux::shell_quote(support::tmux::fleetdeck_bin()),
-        support::tmux::shell_quote(fleet_file.to_str().unwrap())
-    );
-    let t = support::tmux::Tmux::start(&cmd, 160, 20, &[("HOME", home_s.as_str())]);
-    t.keys(&[":"]);
-    t.type_text("devices");
-    t.keys(&["Enter"]);
-    let screen = t.wait_for("degraded", Duration::from_secs(20));
-    println!("{screen}");
-    t.keys(&["?"]);
-    std::thread::sleep(Duration::from_millis(500));
-    println!("{}", t.screen());
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn facts_read_the_mender_client_and_the_failed_flag_contract() {
     if !have_sshd() {
@@ -963,4 +928,44 @@ fn a_broken_fleet_file_is_reported_with_its_position_and_left_out() {
     t.type_text("devices");
     t.keys(&["Enter"]);
     t.wait_for("Devices", Duration::from_secs(5));
+}
+
+#[test]
+fn cli_run_is_refused_and_audited_in_read_only_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("fleet.yaml");
+    std::fs::write(
+        &f,
+        "devices:\n  - {name: a, host: 127.0.0.1, port: 1, tags: [prod]}\n  - {name: b, host: 127.0.0.1, port: 1, tags: [lab]}\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(support::tmux::fleetdeck_bin())
+        .args([
+            "--readonly",
+            "--fleet",
+            f.to_str().unwrap(),
+            "run",
+            "--tag",
+            "prod",
+            "--",
+            "reboot",
+        ])
+        .env("HOME", dir.path())
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("read-only mode: run refused on 1 device(s)"),
+        "{err}"
+    );
+    let audit = std::fs::read_to_string(dir.path().join("state/fleetdeck/audit.jsonl")).unwrap();
+    assert_eq!(audit.lines().count(), 1, "{audit}");
+    assert!(
+        audit.contains("\"phase\":\"refused\"") && audit.contains("run: reboot"),
+        "{audit}"
+    );
+    assert!(audit.contains("device/a"), "{audit}");
 }
