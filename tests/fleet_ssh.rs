@@ -969,3 +969,56 @@ fn cli_run_is_refused_and_audited_in_read_only_mode() {
     );
     assert!(audit.contains("device/a"), "{audit}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shell_pty_size_follows_resize() {
+    if !have_sshd() {
+        return;
+    }
+    use futures::StreamExt;
+    use tokio::io::AsyncWriteExt;
+    let s = setup();
+    let p = s.sshd.port();
+    let yaml = format!(
+        "known_hosts: known_hosts\ndevices:\n - {{name: r, host: 127.0.0.1, port: {p}, user: {TEST_USER}, identity_file: {}}}\n",
+        s.ed25519.display()
+    );
+    let b = fleet(s.dir.path(), &yaml, options(s.dir.path(), None, ""));
+    let opts = ShellOpts {
+        commands: vec![],
+        cols: 100,
+        rows: 30,
+    };
+    let mut sh = b.shell(&key(&b, "r"), &opts).await.unwrap();
+    let mut seen = String::new();
+    async fn until(sh: &mut fleetdeck::backend::ShellSession, seen: &mut String, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !seen.contains(needle) {
+            assert!(Instant::now() < deadline, "waiting for {needle}: {seen}");
+            if let Ok(Some(Ok(c))) =
+                tokio::time::timeout(Duration::from_millis(500), sh.output.next()).await
+            {
+                seen.push_str(&String::from_utf8_lossy(&c));
+            }
+        }
+    }
+    sh.input
+        .write_all(b"echo size=$(stty size | tr ' ' x)\n")
+        .await
+        .unwrap();
+    until(&mut sh, &mut seen, "size=30x100").await;
+    sh.resize.send((120, 40)).unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    sh.input
+        .write_all(b"echo size=$(stty size | tr ' ' x)\n")
+        .await
+        .unwrap();
+    until(&mut sh, &mut seen, "size=40x120").await;
+    sh.input.write_all(b"exit\n").await.unwrap();
+    // The stream ends when the remote shell exits.
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while sh.output.next().await.is_some() {}
+    })
+    .await;
+    assert!(ended.is_ok(), "output ends after exit");
+}
