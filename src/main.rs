@@ -135,7 +135,16 @@ async fn run(cli: Cli) -> i32 {
             )),
             Some(k) => {
                 async {
-                    let rs = commands::snapshot(&backends, k).await?;
+                    let rs = if k == ResourceKind::Device && !fleets.is_empty() {
+                        // Every device's facts, not the first (still connecting) snapshot.
+                        let mut rs = Vec::new();
+                        for f in &fleets {
+                            rs.extend(f.gather().await);
+                        }
+                        rs
+                    } else {
+                        commands::snapshot(&backends, k).await?
+                    };
                     let text = commands::format(&rs, k, output)?;
                     // A closed pipe (`| head`) is not an error worth a panic.
                     let _ = std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes());

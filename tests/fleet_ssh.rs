@@ -248,7 +248,12 @@ async fn next_snapshot(rx: &mut tokio::sync::mpsc::Receiver<BackendEvent>) -> Ve
     tokio::time::timeout(Duration::from_secs(30), async {
         loop {
             match rx.recv().await {
-                Some(BackendEvent::Snapshot { resources, .. }) => return resources,
+                // The first snapshot comes at once with devices still connecting.
+                Some(BackendEvent::Snapshot { resources, .. })
+                    if resources.iter().all(|r| r.cells[1] != "connecting") =>
+                {
+                    return resources;
+                }
                 Some(_) => {}
                 None => panic!("watch ended"),
             }

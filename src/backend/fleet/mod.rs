@@ -36,8 +36,6 @@ static KINDS: &[ResourceKind] = &[ResourceKind::Device];
 /// Facts output larger than this is cut (a misbehaving device cannot eat memory).
 const FACTS_LIMIT: usize = 64 * 1024;
 const FACTS_TIMEOUT: Duration = Duration::from_secs(20);
-/// The first snapshot waits this long for every device's first answer.
-const FIRST_SNAPSHOT_WAIT: Duration = Duration::from_secs(4);
 
 #[derive(Debug, Clone)]
 pub enum Conn {
@@ -214,6 +212,33 @@ impl FleetBackend {
         &self.inner.devices
     }
 
+    /// Refresh every device once (bounded by the fleet's concurrency) and return the rows:
+    /// what `fleetdeck ls devices` prints.
+    pub async fn gather(&self) -> Vec<Resource> {
+        let sem = Arc::new(Semaphore::new(self.inner.file.concurrency));
+        let mut tasks = tokio::task::JoinSet::new();
+        for dev in &self.inner.devices {
+            let (inner, dev, sem) = (self.inner.clone(), dev.clone(), sem.clone());
+            tasks.spawn(async move {
+                let Ok(_permit) = sem.acquire().await else {
+                    return;
+                };
+                let r = inner.refresh(&dev).await;
+                let mut s = dev.status.lock().unwrap_or_else(|e| e.into_inner());
+                match r {
+                    Ok(f) => {
+                        s.conn = Conn::Up;
+                        s.facts = Some(f);
+                        s.updated = Some(jiff::Timestamp::now());
+                    }
+                    Err(c) => s.conn = c,
+                }
+            });
+        }
+        while tasks.join_next().await.is_some() {}
+        self.rows()
+    }
+
     /// The rows as they are now.
     pub fn rows(&self) -> Vec<Resource> {
         self.inner
@@ -364,41 +389,15 @@ async fn watch(inner: Arc<Inner>, tx: EventTx) {
         tasks.spawn(poll_device(inner, dev, i, ntx, sem));
     }
     drop(ntx);
-    let n = inner.devices.len();
-    let mut answered = vec![false; n];
-    let first_deadline = tokio::time::Instant::now() + FIRST_SNAPSHOT_WAIT;
-    let mut first_sent = n == 0;
-    if first_sent && send_snapshot(&inner, &tx).await.is_err() {
+    // Rows at once (connecting), so the table never waits for the slowest device; then a
+    // snapshot after every burst of answers.
+    if send_snapshot(&inner, &tx).await.is_err() {
         return;
     }
-    loop {
-        let got = if first_sent {
-            nrx.recv().await
-        } else {
-            tokio::select! {
-                g = nrx.recv() => g,
-                _ = tokio::time::sleep_until(first_deadline) => {
-                    first_sent = true;
-                    if send_snapshot(&inner, &tx).await.is_err() { return; }
-                    continue;
-                }
-            }
-        };
-        let Some(i) = got else { return };
-        if let Some(a) = answered.get_mut(i) {
-            *a = true;
-        }
-        if !first_sent {
-            if answered.iter().all(|a| *a) {
-                first_sent = true;
-            } else {
-                continue;
-            }
-        } else {
-            // Coalesce a burst of answers into one snapshot.
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            while nrx.try_recv().is_ok() {}
-        }
+    while nrx.recv().await.is_some() {
+        // Coalesce a burst of answers into one snapshot.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        while nrx.try_recv().is_ok() {}
         if send_snapshot(&inner, &tx).await.is_err() {
             return;
         }
