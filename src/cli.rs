@@ -27,6 +27,9 @@ pub struct Cli {
     /// Docker endpoint (unix://, tcp://, ssh://); default: DOCKER_HOST, then the docker context.
     #[arg(long, global = true)]
     pub docker_host: Option<String>,
+    /// Fleet file (devices over SSH); repeatable; adds to the config's `fleet:` list.
+    #[arg(long, global = true)]
+    pub fleet: Vec<PathBuf>,
     /// Diagnostic log file (default: $XDG_STATE_HOME/fleetdeck/fleetdeck.log). Never the terminal.
     #[arg(long, global = true)]
     pub log_file: Option<PathBuf>,
@@ -80,6 +83,27 @@ pub enum Command {
         command: Vec<String>,
         #[command(flatten)]
         kube: KubeArgs,
+    },
+    /// Run a command on fleet devices (by tag, group or name) and print each result; exits 1
+    /// when any device failed or could not be reached.
+    Run {
+        /// Devices with this tag or group (repeatable; any matches).
+        #[arg(long)]
+        tag: Vec<String>,
+        /// Devices by name (repeatable).
+        #[arg(long)]
+        device: Vec<String>,
+        /// Every device of every fleet.
+        #[arg(long)]
+        all: bool,
+        /// Devices at once.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Print results as JSON.
+        #[arg(short, long, value_enum, default_value_t = Output::Table)]
+        output: Output,
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
     },
 }
 

@@ -212,3 +212,139 @@ pub async fn exec(
     std::io::stdout().flush()?;
     Ok(code)
 }
+
+/// Which devices `fleetdeck run` targets.
+#[derive(Debug, Clone, Default)]
+pub struct RunSelect {
+    pub tags: Vec<String>,
+    pub devices: Vec<String>,
+    pub all: bool,
+}
+
+/// `fleetdeck run`: the command on every selected device, results printed as they finish
+/// (table) or at the end (json); exit 1 when any failed.
+#[allow(clippy::too_many_arguments)]
+pub async fn run(
+    fleets: &[crate::backend::fleet::FleetBackend],
+    select: RunSelect,
+    command: &str,
+    concurrency: usize,
+    output: Output,
+    read_only: bool,
+    audit: crate::audit::AuditLog,
+) -> anyhow::Result<i32> {
+    use crate::backend::fleet::run::{RunTarget, run_all};
+    if fleets.is_empty() {
+        bail!("no fleet configured (config `fleet:` or --fleet FILE)");
+    }
+    if select.tags.is_empty() && select.devices.is_empty() && !select.all {
+        bail!("choose devices: --tag TAG, --device NAME or --all");
+    }
+    let mut targets = Vec::new();
+    for f in fleets {
+        let backend: Arc<dyn Backend> = Arc::new(f.clone());
+        for d in f.devices() {
+            let s = &d.spec;
+            let chosen = select.all
+                || select.devices.contains(&s.name)
+                || select
+                    .tags
+                    .iter()
+                    .any(|t| s.tags.contains(t) || s.groups.contains(t));
+            if chosen {
+                targets.push(RunTarget {
+                    backend: backend.clone(),
+                    key: crate::model::ResourceKey {
+                        source: backend.id().clone(),
+                        kind: ResourceKind::Device,
+                        id: s.name.clone(),
+                    },
+                    name: s.name.clone(),
+                });
+            }
+        }
+    }
+    if targets.is_empty() {
+        bail!("no device matches");
+    }
+    if read_only {
+        for t in &targets {
+            let entry = crate::audit::AuditEntry::attempt(
+                t.key.source.as_str(),
+                format!("device/{}", t.name),
+                format!("run: {command}"),
+            )
+            .refused("read-only mode");
+            let _ = audit.append(&entry);
+        }
+        bail!("read-only mode: run refused on {} device(s)", targets.len());
+    }
+    let table = output == Output::Table;
+    let outcomes = run_all(
+        targets,
+        command.to_string(),
+        concurrency,
+        Some(audit),
+        |o| {
+            if table {
+                let mut out = std::io::stdout().lock();
+                match &o.result {
+                    Ok((code, text)) => {
+                        let _ = writeln!(out, "== {} (exit {code}, {:.1}s)", o.name, o.secs);
+                        for l in text.lines() {
+                            let _ = writeln!(out, "{}", crate::term::sanitize::sanitize_plain(l));
+                        }
+                    }
+                    Err(e) => {
+                        let _ = writeln!(out, "== {} (error, {:.1}s)", o.name, o.secs);
+                        let _ = writeln!(out, "{}", crate::term::sanitize::sanitize_plain(e));
+                    }
+                }
+                let _ = out.flush();
+            }
+        },
+    )
+    .await;
+    let failed = outcomes.iter().filter(|o| !o.ok()).count();
+    match output {
+        Output::Table => {
+            let _ = writeln!(
+                std::io::stdout(),
+                "-- {} ok, {failed} failed",
+                outcomes.len() - failed
+            );
+        }
+        Output::Json | Output::Yaml => {
+            let mut v: Vec<serde_json::Value> = outcomes
+                .iter()
+                .map(|o| {
+                    let (exit, out, err) = match &o.result {
+                        Ok((c, t)) => (Some(*c), t.clone(), None),
+                        Err(e) => (None, String::new(), Some(e.clone())),
+                    };
+                    serde_json::json!({
+                        "device": o.name,
+                        "source": o.key.source.as_str(),
+                        "exit": exit,
+                        "output": out,
+                        "error": err,
+                        "seconds": o.secs,
+                    })
+                })
+                .collect();
+            v.sort_by(|a, b| {
+                crate::app::state::natural_cmp(
+                    a["device"].as_str().unwrap_or(""),
+                    b["device"].as_str().unwrap_or(""),
+                )
+            });
+            let text = if output == Output::Json {
+                serde_json::to_string_pretty(&v)? + "\n"
+            } else {
+                serde_saphyr::to_string(&v)?
+            };
+            let _ = std::io::stdout().write_all(text.as_bytes());
+        }
+    }
+    Ok(if failed > 0 { 1 } else { 0 })
+}

@@ -9,5 +9,6 @@ pub mod config;
 pub mod logs;
 pub mod model;
 pub mod sources;
+pub mod ssh;
 pub mod term;
 pub mod ui;

@@ -88,7 +88,31 @@ async fn run(cli: Cli) -> i32 {
         ) => kube.clone(),
         _ => Default::default(),
     };
-    let backends = sources::build_with(&settings.config, cli.docker_host.as_deref(), &kube_args);
+    let mut backends =
+        sources::build_with(&settings.config, cli.docker_host.as_deref(), &kube_args);
+    let mut fleet_files = settings.config.fleet.clone();
+    fleet_files.extend(cli.fleet.iter().cloned());
+    let config_dir = settings
+        .config_file
+        .as_deref()
+        .and_then(|f| f.parent())
+        .map(|p| p.to_path_buf());
+    let (fleets, fleet_warnings) = sources::build_fleets(&fleet_files, config_dir.as_deref());
+    let mut warnings = loaded.warnings.clone();
+    for w in &fleet_warnings {
+        tracing::warn!("{w}");
+        if cli.command.is_some() {
+            say!("fleetdeck: warning: {w}");
+        }
+    }
+    warnings.extend(fleet_warnings);
+    if cli.command.is_some() && std::io::stdin().is_terminal() {
+        // Scripts run by a person: encrypted keys ask on the terminal, like ssh.
+        fleetdeck::ssh::auth::passphrases().enable_tty_prompt();
+    }
+    backends.extend(fleets.iter().map(|f| {
+        std::sync::Arc::new(f.clone()) as std::sync::Arc<dyn fleetdeck::backend::Backend>
+    }));
     let result: anyhow::Result<i32> = match cli.command {
         None => {
             if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
@@ -99,9 +123,9 @@ async fn run(cli: Cli) -> i32 {
             }
             let audit = AuditLog::new(paths::state_dir().join("audit.jsonl"));
             let mut state = AppState::new(settings, cli.readonly);
-            if !loaded.warnings.is_empty() {
+            if !warnings.is_empty() {
                 state.toast(
-                    format!("{} (running on defaults)", loaded.warnings.join("; ")),
+                    format!("{} (running on defaults)", warnings.join("; ")),
                     true,
                 );
             }
@@ -118,7 +142,16 @@ async fn run(cli: Cli) -> i32 {
             )),
             Some(k) => {
                 async {
-                    let rs = commands::snapshot(&backends, k).await?;
+                    let rs = if k == ResourceKind::Device && !fleets.is_empty() {
+                        // Every device's facts, not the first (still connecting) snapshot.
+                        let mut rs = Vec::new();
+                        for f in &fleets {
+                            rs.extend(f.gather().await);
+                        }
+                        rs
+                    } else {
+                        commands::snapshot(&backends, k).await?
+                    };
                     let text = commands::format(&rs, k, output)?;
                     // A closed pipe (`| head`) is not an error worth a panic.
                     let _ = std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes());
@@ -164,6 +197,30 @@ async fn run(cli: Cli) -> i32 {
         }) => commands::exec(&backends, &target, &command)
             .await
             .map(|c| i32::try_from(c).unwrap_or(1)),
+        Some(Command::Run {
+            tag,
+            device,
+            all,
+            concurrency,
+            output,
+            command,
+        }) => {
+            let audit = AuditLog::new(paths::state_dir().join("audit.jsonl"));
+            commands::run(
+                &fleets,
+                commands::RunSelect {
+                    tags: tag,
+                    devices: device,
+                    all,
+                },
+                &command.join(" "),
+                concurrency,
+                output,
+                cli.readonly || settings.config.read_only,
+                audit,
+            )
+            .await
+        }
     };
     match result {
         Ok(code) => code,

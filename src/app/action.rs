@@ -65,6 +65,8 @@ actions! {
     Drain => "drain", "Drain the node";
     PauseNode => "pause_node", "Pause the node (no new tasks)";
     Activate => "activate", "Activate the node";
+    Sandbox => "sandbox", "Shell into one of the device's sandboxes (picker)";
+    AcceptHostKey => "accept_host_key", "Trust the device's unknown host key (type its name)";
     // logs
     ToggleFollow => "toggle_follow", "Follow new lines on/off";
     ToggleTimestamps => "toggle_timestamps", "Timestamps on/off";

@@ -31,5 +31,26 @@ pub enum Effect {
     /// Replace the row's source by the one the row selects (a kube context or namespace).
     Switch(ResourceKey),
     SaveLogs(PathBuf),
+    /// Run a command line on each target (bounded concurrency, audited per target) and publish
+    /// the results as `RunResult` rows.
+    RunCommand {
+        targets: Vec<(ResourceKey, String)>,
+        command: String,
+    },
+    /// Hand an SSH key's passphrase to the connection layer (retried at once).
+    ProvidePassphrase {
+        key_path: PathBuf,
+        passphrase: Secret,
+    },
     Quit,
+}
+
+/// A secret that never shows in Debug output or logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
 }

@@ -184,9 +184,69 @@ impl Runtime {
                 let _ = self.app.send(Msg::SourceSwitched { old, new: new_id });
                 self.probe_sources();
             }
+            Effect::RunCommand { targets, command } => self.run_command(targets, command),
+            Effect::ProvidePassphrase {
+                key_path,
+                passphrase,
+            } => crate::ssh::auth::passphrases().provide(&key_path, passphrase.0),
             // Shell needs the terminal and Quit ends the loop: both handled by `run`.
             Effect::Shell(_) | Effect::Quit => {}
         }
+    }
+}
+
+impl Runtime {
+    /// Fan a command out to its targets; results arrive as `RunResult` snapshots per source.
+    fn run_command(&mut self, targets: Vec<(ResourceKey, String)>, command: String) {
+        use crate::backend::fleet::run::{self, RunTarget};
+        let mut rows: std::collections::BTreeMap<SourceId, Vec<crate::model::Resource>> =
+            Default::default();
+        let mut run_targets = Vec::new();
+        for (key, name) in targets {
+            let Some(backend) = self.backend(&key.source) else {
+                continue;
+            };
+            rows.entry(key.source.clone())
+                .or_default()
+                .push(run::result_row(&key, &name, &command, None));
+            run_targets.push(RunTarget { backend, key, name });
+        }
+        let (events, audit) = (self.events.clone(), self.audit.clone());
+        tokio::spawn(async move {
+            for (source, resources) in &rows {
+                let _ = events
+                    .send(BackendEvent::Snapshot {
+                        source: source.clone(),
+                        kind: ResourceKind::RunResult,
+                        resources: resources.clone(),
+                    })
+                    .await;
+            }
+            let (tx, mut rx) = mpsc::unbounded_channel::<run::RunOutcome>();
+            let cmd = command.clone();
+            let fan = tokio::spawn(async move {
+                run::run_all(run_targets, cmd, run::CONCURRENCY, Some(audit), |o| {
+                    let _ = tx.send(o.clone());
+                })
+                .await
+            });
+            while let Some(o) = rx.recv().await {
+                let Some(list) = rows.get_mut(&o.key.source) else {
+                    continue;
+                };
+                if let Some(r) = list.iter_mut().find(|r| r.key.id == o.key.id) {
+                    *r = run::result_row(&o.key, &o.name, &command, Some(&o));
+                }
+                let _ = events
+                    .send(BackendEvent::Snapshot {
+                        source: o.key.source.clone(),
+                        kind: ResourceKind::RunResult,
+                        resources: list.clone(),
+                    })
+                    .await;
+            }
+            let _ = fan.await;
+        });
     }
 }
 

@@ -29,6 +29,10 @@ pub struct AppState {
     pub toast: Option<Toast>,
     pub stats: Option<StatsView>,
     pub next_stream: StreamId,
+    /// (key path, failures) pairs whose passphrase was already asked for.
+    pub asked_passphrases: std::collections::HashSet<(String, String)>,
+    /// Refusals (read-only mode) found where no effect list is at hand; `update` emits them.
+    pub pending_refusals: Vec<(ResourceKey, String, ResourceAction)>,
     pub quit: bool,
     /// Something visible changed since the last frame.
     pub dirty: bool,
@@ -74,6 +78,33 @@ pub enum Mode {
     Help {
         scroll: u16,
     },
+    /// Choosing one of several options (a device's sandboxes).
+    Pick(Picker),
+    /// A secret answer (a key passphrase); drawn masked.
+    Secret(SecretPrompt),
+    /// Confirming a fleet command on one or more devices.
+    ConfirmRun(RunConfirm),
+}
+
+/// A list dialog; Enter opens a shell on `key` with the chosen option as `DEVICE/OPTION`.
+pub struct Picker {
+    pub key: ResourceKey,
+    pub name: String,
+    pub title: String,
+    pub options: Vec<String>,
+    pub selected: usize,
+}
+
+/// Asks the passphrase of an SSH key a device needs.
+pub struct SecretPrompt {
+    pub key_path: String,
+    pub input: Input,
+}
+
+/// `:run CMD` waiting for y/n.
+pub struct RunConfirm {
+    pub targets: Vec<(ResourceKey, String)>,
+    pub command: String,
 }
 
 pub struct Confirm {
@@ -82,6 +113,8 @@ pub struct Confirm {
     pub action: ResourceAction,
     /// For actions that need the object's name typed (removing a stack): what was typed so far.
     pub typed: Option<Input>,
+    /// A line the operator needs to decide (the host key fingerprint being trusted).
+    pub detail: Option<String>,
 }
 
 /// A one-field dialog whose answer completes an action.
@@ -371,6 +404,8 @@ impl AppState {
             toast: None,
             stats: None,
             next_stream: 1,
+            asked_passphrases: Default::default(),
+            pending_refusals: Vec::new(),
             quit: false,
             dirty: true,
         }

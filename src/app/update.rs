@@ -61,6 +61,9 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
         }
         Msg::Tick => on_tick(state),
     }
+    for (key, name, action) in std::mem::take(&mut state.pending_refusals) {
+        fx.push(Effect::AuditRefused { key, name, action });
+    }
     reconcile_stats(state, &mut fx);
     if state.quit {
         fx.push(Effect::Quit);
@@ -114,6 +117,9 @@ fn on_backend(state: &mut AppState, ev: BackendEvent) {
             resources,
         } => {
             state.unavailable.remove(&(source.clone(), kind));
+            if kind == ResourceKind::Device {
+                ask_passphrase(state, &resources);
+            }
             let entry = state.data.entry(kind).or_default();
             entry.insert(source, resources.into_iter().map(Arc::new).collect());
             refresh_tables(state, kind);
@@ -177,6 +183,107 @@ fn forget_source(state: &mut AppState, source: &crate::model::SourceId) {
         }
     }
     state.dirty = true;
+}
+
+/// A device needs a key's passphrase: ask once per (key, failed attempts), when no other
+/// dialog is open. A wrong answer raises the failure count, so the question comes again.
+fn ask_passphrase(state: &mut AppState, rows: &[crate::model::Resource]) {
+    if !matches!(state.mode, Mode::Normal) {
+        return;
+    }
+    for r in rows {
+        let Some(path) = r.labels.get("passphrase_needed") else {
+            continue;
+        };
+        let failures = r
+            .labels
+            .get("passphrase_failures")
+            .cloned()
+            .unwrap_or_default();
+        if state.asked_passphrases.insert((path.clone(), failures)) {
+            state.mode = Mode::Secret(SecretPrompt {
+                key_path: path.clone(),
+                input: Input::default(),
+            });
+            state.dirty = true;
+            return;
+        }
+    }
+}
+
+/// `:run CMD`: on the selected device, or on every device the table shows when it is filtered
+/// (`:devices prod` then `:run uptime` runs on the prod devices). Always confirmed.
+fn request_run(state: &mut AppState, command: &str) {
+    let command = command.trim();
+    if command.is_empty() {
+        state.toast(
+            "usage: :run COMMAND (on the selected device, or all shown when filtered)",
+            true,
+        );
+        return;
+    }
+    let View::Table(t) = state.top() else {
+        state.toast(":run works from the device table (:devices)", true);
+        return;
+    };
+    if t.kind != ResourceKind::Device {
+        state.toast(":run works from the device table (:devices)", true);
+        return;
+    }
+    let targets: Vec<(crate::model::ResourceKey, String)> = if t.filter.is_some() {
+        t.rows
+            .iter()
+            .map(|r| (r.key.clone(), r.name.clone()))
+            .collect()
+    } else {
+        t.selected_row()
+            .map(|r| vec![(r.key.clone(), r.name.clone())])
+            .unwrap_or_default()
+    };
+    if targets.is_empty() {
+        state.toast("no device to run on", true);
+        return;
+    }
+    if state.read_only {
+        state.toast(format!("read-only mode: run `{command}` refused"), true);
+        state.pending_refusals = targets
+            .into_iter()
+            .map(|(key, name)| (key, name, ResourceAction::Run(command.to_string())))
+            .collect();
+        return;
+    }
+    state.mode = Mode::ConfirmRun(RunConfirm {
+        targets,
+        command: command.to_string(),
+    });
+}
+
+fn start_run(state: &mut AppState, c: RunConfirm, fx: &mut Vec<Effect>) {
+    if state.read_only {
+        state.toast(format!("read-only mode: run `{}` refused", c.command), true);
+        for (key, name) in c.targets {
+            fx.push(Effect::AuditRefused {
+                key,
+                name,
+                action: ResourceAction::Run(c.command.clone()),
+            });
+        }
+        return;
+    }
+    let mut view = TableView::new(ResourceKind::RunResult, None);
+    view.refresh(
+        state.data.get(&ResourceKind::RunResult),
+        jiff::Timestamp::now(),
+    );
+    state.stack.push(View::Table(view));
+    state.toast(
+        format!("running `{}` on {} device(s)", c.command, c.targets.len()),
+        false,
+    );
+    fx.push(Effect::RunCommand {
+        targets: c.targets,
+        command: c.command,
+    });
 }
 
 /// Re-filter every open table of `kind` after its data changed.
@@ -243,11 +350,71 @@ fn on_key(state: &mut AppState, key: KeyEvent, fx: &mut Vec<Effect>) {
     state.mode = match mode {
         Mode::Normal => {
             let ctx = context_of(state.top());
-            if let Some(action) = state.settings.keymap.lookup(ctx, &key) {
+            let actions = state.settings.keymap.lookup_all(ctx, &key);
+            // A key bound to several actions runs the first that applies to this table's kind.
+            let action = match state.top() {
+                View::Table(t) => actions
+                    .iter()
+                    .find(|a| applies(t.kind, **a))
+                    .or(actions.first())
+                    .copied(),
+                _ => actions.first().copied(),
+            };
+            if let Some(action) = action {
                 on_action(state, action, fx);
             }
             return;
         }
+        Mode::Pick(mut p) => match key.code {
+            KeyCode::Esc => Mode::Normal,
+            KeyCode::Up | KeyCode::Char('k') => {
+                p.selected = p.selected.saturating_sub(1);
+                Mode::Pick(p)
+            }
+            KeyCode::Down | KeyCode::Char('j') => {
+                p.selected = (p.selected + 1).min(p.options.len().saturating_sub(1));
+                Mode::Pick(p)
+            }
+            KeyCode::Enter => {
+                if let Some(opt) = p.options.get(p.selected) {
+                    let mut key = p.key.clone();
+                    key.id = format!("{}/{opt}", p.key.id);
+                    fx.push(Effect::Shell(key));
+                }
+                Mode::Normal
+            }
+            KeyCode::Char(c) if c.is_ascii_digit() => {
+                let i = (c as usize).wrapping_sub('1' as usize);
+                if i < p.options.len() {
+                    p.selected = i;
+                }
+                Mode::Pick(p)
+            }
+            _ => Mode::Pick(p),
+        },
+        Mode::Secret(mut p) => match edit(p.input, key) {
+            Edited::Open(i) => {
+                p.input = i;
+                Mode::Secret(p)
+            }
+            Edited::Cancel => Mode::Normal,
+            Edited::Submit(text) => {
+                fx.push(Effect::ProvidePassphrase {
+                    key_path: p.key_path.clone().into(),
+                    passphrase: super::effect::Secret(text),
+                });
+                state.toast(format!("trying the passphrase for {}", p.key_path), false);
+                Mode::Normal
+            }
+        },
+        Mode::ConfirmRun(c) => match state.settings.keymap.lookup(KeyContext::Dialog, &key) {
+            Some(Action::Confirm) => {
+                start_run(state, c, fx);
+                return;
+            }
+            Some(Action::Cancel | Action::Back) => Mode::Normal,
+            _ => Mode::ConfirmRun(c),
+        },
         Mode::Command(input) => on_command_key(state, input, key),
         Mode::Filter(input) => on_filter_key(state, input, key),
         Mode::Search(input) => on_search_key(state, input, key),
@@ -278,10 +445,7 @@ fn on_key(state: &mut AppState, key: KeyEvent, fx: &mut Vec<Effect>) {
                     Mode::Normal
                 }
                 Edited::Submit(text) => {
-                    state.toast(
-                        format!("`{text}` is not `{}`: nothing removed", c.name),
-                        true,
-                    );
+                    state.toast(format!("`{text}` is not `{}`: nothing done", c.name), true);
                     Mode::Normal
                 }
             },
@@ -384,7 +548,7 @@ pub fn completions(prefix: &str) -> Vec<&'static str> {
 }
 
 /// Command-bar words that are not resource kinds.
-const COMMANDS: &[&str] = &["quit", "help"];
+const COMMANDS: &[&str] = &["quit", "help", "run"];
 
 fn on_command_key(state: &mut AppState, input: Input, key: KeyEvent) -> Mode {
     if key.code == KeyCode::Tab {
@@ -399,11 +563,8 @@ fn on_command_key(state: &mut AppState, input: Input, key: KeyEvent) -> Mode {
         Edited::Cancel => Mode::Normal,
         Edited::Submit(text) => {
             run_command(state, &text);
-            if matches!(state.mode, Mode::Help { .. }) {
-                std::mem::replace(&mut state.mode, Mode::Normal)
-            } else {
-                Mode::Normal
-            }
+            // A command may open a dialog (help, :run's confirmation): keep it.
+            std::mem::replace(&mut state.mode, Mode::Normal)
         }
     }
 }
@@ -414,6 +575,10 @@ fn run_command(state: &mut AppState, text: &str) {
     let arg = words.next();
     match word {
         "q" | "quit" | "q!" => state.quit = true,
+        "run" => {
+            let rest = text.trim_start().strip_prefix("run").unwrap_or("");
+            request_run(state, rest);
+        }
         "help" | "?" => state.mode = Mode::Help { scroll: 0 },
         _ => match ResourceKind::from_alias(word) {
             Some(kind) => {
@@ -641,6 +806,32 @@ fn on_table_action(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
                 open_describe(state, &row, fx);
             }
         }
+        Action::Sandbox => {
+            let Some(row) = selected else { return };
+            if kind != ResourceKind::Device {
+                state.toast("sandboxes are a device feature", true);
+                return;
+            }
+            let options: Vec<String> = row
+                .labels
+                .get("sandboxes")
+                .map(|s| s.split(',').map(String::from).collect())
+                .unwrap_or_default();
+            if options.is_empty() {
+                state.toast(
+                    format!("{} has no sandboxes in the fleet file", row.name),
+                    true,
+                );
+            } else {
+                state.mode = Mode::Pick(Picker {
+                    key: row.key.clone(),
+                    name: row.name.clone(),
+                    title: format!("Sandbox on {}", row.name),
+                    options,
+                    selected: 0,
+                });
+            }
+        }
         Action::Shell => match selected {
             Some(row) if spec.has_shell => fx.push(Effect::Shell(row.key.clone())),
             Some(_) => state.toast(format!("no shell for {}", spec.title.to_lowercase()), true),
@@ -689,6 +880,14 @@ fn on_table_action(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
                 );
             } else {
                 request_action(state, row.key.clone(), row.name.clone(), ra, fx);
+                if let Mode::Confirm(c) = &mut state.mode
+                    && c.action == ResourceAction::AcceptHostKey
+                {
+                    c.detail = Some(match row.labels.get("fingerprint") {
+                        Some(fp) => format!("Presented key: {fp}"),
+                        None => "No unknown key is recorded for this device yet.".into(),
+                    });
+                }
             }
         }
     }
@@ -701,6 +900,7 @@ pub fn applies(kind: ResourceKind, action: Action) -> bool {
         Action::Logs => spec.has_logs,
         Action::Shell => spec.has_shell,
         Action::Scale => kind.offers(&ResourceAction::Scale(0)),
+        Action::Sandbox => kind == ResourceKind::Device,
         a => match resource_action(a) {
             Some(ra) => kind.offers(&ra),
             None => true,
@@ -724,6 +924,7 @@ fn resource_action(action: Action) -> Option<ResourceAction> {
         Action::Drain => ResourceAction::Drain,
         Action::PauseNode => ResourceAction::Pause,
         Action::Activate => ResourceAction::Activate,
+        Action::AcceptHostKey => ResourceAction::AcceptHostKey,
         _ => return None,
     })
 }
@@ -774,6 +975,7 @@ fn request_action(
                 name,
                 action: ra,
                 typed: Some(Input::default()),
+                detail: None,
             })
         }
         Confirmation::YesNo if confirm => {
@@ -782,6 +984,7 @@ fn request_action(
                 name,
                 action: ra,
                 typed: None,
+                detail: None,
             })
         }
         _ => fx.push(Effect::Act {
@@ -793,6 +996,25 @@ fn request_action(
 }
 
 fn open_describe(state: &mut AppState, row: &crate::model::Resource, fx: &mut Vec<Effect>) {
+    if row.key.kind == ResourceKind::RunResult {
+        // Results live only in the console: describe them from the row itself.
+        let doc = serde_json::json!({
+            "device": row.name,
+            "source": row.key.source.as_str(),
+            "command": row.labels.get("command"),
+            "state": row.cells.get(1),
+            "exit": row.cells.get(2),
+            "seconds": row.cells.get(3),
+            "output": row.labels.get("output"),
+        });
+        state.stack.push(View::Describe(DescribeView {
+            title: format!("{} result", row.name),
+            key: row.key.clone(),
+            text: Some(serde_saphyr::to_string(&doc).map_err(|e| e.to_string())),
+            scroll: 0,
+        }));
+        return;
+    }
     state.stack.push(View::Describe(DescribeView {
         title: row.name.clone(),
         key: row.key.clone(),

@@ -2,6 +2,7 @@
 //! [`BackendEvent`]s on a channel. Every call here returns at once: the work runs on tokio tasks.
 
 pub mod docker;
+pub mod fleet;
 pub mod kube;
 pub mod task;
 

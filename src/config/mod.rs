@@ -9,7 +9,7 @@ pub mod keymap;
 mod layers;
 pub mod paths;
 pub mod theme;
-mod yaml;
+pub(crate) mod yaml;
 
 pub use error::ConfigError;
 pub use keymap::{KeyChord, KeyContext, Keymap};
@@ -93,6 +93,8 @@ pub struct Config {
     /// Kubernetes contexts shown at once; absent = the kubeconfig's current context (when a
     /// kubeconfig exists), `[]` = none.
     pub kube: Option<Vec<KubeSource>>,
+    /// Fleet files (devices over SSH); `~/` and paths relative to the config file work.
+    pub fleet: Vec<PathBuf>,
 }
 
 impl Default for Config {
@@ -106,6 +108,7 @@ impl Default for Config {
             shell: ShellConfig::default(),
             docker: Vec::new(),
             kube: None,
+            fleet: Vec::new(),
         }
     }
 }

@@ -30,6 +30,10 @@ pub enum ResourceKind {
     KService,
     KNode,
     KEvent,
+    // SSH device fleet
+    Device,
+    /// One device's result of a fleet command (`:run`).
+    RunResult,
 }
 
 /// How a column's cells are rendered and sorted.
@@ -482,6 +486,47 @@ static SPECS: &[KindSpec] = &[
             text("REASON", 10),
             text("OBJECT", 16),
             text("MESSAGE", 20),
+        ],
+        drill: None,
+        actions: &[],
+        has_logs: false,
+        has_shell: false,
+        has_stats: false,
+    },
+    KindSpec {
+        kind: ResourceKind::Device,
+        title: "Devices",
+        aliases: &["devices", "device", "dev", "fleet"],
+        columns: &[
+            text("NAME", 10),
+            text("STATE", 22),
+            text("HOST", 10),
+            text("OS", 12),
+            text("KERNEL", 8),
+            text("UPTIME", 6),
+            text("LOAD", 8),
+            text("DISK", 8),
+            text("ARTIFACT", 10),
+            text("UPDATE", 6),
+            text("UNITS", 8),
+            text("TAGS", 8),
+        ],
+        drill: None,
+        actions: &[A::AcceptHostKey],
+        has_logs: true,
+        has_shell: true,
+        has_stats: false,
+    },
+    KindSpec {
+        kind: ResourceKind::RunResult,
+        title: "Run results",
+        aliases: &["results", "result", "runs"],
+        columns: &[
+            text("DEVICE", 10),
+            text("STATE", 8),
+            number("EXIT", 4),
+            number("SECONDS", 7),
+            text("OUTPUT", 30),
         ],
         drill: None,
         actions: &[],

@@ -146,6 +146,10 @@ pub enum ResourceAction {
     Activate,
     /// Make the row the active scope (a Kubernetes context or namespace): Enter on such rows.
     Switch,
+    /// Trust a device's unknown host key (written to known_hosts). Never for a changed key.
+    AcceptHostKey,
+    /// A fleet command line (`:run`), audited per device.
+    Run(String),
 }
 
 /// How deliberately an action must be confirmed.
@@ -173,6 +177,8 @@ impl ResourceAction {
             ResourceAction::Pause => "pause",
             ResourceAction::Activate => "activate",
             ResourceAction::Switch => "switch",
+            ResourceAction::AcceptHostKey => "accept host key",
+            ResourceAction::Run(_) => "run",
         }
     }
 
@@ -180,6 +186,7 @@ impl ResourceAction {
     pub fn label(&self) -> String {
         match self {
             ResourceAction::Scale(n) => format!("scale to {n}"),
+            ResourceAction::Run(cmd) => format!("run: {cmd}"),
             other => other.name().to_string(),
         }
     }
@@ -197,6 +204,8 @@ impl ResourceAction {
             | ResourceAction::Rollback
             | ResourceAction::Drain
             | ResourceAction::Pause => Confirmation::YesNo,
+            // Trusting a key is a security decision: always asked, even with confirmations off.
+            ResourceAction::AcceptHostKey => Confirmation::TypeName,
             _ => Confirmation::None,
         }
     }

@@ -240,6 +240,8 @@ fn hints(state: &AppState, theme: &Theme) -> Line<'static> {
                             | Action::Rollback
                             | Action::Drain
                             | Action::Activate
+                            | Action::Sandbox
+                            | Action::AcceptHostKey
                     ) && crate::app::update::applies(kind, *a)
                 })
                 .take(3);

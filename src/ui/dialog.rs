@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 
-use crate::app::state::{Confirm, Prompt};
+use crate::app::state::{Confirm, Picker, Prompt, RunConfirm, SecretPrompt};
 use crate::config::{Role, Theme};
 
 pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
@@ -30,8 +30,14 @@ pub fn confirm(frame: &mut Frame, area: Rect, c: &Confirm, theme: &Theme) {
         Span::styled("?", theme.style(Role::DialogText)),
     ]);
     if let Some(typed) = &c.typed {
-        let body = vec![
-            question,
+        let mut body = vec![question];
+        if let Some(d) = &c.detail {
+            body.push(Line::from(Span::styled(
+                d.clone(),
+                theme.style(Role::DialogText),
+            )));
+        }
+        body.extend([
             Line::from(Span::styled(
                 format!("on {}. Type its name to confirm:", c.key.source),
                 theme.style(Role::Hint),
@@ -39,11 +45,14 @@ pub fn confirm(frame: &mut Frame, area: Rect, c: &Confirm, theme: &Theme) {
             input_line(&typed.text, theme),
             Line::from(vec![
                 Span::styled("[Enter] ", theme.style(Role::HelpKey)),
-                Span::styled("remove    ", theme.style(Role::DialogText)),
+                Span::styled(
+                    format!("{}    ", c.action.name()),
+                    theme.style(Role::DialogText),
+                ),
                 Span::styled("[Esc] ", theme.style(Role::HelpKey)),
                 Span::styled("cancel", theme.style(Role::DialogText)),
             ]),
-        ];
+        ]);
         return boxed(frame, area, " Confirm ", body, theme);
     }
     let body = vec![
@@ -88,6 +97,97 @@ pub fn prompt(frame: &mut Frame, area: Rect, p: &Prompt, theme: &Theme) {
     boxed(frame, area, " Scale ", body, theme)
 }
 
+/// The sandbox picker.
+pub fn picker(frame: &mut Frame, area: Rect, p: &Picker, theme: &Theme) {
+    let mut body = vec![Line::from(Span::styled(
+        format!("on {}", p.key.source),
+        theme.style(Role::Hint),
+    ))];
+    for (i, o) in p.options.iter().enumerate() {
+        let (mark, role) = if i == p.selected {
+            ("▶ ", Role::DialogTitle)
+        } else {
+            ("  ", Role::DialogText)
+        };
+        body.push(Line::from(Span::styled(
+            format!("{mark}{}. {o}", i + 1),
+            theme.style(role),
+        )));
+    }
+    body.push(Line::from(vec![
+        Span::styled("[Enter] ", theme.style(Role::HelpKey)),
+        Span::styled("open    ", theme.style(Role::DialogText)),
+        Span::styled("[Esc] ", theme.style(Role::HelpKey)),
+        Span::styled("cancel", theme.style(Role::DialogText)),
+    ]));
+    let title = format!(" {} ", p.title);
+    boxed_owned(frame, area, title, body, theme)
+}
+
+/// The passphrase question: the answer is drawn as dots.
+pub fn secret(frame: &mut Frame, area: Rect, p: &SecretPrompt, theme: &Theme) {
+    let body = vec![
+        Line::from(Span::styled(
+            format!("Passphrase needed for {}", p.key_path),
+            theme.style(Role::DialogText),
+        )),
+        input_line(&"•".repeat(p.input.text.chars().count()), theme),
+        Line::from(vec![
+            Span::styled("[Enter] ", theme.style(Role::HelpKey)),
+            Span::styled("unlock    ", theme.style(Role::DialogText)),
+            Span::styled("[Esc] ", theme.style(Role::HelpKey)),
+            Span::styled("skip", theme.style(Role::DialogText)),
+        ]),
+    ];
+    boxed(frame, area, " SSH key ", body, theme)
+}
+
+/// `:run` confirmation.
+pub fn confirm_run(frame: &mut Frame, area: Rect, c: &RunConfirm, theme: &Theme) {
+    let names: Vec<&str> = c.targets.iter().map(|(_, n)| n.as_str()).collect();
+    let shown = if names.len() > 6 {
+        format!("{} … (+{})", names[..6].join(", "), names.len() - 6)
+    } else {
+        names.join(", ")
+    };
+    let body = vec![
+        Line::from(vec![
+            Span::styled("Run ", theme.style(Role::DialogDanger)),
+            Span::styled(format!("`{}`", c.command), theme.style(Role::DialogTitle)),
+            Span::styled(
+                format!(" on {} device(s)?", c.targets.len()),
+                theme.style(Role::DialogText),
+            ),
+        ]),
+        Line::from(Span::styled(shown, theme.style(Role::Hint))),
+        Line::from(""),
+        Line::from(vec![
+            Span::styled("[y] ", theme.style(Role::HelpKey)),
+            Span::styled("yes    ", theme.style(Role::DialogText)),
+            Span::styled("[n/Esc] ", theme.style(Role::HelpKey)),
+            Span::styled("no", theme.style(Role::DialogText)),
+        ]),
+    ];
+    boxed(frame, area, " Confirm ", body, theme)
+}
+
+fn boxed_owned(frame: &mut Frame, area: Rect, title: String, body: Vec<Line<'_>>, theme: &Theme) {
+    let r = centered(area, 56, body.len() as u16 + 2);
+    frame.render_widget(Clear, r);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_type(BorderType::Rounded)
+        .border_style(theme.style(Role::DialogBorder))
+        .title(Span::styled(title, theme.style(Role::DialogTitle)));
+    frame.render_widget(
+        Paragraph::new(body)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .style(theme.style(Role::DialogText)),
+        r,
+    );
+}
+
 fn input_line<'a>(text: &str, theme: &Theme) -> Line<'a> {
     Line::from(vec![
         Span::styled("> ", theme.style(Role::HelpKey)),
@@ -96,7 +196,9 @@ fn input_line<'a>(text: &str, theme: &Theme) -> Line<'a> {
 }
 
 fn boxed(frame: &mut Frame, area: Rect, title: &'static str, body: Vec<Line<'_>>, theme: &Theme) {
-    let r = centered(area, 56, body.len() as u16 + 2);
+    // Wide enough for the longest line (a host key fingerprint), at least 56 columns.
+    let widest = body.iter().map(|l| l.width()).max().unwrap_or(0) as u16 + 2;
+    let r = centered(area, widest.clamp(56, 96), body.len() as u16 + 2);
     frame.render_widget(Clear, r);
     let block = Block::default()
         .borders(Borders::ALL)

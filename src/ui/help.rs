@@ -67,6 +67,13 @@ pub fn lines(state: &AppState, theme: &Theme) -> Vec<Line<'static>> {
         ]));
     }
     out.push(Line::from(vec![
+        Span::styled("  :run CMD        ", theme.style(Role::HelpKey)),
+        Span::styled(
+            "Run CMD on the selected device, or on all shown when filtered (:devices TAG)",
+            theme.style(Role::HelpDescription),
+        ),
+    ]));
+    out.push(Line::from(vec![
         Span::styled("  :quit           ", theme.style(Role::HelpKey)),
         Span::styled("Quit", theme.style(Role::HelpDescription)),
     ]));

@@ -4,7 +4,7 @@
 mod chrome;
 mod describe;
 mod dialog;
-mod help;
+pub mod help;
 mod logs;
 pub mod table;
 mod text;
@@ -58,6 +58,9 @@ pub fn render(frame: &mut Frame, state: &mut AppState) {
         Mode::Confirm(c) => dialog::confirm(frame, area, c, &theme),
         Mode::Prompt(p) => dialog::prompt(frame, area, p, &theme),
         Mode::Help { scroll } => help::render(frame, area, state, *scroll, &theme),
+        Mode::Pick(p) => dialog::picker(frame, area, p, &theme),
+        Mode::Secret(p) => dialog::secret(frame, area, p, &theme),
+        Mode::ConfirmRun(c) => dialog::confirm_run(frame, area, c, &theme),
         _ => {}
     }
 }

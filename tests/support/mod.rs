@@ -11,6 +11,7 @@
 #![allow(dead_code)]
 
 pub mod kube_server;
+pub mod sshd;
 pub mod swarm;
 pub mod tmux;
 

@@ -54,6 +54,7 @@ fn event_types(kind: ResourceKind) -> &'static [&'static str] {
         ResourceKind::Node => &["node"],
         ResourceKind::Secret => &["secret"],
         ResourceKind::Config => &["config"],
+        // Not docker kinds: a docker source is never asked to watch them.
         _ => &[],
     }
 }

@@ -12,7 +12,65 @@ use crate::config::ConfigError;
 use crate::config::layers::LayerKind;
 use crate::config::yaml::{self, Entries, Scalar};
 
-type Bindings = Option<Entries<Spanned<Scalar>, Spanned<Scalar>>>;
+type Bindings = Option<Entries<Spanned<Scalar>, Spanned<ActionValue>>>;
+
+/// An action name, or a list of them: `S: [scale, sandbox]` means "the first one that applies
+/// to what is selected" (scale on services, sandbox on devices).
+#[derive(Debug)]
+pub(crate) enum ActionValue {
+    One(Scalar),
+    Many(Vec<Spanned<Scalar>>),
+}
+
+impl<'de> serde::Deserialize<'de> for ActionValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ActionValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an action name or a list of action names")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ActionValue, E> {
+                Ok(ActionValue::One(Scalar::Text(v.to_string())))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<ActionValue, E> {
+                Ok(ActionValue::One(Scalar::Text(v.to_string())))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<ActionValue, E> {
+                Ok(ActionValue::One(Scalar::Text(v.to_string())))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<ActionValue, E> {
+                Ok(ActionValue::One(Scalar::Text(v.to_string())))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<ActionValue, E> {
+                Ok(ActionValue::One(Scalar::Text(v.to_string())))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<ActionValue, E> {
+                Ok(ActionValue::One(Scalar::Null))
+            }
+            fn visit_none<E: serde::de::Error>(self) -> Result<ActionValue, E> {
+                Ok(ActionValue::One(Scalar::Null))
+            }
+            fn visit_some<D: serde::Deserializer<'de>>(
+                self,
+                d: D,
+            ) -> Result<ActionValue, D::Error> {
+                d.deserialize_any(V)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<ActionValue, A::Error> {
+                let mut out = Vec::new();
+                while let Some(x) = seq.next_element::<Spanned<Scalar>>()? {
+                    out.push(x);
+                }
+                Ok(ActionValue::Many(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,8 +91,8 @@ struct KeymapDoc {
     help: Bindings,
 }
 
-/// One context's bindings in file order; `None` = explicitly unbound.
-pub(crate) type Section = Vec<(KeyChord, Option<Action>)>;
+/// One context's bindings in file order; empty = explicitly unbound.
+pub(crate) type Section = Vec<(KeyChord, Vec<Action>)>;
 
 #[derive(Debug)]
 pub(crate) struct KeymapLayer {
@@ -85,7 +143,7 @@ impl LayerKind for KeymapKind {
 }
 
 fn parse_section(
-    entries: &Entries<Spanned<Scalar>, Spanned<Scalar>>,
+    entries: &Entries<Spanned<Scalar>, Spanned<ActionValue>>,
     file: &Path,
 ) -> Result<Section, ConfigError> {
     let mut out: Section = Vec::new();
@@ -118,13 +176,31 @@ fn parse_section(
             ));
         }
         spelled.push((chord, name.clone(), key.referenced.line()));
-        out.push((chord, parse_action(action, file)?));
+        let actions = match &action.value {
+            ActionValue::One(v) => parse_action(v, yaml::loc(action), file)?
+                .into_iter()
+                .collect(),
+            ActionValue::Many(list) => {
+                let mut v = Vec::new();
+                for a in list {
+                    if let Some(a) = parse_action(&a.value, yaml::loc(a), file)? {
+                        v.push(a);
+                    }
+                }
+                v
+            }
+        };
+        out.push((chord, actions));
     }
     Ok(out)
 }
 
-fn parse_action(action: &Spanned<Scalar>, file: &Path) -> Result<Option<Action>, ConfigError> {
-    let name = match &action.value {
+fn parse_action(
+    action: &Scalar,
+    at: &serde_saphyr::Location,
+    file: &Path,
+) -> Result<Option<Action>, ConfigError> {
+    let name = match action {
         Scalar::Null => return Ok(None),
         Scalar::Text(t) if t == "none" => return Ok(None),
         Scalar::Text(t) => t,
@@ -137,6 +213,6 @@ fn parse_action(action: &Spanned<Scalar>, file: &Path) -> Result<Option<Action>,
             yaml::hint(name, names()),
             names().collect::<Vec<_>>().join(", ")
         );
-        yaml::error_at(file, yaml::loc(action), msg)
+        yaml::error_at(file, at, msg)
     })
 }

@@ -59,12 +59,13 @@ impl KeyContext {
     }
 }
 
-/// Effective key bindings. `None` in a context's map means "explicitly unbound here": it
-/// shadows the global binding of that key instead of falling through to it.
+/// Effective key bindings. An empty list in a context's map means "explicitly unbound here":
+/// it shadows the global binding of that key instead of falling through to it. A key may name
+/// several actions: the first that applies to the selection runs ([`Keymap::lookup_all`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Keymap {
     pub name: String,
-    maps: Vec<HashMap<KeyChord, Option<Action>>>,
+    maps: Vec<HashMap<KeyChord, Vec<Action>>>,
 }
 
 impl Keymap {
@@ -115,7 +116,7 @@ impl Keymap {
         for layer in chain {
             for (ctx, bindings) in &layer.contexts {
                 if let Some(map) = maps.get_mut(*ctx as usize) {
-                    map.extend(bindings.iter().copied());
+                    map.extend(bindings.iter().cloned());
                 }
             }
         }
@@ -125,8 +126,29 @@ impl Keymap {
         }
     }
 
-    fn own(&self, ctx: KeyContext) -> Option<&HashMap<KeyChord, Option<Action>>> {
+    fn own(&self, ctx: KeyContext) -> Option<&HashMap<KeyChord, Vec<Action>>> {
         self.maps.get(ctx as usize)
+    }
+
+    /// Every action of a key in `ctx` (own binding, else global), in the order written.
+    pub fn lookup_all(&self, ctx: KeyContext, key: &KeyEvent) -> Vec<Action> {
+        if key.kind == KeyEventKind::Release {
+            return Vec::new();
+        }
+        self.lookup_all_chord(ctx, &KeyChord::from_event(key))
+    }
+
+    /// [`lookup_all`](Self::lookup_all) for a chord.
+    pub fn lookup_all_chord(&self, ctx: KeyContext, chord: &KeyChord) -> Vec<Action> {
+        match self.own(ctx).and_then(|m| m.get(chord)) {
+            Some(bound) => bound.clone(),
+            None if ctx != KeyContext::Global => self
+                .own(KeyContext::Global)
+                .and_then(|m| m.get(chord))
+                .cloned()
+                .unwrap_or_default(),
+            None => Vec::new(),
+        }
     }
 
     /// The action of a key in `ctx`: the context's own binding, else the global one. Key
@@ -140,9 +162,9 @@ impl Keymap {
 
     pub fn lookup_chord(&self, ctx: KeyContext, chord: &KeyChord) -> Option<Action> {
         match self.own(ctx).and_then(|m| m.get(chord)) {
-            Some(bound) => *bound,
+            Some(bound) => bound.first().copied(),
             None if ctx != KeyContext::Global => {
-                self.own(KeyContext::Global)?.get(chord).copied().flatten()
+                self.own(KeyContext::Global)?.get(chord)?.first().copied()
             }
             None => None,
         }
@@ -153,7 +175,7 @@ impl Keymap {
     pub fn bindings(&self, ctx: KeyContext) -> Vec<(String, Action)> {
         let mut out: Vec<(KeyChord, Action)> = Vec::new();
         if let Some(own) = self.own(ctx) {
-            out.extend(own.iter().filter_map(|(k, a)| a.map(|a| (*k, a))));
+            out.extend(own.iter().flat_map(|(k, a)| a.iter().map(|a| (*k, *a))));
         }
         if ctx != KeyContext::Global
             && let (Some(global), Some(own)) = (self.own(KeyContext::Global), self.own(ctx))
@@ -162,7 +184,7 @@ impl Keymap {
                 global
                     .iter()
                     .filter(|(k, _)| !own.contains_key(*k))
-                    .filter_map(|(k, a)| a.map(|a| (*k, a))),
+                    .flat_map(|(k, a)| a.iter().map(|a| (*k, *a))),
             );
         }
         sorted(out)
@@ -172,7 +194,11 @@ impl Keymap {
     pub fn own_bindings(&self, ctx: KeyContext) -> Vec<(String, Action)> {
         let own = self
             .own(ctx)
-            .map(|m| m.iter().filter_map(|(k, a)| a.map(|a| (*k, a))).collect())
+            .map(|m| {
+                m.iter()
+                    .flat_map(|(k, a)| a.iter().map(|a| (*k, *a)))
+                    .collect()
+            })
             .unwrap_or_default();
         sorted(own)
     }
@@ -211,7 +237,7 @@ impl Default for Keymap {
                     ];
                     for (name, action) in basic {
                         if let Ok(k) = KeyChord::parse(name) {
-                            maps[KeyContext::Global as usize].insert(k, Some(action));
+                            maps[KeyContext::Global as usize].insert(k, vec![action]);
                         }
                     }
                     Keymap {

@@ -1,0 +1,421 @@
+//! The fleet file (YAML): which devices exist and how to reach them. See
+//! `assets/fleet.example.yaml`. Errors name file:line:col like every config file.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::config::ConfigError;
+use crate::config::yaml;
+
+/// How a device is updated (used by the update feature; only stored here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdaterKind {
+    #[default]
+    None,
+    Mender,
+    Appliance,
+    Custom,
+}
+
+/// Commands of a `custom` updater.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomUpdater {
+    #[serde(default)]
+    pub install: Option<String>,
+    #[serde(default)]
+    pub commit: Option<String>,
+    #[serde(default)]
+    pub rollback: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+/// A named login on a device: a user, optionally a command run with a PTY instead of a shell.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sandbox {
+    pub name: String,
+    pub user: String,
+    #[serde(default)]
+    pub command: Option<String>,
+}
+
+/// Seconds, written `30`, `"30s"`, `"5m"`, `"1h"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interval(pub u64);
+
+impl<'de> Deserialize<'de> for Interval {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        match crate::cli::parse_duration_secs(&s) {
+            Some(n) if n > 0 => Ok(Interval(n)),
+            _ => Err(serde::de::Error::custom(format!(
+                "expected an interval like 30, 30s, 5m or 1h, not `{s}`"
+            ))),
+        }
+    }
+}
+
+/// Settings shared by every device unless the device sets its own.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Defaults {
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    port: Option<u16>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    updater: Option<UpdaterKind>,
+    #[serde(default)]
+    custom_updater: Option<CustomUpdater>,
+    #[serde(default)]
+    sandboxes: Option<Vec<Sandbox>>,
+    #[serde(default)]
+    journal_unit: Option<String>,
+    #[serde(default)]
+    log_file: Option<String>,
+    #[serde(default)]
+    facts_interval: Option<Interval>,
+    #[serde(default)]
+    units: Option<Vec<String>>,
+    #[serde(default)]
+    identity_file: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeviceDoc {
+    name: Spanned<String>,
+    #[serde(default)]
+    host: Option<String>,
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    port: Option<u16>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    groups: Vec<String>,
+    #[serde(default)]
+    updater: Option<Spanned<UpdaterKind>>,
+    #[serde(default)]
+    custom_updater: Option<CustomUpdater>,
+    #[serde(default)]
+    sandboxes: Option<Spanned<Vec<Sandbox>>>,
+    #[serde(default)]
+    known_hosts: Option<String>,
+    #[serde(default)]
+    journal_unit: Option<String>,
+    #[serde(default)]
+    log_file: Option<String>,
+    #[serde(default)]
+    facts_interval: Option<Interval>,
+    #[serde(default)]
+    units: Option<Vec<String>>,
+    #[serde(default)]
+    identity_file: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FleetDoc {
+    #[serde(default)]
+    name: Option<Spanned<String>>,
+    #[serde(default)]
+    known_hosts: Option<String>,
+    #[serde(default)]
+    ssh_config: Option<String>,
+    #[serde(default)]
+    concurrency: Option<usize>,
+    #[serde(default)]
+    defaults: Defaults,
+    #[serde(default)]
+    devices: Vec<DeviceDoc>,
+}
+
+/// One device, with defaults applied and paths resolved.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DeviceSpec {
+    pub name: String,
+    /// Host name, address or ssh_config alias (defaults to the name).
+    pub host: String,
+    pub user: Option<String>,
+    pub port: Option<u16>,
+    pub tags: Vec<String>,
+    pub groups: Vec<String>,
+    pub updater: UpdaterKind,
+    pub custom_updater: Option<CustomUpdater>,
+    pub sandboxes: Vec<Sandbox>,
+    /// Device-specific known_hosts (checked first), then the fleet's, then ~/.ssh/known_hosts.
+    pub known_hosts: Vec<PathBuf>,
+    pub journal_unit: Option<String>,
+    pub log_file: Option<String>,
+    pub facts_interval: u64,
+    pub units: Vec<String>,
+    pub identity_files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FleetFile {
+    pub path: PathBuf,
+    /// Source name: `fleet:<name>`.
+    pub name: String,
+    /// Where accepted host keys are written (the fleet's known_hosts, else ~/.ssh/known_hosts).
+    pub known_hosts: Option<PathBuf>,
+    pub ssh_config: Option<PathBuf>,
+    /// Parallel SSH sessions for facts (default 32).
+    pub concurrency: usize,
+    pub devices: Vec<DeviceSpec>,
+}
+
+pub const DEFAULT_FACTS_INTERVAL: u64 = 30;
+pub const DEFAULT_CONCURRENCY: usize = 32;
+
+fn resolve_path(s: &str, base: &Path) -> PathBuf {
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    if let Some(rest) = s.strip_prefix("~/") {
+        home.join(rest)
+    } else {
+        let p = PathBuf::from(s);
+        if p.is_absolute() { p } else { base.join(p) }
+    }
+}
+
+impl FleetFile {
+    pub fn load(path: &Path) -> Result<FleetFile, ConfigError> {
+        let text = yaml::read_text(path)?;
+        FleetFile::from_yaml(&text, path)
+    }
+
+    pub fn from_yaml(text: &str, path: &Path) -> Result<FleetFile, ConfigError> {
+        let doc = yaml::parse::<FleetDoc>(text, path)?
+            .ok_or_else(|| ConfigError::whole_file(path, "empty fleet file: add `devices:`"))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("fleet")
+            .to_string();
+        let name = match &doc.name {
+            Some(n) if n.value.trim().is_empty() || n.value.contains(char::is_whitespace) => {
+                return Err(yaml::error_at(
+                    path,
+                    yaml::loc(n),
+                    "fleet name must be one word",
+                ));
+            }
+            Some(n) => n.value.clone(),
+            None => stem,
+        };
+        let fleet_known = doc.known_hosts.as_deref().map(|s| resolve_path(s, base));
+        let d = &doc.defaults;
+        let mut devices: Vec<DeviceSpec> = Vec::new();
+        let mut lines: Vec<u64> = Vec::new();
+        for dev in &doc.devices {
+            let n = dev.name.value.trim();
+            if n.is_empty() || n.contains(char::is_whitespace) || n.contains('/') {
+                return Err(yaml::error_at(
+                    path,
+                    yaml::loc(&dev.name),
+                    "device name must be one word without `/`",
+                ));
+            }
+            if let Some(i) = devices.iter().position(|x| x.name == n) {
+                return Err(yaml::error_at(
+                    path,
+                    yaml::loc(&dev.name),
+                    format!(
+                        "duplicate device name {} (first on line {})",
+                        yaml::quote(n),
+                        lines[i]
+                    ),
+                ));
+            }
+            let updater = dev
+                .updater
+                .as_ref()
+                .map(|u| u.value)
+                .or(d.updater)
+                .unwrap_or_default();
+            let custom = dev.custom_updater.clone().or(d.custom_updater.clone());
+            if updater == UpdaterKind::Custom && custom.as_ref().is_none_or(|c| c.install.is_none())
+            {
+                let at = dev
+                    .updater
+                    .as_ref()
+                    .map(|u| *yaml::loc(u))
+                    .unwrap_or(*yaml::loc(&dev.name));
+                return Err(yaml::error_at(
+                    path,
+                    &at,
+                    "a custom updater needs `custom_updater: {install: ...}`",
+                ));
+            }
+            let sandboxes = dev
+                .sandboxes
+                .as_ref()
+                .map(|s| s.value.clone())
+                .or(d.sandboxes.clone())
+                .unwrap_or_default();
+            for (i, s) in sandboxes.iter().enumerate() {
+                if sandboxes[..i].iter().any(|o| o.name == s.name) || s.name.trim().is_empty() {
+                    let at = dev
+                        .sandboxes
+                        .as_ref()
+                        .map(|s| *yaml::loc(s))
+                        .unwrap_or(*yaml::loc(&dev.name));
+                    return Err(yaml::error_at(
+                        path,
+                        &at,
+                        format!(
+                            "sandbox names must be unique and not empty: {}",
+                            yaml::quote(&s.name)
+                        ),
+                    ));
+                }
+            }
+            let mut known = Vec::new();
+            if let Some(k) = &dev.known_hosts {
+                known.push(resolve_path(k, base));
+            }
+            if let Some(k) = &fleet_known {
+                known.push(k.clone());
+            }
+            let mut tags = d.tags.clone();
+            for t in &dev.tags {
+                if !tags.contains(t) {
+                    tags.push(t.clone());
+                }
+            }
+            devices.push(DeviceSpec {
+                name: n.to_string(),
+                host: dev.host.clone().unwrap_or_else(|| n.to_string()),
+                user: dev.user.clone().or(d.user.clone()),
+                port: dev.port.or(d.port),
+                tags,
+                groups: dev.groups.clone(),
+                updater,
+                custom_updater: custom,
+                sandboxes,
+                known_hosts: known,
+                journal_unit: dev.journal_unit.clone().or(d.journal_unit.clone()),
+                log_file: dev.log_file.clone().or(d.log_file.clone()),
+                facts_interval: dev
+                    .facts_interval
+                    .or(d.facts_interval)
+                    .map(|i| i.0)
+                    .unwrap_or(DEFAULT_FACTS_INTERVAL),
+                units: dev.units.clone().or(d.units.clone()).unwrap_or_default(),
+                identity_files: dev
+                    .identity_file
+                    .as_deref()
+                    .or(d.identity_file.as_deref())
+                    .map(|f| vec![resolve_path(f, base)])
+                    .unwrap_or_default(),
+            });
+            lines.push(dev.name.referenced.line());
+        }
+        Ok(FleetFile {
+            path: path.to_path_buf(),
+            name,
+            known_hosts: fleet_known,
+            ssh_config: doc.ssh_config.as_deref().map(|s| resolve_path(s, base)),
+            concurrency: doc.concurrency.unwrap_or(DEFAULT_CONCURRENCY).clamp(1, 256),
+            devices,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(t: &str) -> Result<FleetFile, ConfigError> {
+        FleetFile::from_yaml(t, Path::new("/f/site-a.yaml"))
+    }
+
+    #[test]
+    fn full_file_with_defaults() {
+        let f = parse(
+            "known_hosts: kh\ndefaults:\n  user: ops\n  tags: [all]\n  facts_interval: 1m\n  journal_unit: appliance\n\
+             devices:\n  - name: gw-1\n    host: 10.0.0.1\n    port: 2222\n    tags: [prod]\n    updater: mender\n    units: [a.service]\n    sandboxes:\n      - {name: app, user: app}\n      - {name: db, user: postgres, command: psql}\n\
+             \x20 - name: gw-2\n    user: root\n    facts_interval: 5\n    updater: custom\n    custom_updater: {install: /usr/bin/up}\n",
+        )
+        .unwrap();
+        assert_eq!(f.name, "site-a");
+        assert_eq!(f.known_hosts, Some(PathBuf::from("/f/kh")));
+        let g1 = &f.devices[0];
+        assert_eq!(
+            (g1.host.as_str(), g1.port, g1.user.as_deref()),
+            ("10.0.0.1", Some(2222), Some("ops"))
+        );
+        assert_eq!(g1.tags, ["all", "prod"]);
+        assert_eq!(g1.facts_interval, 60);
+        assert_eq!(g1.updater, UpdaterKind::Mender);
+        assert_eq!(g1.sandboxes[1].command.as_deref(), Some("psql"));
+        assert_eq!(g1.journal_unit.as_deref(), Some("appliance"));
+        let g2 = &f.devices[1];
+        assert_eq!((g2.host.as_str(), g2.facts_interval), ("gw-2", 5));
+        assert_eq!(g2.updater, UpdaterKind::Custom);
+        assert_eq!(g2.known_hosts, [PathBuf::from("/f/kh")]);
+    }
+
+    #[test]
+    fn the_example_parses() {
+        let f = FleetFile::from_yaml(
+            include_str!("../../../assets/fleet.example.yaml"),
+            Path::new("/f/fleet.example.yaml"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(f.name, "site-a");
+        assert_eq!(f.devices.len(), 3);
+        assert_eq!(f.devices[0].sandboxes.len(), 2);
+        assert_eq!(f.devices[2].log_file.as_deref(), Some("/var/log/messages"));
+    }
+
+    #[test]
+    fn errors_are_located() {
+        let cases: &[(&str, (usize, usize), &str)] = &[
+            (
+                "devices:\n  - name: a\n  - name: a\n",
+                (3, 11),
+                "duplicate device name `a` (first on line 2)",
+            ),
+            (
+                "devices:\n  - name: a\n    updater: apt\n",
+                (3, 14),
+                "unknown variant",
+            ),
+            (
+                "devices:\n  - name: a\n    bogus: 1\n",
+                (3, 5),
+                "unknown field `bogus`",
+            ),
+            (
+                "devices:\n  - name: a\n    facts_interval: soon\n",
+                (3, 21),
+                "expected an interval",
+            ),
+            (
+                "devices:\n  - name: a\n    updater: custom\n",
+                (3, 14),
+                "custom updater",
+            ),
+            ("devices:\n  - name: 'a b'\n", (2, 11), "one word"),
+        ];
+        for (text, pos, msg) in cases {
+            let e = parse(text).unwrap_err();
+            assert_eq!((e.line, e.col), *pos, "{text:?} → {e}");
+            assert!(e.message.contains(msg), "{text:?} → {e}");
+            assert!(e.to_string().starts_with("/f/site-a.yaml:"), "{e}");
+        }
+    }
+}

@@ -1,0 +1,482 @@
+//! russh client used like OpenSSH: resolve through ssh_config, ProxyJump chains, strict host
+//! key checking against known_hosts, ssh-agent then identity files, exec, PTY shells.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use russh::ChannelMsg;
+use russh::client::{self, Handle};
+use russh::keys::{PublicKey, PublicKeyOrCertificate};
+use tokio::sync::mpsc;
+
+use super::auth;
+use super::config::{self, SshConfig};
+use super::known_hosts::{self, HostKeyStatus};
+use crate::backend::ShellSession;
+
+/// Process-wide SSH settings: where to read config and known_hosts, how long to wait.
+#[derive(Debug, Clone)]
+pub struct SshOptions {
+    pub config: Arc<SshConfig>,
+    pub home: PathBuf,
+    /// `~/.ssh/known_hosts` (also where accepted keys go when the fleet names no file).
+    pub user_known_hosts: PathBuf,
+    /// ssh-agent socket (SSH_AUTH_SOCK); None = no agent.
+    pub agent: Option<PathBuf>,
+    pub connect_timeout: Duration,
+}
+
+impl SshOptions {
+    /// From `$HOME/.ssh`, like ssh.
+    pub fn from_home() -> SshOptions {
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/"));
+        let config = SshConfig::load(&home.join(".ssh/config")).unwrap_or_else(|e| {
+            tracing::warn!("~/.ssh/config: {e}");
+            SshConfig::default()
+        });
+        SshOptions {
+            config: Arc::new(config),
+            user_known_hosts: home.join(".ssh/known_hosts"),
+            home,
+            agent: std::env::var_os("SSH_AUTH_SOCK")
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from),
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What a device entry says; unset fields come from ssh_config, then defaults.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    /// The name looked up in ssh_config (an alias or a host name).
+    pub host: String,
+    pub user: Option<String>,
+    pub port: Option<u16>,
+    pub identity_files: Vec<PathBuf>,
+    /// Checked before `~/.ssh/known_hosts`.
+    pub known_hosts: Vec<PathBuf>,
+}
+
+/// One hop, fully resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hop {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    /// Name the host key is recorded under (HostKeyAlias or host).
+    pub key_name: String,
+    pub identity_files: Vec<PathBuf>,
+    pub identities_only: bool,
+    pub known_hosts: Vec<PathBuf>,
+    pub keepalive: Option<u64>,
+}
+
+/// Jumps first, the destination last.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Route {
+    pub hops: Vec<Hop>,
+}
+
+impl Route {
+    pub fn dest(&self) -> &Hop {
+        self.hops.last().expect("a route has a destination")
+    }
+}
+
+fn resolve_hop(
+    alias: &str,
+    user: Option<&str>,
+    port: Option<u16>,
+    extra_ids: &[PathBuf],
+    extra_known: &[PathBuf],
+    opts: &SshOptions,
+) -> (Hop, Option<Vec<String>>) {
+    let hc = opts.config.resolve(alias);
+    let host = hc.host_name.clone().unwrap_or_else(|| alias.to_string());
+    let port = port.or(hc.port).unwrap_or(22);
+    let user = user
+        .map(String::from)
+        .or(hc.user.clone())
+        .unwrap_or_else(config::local_user);
+    let home = &opts.home;
+    let mut ids: Vec<PathBuf> = extra_ids.to_vec();
+    ids.extend(
+        hc.identity_files
+            .iter()
+            .map(|f| config::expand_path(f, &host, port, &user, home)),
+    );
+    let mut known: Vec<PathBuf> = extra_known.to_vec();
+    if hc.user_known_hosts.is_empty() {
+        known.push(opts.user_known_hosts.clone());
+    } else {
+        known.extend(
+            hc.user_known_hosts
+                .iter()
+                .map(|f| config::expand_path(f, &host, port, &user, home)),
+        );
+    }
+    let hop = Hop {
+        key_name: hc.host_key_alias.clone().unwrap_or_else(|| host.clone()),
+        host,
+        port,
+        user,
+        identity_files: ids,
+        identities_only: hc.identities_only,
+        known_hosts: known,
+        keepalive: hc.server_alive_interval.filter(|s| *s > 0),
+    };
+    (hop, hc.proxy_jump)
+}
+
+/// Resolve a target like `ssh` would: its ssh_config entry, then its ProxyJump chain.
+pub fn resolve(target: &Target, opts: &SshOptions) -> Route {
+    let (dest, jumps) = resolve_hop(
+        &target.host,
+        target.user.as_deref(),
+        target.port,
+        &target.identity_files,
+        &target.known_hosts,
+        opts,
+    );
+    let mut hops = Vec::new();
+    for j in jumps.unwrap_or_default() {
+        let (user, host, port) = config::parse_jump(&j);
+        // Jump hosts are checked against the same known_hosts files as the device.
+        let (hop, _) = resolve_hop(&host, user.as_deref(), port, &[], &target.known_hosts, opts);
+        hops.push(hop);
+    }
+    hops.push(dest);
+    Route { hops }
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SshError {
+    #[error("{0}")]
+    Connect(String),
+    #[error("host key of {host} is not known ({fingerprint}); accept it explicitly (A) to connect")]
+    UnknownHostKey {
+        host: String,
+        port: u16,
+        fingerprint: String,
+        key: Box<PublicKey>,
+    },
+    #[error(
+        "HOST KEY CHANGED for {host} (now {fingerprint}); {file}:{line} has another key. If the change is expected, remove that line from known_hosts"
+    )]
+    ChangedHostKey {
+        host: String,
+        fingerprint: String,
+        file: String,
+        line: usize,
+    },
+    #[error("host key of {host} ({fingerprint}) is revoked in {file}:{line}")]
+    RevokedHostKey {
+        host: String,
+        fingerprint: String,
+        file: String,
+        line: usize,
+    },
+    #[error("passphrase needed for {}", key.display())]
+    PassphraseNeeded { key: PathBuf },
+    #[error("permission denied for {user}@{host} (tried: {tried})")]
+    AuthFailed {
+        user: String,
+        host: String,
+        tried: String,
+    },
+    #[error("timed out after {0}s")]
+    Timeout(u64),
+}
+
+/// The host-key verdict the handler saw, read after a refused handshake.
+type Verdict = Arc<std::sync::Mutex<Option<(HostKeyStatus, PublicKey)>>>;
+
+pub struct Client {
+    hop: Hop,
+    verdict: Verdict,
+}
+
+impl client::Handler for Client {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        key: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        let PublicKeyOrCertificate::PublicKey { key, .. } = key else {
+            // Host certificates need @cert-authority support: refuse rather than guess.
+            return Ok(false);
+        };
+        let status = known_hosts::check(
+            &self.hop.known_hosts,
+            &self.hop.key_name,
+            self.hop.port,
+            key,
+        );
+        let ok = status == HostKeyStatus::Known;
+        if let Ok(mut v) = self.verdict.lock() {
+            *v = Some((status, key.clone()));
+        }
+        Ok(ok)
+    }
+}
+
+/// An authenticated session (and the jump sessions it tunnels through).
+pub struct Connection {
+    pub handle: Handle<Client>,
+    _jumps: Vec<Arc<Connection>>,
+    pub route: Route,
+}
+
+impl Connection {
+    pub fn is_closed(&self) -> bool {
+        self.handle.is_closed()
+    }
+}
+
+fn client_config(hop: &Hop) -> Arc<client::Config> {
+    Arc::new(client::Config {
+        keepalive_interval: hop.keepalive.map(Duration::from_secs),
+        keepalive_max: 3,
+        nodelay: true,
+        ..Default::default()
+    })
+}
+
+/// Connect and authenticate along `route`, within the connect timeout.
+pub async fn connect(route: &Route, opts: &SshOptions) -> Result<Connection, SshError> {
+    let secs = opts.connect_timeout.as_secs().max(1);
+    tokio::time::timeout(opts.connect_timeout, connect_inner(route, opts))
+        .await
+        .map_err(|_| SshError::Timeout(secs))?
+}
+
+async fn connect_inner(route: &Route, opts: &SshOptions) -> Result<Connection, SshError> {
+    let mut prev: Option<Arc<Connection>> = None;
+    let mut chain: Vec<Arc<Connection>> = Vec::new();
+    let n = route.hops.len();
+    for (i, hop) in route.hops.iter().enumerate() {
+        let verdict: Verdict = Default::default();
+        let handler = Client {
+            hop: hop.clone(),
+            verdict: verdict.clone(),
+        };
+        let cfg = client_config(hop);
+        let res = match &prev {
+            None => {
+                let sock = tokio::net::TcpStream::connect((hop.host.as_str(), hop.port))
+                    .await
+                    .map_err(|e| {
+                        SshError::Connect(format!("connect to {}:{}: {e}", hop.host, hop.port))
+                    })?;
+                let _ = sock.set_nodelay(true);
+                client::connect_stream(cfg, sock, handler).await
+            }
+            Some(jump) => {
+                let ch = jump
+                    .handle
+                    .channel_open_direct_tcpip(
+                        hop.host.clone(),
+                        u32::from(hop.port),
+                        "127.0.0.1",
+                        0,
+                    )
+                    .await
+                    .map_err(|e| {
+                        SshError::Connect(format!(
+                            "jump {} cannot reach {}:{}: {e}",
+                            jump.route.dest().host,
+                            hop.host,
+                            hop.port
+                        ))
+                    })?;
+                client::connect_stream(cfg, ch.into_stream(), handler).await
+            }
+        };
+        let mut handle = match res {
+            Ok(h) => h,
+            Err(e) => {
+                return Err(host_key_error(hop, &verdict).unwrap_or_else(|| {
+                    SshError::Connect(format!("ssh to {}:{}: {e}", hop.host, hop.port))
+                }));
+            }
+        };
+        auth::authenticate(&mut handle, hop, opts).await?;
+        let sub_route = Route {
+            hops: route.hops[..=i].to_vec(),
+        };
+        let conn = Connection {
+            handle,
+            _jumps: chain.clone(),
+            route: sub_route,
+        };
+        if i + 1 == n {
+            return Ok(conn);
+        }
+        let conn = Arc::new(conn);
+        chain.push(conn.clone());
+        prev = Some(conn);
+    }
+    Err(SshError::Connect("empty route".into()))
+}
+
+fn host_key_error(hop: &Hop, verdict: &Verdict) -> Option<SshError> {
+    let (status, key) = verdict.lock().ok()?.clone()?;
+    let host = known_hosts::host_port(&hop.key_name, hop.port);
+    let fingerprint = known_hosts::fingerprint(&key);
+    Some(match status {
+        HostKeyStatus::Known => return None,
+        HostKeyStatus::Unknown => SshError::UnknownHostKey {
+            host,
+            port: hop.port,
+            fingerprint,
+            key: Box::new(key),
+        },
+        HostKeyStatus::Changed { file, line } => SshError::ChangedHostKey {
+            host,
+            fingerprint,
+            file: file.display().to_string(),
+            line,
+        },
+        HostKeyStatus::Revoked { file, line } => SshError::RevokedHostKey {
+            host,
+            fingerprint,
+            file: file.display().to_string(),
+            line,
+        },
+    })
+}
+
+/// Output of a command run without a PTY.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExecOutput {
+    /// None when the command died of a signal or the channel closed without a status.
+    pub code: Option<u32>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// Run `cmd` (a shell command line), collecting at most `limit` bytes of each stream.
+pub async fn exec(conn: &Connection, cmd: &str, limit: usize) -> Result<ExecOutput, SshError> {
+    let mut ch = conn
+        .handle
+        .channel_open_session()
+        .await
+        .map_err(|e| SshError::Connect(format!("open channel: {e}")))?;
+    ch.exec(true, cmd)
+        .await
+        .map_err(|e| SshError::Connect(format!("exec: {e}")))?;
+    let mut out = ExecOutput::default();
+    while let Some(msg) = ch.wait().await {
+        match msg {
+            ChannelMsg::Data { data } => push_limited(&mut out.stdout, &data, limit),
+            ChannelMsg::ExtendedData { data, .. } => push_limited(&mut out.stderr, &data, limit),
+            ChannelMsg::ExitStatus { exit_status } => out.code = Some(exit_status),
+            ChannelMsg::Failure => {
+                return Err(SshError::Connect(
+                    "the server refused to run the command".into(),
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+fn push_limited(buf: &mut Vec<u8>, data: &[u8], limit: usize) {
+    let room = limit.saturating_sub(buf.len());
+    buf.extend_from_slice(&data[..data.len().min(room)]);
+}
+
+/// Start `cmd` and stream its stdout+stderr bytes (logs). Ends when the command exits.
+pub async fn exec_stream(
+    conn: Arc<Connection>,
+    cmd: &str,
+) -> Result<mpsc::Receiver<Vec<u8>>, SshError> {
+    let mut ch = conn
+        .handle
+        .channel_open_session()
+        .await
+        .map_err(|e| SshError::Connect(format!("open channel: {e}")))?;
+    ch.exec(true, cmd)
+        .await
+        .map_err(|e| SshError::Connect(format!("exec: {e}")))?;
+    let (tx, rx) = mpsc::channel(64);
+    tokio::spawn(async move {
+        let _keep = conn;
+        loop {
+            tokio::select! {
+                msg = ch.wait() => match msg {
+                    Some(ChannelMsg::Data { data }) | Some(ChannelMsg::ExtendedData { data, .. }) => {
+                        if tx.send(data.to_vec()).await.is_err() {
+                            break;
+                        }
+                    }
+                    Some(_) => {}
+                    None => break,
+                },
+                _ = tx.closed() => break,
+            }
+        }
+        let _ = ch.close().await;
+    });
+    Ok(rx)
+}
+
+/// An interactive PTY: a login shell, or `command` run with a PTY.
+pub async fn shell(
+    conn: Arc<Connection>,
+    command: Option<&str>,
+    cols: u16,
+    rows: u16,
+) -> Result<ShellSession, SshError> {
+    let err = |what: &str, e: russh::Error| SshError::Connect(format!("{what}: {e}"));
+    let ch = conn
+        .handle
+        .channel_open_session()
+        .await
+        .map_err(|e| err("open channel", e))?;
+    let term = std::env::var("TERM").unwrap_or_else(|_| "xterm-256color".into());
+    ch.request_pty(true, &term, u32::from(cols), u32::from(rows), 0, 0, &[])
+        .await
+        .map_err(|e| err("pty", e))?;
+    match command {
+        Some(c) => ch.exec(true, c).await.map_err(|e| err("exec", e))?,
+        None => ch.request_shell(true).await.map_err(|e| err("shell", e))?,
+    }
+    let (read, write) = ch.split();
+    let input = write.make_writer();
+    let (resize, mut resize_rx) = mpsc::unbounded_channel::<(u16, u16)>();
+    tokio::spawn(async move {
+        while let Some((c, r)) = resize_rx.recv().await {
+            if write
+                .window_change(u32::from(c), u32::from(r), 0, 0)
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    let output = futures::stream::unfold((read, conn), |(mut read, conn)| async move {
+        loop {
+            match read.wait().await? {
+                ChannelMsg::Data { data } | ChannelMsg::ExtendedData { data, .. } => {
+                    return Some((Ok(data.to_vec()), (read, conn)));
+                }
+                _ => continue,
+            }
+        }
+    })
+    .boxed();
+    Ok(ShellSession {
+        output,
+        input: Box::pin(input),
+        resize,
+    })
+}

@@ -1,0 +1,307 @@
+//! The reducer with device rows: `S` resolves per kind, the sandbox picker, `:run` targets and
+//! confirmation, read-only refusal, the passphrase dialog, accepting a host key, help truth.
+
+use std::collections::BTreeMap;
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use fleetdeck::app::state::{Mode, View};
+use fleetdeck::app::{AppState, Effect, Msg, update};
+use fleetdeck::backend::BackendEvent;
+use fleetdeck::config::load_settings;
+use fleetdeck::model::{Health, Resource, ResourceAction, ResourceKey, ResourceKind, SourceId};
+
+fn src() -> SourceId {
+    SourceId::new("fleet:test")
+}
+
+fn device(name: &str, tags: &[&str], extra: &[(&str, &str)]) -> Resource {
+    let mut cells = vec![String::new(); ResourceKind::Device.spec().columns.len()];
+    cells[0] = name.into();
+    cells[1] = "up".into();
+    let mut labels = BTreeMap::new();
+    labels.insert("tags".to_string(), tags.join(","));
+    for (k, v) in extra {
+        labels.insert(k.to_string(), v.to_string());
+    }
+    Resource {
+        key: ResourceKey {
+            source: src(),
+            kind: ResourceKind::Device,
+            id: name.into(),
+        },
+        name: name.into(),
+        parent: None,
+        health: Health::Ok,
+        cells,
+        created: None,
+        labels,
+    }
+}
+
+fn state(read_only: bool) -> AppState {
+    let s = load_settings(None, Some("default"), Some("default"))
+        .expect("defaults")
+        .value;
+    AppState::new(s, read_only)
+}
+
+fn snapshot(st: &mut AppState, kind: ResourceKind, rs: Vec<Resource>) -> Vec<Effect> {
+    update(
+        st,
+        Msg::Backend(BackendEvent::Snapshot {
+            source: src(),
+            kind,
+            resources: rs,
+        }),
+    )
+}
+
+fn key(st: &mut AppState, code: KeyCode) -> Vec<Effect> {
+    update(
+        st,
+        Msg::Term(Event::Key(KeyEvent::new(code, KeyModifiers::NONE))),
+    )
+}
+
+fn typed(st: &mut AppState, text: &str) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    for c in text.chars() {
+        fx.extend(key(st, KeyCode::Char(c)));
+    }
+    fx
+}
+
+fn command(st: &mut AppState, text: &str) -> Vec<Effect> {
+    key(st, KeyCode::Char(':'));
+    typed(st, text);
+    key(st, KeyCode::Enter)
+}
+
+fn devices() -> Vec<Resource> {
+    vec![
+        device("gw-1", &["prod"], &[("sandboxes", "app,db")]),
+        device("gw-2", &["prod"], &[]),
+        device("lab-1", &["lab"], &[]),
+    ]
+}
+
+fn on_devices(read_only: bool) -> AppState {
+    let mut st = state(read_only);
+    snapshot(&mut st, ResourceKind::Device, devices());
+    command(&mut st, "devices");
+    st
+}
+
+#[test]
+fn tag_filter_from_the_command_bar() {
+    let mut st = state(false);
+    snapshot(&mut st, ResourceKind::Device, devices());
+    command(&mut st, "devices prod");
+    let View::Table(t) = st.top() else { panic!() };
+    let names: Vec<&str> = t.rows.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["gw-1", "gw-2"]);
+}
+
+#[test]
+fn shift_s_is_sandbox_on_devices_and_scale_on_services() {
+    let mut st = on_devices(false);
+    key(&mut st, KeyCode::Char('S'));
+    let Mode::Pick(p) = &st.mode else {
+        panic!("sandbox picker expected")
+    };
+    assert_eq!(p.options, ["app", "db"]);
+    key(&mut st, KeyCode::Down);
+    let fx = key(&mut st, KeyCode::Enter);
+    let shell = fx.iter().find_map(|e| match e {
+        Effect::Shell(k) => Some(k.clone()),
+        _ => None,
+    });
+    assert_eq!(shell.unwrap().id, "gw-1/db");
+    assert!(matches!(st.mode, Mode::Normal));
+
+    // A device without sandboxes says so.
+    key(&mut st, KeyCode::Down);
+    key(&mut st, KeyCode::Char('S'));
+    assert!(matches!(st.mode, Mode::Normal));
+    assert!(st.toast.as_ref().unwrap().text.contains("no sandboxes"));
+
+    // On services the same key is scale.
+    let mut svc = Resource {
+        key: ResourceKey {
+            source: SourceId::new("docker:x"),
+            kind: ResourceKind::Service,
+            id: "s1".into(),
+        },
+        ..device("web", &[], &[])
+    };
+    svc.cells = vec![String::new(); ResourceKind::Service.spec().columns.len()];
+    svc.cells[2] = "1/1".into();
+    snapshot(&mut st, ResourceKind::Service, vec![svc]);
+    command(&mut st, "services");
+    key(&mut st, KeyCode::Char('S'));
+    assert!(matches!(st.mode, Mode::Prompt(_)), "scale dialog");
+}
+
+#[test]
+fn help_shows_the_action_s_does_here() {
+    let st = on_devices(false);
+    let theme = st.settings.theme.clone();
+    let text: Vec<String> = fleetdeck::ui::help::lines(&st, &theme)
+        .iter()
+        .map(|l| l.to_string())
+        .collect();
+    let s_line = text
+        .iter()
+        .find(|l| l.trim_start().starts_with("S "))
+        .unwrap();
+    assert!(s_line.contains("sandbox"), "{s_line}");
+    assert!(!text.iter().any(|l| l.contains("Scale:")), "{text:#?}");
+    assert!(
+        text.iter()
+            .any(|l| l.contains("accept") || l.contains("Trust"))
+    );
+    assert!(text.iter().any(|l| l.contains(":run CMD")));
+}
+
+#[test]
+fn run_on_selection_or_on_the_filtered_set_confirmed() {
+    // Unfiltered: the selected device only.
+    let mut st = on_devices(false);
+    command(&mut st, "run uptime");
+    let Mode::ConfirmRun(c) = &st.mode else {
+        panic!("confirm expected: {:?}", st.toast.as_ref().map(|t| &t.text))
+    };
+    assert_eq!(c.targets.len(), 1);
+    assert_eq!(c.command, "uptime");
+    key(&mut st, KeyCode::Char('n'));
+    assert!(matches!(st.mode, Mode::Normal));
+
+    // Filtered by tag: every device shown.
+    let mut st = state(false);
+    snapshot(&mut st, ResourceKind::Device, devices());
+    command(&mut st, "devices prod");
+    command(&mut st, "run df -h /");
+    assert!(
+        matches!(st.mode, Mode::ConfirmRun(_)),
+        "{:?}",
+        st.toast.as_ref().map(|t| &t.text)
+    );
+    let fx = key(&mut st, KeyCode::Char('y'));
+    let (targets, cmd) = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::RunCommand { targets, command } => Some((targets.clone(), command.clone())),
+            _ => None,
+        })
+        .expect("run effect");
+    assert_eq!(cmd, "df -h /");
+    let names: Vec<&str> = targets.iter().map(|(_, n)| n.as_str()).collect();
+    assert_eq!(names, ["gw-1", "gw-2"]);
+    let View::Table(t) = st.top() else { panic!() };
+    assert_eq!(t.kind, ResourceKind::RunResult, "results view opened");
+
+    // Results arrive as rows; Enter describes one from the row itself.
+    let row = fleetdeck::backend::fleet::run::result_row(
+        &targets[0].0,
+        "gw-1",
+        "df -h /",
+        Some(&fleetdeck::backend::fleet::run::RunOutcome {
+            key: targets[0].0.clone(),
+            name: "gw-1".into(),
+            result: Ok((0, "Filesystem 42%\n".into())),
+            secs: 0.2,
+        }),
+    );
+    snapshot(&mut st, ResourceKind::RunResult, vec![row]);
+    let fx = key(&mut st, KeyCode::Enter);
+    assert!(fx.is_empty(), "no backend call: {fx:?}");
+    let View::Describe(d) = st.top() else {
+        panic!()
+    };
+    let text = d.text.clone().unwrap().unwrap();
+    assert!(text.contains("Filesystem 42%"), "{text}");
+}
+
+#[test]
+fn run_is_refused_and_audited_in_read_only_mode() {
+    let mut st = state(true);
+    snapshot(&mut st, ResourceKind::Device, devices());
+    command(&mut st, "devices prod");
+    let fx = command(&mut st, "run reboot");
+    assert!(matches!(st.mode, Mode::Normal), "no dialog");
+    let refused: Vec<&str> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::AuditRefused { name, action, .. } => {
+                assert_eq!(action, &ResourceAction::Run("reboot".into()));
+                Some(name.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(refused, ["gw-1", "gw-2"]);
+    assert!(!fx.iter().any(|e| matches!(e, Effect::RunCommand { .. })));
+}
+
+#[test]
+fn accept_host_key_needs_the_name_typed_and_read_only_refuses() {
+    let mut st = on_devices(false);
+    key(&mut st, KeyCode::Char('A'));
+    let Mode::Confirm(c) = &st.mode else {
+        panic!("typed confirmation expected")
+    };
+    assert_eq!(c.action, ResourceAction::AcceptHostKey);
+    assert!(c.typed.is_some());
+    typed(&mut st, "gw-1");
+    let fx = key(&mut st, KeyCode::Enter);
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::Act { action: ResourceAction::AcceptHostKey, name, .. } if name == "gw-1"
+    )));
+
+    let mut st = on_devices(true);
+    let fx = key(&mut st, KeyCode::Char('A'));
+    assert!(fx.iter().any(|e| matches!(e, Effect::AuditRefused { .. })));
+    assert!(matches!(st.mode, Mode::Normal));
+}
+
+#[test]
+fn passphrase_needed_opens_a_masked_prompt_once_per_attempt() {
+    let mut st = on_devices(false);
+    let needs = |failures: &str| {
+        vec![device(
+            "gw-1",
+            &[],
+            &[
+                ("passphrase_needed", "/k/id_ed25519"),
+                ("passphrase_failures", failures),
+            ],
+        )]
+    };
+    snapshot(&mut st, ResourceKind::Device, needs("0"));
+    let Mode::Secret(p) = &st.mode else {
+        panic!("passphrase prompt expected")
+    };
+    assert_eq!(p.key_path, "/k/id_ed25519");
+    typed(&mut st, "hunter2");
+    let fx = key(&mut st, KeyCode::Enter);
+    let provided = fx.iter().find_map(|e| match e {
+        Effect::ProvidePassphrase {
+            key_path,
+            passphrase,
+        } => Some((key_path.clone(), passphrase.0.clone(), format!("{e:?}"))),
+        _ => None,
+    });
+    let (path, pass, debug) = provided.expect("passphrase effect");
+    assert_eq!(
+        (path.to_str().unwrap(), pass.as_str()),
+        ("/k/id_ed25519", "hunter2")
+    );
+    assert!(!debug.contains("hunter2"), "never in Debug output: {debug}");
+    // Same attempt again: not asked twice.
+    snapshot(&mut st, ResourceKind::Device, needs("0"));
+    assert!(matches!(st.mode, Mode::Normal));
+    // The answer was wrong: asked again.
+    snapshot(&mut st, ResourceKind::Device, needs("1"));
+    assert!(matches!(st.mode, Mode::Secret(_)));
+}

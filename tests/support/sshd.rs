@@ -1,0 +1,275 @@
+//! A real OpenSSH server (Debian's `/usr/sbin/sshd -D -e`) on 127.0.0.1, with temporary host
+//! keys and authorized_keys, for an unprivileged test user. Stopped (by its own pid) on drop.
+
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub const SSHD: &str = "/usr/sbin/sshd";
+/// The unprivileged user devices log in as.
+pub const TEST_USER: &str = "fleetdeck-dev";
+/// A second user, for sandboxes.
+pub const SANDBOX_USER: &str = "fleetdeck-sbx";
+
+/// sshd, ssh-keygen and the test users are there (creating the users when we are root).
+pub fn sshd_available() -> bool {
+    static OK: OnceLock<bool> = OnceLock::new();
+    *OK.get_or_init(|| {
+        if !Path::new(SSHD).exists() {
+            super::note_unavailable(
+                "sshd",
+                "/usr/sbin/sshd missing (apt-get install openssh-server)",
+            );
+            return false;
+        }
+        if Command::new("ssh-keygen").arg("-?").output().is_err() {
+            super::note_unavailable("sshd", "ssh-keygen missing (openssh-client)");
+            return false;
+        }
+        let _ = std::fs::create_dir_all("/run/sshd");
+        for u in [TEST_USER, SANDBOX_USER] {
+            if !ensure_user(u) {
+                super::note_unavailable("sshd", format!("cannot create test user {u} (need root)"));
+                return false;
+            }
+        }
+        true
+    })
+}
+
+fn ensure_user(user: &str) -> bool {
+    let exists = Command::new("id")
+        .arg("-u")
+        .arg(user)
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !exists {
+        let ok = Command::new("useradd")
+            .args(["-m", "-s", "/bin/sh", user])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !ok {
+            return false;
+        }
+    }
+    // sshd without PAM refuses locked accounts ("!" password); "*" is "no password, not locked".
+    Command::new("usermod")
+        .args(["-p", "*", user])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// A key pair made with ssh-keygen: (private path, public line).
+pub fn keygen(dir: &Path, name: &str, kind: &str, passphrase: &str) -> (PathBuf, String) {
+    let path = dir.join(name);
+    let mut args = vec!["-q", "-t", kind, "-N", passphrase, "-C", name, "-f"];
+    let p = path.to_str().unwrap().to_string();
+    args.push(&p);
+    if kind == "rsa" {
+        args.extend(["-b", "2048"]);
+    }
+    let st = Command::new("ssh-keygen")
+        .args(&args)
+        .status()
+        .expect("ssh-keygen");
+    assert!(st.success(), "ssh-keygen {kind}");
+    let public = std::fs::read_to_string(path.with_extension("pub"))
+        .or_else(|_| std::fs::read_to_string(format!("{p}.pub")))
+        .expect("public key");
+    (path, public.trim().to_string())
+}
+
+pub struct Sshd {
+    child: Option<std::process::Child>,
+    pub ports: Vec<u16>,
+    pub dir: tempfile::TempDir,
+    /// `ssh-ed25519 AAAA... comment` of the host key.
+    pub host_key_pub: String,
+}
+
+#[derive(Default, Clone)]
+pub struct SshdOpts {
+    /// Public key lines allowed to log in (as any user).
+    pub authorized: Vec<String>,
+    /// Extra listening ports besides the first.
+    pub extra_ports: usize,
+    /// Reuse this host key (private key path) instead of a fresh one.
+    pub host_key: Option<PathBuf>,
+    /// Listen here instead of 127.0.0.1 (another loopback address).
+    pub listen: Option<String>,
+    /// sshd LogLevel (default ERROR).
+    pub log_level: Option<String>,
+    /// `SetEnv` lines for every session (e.g. a PATH with fake device tools first).
+    pub set_env: Vec<String>,
+}
+
+impl Sshd {
+    pub fn port(&self) -> u16 {
+        self.ports[0]
+    }
+
+    pub fn start(opts: SshdOpts) -> Sshd {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // sshd reads authorized_keys as the logging-in user: the directory must be readable.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let host_key = match &opts.host_key {
+            Some(k) => k.clone(),
+            None => keygen(dir.path(), "host_ed25519", "ed25519", "").0,
+        };
+        let host_key_pub = std::fs::read_to_string(format!("{}.pub", host_key.display()))
+            .expect("host pub")
+            .trim()
+            .to_string();
+        let ak = dir.path().join("authorized_keys");
+        std::fs::write(&ak, opts.authorized.join("\n") + "\n").unwrap();
+        std::fs::set_permissions(&ak, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let mut last_err = String::new();
+        for _attempt in 0..5 {
+            let ports: Vec<u16> = (0..=opts.extra_ports).map(|_| super::free_port()).collect();
+            let mut cfg = String::new();
+            for p in &ports {
+                cfg += &format!("Port {p}\n");
+            }
+            cfg += &format!(
+                "ListenAddress {}\nHostKey {}\nPidFile {}\nAuthorizedKeysFile {}\n\
+                 PubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
+                 PermitRootLogin no\nStrictModes no\nUsePAM no\nPrintMotd no\nPrintLastLog no\n\
+                 AllowTcpForwarding yes\nMaxStartups 500\nMaxSessions 100\nLogLevel {}\n",
+                opts.listen.as_deref().unwrap_or("127.0.0.1"),
+                host_key.display(),
+                dir.path().join("sshd.pid").display(),
+                ak.display(),
+                opts.log_level.as_deref().unwrap_or("ERROR"),
+            );
+            for e in &opts.set_env {
+                cfg += &format!("SetEnv {e}\n");
+            }
+            let cfg_path = dir.path().join("sshd_config");
+            std::fs::write(&cfg_path, cfg).unwrap();
+            let log = std::fs::File::create(dir.path().join("sshd.log")).unwrap();
+            let mut child = Command::new(SSHD)
+                .arg("-D")
+                .arg("-e")
+                .arg("-f")
+                .arg(&cfg_path)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("spawn sshd");
+            let addr = opts.listen.clone().unwrap_or_else(|| "127.0.0.1".into());
+            if ports
+                .iter()
+                .all(|p| wait_banner(&addr, *p, Duration::from_secs(5)))
+            {
+                return Sshd {
+                    child: Some(child),
+                    ports,
+                    dir,
+                    host_key_pub,
+                };
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            last_err = std::fs::read_to_string(dir.path().join("sshd.log")).unwrap_or_default();
+        }
+        panic!("sshd did not start: {last_err}");
+    }
+
+    /// The known_hosts line for port `port`.
+    pub fn known_hosts_line(&self, port: u16) -> String {
+        self.known_hosts_line_for("127.0.0.1", port)
+    }
+
+    pub fn known_hosts_line_for(&self, host: &str, port: u16) -> String {
+        let mut parts = self.host_key_pub.split_whitespace();
+        format!(
+            "[{host}]:{port} {} {}",
+            parts.next().unwrap(),
+            parts.next().unwrap()
+        )
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("sshd.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Wait until the port answers with an SSH banner.
+fn wait_banner(addr: &str, port: u16, timeout: Duration) -> bool {
+    let t0 = Instant::now();
+    while t0.elapsed() < timeout {
+        if let Ok(mut s) = std::net::TcpStream::connect((addr, port)) {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+            let mut buf = [0u8; 8];
+            if s.read_exact(&mut buf).is_ok() && &buf == b"SSH-2.0-" {
+                return true;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// A real `ssh-agent` holding `key`; killed on drop.
+pub struct Agent {
+    child: std::process::Child,
+    pub sock: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Agent {
+    pub fn start(key: &Path) -> Agent {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("agent.sock");
+        let child = Command::new("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&sock)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ssh-agent");
+        let t0 = Instant::now();
+        while !sock.exists() && t0.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let st = Command::new("ssh-add")
+            .arg(key)
+            .env("SSH_AUTH_SOCK", &sock)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("ssh-add");
+        assert!(st.success(), "ssh-add");
+        Agent {
+            child,
+            sock,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
