@@ -11,6 +11,16 @@
 //! - the release console in tmux (`:pods`, 5,000 rows): RSS and idle CPU over IDLE_SECS (10).
 //!
 //! Set KUBE_BENCH_E2E=0 to skip the end-to-end part.
+//!
+//! Figures on the 2-core project machine (2026-11-23, release):
+//! - map 5,000 pods ≈ 50 ms (only on a full list; a watch event maps one object);
+//! - snapshot of 5,000 rows → state (sort) + 160x48 frame ≈ 35 ms; a frame alone ≈ 1 ms;
+//! - list responses alone (10 pages, 11 MB) 335 ms, watch start → first snapshot 394 ms,
+//!   so the table is ready ≈ 68 ms after the list responses (goal < 300 ms);
+//! - watch event → snapshot → state + frame: median 53 ms, max 86 ms (goal < 100 ms; 20 ms of
+//!   it is the burst debounce);
+//! - console in tmux with 5,000 pods: RSS 48.6 MB (goal < 60 MB), idle CPU 0.00 % over 10 s
+//!   (goal < 0.5 %).
 
 #[path = "../tests/support/kube_server.rs"]
 mod kube_server;
