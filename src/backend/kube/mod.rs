@@ -3,8 +3,8 @@
 //!
 //! Construction never touches the network: the kubeconfig is parsed up front (a broken one is
 //! reported as the source's status), the client is made on first use inside a task, and every
-//! list is a `kube::runtime::watcher` (list, then watch from the resourceVersion, relist on
-//! 410 Gone) feeding a reflector store whose contents are sent as snapshots.
+//! list is a `kube::runtime::watcher` (paged list, then watch from the resourceVersion, relist
+//! on 410 Gone) feeding a reflector-like store of mapped rows that is sent as snapshots.
 //!
 //! Files: `map` (objects → rows), `watch`, `logs`, `exec` (shell and exec over the websocket
 //! exec API), `actions` (scale, rollout restart/undo, delete, describe), `error` (human text).
