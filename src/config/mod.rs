@@ -570,6 +570,32 @@ mod tests {
     }
 
     #[test]
+    fn mender_sources() {
+        let c = parse(
+            "mender:\n  - name: hosted\n    url: https://hosted.mender.io\n    token_env: MENDER_TOKEN\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.mender,
+            vec![MenderSource {
+                name: "hosted".into(),
+                url: "https://hosted.mender.io".into(),
+                token_env: "MENDER_TOKEN".into(),
+            }]
+        );
+        let e = parse("mender:\n  - name: a\n    url: hosted.mender.io\n    token_env: T\n")
+            .unwrap_err();
+        assert!(e.message.contains("https://"), "{e}");
+        assert!(e.to_string().contains(":3:"), "positioned: {e}");
+        let e = parse("mender:\n  - name: a\n    url: https://m\n    token_env: T\n  - name: a\n    url: https://m\n    token_env: T\n")
+            .unwrap_err();
+        assert!(e.message.contains("duplicate mender"), "{e}");
+        let e = parse("mender:\n  - name: a\n    url: https://m\n    token_env: \"abc=secret\"\n")
+            .unwrap_err();
+        assert!(e.message.contains("NAME of an environment variable"), "{e}");
+    }
+
+    #[test]
     fn kube_sources() {
         assert_eq!(parse("theme: x\n").unwrap().kube, None);
         assert_eq!(parse("kube: []\n").unwrap().kube, Some(vec![]));

@@ -191,11 +191,7 @@ fn query_param(query: &str, name: &str) -> Option<String> {
     })
 }
 
-async fn handle(
-    st: Arc<Mutex<State>>,
-    port: u16,
-    req: Request<Incoming>,
-) -> Response<Full<Bytes>> {
+async fn handle(st: Arc<Mutex<State>>, port: u16, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
@@ -253,9 +249,7 @@ async fn handle(
                 page + 1
             ));
         }
-        return respond(
-            Reply::json(200, &Value::Array(chunk)).header("link", &links.join(", ")),
-        );
+        return respond(Reply::json(200, &Value::Array(chunk)).header("link", &links.join(", ")));
     }
     respond(Reply::json(
         404,
