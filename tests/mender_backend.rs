@@ -507,3 +507,76 @@ async fn a_missing_token_is_explained() {
     );
     assert!(s.requests().is_empty(), "no request without a token");
 }
+
+/// `fleetdeck ls mdevices|mdeployments -o json` end to end: the real binary, a config naming
+/// the server and the token variable, the token only in the environment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ls_mender_kinds_as_json() {
+    let s = full_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "kube: []\nmender:\n  - name: test\n    url: {}\n    token_env: FLEETDECK_TEST_MENDER_TOKEN\n",
+            s.url()
+        ),
+    )
+    .unwrap();
+    let run = |kind: &'static str| {
+        let (config, home) = (config.clone(), dir.path().to_path_buf());
+        async move {
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_fleetdeck"))
+                .args([
+                    "--config",
+                    config.to_str().unwrap(),
+                    "ls",
+                    kind,
+                    "-o",
+                    "json",
+                ])
+                .env("HOME", &home)
+                .env("XDG_CONFIG_HOME", home.join("config"))
+                .env("XDG_STATE_HOME", home.join("state"))
+                .env_remove("KUBECONFIG")
+                .env("FLEETDECK_TEST_MENDER_TOKEN", TOKEN)
+                .output()
+                .await
+                .expect("run fleetdeck")
+        }
+    };
+    let out = run("mdevices").await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let v: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("JSON array");
+    assert_eq!(v.len(), 3);
+    assert_eq!(v[0]["id"], DEV1);
+    assert_eq!(v[0]["source"], "mender:test");
+    assert_eq!(v[0]["auth"], "accepted");
+    assert_eq!(v[0]["artifact"], "release-2024.04");
+    assert!(v[0]["last check-in"].is_string());
+
+    let out = run("mdeployments").await;
+    assert!(out.status.success());
+    let v: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("JSON array");
+    assert_eq!(v.len(), 2);
+    let d1 = v.iter().find(|d| d["id"] == DEP1).unwrap();
+    assert_eq!(d1["success"], "1");
+    assert_eq!(d1["failure"], "1");
+    assert_eq!(d1["status"], "finished");
+
+    // The token reaches the server, never the output or the log file.
+    let log = std::fs::read_dir(dir.path().join("state"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .flat_map(|e| std::fs::read_to_string(e.path().join("fleetdeck.log")).ok())
+        .collect::<String>();
+    for text in [
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        log,
+    ] {
+        assert!(!text.contains(TOKEN));
+    }
+}
