@@ -580,3 +580,27 @@ async fn ls_mender_kinds_as_json() {
         assert!(!text.contains(TOKEN));
     }
 }
+
+#[tokio::test]
+async fn the_probe_reports_the_server_in_the_header() {
+    let s = full_server().await;
+    let b = backend(&s, TOKEN);
+    let (tx, mut rx) = mpsc::channel(8);
+    let _h = b.probe(tx).expect("a probe");
+    match next_event(&mut rx, |_| true).await {
+        BackendEvent::Status(id, SourceStatus::Connected(text)) => {
+            assert_eq!(id, SourceId::new("mender:test"));
+            assert!(text.starts_with("Mender 127.0.0.1:"), "{text}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let b = backend(&s, "wrong");
+    let (tx, mut rx) = mpsc::channel(8);
+    let _h = b.probe(tx).expect("a probe");
+    match next_event(&mut rx, |_| true).await {
+        BackendEvent::Status(_, SourceStatus::Reconnecting { error, .. }) => {
+            assert_eq!(error, "unauthorized: check the token in $MENDER_TEST_TOKEN");
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -300,15 +300,22 @@ async fn poll_loop(inner: Arc<Inner>, kind: ResourceKind, tx: EventTx) {
                 tracing::info!(source = %inner.id, kind = kind.name(), "mender: {e}");
                 let (delay, ev) = match (&e, inner.unavailable_text(&e)) {
                     (_, Some(reason)) => {
-                        // The server answered: it is reachable, the token is the problem.
+                        let delay = backoff.next_delay().max(inner.poll);
+                        // 403: the server answered and the token is valid; other kinds may
+                        // work. 401 / no token: nothing will, say so in the header too.
+                        let status = if matches!(e, ApiError::Forbidden(_)) {
+                            SourceStatus::Connected(inner.server_text())
+                        } else {
+                            SourceStatus::Reconnecting {
+                                error: reason.clone(),
+                                retry_in_secs: delay.as_secs(),
+                            }
+                        };
                         let _ = tx
-                            .send(BackendEvent::Status(
-                                inner.id.clone(),
-                                SourceStatus::Connected(inner.server_text()),
-                            ))
+                            .send(BackendEvent::Status(inner.id.clone(), status))
                             .await;
                         (
-                            backoff.next_delay().max(inner.poll),
+                            delay,
                             BackendEvent::Unavailable {
                                 source: inner.id.clone(),
                                 kind,
@@ -350,6 +357,49 @@ async fn poll_loop(inner: Arc<Inner>, kind: ResourceKind, tx: EventTx) {
         if tx.is_closed() {
             return;
         }
+    }
+}
+
+/// One cheap request so the header shows the server's state before any Mender view is open;
+/// retried with backoff until it answers.
+async fn probe(inner: Arc<Inner>, tx: EventTx) {
+    let mut backoff = Backoff::default();
+    loop {
+        let path = format!("{DEVAUTH}?page=1&per_page=1");
+        let (status, delay) = match inner.api.request(http::Method::GET, &path, None).await {
+            Ok(_) | Err(ApiError::Forbidden(_)) => {
+                let status = SourceStatus::Connected(inner.server_text());
+                let _ = tx
+                    .send(BackendEvent::Status(inner.id.clone(), status))
+                    .await;
+                return;
+            }
+            Err(ApiError::RateLimited(secs)) => (
+                SourceStatus::Reconnecting {
+                    error: ApiError::RateLimited(secs).to_string(),
+                    retry_in_secs: secs,
+                },
+                Duration::from_secs(secs),
+            ),
+            Err(e) => {
+                let d = backoff.next_delay();
+                (
+                    SourceStatus::Reconnecting {
+                        error: inner.describe_error(e),
+                        retry_in_secs: d.as_secs(),
+                    },
+                    d,
+                )
+            }
+        };
+        if tx
+            .send(BackendEvent::Status(inner.id.clone(), status))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        tokio::time::sleep(delay).await;
     }
 }
 
@@ -572,6 +622,10 @@ impl Backend for MenderBackend {
 
     fn stats(&self, _target: &ResourceKey, _tx: EventTx) -> Option<TaskHandle> {
         None
+    }
+
+    fn probe(&self, tx: EventTx) -> Option<TaskHandle> {
+        Some(TaskHandle::spawn(probe(self.inner.clone(), tx)))
     }
 
     async fn act(&self, target: &ResourceKey, action: &ResourceAction) -> anyhow::Result<String> {
