@@ -2,7 +2,6 @@
 //! real-shaped fixtures by the backend's own mapping.
 
 #[path = "support/mender_server.rs"]
-#[allow(dead_code)]
 mod mender_server;
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
