@@ -41,6 +41,9 @@ pub fn build_with(
             .into_iter()
             .map(|b| Arc::new(b) as Arc<dyn Backend>),
     );
+    out.extend(config.mender.iter().map(|m| {
+        Arc::new(crate::backend::mender::MenderBackend::from_source(m)) as Arc<dyn Backend>
+    }));
     out
 }
 

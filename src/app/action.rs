@@ -67,6 +67,8 @@ actions! {
     Activate => "activate", "Activate the node";
     Sandbox => "sandbox", "Shell into one of the device's sandboxes (picker)";
     AcceptHostKey => "accept_host_key", "Trust the device's unknown host key (type its name)";
+    AbortDeployment => "abort_deployment", "Abort the Mender deployment (confirmed)";
+    CreateDeployment => "create_deployment", "Deploy an artifact to the Mender device (all shown when filtered)";
     // logs
     ToggleFollow => "toggle_follow", "Follow new lines on/off";
     ToggleTimestamps => "toggle_timestamps", "Timestamps on/off";

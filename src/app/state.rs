@@ -126,6 +126,18 @@ pub struct Prompt {
     pub input: Input,
     /// An error for the last submitted answer ("not a number").
     pub error: Option<String>,
+    /// What the answer is for.
+    pub purpose: PromptFor,
+}
+
+/// What a [`Prompt`]'s answer does.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum PromptFor {
+    /// A replica count for `Prompt::key`.
+    #[default]
+    Scale,
+    /// An artifact name deployed to these Mender devices (`ResourceKey::id`s of one source).
+    Deployment(Vec<String>),
 }
 
 pub struct Toast {

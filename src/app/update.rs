@@ -469,6 +469,26 @@ fn on_key(state: &mut AppState, key: KeyEvent, fx: &mut Vec<Effect>) {
                 Mode::Prompt(p)
             }
             Edited::Cancel => Mode::Normal,
+            Edited::Submit(text) if matches!(p.purpose, PromptFor::Deployment(_)) => {
+                let artifact = text.trim().to_string();
+                if artifact.is_empty() {
+                    p.error = Some("the name of an artifact on the server".into());
+                    p.input = Input { text };
+                    Mode::Prompt(p)
+                } else {
+                    let PromptFor::Deployment(devices) = p.purpose else {
+                        unreachable!("matched above")
+                    };
+                    request_action(
+                        state,
+                        p.key,
+                        p.name,
+                        ResourceAction::CreateDeployment(artifact, devices),
+                        fx,
+                    );
+                    std::mem::replace(&mut state.mode, Mode::Normal)
+                }
+            }
             Edited::Submit(text) => match text.trim().parse::<u64>() {
                 Ok(n) if n <= MAX_REPLICAS => {
                     request_action(state, p.key, p.name, ResourceAction::Scale(n), fx);
@@ -861,8 +881,51 @@ fn on_table_action(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
                     question: format!("Replicas for {} (now {now} running)", row.name),
                     input: Input { text: current },
                     error: None,
+                    purpose: PromptFor::Scale,
                 });
             }
+        }
+        Action::CreateDeployment => {
+            let Some(row) = selected else { return };
+            if kind != ResourceKind::MenderDevice {
+                state.toast(
+                    "deployments are created from Mender devices (:mdevices)",
+                    true,
+                );
+                return;
+            }
+            // Filtered: every device shown (of the selection's server); else the selection.
+            let devices: Vec<String> = if t.filter.is_some() {
+                t.rows
+                    .iter()
+                    .filter(|r| r.key.source == row.key.source)
+                    .map(|r| r.key.id.clone())
+                    .collect()
+            } else {
+                vec![row.key.id.clone()]
+            };
+            let name = if devices.len() == 1 {
+                row.name.clone()
+            } else {
+                format!("{} devices", devices.len())
+            };
+            if read_only {
+                refuse(
+                    state,
+                    &row,
+                    ResourceAction::CreateDeployment(String::new(), devices),
+                    fx,
+                );
+                return;
+            }
+            state.mode = Mode::Prompt(Prompt {
+                key: row.key.clone(),
+                question: format!("Artifact to deploy to {name}"),
+                name,
+                input: Input::default(),
+                error: None,
+                purpose: PromptFor::Deployment(devices),
+            });
         }
         _ => {
             let Some(ra) = resource_action(action) else {
@@ -901,6 +964,7 @@ pub fn applies(kind: ResourceKind, action: Action) -> bool {
         Action::Shell => spec.has_shell,
         Action::Scale => kind.offers(&ResourceAction::Scale(0)),
         Action::Sandbox => kind == ResourceKind::Device,
+        Action::CreateDeployment => kind == ResourceKind::MenderDevice,
         a => match resource_action(a) {
             Some(ra) => kind.offers(&ra),
             None => true,
@@ -925,6 +989,7 @@ fn resource_action(action: Action) -> Option<ResourceAction> {
         Action::PauseNode => ResourceAction::Pause,
         Action::Activate => ResourceAction::Activate,
         Action::AcceptHostKey => ResourceAction::AcceptHostKey,
+        Action::AbortDeployment => ResourceAction::AbortDeployment,
         _ => return None,
     })
 }

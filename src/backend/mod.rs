@@ -4,6 +4,7 @@
 pub mod docker;
 pub mod fleet;
 pub mod kube;
+pub mod mender;
 pub mod task;
 
 use std::pin::Pin;

@@ -78,6 +78,18 @@ pub struct KubeSource {
     pub namespace: Option<String>,
 }
 
+/// One Mender server (`mender:<name>`): the management API at `url`, authenticated with the
+/// personal access token held in the environment variable `token_env` (never in the file).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MenderSource {
+    pub name: String,
+    /// e.g. https://hosted.mender.io or https://mender.example.com
+    pub url: String,
+    /// The NAME of the environment variable holding the token, e.g. MENDER_TOKEN.
+    pub token_env: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -95,6 +107,8 @@ pub struct Config {
     pub kube: Option<Vec<KubeSource>>,
     /// Fleet files (devices over SSH); `~/` and paths relative to the config file work.
     pub fleet: Vec<PathBuf>,
+    /// Mender servers (management API).
+    pub mender: Vec<MenderSource>,
 }
 
 impl Default for Config {
@@ -109,6 +123,7 @@ impl Default for Config {
             docker: Vec::new(),
             kube: None,
             fleet: Vec::new(),
+            mender: Vec::new(),
         }
     }
 }
@@ -276,6 +291,37 @@ impl Config {
                 ));
             }
         }
+        let mender_spots = spots.mender.as_deref().unwrap_or_default();
+        for (i, m) in self.mender.iter().enumerate() {
+            let spot = mender_spots.get(i);
+            if m.name.trim().is_empty() {
+                return Err(at(
+                    spot.and_then(|s| s.name.as_ref()),
+                    "mender source name must not be empty",
+                ));
+            }
+            if self.mender[..i].iter().any(|o| o.name == m.name) {
+                return Err(at(
+                    spot.and_then(|s| s.name.as_ref()),
+                    &format!("duplicate mender source name {}", yaml::quote(&m.name)),
+                ));
+            }
+            if !(m.url.starts_with("https://") || m.url.starts_with("http://")) {
+                return Err(at(
+                    spot.and_then(|s| s.url.as_ref()),
+                    &format!(
+                        "mender url {} must start with https:// (or http://)",
+                        yaml::quote(&m.url)
+                    ),
+                ));
+            }
+            if m.token_env.trim().is_empty() || m.token_env.contains(['=', ' ']) {
+                return Err(at(
+                    spot.and_then(|s| s.token_env.as_ref()),
+                    "mender token_env is the NAME of an environment variable (e.g. MENDER_TOKEN)",
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -304,6 +350,18 @@ struct Spots {
     docker: Option<Vec<DockerSpots>>,
     #[serde(default)]
     kube: Option<Vec<KubeSpots>>,
+    #[serde(default)]
+    mender: Option<Vec<MenderSpots>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct MenderSpots {
+    #[serde(default)]
+    name: Option<Spanned<IgnoredAny>>,
+    #[serde(default)]
+    url: Option<Spanned<IgnoredAny>>,
+    #[serde(default)]
+    token_env: Option<Spanned<IgnoredAny>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -509,6 +567,32 @@ mod tests {
                     .starts_with(&format!("/etc/fd/config.yaml:{}:{}: ", pos.0, pos.1))
             );
         }
+    }
+
+    #[test]
+    fn mender_sources() {
+        let c = parse(
+            "mender:\n  - name: hosted\n    url: https://hosted.mender.io\n    token_env: MENDER_TOKEN\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.mender,
+            vec![MenderSource {
+                name: "hosted".into(),
+                url: "https://hosted.mender.io".into(),
+                token_env: "MENDER_TOKEN".into(),
+            }]
+        );
+        let e = parse("mender:\n  - name: a\n    url: hosted.mender.io\n    token_env: T\n")
+            .unwrap_err();
+        assert!(e.message.contains("https://"), "{e}");
+        assert!(e.to_string().contains(":3:"), "positioned: {e}");
+        let e = parse("mender:\n  - name: a\n    url: https://m\n    token_env: T\n  - name: a\n    url: https://m\n    token_env: T\n")
+            .unwrap_err();
+        assert!(e.message.contains("duplicate mender"), "{e}");
+        let e = parse("mender:\n  - name: a\n    url: https://m\n    token_env: \"abc=secret\"\n")
+            .unwrap_err();
+        assert!(e.message.contains("NAME of an environment variable"), "{e}");
     }
 
     #[test]

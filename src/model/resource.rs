@@ -150,6 +150,10 @@ pub enum ResourceAction {
     AcceptHostKey,
     /// A fleet command line (`:run`), audited per device.
     Run(String),
+    /// Stop a Mender deployment (`PUT .../status {"status":"aborted"}`).
+    AbortDeployment,
+    /// Create a Mender deployment of an artifact (by name) to these device ids.
+    CreateDeployment(String, Vec<String>),
 }
 
 /// How deliberately an action must be confirmed.
@@ -179,6 +183,8 @@ impl ResourceAction {
             ResourceAction::Switch => "switch",
             ResourceAction::AcceptHostKey => "accept host key",
             ResourceAction::Run(_) => "run",
+            ResourceAction::AbortDeployment => "abort deployment",
+            ResourceAction::CreateDeployment(..) => "create deployment",
         }
     }
 
@@ -187,6 +193,11 @@ impl ResourceAction {
         match self {
             ResourceAction::Scale(n) => format!("scale to {n}"),
             ResourceAction::Run(cmd) => format!("run: {cmd}"),
+            ResourceAction::CreateDeployment(artifact, devices) => format!(
+                "create deployment of {artifact} to {} device(s): {}",
+                devices.len(),
+                devices.join(",")
+            ),
             other => other.name().to_string(),
         }
     }
@@ -203,7 +214,9 @@ impl ResourceAction {
             | ResourceAction::Redeploy
             | ResourceAction::Rollback
             | ResourceAction::Drain
-            | ResourceAction::Pause => Confirmation::YesNo,
+            | ResourceAction::Pause
+            | ResourceAction::AbortDeployment
+            | ResourceAction::CreateDeployment(..) => Confirmation::YesNo,
             // Trusting a key is a security decision: always asked, even with confirmations off.
             ResourceAction::AcceptHostKey => Confirmation::TypeName,
             _ => Confirmation::None,

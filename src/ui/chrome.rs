@@ -242,6 +242,8 @@ fn hints(state: &AppState, theme: &Theme) -> Line<'static> {
                             | Action::Activate
                             | Action::Sandbox
                             | Action::AcceptHostKey
+                            | Action::AbortDeployment
+                            | Action::CreateDeployment
                     ) && crate::app::update::applies(kind, *a)
                 })
                 .take(3);

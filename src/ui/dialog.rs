@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 
-use crate::app::state::{Confirm, Picker, Prompt, RunConfirm, SecretPrompt};
+use crate::app::state::{Confirm, Picker, Prompt, PromptFor, RunConfirm, SecretPrompt};
 use crate::config::{Role, Theme};
 
 pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
@@ -94,7 +94,11 @@ pub fn prompt(frame: &mut Frame, area: Rect, p: &Prompt, theme: &Theme) {
             Span::styled("cancel", theme.style(Role::DialogText)),
         ]),
     });
-    boxed(frame, area, " Scale ", body, theme)
+    let title = match p.purpose {
+        PromptFor::Scale => " Scale ",
+        PromptFor::Deployment(_) => " Create deployment ",
+    };
+    boxed(frame, area, title, body, theme)
 }
 
 /// The sandbox picker.

@@ -1,0 +1,255 @@
+//! The reducer with Mender views: abort (confirmed), create a deployment (prompt + confirm, on
+//! the selection or on every device shown when filtered), read-only refusals, drill-down.
+
+use std::collections::BTreeMap;
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use fleetdeck::app::action::Action;
+use fleetdeck::app::state::{Mode, View};
+use fleetdeck::app::{AppState, Effect, Msg, update};
+use fleetdeck::backend::BackendEvent;
+use fleetdeck::config::load_settings;
+use fleetdeck::model::{Health, Resource, ResourceAction, ResourceKey, ResourceKind, SourceId};
+
+fn src() -> SourceId {
+    SourceId::new("mender:hosted")
+}
+
+fn row(kind: ResourceKind, id: &str, name: &str, parent: Option<&str>) -> Resource {
+    let mut cells = vec![String::new(); kind.spec().columns.len()];
+    cells[0] = name.to_string();
+    Resource {
+        key: ResourceKey {
+            source: src(),
+            kind,
+            id: id.into(),
+        },
+        name: name.into(),
+        parent: parent.map(String::from),
+        health: Health::Ok,
+        cells,
+        created: None,
+        labels: BTreeMap::new(),
+    }
+}
+
+fn state(read_only: bool) -> AppState {
+    let s = load_settings(None, Some("default"), Some("default"))
+        .expect("defaults")
+        .value;
+    AppState::new(s, read_only)
+}
+
+fn snapshot(st: &mut AppState, kind: ResourceKind, rs: Vec<Resource>) {
+    update(
+        st,
+        Msg::Backend(BackendEvent::Snapshot {
+            source: src(),
+            kind,
+            resources: rs,
+        }),
+    );
+}
+
+fn key(st: &mut AppState, code: KeyCode) -> Vec<Effect> {
+    update(
+        st,
+        Msg::Term(Event::Key(KeyEvent::new(code, KeyModifiers::NONE))),
+    )
+}
+
+fn typed(st: &mut AppState, text: &str) {
+    for c in text.chars() {
+        key(st, KeyCode::Char(c));
+    }
+}
+
+fn command(st: &mut AppState, cmd: &str) {
+    update(st, Msg::Action(Action::Command));
+    typed(st, cmd);
+    key(st, KeyCode::Enter);
+}
+
+fn acts(fx: &[Effect]) -> Vec<(String, ResourceAction)> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Act { name, action, .. } => Some((name.clone(), action.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn devices() -> Vec<Resource> {
+    [
+        ("d1", "production"),
+        ("d2", "production"),
+        ("d3", "staging"),
+    ]
+    .into_iter()
+    .map(|(id, group)| {
+        let mut r = row(ResourceKind::MenderDevice, id, id, Some(group));
+        r.cells[5] = group.to_string();
+        r
+    })
+    .collect()
+}
+
+#[test]
+fn x_aborts_a_deployment_after_yes() {
+    let mut st = state(false);
+    command(&mut st, "mdeployments");
+    snapshot(
+        &mut st,
+        ResourceKind::MenderDeployment,
+        vec![row(
+            ResourceKind::MenderDeployment,
+            "dep-1",
+            "rollout",
+            None,
+        )],
+    );
+    let fx = key(&mut st, KeyCode::Char('x'));
+    assert!(acts(&fx).is_empty(), "nothing before the confirmation");
+    assert!(matches!(&st.mode, Mode::Confirm(c) if c.action == ResourceAction::AbortDeployment));
+    let fx = key(&mut st, KeyCode::Char('y'));
+    assert_eq!(
+        acts(&fx),
+        vec![("rollout".to_string(), ResourceAction::AbortDeployment)]
+    );
+}
+
+#[test]
+fn enter_on_a_deployment_shows_its_devices() {
+    let mut st = state(false);
+    command(&mut st, "mdeployments");
+    snapshot(
+        &mut st,
+        ResourceKind::MenderDeployment,
+        vec![row(
+            ResourceKind::MenderDeployment,
+            "dep-1",
+            "rollout",
+            None,
+        )],
+    );
+    snapshot(
+        &mut st,
+        ResourceKind::MenderDeploymentDevice,
+        vec![
+            row(
+                ResourceKind::MenderDeploymentDevice,
+                "dep-1/d1",
+                "d1",
+                Some("rollout"),
+            ),
+            row(
+                ResourceKind::MenderDeploymentDevice,
+                "dep-2/d2",
+                "d2",
+                Some("other"),
+            ),
+        ],
+    );
+    key(&mut st, KeyCode::Enter);
+    let View::Table(t) = st.top() else {
+        panic!("a table")
+    };
+    assert_eq!(t.kind, ResourceKind::MenderDeploymentDevice);
+    let names: Vec<&str> = t.rows.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, vec!["d1"]);
+    assert!(
+        st.wanted_kinds()
+            .contains(&ResourceKind::MenderDeploymentDevice)
+    );
+    // `l` opens the device's deployment log.
+    let fx = key(&mut st, KeyCode::Char('l'));
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::OpenLogs { target, .. } if target.id == "dep-1/d1")),
+        "{fx:?}"
+    );
+}
+
+#[test]
+fn create_deployment_prompts_for_the_artifact_then_confirms() {
+    let mut st = state(false);
+    command(&mut st, "mdevices");
+    snapshot(&mut st, ResourceKind::MenderDevice, devices());
+    key(&mut st, KeyCode::Char('U'));
+    assert!(matches!(st.mode, Mode::Prompt(_)), "asks the artifact");
+    // An empty answer is not accepted.
+    key(&mut st, KeyCode::Enter);
+    assert!(matches!(&st.mode, Mode::Prompt(p) if p.error.is_some()));
+    typed(&mut st, "release-2024.05");
+    let fx = key(&mut st, KeyCode::Enter);
+    assert!(acts(&fx).is_empty(), "confirmed first");
+    assert!(matches!(st.mode, Mode::Confirm(_)));
+    let fx = key(&mut st, KeyCode::Char('y'));
+    assert_eq!(
+        acts(&fx),
+        vec![(
+            "d1".to_string(),
+            ResourceAction::CreateDeployment("release-2024.05".into(), vec!["d1".into()])
+        )]
+    );
+}
+
+#[test]
+fn create_deployment_on_a_filtered_table_targets_every_shown_device() {
+    let mut st = state(false);
+    command(&mut st, "mdevices production");
+    snapshot(&mut st, ResourceKind::MenderDevice, devices());
+    key(&mut st, KeyCode::Char('U'));
+    typed(&mut st, "rel-2");
+    key(&mut st, KeyCode::Enter);
+    let fx = key(&mut st, KeyCode::Char('y'));
+    let a = acts(&fx);
+    assert_eq!(a.len(), 1);
+    let ResourceAction::CreateDeployment(artifact, mut ids) = a[0].1.clone() else {
+        panic!("{a:?}")
+    };
+    ids.sort();
+    assert_eq!(artifact, "rel-2");
+    assert_eq!(ids, vec!["d1".to_string(), "d2".to_string()]);
+}
+
+#[test]
+fn read_only_refuses_mender_actions_and_audits() {
+    let mut st = state(true);
+    command(&mut st, "mdevices");
+    snapshot(&mut st, ResourceKind::MenderDevice, devices());
+    let fx = key(&mut st, KeyCode::Char('U'));
+    assert!(
+        matches!(st.mode, Mode::Normal),
+        "no prompt in read-only mode"
+    );
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::AuditRefused {
+            action: ResourceAction::CreateDeployment(..),
+            ..
+        }
+    )));
+
+    command(&mut st, "mdeployments");
+    snapshot(
+        &mut st,
+        ResourceKind::MenderDeployment,
+        vec![row(
+            ResourceKind::MenderDeployment,
+            "dep-1",
+            "rollout",
+            None,
+        )],
+    );
+    let fx = key(&mut st, KeyCode::Char('x'));
+    assert!(matches!(st.mode, Mode::Normal));
+    assert!(acts(&fx).is_empty());
+    assert!(fx.iter().any(|e| matches!(
+        e,
+        Effect::AuditRefused {
+            action: ResourceAction::AbortDeployment,
+            ..
+        }
+    )));
+}
