@@ -155,5 +155,7 @@ fn bench_facts_refresh_100_devices() {
     let (a, t1) = (ticks(), Instant::now());
     std::thread::sleep(Duration::from_secs(20));
     let cpu = (ticks() - a) as f64 / hz / t1.elapsed().as_secs_f64() * 100.0;
-    println!("FIGURE console idle CPU over 20 s with 100 devices (facts interval per fleet file): {cpu:.2} % of one core");
+    println!(
+        "FIGURE console idle CPU over 20 s with 100 devices (facts interval per fleet file): {cpu:.2} % of one core"
+    );
 }

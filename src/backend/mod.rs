@@ -1,6 +1,7 @@
 //! Backends translate engines into the neutral model and talk to the UI only through
 //! [`BackendEvent`]s on a channel. Every call here returns at once: the work runs on tokio tasks.
 
+pub mod batch;
 pub mod docker;
 pub mod fleet;
 pub mod kube;

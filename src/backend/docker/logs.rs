@@ -7,27 +7,23 @@
 //! back on the engine connection instead of growing memory.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::query_parameters::LogsOptionsBuilder;
 use futures::stream::{self, BoxStream, StreamExt};
-use tokio::time::{Instant, sleep_until};
 
 use super::Inner;
 use super::containers::container_name;
 use super::error::human_error;
 use super::list::project_containers;
 use super::swarm;
+use crate::backend::batch::{Batcher, Gone};
 use crate::backend::{BackendEvent, EventTx, StreamId};
 use crate::logs::split_timestamp;
 use crate::model::{LogLine, LogOpts, ResourceKey, ResourceKind};
 use crate::term::sanitize::{LineSplitter, sanitize};
 use bollard::query_parameters::InspectServiceOptions;
-
-pub const BATCH_LINES: usize = 1000;
-pub const BATCH_DELAY: Duration = Duration::from_millis(15);
 
 /// One container's stream state.
 struct Source {
@@ -65,41 +61,6 @@ impl Half {
 
 /// One merged item: (source index, frame or None when that source's stream ended).
 type Tagged = (usize, Option<Result<LogOutput, bollard::errors::Error>>);
-
-/// Accumulates lines and decides when a batch is due.
-struct Batcher {
-    stream: StreamId,
-    pending: Vec<LogLine>,
-    first_at: Option<Instant>,
-}
-
-impl Batcher {
-    fn push(&mut self, line: LogLine) {
-        if self.pending.is_empty() {
-            self.first_at = Some(Instant::now());
-        }
-        self.pending.push(line);
-    }
-
-    fn deadline(&self) -> Option<Instant> {
-        self.first_at.map(|t| t + BATCH_DELAY)
-    }
-
-    /// Send what is pending; Err when the UI is gone.
-    async fn flush(&mut self, tx: &EventTx) -> Result<(), ()> {
-        self.first_at = None;
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        let lines = std::mem::replace(&mut self.pending, Vec::with_capacity(BATCH_LINES));
-        tx.send(BackendEvent::LogLines {
-            stream: self.stream,
-            lines,
-        })
-        .await
-        .map_err(|_| ())
-    }
-}
 
 fn to_line(raw: &[u8], source: &Option<Arc<str>>) -> LogLine {
     let (ts, rest) = split_timestamp(raw);
@@ -248,9 +209,6 @@ pub async fn run(
     }
 }
 
-/// The UI dropped its receiver.
-struct Gone;
-
 async fn stream_logs(
     inner: &Inner,
     target: &ResourceKey,
@@ -296,21 +254,10 @@ async fn stream_logs(
     }
     let single = state.len() == 1;
     let mut merged = stream::select_all(streams);
-    let mut batch = Batcher {
-        stream,
-        pending: Vec::with_capacity(BATCH_LINES),
-        first_at: None,
-    };
+    let mut batch = Batcher::new(stream);
     let mut errors: Vec<String> = Vec::new();
 
     loop {
-        let deadline = batch.deadline();
-        let timer = async {
-            match deadline {
-                Some(d) => sleep_until(d).await,
-                None => std::future::pending().await,
-            }
-        };
         tokio::select! {
             item = merged.next() => match item {
                 Some((idx, Some(Ok(out)))) => {
@@ -324,8 +271,8 @@ async fn stream_logs(
                         LogOutput::StdOut { message } | LogOutput::Console { message } | LogOutput::StdIn { message } => (&mut src.stdout, message),
                     };
                     splitter.push(&bytes, |line| batch.push(to_line(line, &label)));
-                    if batch.pending.len() >= BATCH_LINES {
-                        batch.flush(tx).await.map_err(|_| Gone)?;
+                    if batch.is_full() {
+                        batch.flush(tx).await?;
                     }
                 }
                 Some((idx, Some(Err(e)))) => {
@@ -344,10 +291,10 @@ async fn stream_logs(
                 }
                 None => break,
             },
-            _ = timer => batch.flush(tx).await.map_err(|_| Gone)?,
+            _ = batch.due() => batch.flush(tx).await?,
         }
     }
-    batch.flush(tx).await.map_err(|_| Gone)?;
+    batch.flush(tx).await?;
     Ok(if errors.is_empty() {
         None
     } else {

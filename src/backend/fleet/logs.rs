@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tokio::time::{Instant, sleep_until};
 
 use super::{Inner, log_command};
-use crate::backend::docker::logs::{BATCH_DELAY, BATCH_LINES};
+use crate::backend::batch::{BATCH_DELAY, BATCH_LINES};
 use crate::backend::{BackendEvent, EventTx, StreamId};
 use crate::model::{LogLine, LogOpts, ResourceKey};
 use crate::ssh::client;

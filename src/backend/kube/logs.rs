@@ -9,7 +9,6 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::io::{AsyncBufRead, AsyncBufReadExt};
 use futures::stream::{self, BoxStream, StreamExt};
@@ -18,18 +17,15 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::Api;
 use kube::api::{ListParams, LogParams};
-use tokio::time::{Instant, sleep_until};
 
 use super::Inner;
 use super::error;
 use super::map::split_id;
+use crate::backend::batch::{Batcher, Gone};
 use crate::backend::{BackendEvent, EventTx, StreamId};
 use crate::logs::split_timestamp;
 use crate::model::{LogLine, LogOpts, ResourceKey, ResourceKind};
 use crate::term::sanitize::{LineSplitter, sanitize};
-
-pub const BATCH_LINES: usize = 1000;
-pub const BATCH_DELAY: Duration = Duration::from_millis(15);
 
 /// One container log to stream: (namespace, pod, container, prefix).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -232,38 +228,6 @@ fn chunks(
     .boxed()
 }
 
-/// The UI dropped its receiver.
-struct Gone;
-
-struct Batcher {
-    stream: StreamId,
-    pending: Vec<LogLine>,
-    first_at: Option<Instant>,
-}
-
-impl Batcher {
-    fn push(&mut self, line: LogLine) {
-        if self.pending.is_empty() {
-            self.first_at = Some(Instant::now());
-        }
-        self.pending.push(line);
-    }
-
-    async fn flush(&mut self, tx: &EventTx) -> Result<(), Gone> {
-        self.first_at = None;
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        let lines = std::mem::replace(&mut self.pending, Vec::with_capacity(BATCH_LINES));
-        tx.send(BackendEvent::LogLines {
-            stream: self.stream,
-            lines,
-        })
-        .await
-        .map_err(|_| Gone)
-    }
-}
-
 fn to_line(raw: &[u8], source: &Option<Arc<str>>) -> LogLine {
     let (ts, rest) = split_timestamp(raw);
     LogLine {
@@ -300,20 +264,9 @@ async fn stream_logs(
         splitters.push((LineSplitter::new(), false));
     }
     let mut merged = stream::select_all(streams);
-    let mut batch = Batcher {
-        stream,
-        pending: Vec::with_capacity(BATCH_LINES),
-        first_at: None,
-    };
+    let mut batch = Batcher::new(stream);
     let mut errors = Vec::new();
     loop {
-        let deadline = batch.first_at.map(|t| t + BATCH_DELAY);
-        let timer = async {
-            match deadline {
-                Some(d) => sleep_until(d).await,
-                None => std::future::pending().await,
-            }
-        };
         tokio::select! {
             item = merged.next() => match item {
                 Some((idx, Some(Ok(bytes)))) => {
@@ -323,7 +276,7 @@ async fn stream_logs(
                         continue;
                     }
                     splitter.push(&bytes, |line| batch.push(to_line(line, prefix)));
-                    if batch.pending.len() >= BATCH_LINES {
+                    if batch.is_full() {
                         batch.flush(tx).await?;
                     }
                 }
@@ -346,7 +299,7 @@ async fn stream_logs(
                 }
                 None => break,
             },
-            _ = timer => batch.flush(tx).await?,
+            _ = batch.due() => batch.flush(tx).await?,
         }
     }
     batch.flush(tx).await?;

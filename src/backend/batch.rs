@@ -1,0 +1,74 @@
+//! Log lines travel to the UI in batches: 1,000 lines, or 15 ms after the first pending one.
+//! A source printing 50k lines/s then costs the UI ~50 messages/s, and the bounded channel
+//! pushes back on the producer instead of growing memory. Shared by every backend's logs.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::{BackendEvent, EventTx, StreamId};
+use crate::model::LogLine;
+
+pub const BATCH_LINES: usize = 1000;
+pub const BATCH_DELAY: Duration = Duration::from_millis(15);
+
+/// The UI dropped its receiver: the stream should stop.
+#[derive(Debug)]
+pub struct Gone;
+
+/// Accumulates lines and decides when a batch is due.
+pub struct Batcher {
+    stream: StreamId,
+    pending: Vec<LogLine>,
+    first_at: Option<Instant>,
+}
+
+impl Batcher {
+    pub fn new(stream: StreamId) -> Self {
+        Batcher {
+            stream,
+            pending: Vec::with_capacity(BATCH_LINES),
+            first_at: None,
+        }
+    }
+
+    pub fn push(&mut self, line: LogLine) {
+        if self.pending.is_empty() {
+            self.first_at = Some(Instant::now());
+        }
+        self.pending.push(line);
+    }
+
+    /// A full batch is waiting.
+    pub fn is_full(&self) -> bool {
+        self.pending.len() >= BATCH_LINES
+    }
+
+    /// When the pending lines must go out at the latest.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.first_at.map(|t| t + BATCH_DELAY)
+    }
+
+    /// Wait for the deadline (forever when nothing is pending): a `select!` arm.
+    pub async fn due(&self) {
+        match self.deadline() {
+            Some(d) => tokio::time::sleep_until(d).await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Send what is pending.
+    pub async fn flush(&mut self, tx: &EventTx) -> Result<(), Gone> {
+        self.first_at = None;
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let lines = std::mem::replace(&mut self.pending, Vec::with_capacity(BATCH_LINES));
+        tx.send(BackendEvent::LogLines {
+            stream: self.stream,
+            lines,
+        })
+        .await
+        .map_err(|_| Gone)
+    }
+}
