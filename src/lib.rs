@@ -12,3 +12,4 @@ pub mod sources;
 pub mod ssh;
 pub mod term;
 pub mod ui;
+pub mod update;

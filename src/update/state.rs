@@ -1,0 +1,294 @@
+//! One device update as a state machine, persisted before it is acted on.
+//!
+//! pending → uploading|downloading → installing → rebooting → verifying → committed, or
+//! → rolled back / failed (with a reason) from any running step. Every transition is written
+//! (temp file + fsync + rename + fsync of the directory) *before* the console acts on it, so a
+//! console killed mid-update finds the step it was in when started again and resumes from the
+//! device's real state instead of re-running the install.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    Pending,
+    Uploading,
+    Downloading,
+    Installing,
+    Rebooting,
+    Verifying,
+    Committed,
+    RolledBack,
+    Failed,
+}
+
+impl Step {
+    /// Nothing more happens after these.
+    pub fn is_final(self) -> bool {
+        matches!(self, Step::Committed | Step::RolledBack | Step::Failed)
+    }
+
+    /// Is `next` a legal successor? Failure and rollback are reachable from every running step.
+    pub fn can_go_to(self, next: Step) -> bool {
+        use Step::*;
+        if self.is_final() {
+            return false;
+        }
+        match next {
+            Failed | RolledBack => true,
+            Uploading | Downloading => self == Pending,
+            Installing => matches!(self, Pending | Uploading | Downloading),
+            Rebooting => self == Installing,
+            Verifying => matches!(self, Installing | Rebooting),
+            Committed => self == Verifying,
+            Pending => false,
+        }
+    }
+}
+
+/// What the update view shows for one device, and what a restarted console resumes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpdateRecord {
+    pub device: String,
+    pub artifact: String,
+    pub step: Step,
+    pub percent: Option<u8>,
+    pub started: jiff::Timestamp,
+    pub changed: jiff::Timestamp,
+    pub last_line: String,
+    /// Why it failed or was rolled back.
+    pub reason: Option<String>,
+}
+
+impl UpdateRecord {
+    pub fn new(device: &str, artifact: &str) -> Self {
+        let now = jiff::Timestamp::now();
+        UpdateRecord {
+            device: device.to_string(),
+            artifact: artifact.to_string(),
+            step: Step::Pending,
+            percent: None,
+            started: now,
+            changed: now,
+            last_line: String::new(),
+            reason: None,
+        }
+    }
+}
+
+/// One JSON file per device under `dir` (the state dir's `updates/`).
+#[derive(Debug, Clone)]
+pub struct StateStore {
+    dir: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{device}: cannot go from {from:?} to {to:?}")]
+    IllegalTransition {
+        device: String,
+        from: Step,
+        to: Step,
+    },
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Corrupt { path: String, message: String },
+}
+
+impl StateStore {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        StateStore { dir: dir.into() }
+    }
+
+    fn path_of(&self, device: &str) -> PathBuf {
+        // Device names come from the fleet file; keep them from escaping the directory.
+        let safe: String = device
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        self.dir.join(format!("{safe}.json"))
+    }
+
+    /// Write `record` durably: temp file, fsync, rename, fsync of the directory.
+    pub fn save(&self, record: &UpdateRecord) -> Result<(), StoreError> {
+        let io = |path: &Path, source| StoreError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        std::fs::create_dir_all(&self.dir).map_err(|e| io(&self.dir, e))?;
+        let path = self.path_of(&record.device);
+        let tmp = path.with_extension("json.tmp");
+        let body = serde_json::to_vec_pretty(record).map_err(|e| StoreError::Corrupt {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        {
+            let mut f = std::fs::File::create(&tmp).map_err(|e| io(&tmp, e))?;
+            f.write_all(&body).map_err(|e| io(&tmp, e))?;
+            f.sync_all().map_err(|e| io(&tmp, e))?;
+        }
+        std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
+        std::fs::File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| io(&self.dir, e))
+    }
+
+    /// Move `record` to `next` and persist it before returning: callers act only after this.
+    pub fn transition(
+        &self,
+        record: &mut UpdateRecord,
+        next: Step,
+        reason: Option<String>,
+    ) -> Result<(), StoreError> {
+        if !record.step.can_go_to(next) {
+            return Err(StoreError::IllegalTransition {
+                device: record.device.clone(),
+                from: record.step,
+                to: next,
+            });
+        }
+        let mut updated = record.clone();
+        updated.step = next;
+        updated.changed = jiff::Timestamp::now();
+        if reason.is_some() {
+            updated.reason = reason;
+        }
+        self.save(&updated)?;
+        *record = updated;
+        Ok(())
+    }
+
+    /// Every persisted update, for the update view after a restart. A corrupt file is reported,
+    /// not fatal: the other devices still load.
+    pub fn load_all(&self) -> (Vec<UpdateRecord>, Vec<StoreError>) {
+        let mut records = Vec::new();
+        let mut errors = Vec::new();
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return (records, errors);
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                continue;
+            }
+            match std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| serde_json::from_slice::<UpdateRecord>(&b).map_err(|e| e.to_string()))
+            {
+                Ok(r) => records.push(r),
+                Err(message) => errors.push(StoreError::Corrupt {
+                    path: path.display().to_string(),
+                    message,
+                }),
+            }
+        }
+        records.sort_by(|a, b| a.device.cmp(&b.device));
+        (records, errors)
+    }
+
+    /// Updates a restarted console must pick up again (not in a final step).
+    pub fn unfinished(&self) -> Vec<UpdateRecord> {
+        self.load_all()
+            .0
+            .into_iter()
+            .filter(|r| !r.step.is_final())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transitions_follow_the_machine() {
+        use Step::*;
+        assert!(Pending.can_go_to(Downloading));
+        assert!(Downloading.can_go_to(Installing));
+        assert!(Installing.can_go_to(Rebooting));
+        assert!(Rebooting.can_go_to(Verifying));
+        assert!(Verifying.can_go_to(Committed));
+        assert!(Rebooting.can_go_to(RolledBack));
+        assert!(
+            !Pending.can_go_to(Committed),
+            "never commit without verifying"
+        );
+        assert!(!Committed.can_go_to(RolledBack), "final is final");
+        assert!(!Installing.can_go_to(Pending));
+    }
+
+    #[test]
+    fn every_transition_is_on_disk_before_it_returns_and_survives_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::new(dir.path().join("updates"));
+        let mut r = UpdateRecord::new("gw/01", "release-2");
+        store.save(&r).unwrap();
+        store.transition(&mut r, Step::Downloading, None).unwrap();
+        store.transition(&mut r, Step::Installing, None).unwrap();
+        store.transition(&mut r, Step::Rebooting, None).unwrap();
+
+        // "Restart": a new store over the same directory sees the device mid-reboot.
+        let again = StateStore::new(dir.path().join("updates"));
+        let unfinished = again.unfinished();
+        assert_eq!(unfinished.len(), 1);
+        assert_eq!(unfinished[0].step, Step::Rebooting);
+        assert_eq!(unfinished[0].device, "gw/01");
+        assert!(
+            dir.path().join("updates/gw_01.json").exists(),
+            "name kept inside the dir"
+        );
+
+        let err = store.transition(&mut r, Step::Committed, None).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("cannot go from Rebooting to Committed"),
+            "{err}"
+        );
+        assert_eq!(
+            r.step,
+            Step::Rebooting,
+            "a refused transition changes nothing"
+        );
+
+        store
+            .transition(
+                &mut r,
+                Step::RolledBack,
+                Some("came back on the old artifact".into()),
+            )
+            .unwrap();
+        assert!(again.unfinished().is_empty());
+        let (all, errors) = again.load_all();
+        assert!(errors.is_empty());
+        assert_eq!(all[0].step, Step::RolledBack);
+        assert_eq!(
+            all[0].reason.as_deref(),
+            Some("came back on the old artifact")
+        );
+    }
+
+    #[test]
+    fn a_corrupt_file_is_reported_and_the_rest_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::new(dir.path());
+        store.save(&UpdateRecord::new("a", "x")).unwrap();
+        std::fs::write(dir.path().join("b.json"), b"{ not json").unwrap();
+        let (records, errors) = store.load_all();
+        assert_eq!(records.len(), 1);
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].to_string().contains("b.json"));
+    }
+}
