@@ -865,7 +865,13 @@ fn on_table_action(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
                     true,
                 );
             } else if read_only {
-                refuse(state, &row, ResourceAction::Scale(0), fx);
+                refuse(
+                    state,
+                    row.key.clone(),
+                    row.name.clone(),
+                    ResourceAction::Scale(0),
+                    fx,
+                );
             } else {
                 // The REPLICAS (swarm) or READY (kubernetes) column reads "running/desired".
                 let col = spec
@@ -912,7 +918,8 @@ fn on_table_action(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
             if read_only {
                 refuse(
                     state,
-                    &row,
+                    row.key.clone(),
+                    row.name.clone(),
                     ResourceAction::CreateDeployment(String::new(), devices),
                     fx,
                 );
@@ -994,19 +1001,21 @@ fn resource_action(action: Action) -> Option<ResourceAction> {
     })
 }
 
+/// Read-only mode: say so and audit the refused attempt.
 fn refuse(
     state: &mut AppState,
-    row: &crate::model::Resource,
+    key: crate::model::ResourceKey,
+    name: String,
     ra: ResourceAction,
     fx: &mut Vec<Effect>,
 ) {
     state.toast(
-        format!("read-only mode: {} {} refused", ra.name(), row.name),
+        format!("read-only mode: {} {name} refused", ra.name()),
         true,
     );
     fx.push(Effect::AuditRefused {
-        key: row.key.clone(),
-        name: row.name.clone(),
+        key,
+        name,
         action: ra,
     });
 }
@@ -1021,15 +1030,7 @@ fn request_action(
 ) {
     let confirm = state.settings.config.confirm_destructive;
     if state.read_only && ra.is_mutating() {
-        state.toast(
-            format!("read-only mode: {} {name} refused", ra.name()),
-            true,
-        );
-        fx.push(Effect::AuditRefused {
-            key,
-            name,
-            action: ra,
-        });
+        refuse(state, key, name, ra, fx);
         return;
     }
     match ra.confirmation(key.kind) {
