@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::ResourceAction;
+use super::{ResourceAction, UpdateRequest};
 
 /// Every kind of thing fleetdeck can list. Later backends (swarm, kube, fleet, mender) add variants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -39,6 +39,11 @@ pub enum ResourceKind {
     MenderDeployment,
     /// One device's part in a Mender deployment (parent = the deployment's name).
     MenderDeploymentDevice,
+    // Updates over SSH (src/update)
+    /// A group (or one-device) update of fleet devices (`:rollouts`).
+    Rollout,
+    /// One device's update (`:updates`; parent = the rollout id).
+    DeviceUpdate,
 }
 
 /// How a column's cells are rendered and sorted.
@@ -517,7 +522,13 @@ static SPECS: &[KindSpec] = &[
             text("TAGS", 8),
         ],
         drill: None,
-        actions: &[A::AcceptHostKey],
+        actions: &[
+            A::AcceptHostKey,
+            A::StartUpdate(UpdateRequest::EMPTY),
+            A::Commit,
+            A::Rollback,
+            A::ClearFailed,
+        ],
         has_logs: true,
         has_shell: true,
         has_stats: false,
@@ -601,6 +612,49 @@ static SPECS: &[KindSpec] = &[
         drill: None,
         actions: &[],
         has_logs: true,
+        has_shell: false,
+        has_stats: false,
+    },
+    KindSpec {
+        kind: ResourceKind::Rollout,
+        title: "Rollouts",
+        aliases: &["rollouts", "rollout", "ro"],
+        columns: &[
+            text("NAME", 15),
+            text("ARTIFACT", 12),
+            text("STATE", 10),
+            number("DEVICES", 7),
+            number("PENDING", 7),
+            number("RUNNING", 7),
+            number("OK", 4),
+            number("FAILED", 6),
+            number("ROLLED BACK", 11),
+            number("PARALLEL", 8),
+            text("STOP AFTER", 10),
+            AGE,
+        ],
+        drill: Some(ResourceKind::DeviceUpdate),
+        // Pause stops starting devices, activate resumes, abort stops for good.
+        actions: &[A::Pause, A::Activate, A::AbortDeployment],
+        has_logs: false,
+        has_shell: false,
+        has_stats: false,
+    },
+    KindSpec {
+        kind: ResourceKind::DeviceUpdate,
+        title: "Updates",
+        aliases: &["updates", "update", "up"],
+        columns: &[
+            text("DEVICE", 10),
+            text("STEP", 12),
+            text("PROGRESS", 16),
+            text("ELAPSED", 7),
+            text("ARTIFACT", 12),
+            text("LAST LINE", 30),
+        ],
+        drill: None,
+        actions: &[A::Commit, A::Rollback, A::ClearFailed],
+        has_logs: false,
         has_shell: false,
         has_stats: false,
     },

@@ -4,6 +4,7 @@
 mod kind;
 mod log;
 mod resource;
+mod rollout;
 
 pub use kind::{Column, ColumnKind, KindSpec, ResourceKind};
 pub use log::{LogLine, LogOpts, StyleRun, StyledText};
@@ -11,3 +12,4 @@ pub use resource::{
     ActionOutcome, Confirmation, Health, Resource, ResourceAction, ResourceKey, SourceId,
     SourceStatus, StatsSample, age,
 };
+pub use rollout::{FailureLimit, UpdateRequest};

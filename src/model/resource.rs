@@ -154,6 +154,12 @@ pub enum ResourceAction {
     AbortDeployment,
     /// Create a Mender deployment of an artifact (by name) to these device ids.
     CreateDeployment(String, Vec<String>),
+    /// Install an artifact on fleet devices over SSH, as a rollout (src/update).
+    StartUpdate(super::UpdateRequest),
+    /// Commit the update a device runs on (`mender-update commit`, the custom commit).
+    Commit,
+    /// Remove the appliance's failed flag and restart the appliance.
+    ClearFailed,
 }
 
 /// How deliberately an action must be confirmed.
@@ -185,6 +191,9 @@ impl ResourceAction {
             ResourceAction::Run(_) => "run",
             ResourceAction::AbortDeployment => "abort deployment",
             ResourceAction::CreateDeployment(..) => "create deployment",
+            ResourceAction::StartUpdate(_) => "update",
+            ResourceAction::Commit => "commit",
+            ResourceAction::ClearFailed => "clear failed flag and restart",
         }
     }
 
@@ -198,6 +207,7 @@ impl ResourceAction {
                 devices.len(),
                 devices.join(",")
             ),
+            ResourceAction::StartUpdate(req) => req.label(),
             other => other.name().to_string(),
         }
     }
@@ -216,7 +226,10 @@ impl ResourceAction {
             | ResourceAction::Drain
             | ResourceAction::Pause
             | ResourceAction::AbortDeployment
-            | ResourceAction::CreateDeployment(..) => Confirmation::YesNo,
+            | ResourceAction::CreateDeployment(..)
+            | ResourceAction::StartUpdate(_)
+            | ResourceAction::Commit
+            | ResourceAction::ClearFailed => Confirmation::YesNo,
             // Trusting a key is a security decision: always asked, even with confirmations off.
             ResourceAction::AcceptHostKey => Confirmation::TypeName,
             _ => Confirmation::None,

@@ -33,7 +33,7 @@ pub fn sh_quote(s: &str) -> String {
 
 /// The script for `units`. Each section prints its own key so a missing tool only loses
 /// that one fact.
-pub fn script(units: &[String]) -> String {
+pub fn script(units: &[String], failed_flag: &str) -> String {
     let mut s = String::from(
         r#"PATH="$PATH:/usr/sbin:/sbin"
 echo "hostname=$(hostname 2>/dev/null || cat /etc/hostname 2>/dev/null)"
@@ -52,9 +52,12 @@ elif command -v mender >/dev/null 2>&1; then
   echo "artifact=$(mender show-artifact 2>/dev/null | head -n1)"
 fi
 if [ -e /var/lib/mender/update-pending ] || [ -e /data/mender/update-pending ] || [ -e /run/appliance_update_pending ]; then echo "update=pending-commit"; fi
-if [ -e /run/appliance_failed ]; then echo "failed=1"; else echo "failed=0"; fi
 "#,
     );
+    s.push_str(&format!(
+        "if [ -e {} ]; then echo \"failed=1\"; else echo \"failed=0\"; fi\n",
+        sh_quote(failed_flag)
+    ));
     for u in units {
         let q = sh_quote(u);
         s.push_str(&format!(
@@ -177,6 +180,8 @@ mod tests {
     fn remote_text_is_sanitised_and_units_quoted() {
         let f = parse("hostname=evil\u{1b}[2Jhost\n");
         assert!(!f.hostname.contains('\u{1b}'));
-        assert!(script(&["a'b.service".into()]).contains(r"'a'\''b.service'"));
+        assert!(
+            script(&["a'b.service".into()], "/run/appliance_failed").contains(r"'a'\''b.service'")
+        );
     }
 }

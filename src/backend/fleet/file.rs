@@ -34,6 +34,106 @@ pub struct CustomUpdater {
     pub status: Option<String>,
 }
 
+/// How updates run on a device (`update:` in `defaults` or a device; a device's fields win).
+/// Every command is configurable so tests point them at simulations and appliances with their
+/// own tooling can be driven; the defaults are the real commands.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSettingsDoc {
+    #[serde(default)]
+    pub reboot_command: Option<String>,
+    #[serde(default)]
+    pub reboot_timeout: Option<Interval>,
+    #[serde(default)]
+    pub boot_id_command: Option<String>,
+    #[serde(default)]
+    pub verify_command: Option<String>,
+    #[serde(default)]
+    pub failed_flag: Option<String>,
+    #[serde(default)]
+    pub upload_dir: Option<String>,
+    #[serde(default)]
+    pub appliance_start: Option<String>,
+    #[serde(default)]
+    pub appliance_follow: Option<String>,
+    #[serde(default)]
+    pub appliance_status: Option<String>,
+    #[serde(default)]
+    pub appliance_clear: Option<String>,
+}
+
+/// [`UpdateSettingsDoc`] with defaults applied.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UpdateSettings {
+    /// Reboots the device; the SSH session is expected to drop.
+    pub reboot_command: String,
+    /// How long a rebooting device may take to answer again (seconds).
+    pub reboot_timeout: u64,
+    /// Prints an id that changes at every boot: tells a rebooted device from one that is not.
+    pub boot_id_command: String,
+    /// Health check after the reboot, before the commit; exit 0 = healthy.
+    pub verify_command: Option<String>,
+    /// The appliance's failure marker.
+    pub failed_flag: String,
+    /// Where a local artifact is uploaded before it is installed.
+    pub upload_dir: String,
+    pub appliance_start: String,
+    /// Streams the appliance update's output (progress).
+    pub appliance_follow: String,
+    /// Prints `active`/`activating` while the update runs (`systemctl is-active`).
+    pub appliance_status: String,
+    /// `{failed_flag}` is replaced by the shell-quoted flag path.
+    pub appliance_clear: String,
+}
+
+impl UpdateSettings {
+    fn merge(dev: Option<&UpdateSettingsDoc>, defaults: Option<&UpdateSettingsDoc>) -> Self {
+        let pick = |f: fn(&UpdateSettingsDoc) -> Option<String>, default: &str| {
+            dev.and_then(f)
+                .or_else(|| defaults.and_then(f))
+                .unwrap_or_else(|| default.to_string())
+        };
+        UpdateSettings {
+            reboot_command: pick(|d| d.reboot_command.clone(), "reboot"),
+            reboot_timeout: dev
+                .and_then(|d| d.reboot_timeout)
+                .or_else(|| defaults.and_then(|d| d.reboot_timeout))
+                .map_or(300, |i| i.0),
+            boot_id_command: pick(
+                |d| d.boot_id_command.clone(),
+                "cat /proc/sys/kernel/random/boot_id",
+            ),
+            verify_command: dev
+                .and_then(|d| d.verify_command.clone())
+                .or_else(|| defaults.and_then(|d| d.verify_command.clone())),
+            failed_flag: pick(|d| d.failed_flag.clone(), "/run/appliance_failed"),
+            upload_dir: pick(|d| d.upload_dir.clone(), "/var/tmp"),
+            appliance_start: pick(
+                |d| d.appliance_start.clone(),
+                "systemctl start --no-block appliance-update",
+            ),
+            appliance_follow: pick(
+                |d| d.appliance_follow.clone(),
+                "exec journalctl -u appliance-update -f -n 0 -o cat",
+            ),
+            appliance_status: pick(
+                |d| d.appliance_status.clone(),
+                "systemctl is-active appliance-update",
+            ),
+            appliance_clear: pick(
+                |d| d.appliance_clear.clone(),
+                "rm -f {failed_flag} && systemctl restart appliance",
+            ),
+        }
+    }
+}
+
+impl Default for UpdateSettings {
+    fn default() -> Self {
+        UpdateSettings::merge(None, None)
+    }
+}
+
 /// A named login on a device: a user, optionally a command run with a PTY instead of a shell.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
@@ -86,6 +186,8 @@ struct Defaults {
     units: Option<Vec<String>>,
     #[serde(default)]
     identity_file: Option<String>,
+    #[serde(default)]
+    update: Option<UpdateSettingsDoc>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -120,6 +222,8 @@ struct DeviceDoc {
     units: Option<Vec<String>>,
     #[serde(default)]
     identity_file: Option<String>,
+    #[serde(default)]
+    update: Option<UpdateSettingsDoc>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -159,6 +263,7 @@ pub struct DeviceSpec {
     pub facts_interval: u64,
     pub units: Vec<String>,
     pub identity_files: Vec<PathBuf>,
+    pub update: UpdateSettings,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -320,6 +425,7 @@ impl FleetFile {
                     .or(d.identity_file.as_deref())
                     .map(|f| vec![resolve_path(f, base)])
                     .unwrap_or_default(),
+                update: UpdateSettings::merge(dev.update.as_ref(), d.update.as_ref()),
             });
             lines.push(dev.name.referenced.line());
         }

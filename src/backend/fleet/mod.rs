@@ -134,7 +134,7 @@ impl Inner {
     /// One facts refresh: connect (cached) and run the script once.
     async fn refresh(&self, dev: &Device) -> Result<Facts, Conn> {
         let conn = self.connection(dev).await.map_err(Conn::Down)?;
-        let script = facts::script(&dev.spec.units);
+        let script = facts::script(&dev.spec.units, &dev.spec.update.failed_flag);
         let res =
             tokio::time::timeout(FACTS_TIMEOUT, client::exec(&conn, &script, FACTS_LIMIT)).await;
         match res {
