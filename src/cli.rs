@@ -105,6 +105,31 @@ pub enum Command {
         #[arg(last = true, required = true)]
         command: Vec<String>,
     },
+    /// Update fleet devices over SSH as one rollout: at most --parallel at once, no new device
+    /// after --max-failures; prints progress lines; exits 1 when a device failed, rolled back
+    /// or was not started. The state is kept like the console's: a console started later shows
+    /// (and, if this process is killed, resumes) the rollout.
+    Update {
+        /// Devices with this tag or group (repeatable; any matches).
+        #[arg(long)]
+        tag: Vec<String>,
+        /// Devices by name (repeatable).
+        #[arg(long)]
+        device: Vec<String>,
+        /// Every device of the fleet.
+        #[arg(long)]
+        all: bool,
+        /// A URL the devices install from, or a local file that is uploaded to them first.
+        #[arg(long)]
+        artifact: String,
+        /// Devices updated at once.
+        #[arg(long, default_value_t = 5)]
+        parallel: usize,
+        /// Start no new device after this many failures or rollbacks (a count like 1, or a
+        /// percentage of the devices like 10%).
+        #[arg(long, default_value = "1")]
+        max_failures: String,
+    },
 }
 
 /// Which Kubernetes context and namespace a subcommand looks at (default: the config's `kube`

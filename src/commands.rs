@@ -221,6 +221,122 @@ pub struct RunSelect {
     pub all: bool,
 }
 
+/// The devices of `fleets` that `select` picks: (fleet index, device name).
+fn select_devices(
+    fleets: &[crate::backend::fleet::FleetBackend],
+    select: &RunSelect,
+) -> anyhow::Result<Vec<(usize, String)>> {
+    if fleets.is_empty() {
+        bail!("no fleet configured (config `fleet:` or --fleet FILE)");
+    }
+    if select.tags.is_empty() && select.devices.is_empty() && !select.all {
+        bail!("choose devices: --tag TAG, --device NAME or --all");
+    }
+    let mut chosen = Vec::new();
+    for (i, f) in fleets.iter().enumerate() {
+        for d in f.devices() {
+            let s = &d.spec;
+            if select.all
+                || select.devices.contains(&s.name)
+                || select
+                    .tags
+                    .iter()
+                    .any(|t| s.tags.contains(t) || s.groups.contains(t))
+            {
+                chosen.push((i, s.name.clone()));
+            }
+        }
+    }
+    if chosen.is_empty() {
+        bail!("no device matches");
+    }
+    Ok(chosen)
+}
+
+/// `fleetdeck update`: one rollout over the selected devices (of one fleet), with a progress
+/// line per step (and per 20 % of an install); exit 1 unless every device committed.
+#[allow(clippy::too_many_arguments)]
+pub async fn update(
+    fleets: &[crate::backend::fleet::FleetBackend],
+    select: RunSelect,
+    artifact: &str,
+    parallel: usize,
+    max_failures: crate::model::FailureLimit,
+    read_only: bool,
+    audit: crate::audit::AuditLog,
+) -> anyhow::Result<i32> {
+    use crate::update::Step;
+    let chosen = select_devices(fleets, &select)?;
+    let fleet = chosen[0].0;
+    if chosen.iter().any(|(i, _)| *i != fleet) {
+        bail!("the devices belong to several fleets: update one fleet at a time");
+    }
+    let backend = &fleets[fleet];
+    let req = crate::model::UpdateRequest {
+        artifact: artifact.to_string(),
+        devices: chosen.into_iter().map(|(_, d)| d).collect(),
+        parallel,
+        max_failures,
+    };
+    let attempt = crate::audit::AuditEntry::attempt(
+        backend.id().as_str(),
+        req.devices.join(","),
+        req.label(),
+    );
+    if read_only {
+        let _ = audit.append(&attempt.refused("read-only mode"));
+        bail!("read-only mode: update refused");
+    }
+    let _ = audit.append(&attempt);
+    let updates = backend.updates().clone();
+    let mut changes = updates.subscribe();
+    let id = updates.start(&req).await.map_err(|e| anyhow::anyhow!(e))?;
+    println!("rollout {id}: {}", req.label());
+    // What was printed per device: (step, percent bucket).
+    let mut shown: std::collections::HashMap<String, (Step, u8)> = Default::default();
+    loop {
+        let Some((spec, records)) = updates.snapshot(&id) else {
+            bail!("rollout {id} vanished");
+        };
+        let mut out = std::io::stdout().lock();
+        for r in &records {
+            let bucket = r.percent.map_or(0, |p| p / 20);
+            let now = (r.step, bucket);
+            if r.step == Step::Pending || shown.get(&r.device) == Some(&now) {
+                continue;
+            }
+            shown.insert(r.device.clone(), now);
+            let detail = match (&r.reason, r.percent) {
+                (Some(reason), _) if r.step.is_final() || r.step == Step::RollingBack => {
+                    reason.clone()
+                }
+                (_, Some(p)) => format!("{p}% {}", r.last_line),
+                _ => r.last_line.clone(),
+            };
+            let _ = writeln!(
+                out,
+                "{} {} {} {}",
+                jiff::Zoned::now().strftime("%H:%M:%S"),
+                r.device,
+                r.step.label(),
+                crate::term::sanitize::sanitize_plain(&detail)
+            );
+        }
+        let _ = out.flush();
+        drop(out);
+        if spec.state.is_final() {
+            let counts = crate::update::rollout::Counts::of(&records);
+            println!("-- rollout {id} {:?}: {counts}", spec.state);
+            let ok = counts.succeeded == records.len();
+            let _ = audit.append(&attempt.result(ok, counts.to_string()));
+            return Ok(if ok { 0 } else { 1 });
+        }
+        if changes.changed().await.is_err() {
+            bail!("rollout {id} stopped unexpectedly");
+        }
+    }
+}
+
 /// `fleetdeck run`: the command on every selected device, results printed as they finish
 /// (table) or at the end (json); exit 1 when any failed.
 #[allow(clippy::too_many_arguments)]
@@ -234,39 +350,21 @@ pub async fn run(
     audit: crate::audit::AuditLog,
 ) -> anyhow::Result<i32> {
     use crate::backend::fleet::run::{RunTarget, run_all};
-    if fleets.is_empty() {
-        bail!("no fleet configured (config `fleet:` or --fleet FILE)");
-    }
-    if select.tags.is_empty() && select.devices.is_empty() && !select.all {
-        bail!("choose devices: --tag TAG, --device NAME or --all");
-    }
-    let mut targets = Vec::new();
-    for f in fleets {
-        let backend: Arc<dyn Backend> = Arc::new(f.clone());
-        for d in f.devices() {
-            let s = &d.spec;
-            let chosen = select.all
-                || select.devices.contains(&s.name)
-                || select
-                    .tags
-                    .iter()
-                    .any(|t| s.tags.contains(t) || s.groups.contains(t));
-            if chosen {
-                targets.push(RunTarget {
-                    backend: backend.clone(),
-                    key: crate::model::ResourceKey {
-                        source: backend.id().clone(),
-                        kind: ResourceKind::Device,
-                        id: s.name.clone(),
-                    },
-                    name: s.name.clone(),
-                });
+    let targets: Vec<RunTarget> = select_devices(fleets, &select)?
+        .into_iter()
+        .map(|(i, name)| {
+            let backend: Arc<dyn Backend> = Arc::new(fleets[i].clone());
+            RunTarget {
+                key: crate::model::ResourceKey {
+                    source: backend.id().clone(),
+                    kind: ResourceKind::Device,
+                    id: name.clone(),
+                },
+                backend,
+                name,
             }
-        }
-    }
-    if targets.is_empty() {
-        bail!("no device matches");
-    }
+        })
+        .collect();
     if read_only {
         for t in &targets {
             let entry = crate::audit::AuditEntry::attempt(

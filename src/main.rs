@@ -221,6 +221,36 @@ async fn run(cli: Cli) -> i32 {
             )
             .await
         }
+        Some(Command::Update {
+            tag,
+            device,
+            all,
+            artifact,
+            parallel,
+            max_failures,
+        }) => {
+            let max_failures = match fleetdeck::model::FailureLimit::parse(&max_failures) {
+                Ok(m) => m,
+                Err(e) => {
+                    say!("fleetdeck: --max-failures: {e}");
+                    return 2;
+                }
+            };
+            commands::update(
+                &fleets,
+                commands::RunSelect {
+                    tags: tag,
+                    devices: device,
+                    all,
+                },
+                &artifact,
+                parallel,
+                max_failures,
+                cli.readonly || settings.config.read_only,
+                AuditLog::new(paths::state_dir().join("audit.jsonl")),
+            )
+            .await
+        }
     };
     match result {
         Ok(code) => code,

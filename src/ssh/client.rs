@@ -393,6 +393,89 @@ fn push_limited(buf: &mut Vec<u8>, data: &[u8], limit: usize) {
     buf.extend_from_slice(&data[..data.len().min(room)]);
 }
 
+/// Run `cmd`, handing its stdout+stderr bytes to `on_data` as they arrive (an updater's
+/// progress); returns the exit status (None: killed by a signal or the channel closed).
+pub async fn exec_each(
+    conn: &Connection,
+    cmd: &str,
+    on_data: &mut (dyn FnMut(&[u8]) + Send),
+) -> Result<Option<u32>, SshError> {
+    let mut ch = conn
+        .handle
+        .channel_open_session()
+        .await
+        .map_err(|e| SshError::Connect(format!("open channel: {e}")))?;
+    ch.exec(true, cmd)
+        .await
+        .map_err(|e| SshError::Connect(format!("exec: {e}")))?;
+    let mut code = None;
+    while let Some(msg) = ch.wait().await {
+        match msg {
+            ChannelMsg::Data { data } | ChannelMsg::ExtendedData { data, .. } => on_data(&data),
+            ChannelMsg::ExitStatus { exit_status } => code = Some(exit_status),
+            ChannelMsg::Failure => {
+                return Err(SshError::Connect(
+                    "the server refused to run the command".into(),
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(code)
+}
+
+/// Run `cmd` with `input` as its stdin (an upload: `cat > file`), calling `sent` with the
+/// bytes written so far; returns the exit status and the command's output.
+pub async fn exec_with_input(
+    conn: &Connection,
+    cmd: &str,
+    mut input: impl tokio::io::AsyncRead + Unpin + Send,
+    sent: &mut (dyn FnMut(u64) + Send),
+) -> Result<(Option<u32>, String), SshError> {
+    use tokio::io::AsyncReadExt;
+    let err = |what: &str, e: &dyn std::fmt::Display| SshError::Connect(format!("{what}: {e}"));
+    let ch = conn
+        .handle
+        .channel_open_session()
+        .await
+        .map_err(|e| err("open channel", &e))?;
+    ch.exec(true, cmd).await.map_err(|e| err("exec", &e))?;
+    let (mut read, write) = ch.split();
+    // The reader runs beside the writer: a command that fails early must not leave us
+    // blocked on a full window.
+    let reader = tokio::spawn(async move {
+        let mut code = None;
+        let mut out = Vec::new();
+        while let Some(msg) = read.wait().await {
+            match msg {
+                ChannelMsg::Data { data } | ChannelMsg::ExtendedData { data, .. } => {
+                    push_limited(&mut out, &data, 16 * 1024)
+                }
+                ChannelMsg::ExitStatus { exit_status } => code = Some(exit_status),
+                _ => {}
+            }
+        }
+        (code, String::from_utf8_lossy(&out).into_owned())
+    });
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total = 0u64;
+    let write_result: Result<(), SshError> = async {
+        loop {
+            let n = input.read(&mut buf).await.map_err(|e| err("read", &e))?;
+            if n == 0 {
+                break;
+            }
+            write.data(&buf[..n]).await.map_err(|e| err("upload", &e))?;
+            total += n as u64;
+            sent(total);
+        }
+        write.eof().await.map_err(|e| err("upload", &e))
+    }
+    .await;
+    let (code, out) = reader.await.map_err(|e| err("upload", &e))?;
+    write_result.map(|()| (code, out))
+}
+
 /// Start `cmd` and stream its stdout+stderr bytes (logs). Ends when the command exits.
 pub async fn exec_stream(
     conn: Arc<Connection>,

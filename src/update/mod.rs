@@ -1,8 +1,12 @@
-//! Appliance updates (issue #6): the per-device state machine, its persistence, and parsing of
-//! the updaters' progress output. The SSH drivers (mender / appliance / custom) and group
-//! rollouts build on these pieces.
+//! Appliance updates (issue #6): the per-device state machine and its persistence (state),
+//! the updater drivers (driver: mender, appliance, custom) over a [`link::DeviceLink`], the
+//! journal every transition goes through, and group rollouts (rollout).
 
+pub mod driver;
+pub mod journal;
+pub mod link;
 pub mod progress;
+pub mod rollout;
 pub mod state;
 
 pub use state::{StateStore, Step, UpdateRecord};

@@ -20,6 +20,8 @@ pub enum Step {
     Installing,
     Rebooting,
     Verifying,
+    /// Undoing a failed update on the device (rollback, and a reboot when it had rebooted).
+    RollingBack,
     Committed,
     RolledBack,
     Failed,
@@ -38,13 +40,31 @@ impl Step {
             return false;
         }
         match next {
-            Failed | RolledBack => true,
+            Failed => true,
+            RollingBack => matches!(self, Installing | Rebooting | Verifying),
+            RolledBack => matches!(self, Installing | Rebooting | Verifying | RollingBack),
             Uploading | Downloading => self == Pending,
             Installing => matches!(self, Pending | Uploading | Downloading),
             Rebooting => self == Installing,
             Verifying => matches!(self, Installing | Rebooting),
             Committed => self == Verifying,
             Pending => false,
+        }
+    }
+
+    /// How the update view names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Step::Pending => "pending",
+            Step::Uploading => "uploading",
+            Step::Downloading => "downloading",
+            Step::Installing => "installing",
+            Step::Rebooting => "rebooting",
+            Step::Verifying => "verifying",
+            Step::RollingBack => "rolling back",
+            Step::Committed => "committed",
+            Step::RolledBack => "rolled back",
+            Step::Failed => "failed",
         }
     }
 }
@@ -61,6 +81,28 @@ pub struct UpdateRecord {
     pub last_line: String,
     /// Why it failed or was rolled back.
     pub reason: Option<String>,
+    /// The rollout this update belongs to.
+    #[serde(default)]
+    pub rollout: String,
+    /// The updater command found on the device (`mender-update` or `mender`).
+    #[serde(default)]
+    pub cli: Option<String>,
+    /// What the device ran before (`show-artifact`): tells "committed" from "came back on the
+    /// old artifact" even when a commit's answer was lost.
+    #[serde(default)]
+    pub previous: Option<String>,
+    /// What the device runs after a commit.
+    #[serde(default)]
+    pub installed: Option<String>,
+    /// The install source on the device (the URL, or where a local file was uploaded).
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Boot id before the reboot the console ordered: a different one means it rebooted.
+    #[serde(default)]
+    pub boot_id: Option<String>,
+    /// The device rebooted into the update (a rollback must reboot it again).
+    #[serde(default)]
+    pub rebooted: bool,
 }
 
 impl UpdateRecord {
@@ -75,6 +117,13 @@ impl UpdateRecord {
             changed: now,
             last_line: String::new(),
             reason: None,
+            rollout: String::new(),
+            cli: None,
+            previous: None,
+            installed: None,
+            source: None,
+            boot_id: None,
+            rebooted: false,
         }
     }
 }
@@ -105,6 +154,10 @@ pub enum StoreError {
 impl StateStore {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         StateStore { dir: dir.into() }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     fn path_of(&self, device: &str) -> PathBuf {
@@ -228,6 +281,10 @@ mod tests {
         );
         assert!(!Committed.can_go_to(RolledBack), "final is final");
         assert!(!Installing.can_go_to(Pending));
+        assert!(Verifying.can_go_to(RollingBack));
+        assert!(RollingBack.can_go_to(RolledBack));
+        assert!(!Pending.can_go_to(RolledBack), "nothing to roll back yet");
+        assert!(!RollingBack.can_go_to(Committed));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod facts;
 pub mod file;
 pub mod logs;
 pub mod run;
+pub mod updates;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -28,10 +29,15 @@ use crate::model::{
 };
 use crate::ssh::client::{self, Route, SshError, SshOptions, Target};
 use crate::ssh::{Connection, known_hosts};
+use crate::update::rollout::{RolloutState, Updates};
 pub use facts::Facts;
 pub use file::{DeviceSpec, FleetFile};
 
-static KINDS: &[ResourceKind] = &[ResourceKind::Device];
+static KINDS: &[ResourceKind] = &[
+    ResourceKind::Device,
+    ResourceKind::Rollout,
+    ResourceKind::DeviceUpdate,
+];
 
 /// Facts output larger than this is cut (a misbehaving device cannot eat memory).
 const FACTS_LIMIT: usize = 64 * 1024;
@@ -103,7 +109,7 @@ impl Inner {
         Ok(c)
     }
 
-    async fn forget(&self, dev: &Device) {
+    pub async fn forget(&self, dev: &Device) {
         *dev.conn.lock().await = None;
     }
 
@@ -169,6 +175,8 @@ impl Inner {
 #[derive(Clone)]
 pub struct FleetBackend {
     pub inner: Arc<Inner>,
+    /// Rollouts of this fleet (src/update), persisted under the state dir.
+    updates: Updates,
 }
 
 impl FleetBackend {
@@ -198,14 +206,43 @@ impl FleetBackend {
                 })
             })
             .collect();
-        FleetBackend {
-            inner: Arc::new(Inner {
-                id: SourceId::new(format!("fleet:{}", file.name)),
-                file,
-                opts,
-                devices,
-            }),
-        }
+        let inner = Arc::new(Inner {
+            id: SourceId::new(format!("fleet:{}", file.name)),
+            file,
+            opts,
+            devices,
+        });
+        let updates = Updates::new(
+            crate::config::paths::state_dir()
+                .join("updates")
+                .join(&inner.file.name),
+            Some(crate::audit::AuditLog::default_location()),
+            inner.id.clone(),
+            updates::targets(&inner),
+        );
+        FleetBackend { inner, updates }
+    }
+
+    /// Keep this fleet's rollouts under `root` and audit their transitions to `audit`
+    /// (tests, and the CLI when told where); `poll` paces reboot and appliance checks.
+    pub fn with_update_store(
+        mut self,
+        root: std::path::PathBuf,
+        audit: Option<crate::audit::AuditLog>,
+        poll: Duration,
+    ) -> Self {
+        self.updates = Updates::new(
+            root,
+            audit,
+            self.inner.id.clone(),
+            updates::targets(&self.inner),
+        )
+        .with_poll(poll);
+        self
+    }
+
+    pub fn updates(&self) -> &Updates {
+        &self.updates
     }
 
     pub fn devices(&self) -> &[Arc<Device>] {
@@ -519,10 +556,22 @@ impl Backend for FleetBackend {
     }
 
     fn watch(&self, kind: ResourceKind, tx: EventTx) -> TaskHandle {
-        if kind != ResourceKind::Device {
-            return TaskHandle::none();
+        match kind {
+            ResourceKind::Device => TaskHandle::spawn(watch(self.inner.clone(), tx)),
+            ResourceKind::Rollout | ResourceKind::DeviceUpdate => TaskHandle::spawn(
+                updates::watch(self.updates.clone(), self.inner.clone(), kind, tx),
+            ),
+            _ => TaskHandle::none(),
         }
-        TaskHandle::spawn(watch(self.inner.clone(), tx))
+    }
+
+    /// A console that starts picks up the rollouts a stopped one left running.
+    fn probe(&self, _tx: EventTx) -> Option<TaskHandle> {
+        let updates = self.updates.clone();
+        tokio::spawn(async move {
+            let _ = tokio::task::spawn_blocking(move || updates.resume()).await;
+        });
+        None
     }
 
     fn logs(
@@ -546,6 +595,41 @@ impl Backend for FleetBackend {
     }
 
     async fn act(&self, target: &ResourceKey, action: &ResourceAction) -> anyhow::Result<String> {
+        if target.kind == ResourceKind::Rollout {
+            let wish = match action {
+                ResourceAction::Pause => RolloutState::Paused,
+                ResourceAction::Activate => RolloutState::Running,
+                ResourceAction::AbortDeployment => RolloutState::Aborted,
+                other => bail!("{} is not available for rollouts", other.name()),
+            };
+            return self
+                .updates
+                .control(&target.id, wish)
+                .await
+                .map_err(|e| anyhow!(e));
+        }
+        // An update row's id is `ROLLOUT/DEVICE`: its actions are the device's.
+        let device_id = match target.kind {
+            ResourceKind::DeviceUpdate => target.id.rsplit('/').next().unwrap_or(&target.id),
+            _ => target.id.as_str(),
+        };
+        match action {
+            ResourceAction::StartUpdate(req) => {
+                let id = self.updates.start(req).await.map_err(|e| anyhow!(e))?;
+                return Ok(format!("rollout {id} started: {}", req.label()));
+            }
+            ResourceAction::Commit | ResourceAction::Rollback | ResourceAction::ClearFailed => {
+                if self.updates.is_busy(device_id) {
+                    bail!("{device_id} is being updated by a rollout: pause or abort it, or wait");
+                }
+                let t = (updates::targets(&self.inner))(device_id)
+                    .ok_or_else(|| anyhow!("no device {device_id}"))?;
+                return crate::update::driver::manual(&*t.link, &t.plan, device_id, action)
+                    .await
+                    .map_err(|e| anyhow!(e));
+            }
+            _ => {}
+        }
         let dev = self
             .inner
             .device(&target.id)

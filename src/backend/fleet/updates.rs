@@ -1,0 +1,152 @@
+//! The fleet's side of updates (src/update): a [`DeviceLink`] over the device's SSH session,
+//! the rollout store of this fleet, and the `:rollouts` / `:updates` snapshots.
+
+use std::path::Path;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::{Device, Inner};
+use crate::backend::{BackendEvent, EventTx};
+use crate::model::ResourceKind;
+use crate::ssh::client;
+use crate::update::driver::Plan;
+use crate::update::link::{DeviceLink, LineSplitter, sh_quote};
+use crate::update::rollout::{DeviceTarget, Targets, Updates};
+
+/// Output kept from one command (an updater's answer is short; a flood is cut).
+const OUTPUT_LIMIT: usize = 64 * 1024;
+
+pub struct SshLink {
+    inner: Arc<Inner>,
+    dev: Arc<Device>,
+}
+
+#[async_trait]
+impl DeviceLink for SshLink {
+    async fn run(&self, cmd: &str, timeout: Duration) -> Result<(i64, String), String> {
+        match tokio::time::timeout(timeout, self.inner.run(&self.dev, cmd, OUTPUT_LIMIT)).await {
+            Ok(r) => r,
+            Err(_) => {
+                self.inner.forget(&self.dev).await;
+                Err(format!("no answer within {}s", timeout.as_secs()))
+            }
+        }
+    }
+
+    async fn stream(
+        &self,
+        cmd: &str,
+        line: &mut (dyn for<'a> FnMut(&'a str) + Send),
+    ) -> Result<i64, String> {
+        let conn = self
+            .inner
+            .connection(&self.dev)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut split = LineSplitter::default();
+        let code = client::exec_each(&conn, cmd, &mut |data: &[u8]| split.push(data, line))
+            .await
+            .map_err(|e| e.to_string());
+        split.flush(line);
+        Ok(code?.map(i64::from).unwrap_or(-1))
+    }
+
+    async fn upload(
+        &self,
+        local: &Path,
+        remote: &str,
+        progress: &mut (dyn FnMut(u8) + Send),
+    ) -> Result<(), String> {
+        let file = tokio::fs::File::open(local)
+            .await
+            .map_err(|e| format!("{}: {e}", local.display()))?;
+        let size = file.metadata().await.map(|m| m.len()).unwrap_or(0).max(1);
+        let conn = self
+            .inner
+            .connection(&self.dev)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (q, tmp) = (sh_quote(remote), sh_quote(&format!("{remote}.part")));
+        let cmd = format!("mkdir -p \"$(dirname {q})\" && cat > {tmp} && mv -f {tmp} {q}");
+        let mut last = 0u8;
+        let (code, out) = client::exec_with_input(&conn, &cmd, file, &mut |sent| {
+            let p = u8::try_from(sent.saturating_mul(100) / size).unwrap_or(100);
+            if p != last {
+                last = p;
+                progress(p);
+            }
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        match code {
+            Some(0) => Ok(()),
+            c => Err(format!(
+                "writing {remote} exited {}: {}",
+                c.map(|c| c.to_string())
+                    .unwrap_or_else(|| "by signal".into()),
+                out.trim()
+            )),
+        }
+    }
+
+    async fn disconnect(&self) {
+        self.inner.forget(&self.dev).await;
+    }
+}
+
+/// How the fleet's devices are found by the rollouts (weak: the store must not keep the
+/// backend alive).
+pub fn targets(inner: &Arc<Inner>) -> Targets {
+    let weak: Weak<Inner> = Arc::downgrade(inner);
+    Arc::new(move |name: &str| {
+        let inner = weak.upgrade()?;
+        let dev = inner.device(name)?.clone();
+        let plan = Plan {
+            updater: dev.spec.updater,
+            custom: dev.spec.custom_updater.clone(),
+            settings: dev.spec.update.clone(),
+            poll: Duration::from_secs(2),
+        };
+        Some(DeviceTarget {
+            link: Arc::new(SshLink { inner, dev }),
+            plan,
+        })
+    })
+}
+
+/// Snapshots of `:rollouts` or `:updates` now and after every change (at most 10 a second).
+pub async fn watch(updates: Updates, inner: Arc<Inner>, kind: ResourceKind, tx: EventTx) {
+    let mut changes = updates.subscribe();
+    {
+        let u = updates.clone();
+        let _ = tokio::task::spawn_blocking(move || u.load()).await;
+    }
+    loop {
+        let (rollouts, devices) = updates.rows(jiff::Timestamp::now());
+        let resources = if kind == ResourceKind::Rollout {
+            rollouts
+        } else {
+            devices
+        };
+        let sent = tx
+            .send(BackendEvent::Snapshot {
+                source: inner.id.clone(),
+                kind,
+                resources,
+            })
+            .await;
+        if sent.is_err() {
+            return;
+        }
+        // Elapsed times move while something runs: a snapshot each second even without news;
+        // nothing at all while idle.
+        if updates.any_running() {
+            let _ = tokio::time::timeout(Duration::from_secs(1), changes.changed()).await;
+        } else if changes.changed().await.is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

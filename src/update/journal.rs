@@ -1,0 +1,95 @@
+//! Where a device update's transitions go: the state file (fsync, off the async threads),
+//! then the audit log, then the in-memory view. A transition that cannot be written is an
+//! error and the driver does not act on it.
+
+use std::sync::Arc;
+
+use super::state::{StateStore, Step, UpdateRecord};
+use crate::audit::{AuditEntry, AuditLog};
+
+/// Called with every change of a record (the update view and the CLI's progress lines).
+pub type Publish = Arc<dyn Fn(&UpdateRecord) + Send + Sync>;
+
+#[derive(Clone)]
+pub struct Journal {
+    store: StateStore,
+    audit: Option<AuditLog>,
+    source: String,
+    publish: Publish,
+}
+
+impl Journal {
+    pub fn new(store: StateStore, audit: Option<AuditLog>, source: &str, publish: Publish) -> Self {
+        Journal {
+            store,
+            audit,
+            source: source.to_string(),
+            publish,
+        }
+    }
+
+    /// Move `rec` to `next`, durably, before the caller acts on it.
+    pub async fn step(
+        &self,
+        rec: &mut UpdateRecord,
+        next: Step,
+        reason: Option<String>,
+    ) -> Result<(), String> {
+        let from = rec.step;
+        let store = self.store.clone();
+        let mut moved = rec.clone();
+        if next != from {
+            // Progress of the previous step means nothing in the next one.
+            moved.percent = None;
+        }
+        if from == Step::Pending {
+            // Elapsed time counts from the device's start, not the rollout's.
+            moved.started = jiff::Timestamp::now();
+        }
+        let moved = tokio::task::spawn_blocking(move || {
+            store.transition(&mut moved, next, reason).map(|()| moved)
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("cannot record the update state: {e}"))?;
+        *rec = moved;
+        if let Some(audit) = self.audit.clone() {
+            let mut entry = AuditEntry::attempt(
+                self.source.clone(),
+                rec.device.clone(),
+                format!("update to {}", rec.artifact),
+            );
+            entry.phase = "transition".into();
+            entry.ok = Some(!matches!(next, Step::Failed | Step::RolledBack));
+            entry.result = Some(match &rec.reason {
+                Some(r) if matches!(next, Step::Failed | Step::RolledBack | Step::RollingBack) => {
+                    format!("{} → {}: {r}", from.label(), next.label())
+                }
+                _ => format!("{} → {}", from.label(), next.label()),
+            });
+            let written = tokio::task::spawn_blocking(move || audit.append(&entry)).await;
+            if !matches!(written, Ok(Ok(()))) {
+                tracing::warn!(device = %rec.device, "audit log not written: {written:?}");
+            }
+        }
+        (self.publish)(rec);
+        Ok(())
+    }
+
+    /// Persist fields that are not a transition (the previous artifact, the boot id).
+    pub async fn save(&self, rec: &UpdateRecord) -> Result<(), String> {
+        let store = self.store.clone();
+        let r = rec.clone();
+        tokio::task::spawn_blocking(move || store.save(&r))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("cannot record the update state: {e}"))?;
+        (self.publish)(rec);
+        Ok(())
+    }
+
+    /// Show progress (percent, last line); not persisted: a restart resumes by step.
+    pub fn progress(&self, rec: &UpdateRecord) {
+        (self.publish)(rec);
+    }
+}

@@ -1,0 +1,749 @@
+//! Group rollouts: update many devices with at most N at once, stop starting new ones after K
+//! failures (or X %), pause/resume/abort, and show every device's step.
+//!
+//! On disk, under the fleet's update dir: `<rollout id>/rollout.json` (what was asked and the
+//! rollout's state) and `<rollout id>/devices/<device>.json` (one record per device, written
+//! before each step is acted on), plus `locks/<device>.lock`, an flock held while a process
+//! drives that device so a console and a `fleetdeck update` never drive it twice.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use super::driver::{self, Plan};
+use super::journal::{Journal, Publish};
+use super::link::DeviceLink;
+use super::state::{StateStore, Step, UpdateRecord};
+use crate::audit::AuditLog;
+use crate::model::{
+    FailureLimit, Health, Resource, ResourceKey, ResourceKind, SourceId, UpdateRequest,
+};
+
+/// The most rollouts the views list (newest first); older ones stay on disk.
+const SHOWN_ROLLOUTS: usize = 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RolloutState {
+    Running,
+    /// Starts no new devices; running ones finish.
+    Paused,
+    /// The operator aborted: running devices finish, no new ones start.
+    Aborting,
+    /// Stopped for good by the operator.
+    Aborted,
+    /// The failure limit was reached.
+    Stopped,
+    Done,
+}
+
+impl RolloutState {
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            RolloutState::Aborted | RolloutState::Stopped | RolloutState::Done
+        )
+    }
+}
+
+/// What was asked, and where the rollout stands (`rollout.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RolloutSpec {
+    pub id: String,
+    pub artifact: String,
+    pub devices: Vec<String>,
+    pub parallel: usize,
+    pub max_failures: FailureLimit,
+    pub created: jiff::Timestamp,
+    pub state: RolloutState,
+}
+
+/// Pending, running, succeeded, failed, rolled back.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub pending: usize,
+    pub running: usize,
+    pub succeeded: usize,
+    pub failed: usize,
+    pub rolled_back: usize,
+}
+
+impl Counts {
+    pub fn of<'a>(records: impl IntoIterator<Item = &'a UpdateRecord>) -> Counts {
+        let mut c = Counts::default();
+        for r in records {
+            match r.step {
+                Step::Pending => c.pending += 1,
+                Step::Committed => c.succeeded += 1,
+                Step::Failed => c.failed += 1,
+                Step::RolledBack => c.rolled_back += 1,
+                _ => c.running += 1,
+            }
+        }
+        c
+    }
+
+    /// Devices that count against the failure limit.
+    pub fn failures(&self) -> usize {
+        self.failed + self.rolled_back
+    }
+}
+
+impl std::fmt::Display for Counts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} pending, {} running, {} succeeded, {} failed, {} rolled back",
+            self.pending, self.running, self.succeeded, self.failed, self.rolled_back
+        )
+    }
+}
+
+/// How to reach and update one device of the fleet.
+pub struct DeviceTarget {
+    pub link: Arc<dyn DeviceLink>,
+    pub plan: Plan,
+}
+
+/// Looks a device up by name (None: not in the fleet).
+pub type Targets = Arc<dyn Fn(&str) -> Option<DeviceTarget> + Send + Sync>;
+
+struct Entry {
+    spec: RolloutSpec,
+    records: BTreeMap<String, UpdateRecord>,
+    /// Running/Paused/Aborted wishes of the operator, for the rollout's task.
+    control: Option<watch::Sender<RolloutState>>,
+    /// Failure limit reached: no new devices start.
+    stopping: bool,
+}
+
+struct Shared {
+    root: PathBuf,
+    audit: Option<AuditLog>,
+    source: SourceId,
+    targets: Targets,
+    poll: Duration,
+    entries: Mutex<BTreeMap<String, Entry>>,
+    version: watch::Sender<u64>,
+    loaded: AtomicBool,
+    resumed: AtomicBool,
+}
+
+/// The rollouts of one fleet. Cheap to clone.
+#[derive(Clone)]
+pub struct Updates {
+    shared: Arc<Shared>,
+}
+
+impl Updates {
+    /// `root`: this fleet's update dir; `audit`: where transitions are recorded.
+    pub fn new(root: PathBuf, audit: Option<AuditLog>, source: SourceId, targets: Targets) -> Self {
+        Updates {
+            shared: Arc::new(Shared {
+                root,
+                audit,
+                source,
+                targets,
+                poll: Duration::from_secs(2),
+                entries: Mutex::new(BTreeMap::new()),
+                version: watch::channel(0).0,
+                loaded: AtomicBool::new(false),
+                resumed: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// Check devices this often while they reboot (tests and benches go faster).
+    pub fn with_poll(self, poll: Duration) -> Self {
+        let s = Arc::try_unwrap(self.shared).unwrap_or_else(|_| panic!("with_poll before use"));
+        Updates {
+            shared: Arc::new(Shared { poll, ..s }),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.shared.root
+    }
+
+    /// Changes bump this counter.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.shared.version.subscribe()
+    }
+
+    fn entries(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Entry>> {
+        self.shared
+            .entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn bump(&self) {
+        self.shared.version.send_modify(|v| *v += 1);
+    }
+
+    /// Read what is on disk once (blocking: call from a blocking-safe place or accept the
+    /// small cost at first use); problems are logged and the rest loads.
+    pub fn load(&self) {
+        if self.shared.loaded.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let Ok(dirs) = std::fs::read_dir(&self.shared.root) else {
+            return;
+        };
+        let mut found = BTreeMap::new();
+        for d in dirs.flatten() {
+            let path = d.path().join("rollout.json");
+            let Ok(text) = std::fs::read(&path) else {
+                continue;
+            };
+            let spec: RolloutSpec = match serde_json::from_slice(&text) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!("{}: {e}", path.display());
+                    continue;
+                }
+            };
+            let (recs, errors) = self.store(&spec.id).load_all();
+            for e in errors {
+                tracing::warn!("{e}");
+            }
+            let records = recs.into_iter().map(|r| (r.device.clone(), r)).collect();
+            found.insert(
+                spec.id.clone(),
+                Entry {
+                    spec,
+                    records,
+                    control: None,
+                    stopping: false,
+                },
+            );
+        }
+        let mut entries = self.entries();
+        for (id, e) in found {
+            entries.entry(id).or_insert(e);
+        }
+        drop(entries);
+        self.bump();
+    }
+
+    fn store(&self, id: &str) -> StateStore {
+        StateStore::new(self.shared.root.join(id).join("devices"))
+    }
+
+    fn save_spec(&self, spec: &RolloutSpec) -> Result<(), String> {
+        let dir = self.shared.root.join(&spec.id);
+        let write = || -> std::io::Result<()> {
+            std::fs::create_dir_all(&dir)?;
+            let tmp = dir.join("rollout.json.tmp");
+            let body = serde_json::to_vec_pretty(spec).map_err(std::io::Error::other)?;
+            {
+                use std::io::Write;
+                let mut f = std::fs::File::create(&tmp)?;
+                f.write_all(&body)?;
+                f.sync_all()?;
+            }
+            std::fs::rename(&tmp, dir.join("rollout.json"))?;
+            std::fs::File::open(&dir)?.sync_all()
+        };
+        write().map_err(|e| format!("{}: {e}", dir.display()))
+    }
+
+    /// Pick up rollouts a stopped console left running (once per process).
+    pub fn resume(&self) {
+        if self.shared.resumed.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        self.load();
+        let ids: Vec<String> = self
+            .entries()
+            .values()
+            .filter(|e| !e.spec.state.is_final() && e.control.is_none())
+            .map(|e| e.spec.id.clone())
+            .collect();
+        for id in ids {
+            tracing::info!(rollout = %id, "resuming");
+            self.spawn_run(&id);
+        }
+    }
+
+    /// Devices some unfinished rollout of this process is updating.
+    fn busy(&self, entries: &BTreeMap<String, Entry>) -> Vec<String> {
+        entries
+            .values()
+            .filter(|e| !e.spec.state.is_final())
+            .flat_map(|e| e.records.values())
+            .filter(|r| !r.step.is_final())
+            .map(|r| r.device.clone())
+            .collect()
+    }
+
+    /// Start a rollout; its id.
+    pub async fn start(&self, req: &UpdateRequest) -> Result<String, String> {
+        if req.devices.is_empty() {
+            return Err("no devices to update".into());
+        }
+        if req.artifact.trim().is_empty() {
+            return Err("which artifact? (a URL or a local file)".into());
+        }
+        for d in &req.devices {
+            match (self.shared.targets)(d) {
+                None => return Err(format!("{d} is not in this fleet")),
+                Some(t) if t.plan.updater == crate::backend::fleet::file::UpdaterKind::None => {
+                    return Err(format!(
+                        "{d} has no updater: set `updater: mender|appliance|custom` in the fleet file"
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        let spec = {
+            let mut entries = self.entries();
+            let busy = self.busy(&entries);
+            if let Some(d) = req.devices.iter().find(|d| busy.contains(d)) {
+                return Err(format!("{d} is already being updated by a running rollout"));
+            }
+            let now = jiff::Timestamp::now();
+            let mut id = now.strftime("%Y%m%d-%H%M%S").to_string();
+            let mut n = 1;
+            while entries.contains_key(&id) || self.shared.root.join(&id).exists() {
+                n += 1;
+                id = format!("{}-{n}", now.strftime("%Y%m%d-%H%M%S"));
+            }
+            let spec = RolloutSpec {
+                id: id.clone(),
+                artifact: req.artifact.trim().to_string(),
+                devices: req.devices.clone(),
+                parallel: req.parallel.clamp(1, 256),
+                max_failures: req.max_failures,
+                created: now,
+                state: RolloutState::Running,
+            };
+            // Reserve the id and the devices before the files exist.
+            let records = req
+                .devices
+                .iter()
+                .map(|d| {
+                    let mut r = UpdateRecord::new(d, &spec.artifact);
+                    r.rollout = id.clone();
+                    (d.clone(), r)
+                })
+                .collect();
+            entries.insert(
+                id,
+                Entry {
+                    spec: spec.clone(),
+                    records,
+                    control: None,
+                    stopping: false,
+                },
+            );
+            spec
+        };
+        let (this, s) = (self.clone(), spec.clone());
+        let written = tokio::task::spawn_blocking(move || {
+            this.save_spec(&s)?;
+            let store = this.store(&s.id);
+            for d in &s.devices {
+                let mut r = UpdateRecord::new(d, &s.artifact);
+                r.rollout = s.id.clone();
+                store.save(&r).map_err(|e| e.to_string())?;
+            }
+            Ok::<(), String>(())
+        })
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r);
+        if let Err(e) = written {
+            self.entries().remove(&spec.id);
+            return Err(format!("cannot record the rollout: {e}"));
+        }
+        self.spawn_run(&spec.id);
+        self.bump();
+        Ok(spec.id)
+    }
+
+    /// Pause (no new devices), resume, or abort (no new devices, for good).
+    pub async fn control(&self, id: &str, wish: RolloutState) -> Result<String, String> {
+        let spec = {
+            let mut entries = self.entries();
+            let e = entries
+                .get_mut(id)
+                .ok_or_else(|| format!("no rollout {id}"))?;
+            if e.spec.state.is_final() {
+                return Err(format!("rollout {id} has ended ({:?})", e.spec.state).to_lowercase());
+            }
+            if e.spec.state == RolloutState::Aborting {
+                return Err(format!("rollout {id} is being aborted"));
+            }
+            let wish = match wish {
+                RolloutState::Aborted => RolloutState::Aborting,
+                w => w,
+            };
+            e.spec.state = wish;
+            if let Some(c) = &e.control {
+                // Even before the rollout's task subscribed.
+                c.send_replace(wish);
+            }
+            e.spec.clone()
+        };
+        let this = self.clone();
+        let s = spec.clone();
+        tokio::task::spawn_blocking(move || this.save_spec(&s))
+            .await
+            .map_err(|e| e.to_string())??;
+        self.bump();
+        Ok(match wish {
+            RolloutState::Paused => {
+                format!("rollout {id} paused: running devices finish, no new ones start")
+            }
+            RolloutState::Running => format!("rollout {id} resumed"),
+            _ => format!("rollout {id} aborted: running devices finish, no new ones start"),
+        })
+    }
+
+    /// Is any device update under way (the views' elapsed times move)?
+    pub fn any_running(&self) -> bool {
+        self.entries().values().any(|e| !e.spec.state.is_final())
+    }
+
+    /// Is `device` being driven by a rollout right now?
+    pub fn is_busy(&self, device: &str) -> bool {
+        self.busy(&self.entries()).iter().any(|d| d == device)
+    }
+
+    fn spawn_run(&self, id: &str) {
+        let (tx, _) = watch::channel(RolloutState::Running);
+        {
+            let mut entries = self.entries();
+            let Some(e) = entries.get_mut(id) else { return };
+            tx.send_replace(e.spec.state);
+            e.control = Some(tx.clone());
+        }
+        let this = self.clone();
+        let id = id.to_string();
+        tokio::spawn(async move { this.run(id, tx.subscribe()).await });
+    }
+
+    fn publisher(&self, id: &str) -> Publish {
+        let weak: Weak<Shared> = Arc::downgrade(&self.shared);
+        let id = id.to_string();
+        Arc::new(move |rec: &UpdateRecord| {
+            let Some(shared) = weak.upgrade() else { return };
+            let this = Updates { shared };
+            if let Some(e) = this.entries().get_mut(&id) {
+                e.records.insert(rec.device.clone(), rec.clone());
+            }
+            this.bump();
+        })
+    }
+
+    async fn run(self, id: String, mut control: watch::Receiver<RolloutState>) {
+        let Some((spec, records)) = self
+            .entries()
+            .get(&id)
+            .map(|e| (e.spec.clone(), e.records.clone()))
+        else {
+            return;
+        };
+        let total = spec.devices.len();
+        let mut queue: VecDeque<String> = spec
+            .devices
+            .iter()
+            .filter(|d| records.get(*d).is_none_or(|r| r.step == Step::Pending))
+            .cloned()
+            .collect();
+        let mut running = tokio::task::JoinSet::new();
+        // Devices a stopped console left mid-update continue first (they count as running).
+        for r in records
+            .values()
+            .filter(|r| !r.step.is_final() && r.step != Step::Pending)
+        {
+            running.spawn(self.clone().drive_one(id.clone(), r.clone()));
+        }
+        let end = loop {
+            let wish = *control.borrow_and_update();
+            let counts = Counts::of(
+                self.entries()
+                    .get(&id)
+                    .map(|e| e.records.values())
+                    .into_iter()
+                    .flatten(),
+            );
+            let limit = spec.max_failures.reached(counts.failures(), total);
+            if limit
+                && let Some(e) = self.entries().get_mut(&id)
+                && !e.stopping
+            {
+                e.stopping = true;
+                self.bump();
+            }
+            if wish == RolloutState::Running && !limit {
+                while running.len() < spec.parallel
+                    && let Some(d) = queue.pop_front()
+                {
+                    let rec = self
+                        .entries()
+                        .get(&id)
+                        .and_then(|e| e.records.get(&d).cloned())
+                        .unwrap_or_else(|| {
+                            let mut r = UpdateRecord::new(&d, &spec.artifact);
+                            r.rollout = id.clone();
+                            r
+                        });
+                    running.spawn(self.clone().drive_one(id.clone(), rec));
+                }
+            }
+            if running.is_empty() {
+                if queue.is_empty() {
+                    break RolloutState::Done;
+                }
+                if limit {
+                    break RolloutState::Stopped;
+                }
+                if wish == RolloutState::Aborting {
+                    break RolloutState::Aborted;
+                }
+            }
+            tokio::select! {
+                Some(_) = running.join_next(), if !running.is_empty() => {}
+                changed = control.changed() => {
+                    if changed.is_err() && running.is_empty() {
+                        break RolloutState::Aborted;
+                    }
+                }
+            }
+        };
+        let spec = {
+            let mut entries = self.entries();
+            let Some(e) = entries.get_mut(&id) else {
+                return;
+            };
+            e.spec.state = end;
+            e.control = None;
+            e.spec.clone()
+        };
+        let this = self.clone();
+        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || this.save_spec(&spec)).await {
+            tracing::warn!("{e}");
+        }
+        self.bump();
+    }
+
+    async fn drive_one(self, id: String, mut rec: UpdateRecord) {
+        let publish = self.publisher(&id);
+        let journal = Journal::new(
+            self.store(&id),
+            self.shared.audit.clone(),
+            self.shared.source.as_str(),
+            publish.clone(),
+        );
+        let Some(target) = (self.shared.targets)(&rec.device) else {
+            rec.step = Step::Failed;
+            rec.reason = Some(format!("{} is no longer in the fleet", rec.device));
+            let _ = journal.save(&rec).await;
+            return;
+        };
+        let plan = Plan {
+            poll: self.shared.poll,
+            ..target.plan
+        };
+        // One driver per device across processes.
+        let _lock = loop {
+            match self.lock(&rec.device) {
+                Ok(l) => break l,
+                Err(e) => {
+                    rec.last_line = e;
+                    publish(&rec);
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                }
+            }
+        };
+        driver::drive(&*target.link, &plan, &journal, &mut rec).await;
+    }
+
+    fn lock(&self, device: &str) -> Result<std::fs::File, String> {
+        let dir = self.shared.root.join("locks");
+        let path = dir.join(format!("{}.lock", device.replace('/', "_")));
+        let file = std::fs::create_dir_all(&dir)
+            .and_then(|()| {
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(&path)
+            })
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        // SAFETY: flock on a descriptor we own; no memory is involved.
+        let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if r == 0 {
+            Ok(file)
+        } else {
+            Err("waiting: another fleetdeck process is updating this device".into())
+        }
+    }
+
+    /// The rollout with this id, its records and counts (the CLI's progress).
+    pub fn snapshot(&self, id: &str) -> Option<(RolloutSpec, Vec<UpdateRecord>)> {
+        self.entries()
+            .get(id)
+            .map(|e| (e.spec.clone(), e.records.values().cloned().collect()))
+    }
+
+    /// Rows for `:rollouts` and `:updates`.
+    pub fn rows(&self, now: jiff::Timestamp) -> (Vec<Resource>, Vec<Resource>) {
+        let entries = self.entries();
+        let mut rollouts = Vec::new();
+        let mut updates = Vec::new();
+        for e in entries.values().rev().take(SHOWN_ROLLOUTS) {
+            rollouts.push(rollout_row(&self.shared.source, e));
+            for r in e.records.values() {
+                updates.push(update_row(&self.shared.source, r, now));
+            }
+        }
+        (rollouts, updates)
+    }
+}
+
+fn state_text(e: &Entry) -> (String, Health) {
+    let counts = Counts::of(e.records.values());
+    let bad = counts.failures() > 0;
+    match e.spec.state {
+        RolloutState::Running if e.stopping => ("stopping (failure limit)".into(), Health::Failed),
+        RolloutState::Running => (
+            "running".into(),
+            if bad { Health::Failed } else { Health::Pending },
+        ),
+        RolloutState::Paused => ("paused".into(), Health::Pending),
+        RolloutState::Aborting => ("aborting".into(), Health::Stopped),
+        RolloutState::Aborted => ("aborted".into(), Health::Stopped),
+        RolloutState::Stopped => ("stopped (failure limit)".into(), Health::Failed),
+        RolloutState::Done if bad => ("done".into(), Health::Failed),
+        RolloutState::Done => ("done".into(), Health::Ok),
+    }
+}
+
+fn rollout_row(source: &SourceId, e: &Entry) -> Resource {
+    let c = Counts::of(e.records.values());
+    let (state, health) = state_text(e);
+    let mut labels = BTreeMap::new();
+    labels.insert("summary".into(), c.to_string());
+    Resource {
+        key: ResourceKey {
+            source: source.clone(),
+            kind: ResourceKind::Rollout,
+            id: e.spec.id.clone(),
+        },
+        name: e.spec.id.clone(),
+        parent: None,
+        health,
+        cells: vec![
+            e.spec.id.clone(),
+            e.spec.artifact.clone(),
+            state,
+            e.spec.devices.len().to_string(),
+            c.pending.to_string(),
+            c.running.to_string(),
+            c.succeeded.to_string(),
+            c.failed.to_string(),
+            c.rolled_back.to_string(),
+            e.spec.parallel.to_string(),
+            e.spec.max_failures.to_string(),
+            String::new(),
+        ],
+        created: Some(e.spec.created),
+        labels,
+    }
+}
+
+/// `██████░░░░ 60%`
+pub fn gauge(percent: Option<u8>) -> String {
+    match percent {
+        None => String::new(),
+        Some(p) => {
+            let p = p.min(100);
+            let full = usize::from(p) / 10;
+            format!("{}{} {p}%", "█".repeat(full), "░".repeat(10 - full))
+        }
+    }
+}
+
+/// `42s`, `3m05s`, `1h02m`.
+pub fn elapsed(secs: i64) -> String {
+    let s = secs.max(0);
+    match s {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m{:02}s", s / 60, s % 60),
+        s => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+fn update_row(source: &SourceId, r: &UpdateRecord, now: jiff::Timestamp) -> Resource {
+    let end = if r.step.is_final() { r.changed } else { now };
+    let health = match r.step {
+        Step::Committed => Health::Ok,
+        Step::Failed | Step::RolledBack => Health::Failed,
+        Step::Pending => Health::Unknown,
+        _ => Health::Pending,
+    };
+    let mut labels = BTreeMap::new();
+    labels.insert("rollout".into(), r.rollout.clone());
+    if let Some(reason) = &r.reason {
+        labels.insert("reason".into(), reason.clone());
+    }
+    if let Some(p) = &r.previous {
+        labels.insert("previous".into(), p.clone());
+    }
+    if let Some(i) = &r.installed {
+        labels.insert("installed".into(), i.clone());
+    }
+    let line = match (&r.reason, r.step) {
+        (Some(reason), Step::Failed | Step::RolledBack | Step::RollingBack) => reason.clone(),
+        _ => r.last_line.clone(),
+    };
+    let elapsed_text = if r.step == Step::Pending {
+        String::new()
+    } else {
+        elapsed(end.as_second() - r.started.as_second())
+    };
+    Resource {
+        key: ResourceKey {
+            source: source.clone(),
+            kind: ResourceKind::DeviceUpdate,
+            id: format!("{}/{}", r.rollout, r.device),
+        },
+        name: r.device.clone(),
+        parent: Some(r.rollout.clone()),
+        health,
+        cells: vec![
+            r.device.clone(),
+            r.step.label().to_string(),
+            gauge(r.percent),
+            elapsed_text,
+            r.artifact.clone(),
+            line,
+        ],
+        created: Some(r.started),
+        labels,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gauges_and_durations() {
+        assert_eq!(gauge(Some(60)), "██████░░░░ 60%");
+        assert_eq!(gauge(Some(100)), "██████████ 100%");
+        assert_eq!(gauge(None), "");
+        assert_eq!(elapsed(5), "5s");
+        assert_eq!(elapsed(185), "3m05s");
+        assert_eq!(elapsed(3720), "1h02m");
+    }
+}

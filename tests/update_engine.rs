@@ -1,0 +1,319 @@
+//! The update engine (src/update) over in-memory devices that follow the Mender 4 contract:
+//! rollout limits, pause/resume/abort, failure paths and resuming from the state dir. The same
+//! driver runs over real SSH in tests/update_ssh.rs.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fleetdeck::audit::AuditLog;
+use fleetdeck::backend::fleet::file::{UpdateSettings, UpdaterKind};
+use fleetdeck::model::{FailureLimit, SourceId, UpdateRequest};
+use fleetdeck::update::driver::Plan;
+use fleetdeck::update::rollout::{Counts, DeviceTarget, RolloutState, Updates};
+use fleetdeck::update::{StateStore, Step, UpdateRecord};
+use support::fake_link::FakeDevice;
+
+struct Fleet {
+    dir: tempfile::TempDir,
+    devices: BTreeMap<String, Arc<FakeDevice>>,
+}
+
+impl Fleet {
+    fn new(n: usize, latency_ms: u64) -> Fleet {
+        Fleet {
+            dir: tempfile::tempdir().unwrap(),
+            devices: (0..n)
+                .map(|i| {
+                    (
+                        format!("dev-{i}"),
+                        Arc::new(FakeDevice::new(
+                            "release-1",
+                            Duration::from_millis(latency_ms),
+                        )),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    fn updates(&self) -> Updates {
+        let devices = self.devices.clone();
+        Updates::new(
+            self.dir.path().join("updates"),
+            Some(AuditLog::new(self.dir.path().join("audit.jsonl"))),
+            SourceId::new("fleet:test"),
+            Arc::new(move |name: &str| {
+                let d = devices.get(name)?.clone();
+                Some(DeviceTarget {
+                    link: d,
+                    plan: Plan {
+                        updater: UpdaterKind::Mender,
+                        custom: None,
+                        settings: UpdateSettings::default(),
+                        poll: Duration::from_millis(10),
+                    },
+                })
+            }),
+        )
+        .with_poll(Duration::from_millis(10))
+    }
+
+    fn dev(&self, name: &str) -> &FakeDevice {
+        &self.devices[name]
+    }
+}
+
+fn request(devices: &[&str], parallel: usize, max_failures: FailureLimit) -> UpdateRequest {
+    UpdateRequest {
+        artifact: "https://updates.example/release-2.mender".into(),
+        devices: devices.iter().map(|d| d.to_string()).collect(),
+        parallel,
+        max_failures,
+    }
+}
+
+async fn finish(u: &Updates, id: &str) -> (RolloutState, Vec<UpdateRecord>) {
+    let mut changes = u.subscribe();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (spec, records) = u.snapshot(id).expect("rollout");
+        if spec.state.is_final() {
+            return (spec.state, records);
+        }
+        tokio::select! {
+            _ = changes.changed() => {}
+            _ = tokio::time::sleep_until(deadline) => panic!("rollout {id} did not finish: {records:#?}"),
+        }
+    }
+}
+
+fn step_of(records: &[UpdateRecord], device: &str) -> Step {
+    records.iter().find(|r| r.device == device).unwrap().step
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_device_installs_reboots_verifies_and_commits() {
+    let f = Fleet::new(1, 0);
+    let u = f.updates();
+    let id = u
+        .start(&request(&["dev-0"], 1, FailureLimit::Count(1)))
+        .await
+        .unwrap();
+    let (state, records) = finish(&u, &id).await;
+    assert_eq!(state, RolloutState::Done);
+    let r = &records[0];
+    assert_eq!(r.step, Step::Committed, "{r:#?}");
+    assert_eq!(r.previous.as_deref(), Some("release-1"));
+    assert_eq!(r.installed.as_deref(), Some("release-2"));
+    assert!(r.rebooted);
+    assert_eq!(f.dev("dev-0").artifact(), "release-2");
+    let calls = f.dev("dev-0").calls();
+    assert_eq!(calls.iter().filter(|c| c.contains(" install ")).count(), 1);
+    assert!(calls.contains(&"reboot".to_string()), "{calls:?}");
+    // Every transition is on disk and in the audit log, in order.
+    let on_disk = StateStore::new(f.dir.path().join("updates").join(&id).join("devices"));
+    assert_eq!(on_disk.load_all().0[0].step, Step::Committed);
+    let audit = std::fs::read_to_string(f.dir.path().join("audit.jsonl")).unwrap();
+    let steps: Vec<String> = audit
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["result"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "pending → installing",
+            "installing → rebooting",
+            "rebooting → verifying",
+            "verifying → committed"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_that_comes_back_on_the_old_artifact_is_rolled_back_not_committed() {
+    let f = Fleet::new(1, 0);
+    f.dev("dev-0").state.lock().unwrap().boot_old = true;
+    let u = f.updates();
+    let id = u
+        .start(&request(&["dev-0"], 1, FailureLimit::Count(1)))
+        .await
+        .unwrap();
+    let (_, records) = finish(&u, &id).await;
+    let r = &records[0];
+    assert_eq!(r.step, Step::RolledBack, "{r:#?}");
+    assert!(
+        r.reason
+            .as_deref()
+            .unwrap()
+            .contains("came back on the old artifact (release-1)"),
+        "{r:?}"
+    );
+    assert_eq!(f.dev("dev-0").artifact(), "release-1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_rollout_stops_starting_devices_at_the_failure_limit() {
+    let f = Fleet::new(10, 20);
+    f.dev("dev-1").state.lock().unwrap().fail_install = true;
+    let u = f.updates();
+    let names: Vec<String> = (0..10).map(|i| format!("dev-{i}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let id = u
+        .start(&request(&refs, 3, FailureLimit::Count(1)))
+        .await
+        .unwrap();
+    let (state, records) = finish(&u, &id).await;
+    assert_eq!(state, RolloutState::Stopped);
+    let c = Counts::of(&records);
+    assert_eq!(
+        (c.pending, c.running, c.succeeded, c.failed, c.rolled_back),
+        (7, 0, 2, 1, 0),
+        "{records:#?}"
+    );
+    assert_eq!(step_of(&records, "dev-1"), Step::Failed);
+    for d in 3..10 {
+        assert!(
+            f.dev(&format!("dev-{d}")).calls().is_empty(),
+            "dev-{d} was started"
+        );
+    }
+    let (rollouts, _) = u.rows(jiff::Timestamp::now());
+    assert_eq!(rollouts[0].cells[2], "stopped (failure limit)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_resume_and_abort() {
+    let f = Fleet::new(4, 30);
+    let u = f.updates();
+    let id = u
+        .start(&request(
+            &["dev-0", "dev-1", "dev-2", "dev-3"],
+            1,
+            FailureLimit::Percent(50),
+        ))
+        .await
+        .unwrap();
+    let mut changes = u.subscribe();
+    while Counts::of(&u.snapshot(&id).unwrap().1).running == 0 {
+        changes.changed().await.unwrap();
+    }
+    u.control(&id, RolloutState::Paused).await.unwrap();
+    // The running device finishes; nothing else starts while paused.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let (spec, records) = u.snapshot(&id).unwrap();
+    assert_eq!(spec.state, RolloutState::Paused);
+    let c = Counts::of(&records);
+    assert_eq!((c.succeeded, c.pending), (1, 3), "{records:#?}");
+    u.control(&id, RolloutState::Running).await.unwrap();
+    // Let one more start, then abort: it finishes, the rest stay pending.
+    while Counts::of(&u.snapshot(&id).unwrap().1).running == 0 {
+        changes.changed().await.unwrap();
+    }
+    u.control(&id, RolloutState::Aborted).await.unwrap();
+    let (state, records) = finish(&u, &id).await;
+    assert_eq!(state, RolloutState::Aborted);
+    let c = Counts::of(&records);
+    assert_eq!((c.succeeded, c.pending), (2, 2), "{records:#?}");
+    assert!(
+        u.control(&id, RolloutState::Running).await.is_err(),
+        "an ended rollout stays ended"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_console_resumes_from_the_devices_real_state() {
+    let f = Fleet::new(3, 0);
+    // What a console killed mid-rollout leaves: dev-0 waiting for its commit (rebooted into
+    // the update), dev-1 mid-install (the device finished it), dev-2 not started.
+    {
+        let mut s = f.dev("dev-0").state.lock().unwrap();
+        s.pending = Some("release-2".into());
+        s.booted = true;
+        s.boot = 1;
+    }
+    f.dev("dev-1").state.lock().unwrap().pending = Some("release-2".into());
+    let root = f.dir.path().join("updates");
+    let id = "20261123-120000";
+    std::fs::create_dir_all(root.join(id)).unwrap();
+    let spec = serde_json::json!({
+        "id": id, "artifact": "https://updates.example/release-2.mender",
+        "devices": ["dev-0", "dev-1", "dev-2"], "parallel": 2,
+        "max_failures": {"count": 1}, "created": "2026-11-23T12:00:00Z", "state": "running"
+    });
+    std::fs::write(root.join(id).join("rollout.json"), spec.to_string()).unwrap();
+    let store = StateStore::new(root.join(id).join("devices"));
+    for (d, step) in [
+        ("dev-0", Step::Verifying),
+        ("dev-1", Step::Installing),
+        ("dev-2", Step::Pending),
+    ] {
+        let mut r = UpdateRecord::new(d, "https://updates.example/release-2.mender");
+        r.rollout = id.into();
+        r.step = step;
+        r.cli = Some("mender-update".into());
+        r.previous = Some("release-1".into());
+        r.source = Some(r.artifact.clone());
+        r.boot_id = Some("boot-0".into());
+        r.rebooted = step == Step::Verifying;
+        store.save(&r).unwrap();
+    }
+    let u = f.updates();
+    u.resume();
+    let (state, records) = finish(&u, id).await;
+    assert_eq!(state, RolloutState::Done);
+    for d in ["dev-0", "dev-1", "dev-2"] {
+        assert_eq!(step_of(&records, d), Step::Committed, "{d}: {records:#?}");
+        assert_eq!(f.dev(d).artifact(), "release-2");
+    }
+    // Never re-installed what the device already had: dev-0 only committed, dev-1 resumed.
+    let installs = |d: &str| {
+        f.dev(d)
+            .calls()
+            .iter()
+            .filter(|c| c.contains(" install "))
+            .count()
+    };
+    assert_eq!(
+        (installs("dev-0"), installs("dev-1"), installs("dev-2")),
+        (0, 0, 1)
+    );
+    assert!(
+        f.dev("dev-1")
+            .calls()
+            .contains(&"mender-update resume --reboot-exit-code".to_string())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_are_refused_clearly() {
+    let f = Fleet::new(2, 0);
+    let u = f.updates();
+    let e = u
+        .start(&request(&["nope"], 1, FailureLimit::Count(1)))
+        .await
+        .unwrap_err();
+    assert!(e.contains("nope is not in this fleet"), "{e}");
+    let e = u
+        .start(&request(&[], 1, FailureLimit::Count(1)))
+        .await
+        .unwrap_err();
+    assert!(e.contains("no devices"), "{e}");
+    let slow = Fleet::new(1, 200);
+    let u = slow.updates();
+    u.start(&request(&["dev-0"], 1, FailureLimit::Count(1)))
+        .await
+        .unwrap();
+    let e = u
+        .start(&request(&["dev-0"], 1, FailureLimit::Count(1)))
+        .await
+        .unwrap_err();
+    assert!(e.contains("already being updated"), "{e}");
+}
