@@ -107,7 +107,8 @@ pub struct SshdOpts {
     pub listen: Option<String>,
     /// sshd LogLevel (default ERROR).
     pub log_level: Option<String>,
-    /// `SetEnv` lines for every session (e.g. a PATH with fake device tools first).
+    /// `NAME=VALUE` pairs set for every session (e.g. a PATH with fake device tools first),
+    /// written as one `SetEnv` line.
     pub set_env: Vec<String>,
 }
 
@@ -149,8 +150,9 @@ impl Sshd {
                 ak.display(),
                 opts.log_level.as_deref().unwrap_or("ERROR"),
             );
-            for e in &opts.set_env {
-                cfg += &format!("SetEnv {e}\n");
+            // One line: sshd keeps only the first `SetEnv` directive (first match wins).
+            if !opts.set_env.is_empty() {
+                cfg += &format!("SetEnv {}\n", opts.set_env.join(" "));
             }
             let cfg_path = dir.path().join("sshd_config");
             std::fs::write(&cfg_path, cfg).unwrap();
