@@ -38,8 +38,8 @@ impl Journal {
         let from = rec.step;
         let store = self.store.clone();
         let mut moved = rec.clone();
-        if next != from {
-            // Progress of the previous step means nothing in the next one.
+        if next != from && next != Step::Committed {
+            // Progress of the previous step means nothing in the next one; a commit is 100 %.
             moved.percent = None;
         }
         if from == Step::Pending {

@@ -1,0 +1,426 @@
+//! Device updates over real SSH: one real Debian sshd per simulated appliance
+//! (tests/support/device.rs) whose `mender-update`, `sim-reboot`, `boot-id` and `appliance-sim`
+//! honour the real contracts. The console's production code path drives them: the fleet
+//! backend's actions, the rollout engine, and the `fleetdeck update` binary. No real reboot
+//! ever runs: every device's `reboot_command` is the simulation.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use fleetdeck::audit::AuditLog;
+use fleetdeck::backend::Backend;
+use fleetdeck::backend::fleet::{FleetBackend, FleetFile};
+use fleetdeck::model::{FailureLimit, ResourceAction, ResourceKey, ResourceKind, UpdateRequest};
+use fleetdeck::ssh::SshOptions;
+use fleetdeck::ssh::config::SshConfig;
+use fleetdeck::update::rollout::RolloutState;
+use fleetdeck::update::{Step, UpdateRecord};
+use support::device::SimFleet;
+use support::sshd;
+
+fn have_sshd() -> bool {
+    support::require("sshd", sshd::sshd_available())
+}
+
+const URL: &str = "https://updates.example/release-2.mender";
+
+/// The fleet of `sim` as a backend whose update state lives in `sim`'s temp dir.
+fn backend(sim: &SimFleet) -> FleetBackend {
+    let home = sim.dir.path().join("home");
+    std::fs::create_dir_all(home.join(".ssh")).unwrap();
+    let opts = SshOptions {
+        config: Arc::new(SshConfig::parse("")),
+        home: home.clone(),
+        user_known_hosts: home.join(".ssh/known_hosts"),
+        agent: None,
+        connect_timeout: Duration::from_secs(10),
+    };
+    let file = FleetFile::load(&sim.fleet_file).unwrap_or_else(|e| panic!("{e}"));
+    // Never a real reboot: the fleet file points every device at the simulation.
+    for d in &file.devices {
+        assert_eq!(d.update.reboot_command, "sim-reboot");
+    }
+    FleetBackend::new(file, opts).with_update_store(
+        sim.dir.path().join("state/updates"),
+        Some(AuditLog::new(sim.dir.path().join("audit.jsonl"))),
+        Duration::from_millis(200),
+    )
+}
+
+fn device_key(b: &FleetBackend, name: &str) -> ResourceKey {
+    ResourceKey {
+        source: b.id().clone(),
+        kind: ResourceKind::Device,
+        id: name.into(),
+    }
+}
+
+/// Start an update through the backend's action, as the console's confirm dialog does.
+async fn start(b: &FleetBackend, devices: &[&str], artifact: &str, parallel: usize) -> String {
+    let req = UpdateRequest {
+        artifact: artifact.into(),
+        devices: devices.iter().map(|d| d.to_string()).collect(),
+        parallel,
+        max_failures: FailureLimit::Count(1),
+    };
+    let msg = b
+        .act(
+            &device_key(b, devices[0]),
+            &ResourceAction::StartUpdate(req),
+        )
+        .await
+        .unwrap();
+    msg.split_whitespace().nth(1).unwrap().to_string()
+}
+
+async fn finish(b: &FleetBackend, id: &str) -> (RolloutState, Vec<UpdateRecord>) {
+    let u = b.updates();
+    let mut changes = u.subscribe();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let (spec, records) = u.snapshot(id).expect("rollout");
+        if spec.state.is_final() {
+            return (spec.state, records);
+        }
+        tokio::select! {
+            _ = changes.changed() => {}
+            _ = tokio::time::sleep_until(deadline) => panic!("rollout {id} did not finish: {records:#?}"),
+        }
+    }
+}
+
+fn only(records: &[UpdateRecord]) -> &UpdateRecord {
+    assert_eq!(records.len(), 1);
+    &records[0]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mender_install_reboot_verify_commit() {
+    if !have_sshd() {
+        return;
+    }
+    let sim = SimFleet::start(1, "mender", "release-1");
+    let b = backend(&sim);
+    let dev = sim.device("dev-0");
+    let boot_before = dev.boot_id();
+    let id = start(&b, &["dev-0"], URL, 1).await;
+    let (state, records) = finish(&b, &id).await;
+    let r = only(&records);
+    assert_eq!(
+        (state, r.step),
+        (RolloutState::Done, Step::Committed),
+        "{r:#?}"
+    );
+    assert_eq!(dev.artifact(), "release-2", "show-artifact is the new one");
+    assert_eq!(r.installed.as_deref(), Some("release-2"));
+    assert_eq!(r.previous.as_deref(), Some("release-1"));
+    assert_eq!(r.cli.as_deref(), Some("mender-update"));
+    assert_ne!(dev.boot_id(), boot_before, "the device rebooted");
+    assert_eq!(dev.count_calls("install "), 1);
+    assert_eq!(dev.count_calls("reboot"), 1);
+    assert_eq!(dev.count_calls("commit"), 1);
+    assert!(dev.pending().is_none());
+    // The audit log has every transition.
+    let audit = std::fs::read_to_string(sim.dir.path().join("audit.jsonl")).unwrap();
+    for t in [
+        "pending → installing",
+        "installing → rebooting",
+        "rebooting → verifying",
+        "verifying → committed",
+    ] {
+        assert!(audit.contains(t), "{t} missing from {audit}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_back_on_the_old_artifact_is_recorded_rolled_back() {
+    if !have_sshd() {
+        return;
+    }
+    let sim = SimFleet::start(1, "mender", "release-1");
+    let dev = sim.device("dev-0");
+    dev.set_mode(&["boot-old"]);
+    let b = backend(&sim);
+    let id = start(&b, &["dev-0"], URL, 1).await;
+    let (_, records) = finish(&b, &id).await;
+    let r = only(&records);
+    assert_eq!(r.step, Step::RolledBack, "not committed: {r:#?}");
+    assert!(
+        r.reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("old artifact (release-1)"),
+        "{r:?}"
+    );
+    assert_eq!(dev.artifact(), "release-1");
+    let (_, rows) = b.updates().rows(jiff::Timestamp::now());
+    assert_eq!(rows[0].cells[1], "rolled back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_commit_rolls_back_and_reboots_into_the_old_artifact() {
+    if !have_sshd() {
+        return;
+    }
+    let sim = SimFleet::start(1, "mender", "release-1");
+    let dev = sim.device("dev-0");
+    dev.set_mode(&["commit-fail"]);
+    let b = backend(&sim);
+    let id = start(&b, &["dev-0"], URL, 1).await;
+    let (_, records) = finish(&b, &id).await;
+    let r = only(&records);
+    assert_eq!(r.step, Step::RolledBack, "{r:#?}");
+    assert!(
+        r.reason.as_deref().unwrap().contains("the commit exited 1"),
+        "{r:?}"
+    );
+    assert_eq!(dev.count_calls("rollback"), 1);
+    assert_eq!(
+        dev.count_calls("reboot"),
+        2,
+        "rebooted again after the rollback"
+    );
+    assert_eq!(dev.artifact(), "release-1");
+    assert!(dev.pending().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_artifact_is_uploaded_then_installed_and_mender_3_is_detected() {
+    if !have_sshd() {
+        return;
+    }
+    let sim = SimFleet::start_with(1, "mender", |_| support::device::SimOpts {
+        mender3: true,
+        ..Default::default()
+    });
+    let artifact = sim.dir.path().join("release-3.mender");
+    let mut body = b"artifact_name=release-3\n".to_vec();
+    body.extend(std::iter::repeat_n(b'x', 3 * 1024 * 1024));
+    std::fs::write(&artifact, &body).unwrap();
+    let b = backend(&sim);
+    let id = start(&b, &["dev-0"], artifact.to_str().unwrap(), 1).await;
+    let (_, records) = finish(&b, &id).await;
+    let r = only(&records);
+    assert_eq!(r.step, Step::Committed, "{r:#?}");
+    assert_eq!(r.cli.as_deref(), Some("mender"));
+    let dev = sim.device("dev-0");
+    assert_eq!(dev.artifact(), "release-3");
+    let uploaded = dev.upload_dir().join("release-3.mender");
+    assert_eq!(std::fs::read(&uploaded).unwrap(), body, "uploaded intact");
+    let audit = std::fs::read_to_string(sim.dir.path().join("audit.jsonl")).unwrap();
+    assert!(audit.contains("pending → uploading") && audit.contains("uploading → installing"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appliance_updater_follows_progress_detects_and_clears_the_failed_flag() {
+    if !have_sshd() {
+        return;
+    }
+    let sim = SimFleet::start(2, "appliance", "release-1");
+    sim.device("dev-1").set_mode(&["appliance-fail"]);
+    let b = backend(&sim);
+    let id = start(&b, &["dev-0", "dev-1"], "release-2", 2).await;
+    let (_, records) = finish(&b, &id).await;
+    let ok = records.iter().find(|r| r.device == "dev-0").unwrap();
+    assert_eq!(ok.step, Step::Committed, "{ok:#?}");
+    assert!(
+        ok.last_line.contains("100%") || ok.percent == Some(100),
+        "{ok:?}"
+    );
+    let bad = records.iter().find(|r| r.device == "dev-1").unwrap();
+    assert_eq!(bad.step, Step::Failed, "{bad:#?}");
+    let flag = sim.device("dev-1").failed_flag();
+    assert!(
+        bad.reason
+            .as_deref()
+            .unwrap()
+            .contains("appliance update failed"),
+        "{bad:?}"
+    );
+    assert!(flag.exists());
+    // The device view sees the flag too (facts use the configured path).
+    let rows = b.gather().await;
+    let row = rows.iter().find(|r| r.name == "dev-1").unwrap();
+    assert_eq!(row.cells[1], "FAILED", "{row:?}");
+    // "Clear failed flag and restart".
+    let msg = b
+        .act(&device_key(&b, "dev-1"), &ResourceAction::ClearFailed)
+        .await
+        .unwrap();
+    assert!(msg.contains("cleared"), "{msg}");
+    assert!(!flag.exists());
+    assert_eq!(sim.device("dev-1").count_calls("appliance restart"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manual_commit_and_rollback() {
+    if !have_sshd() {
+        return;
+    }
+    let sim = SimFleet::start(1, "mender", "release-1");
+    let b = backend(&sim);
+    let key = device_key(&b, "dev-0");
+    let dev = sim.device("dev-0");
+    let msg = b.act(&key, &ResourceAction::Commit).await.unwrap();
+    assert!(msg.contains("no update in progress"), "{msg}");
+    // Install by hand, reboot, then commit from the console.
+    let out = dev.ssh(
+        &sim.key,
+        &sim.known_hosts,
+        "mender-update install --reboot-exit-code https://x/release-5.mender; sim-reboot",
+        Duration::from_secs(20),
+    );
+    let _ = out;
+    assert!(support::wait_until(Duration::from_secs(10), || dev.booted()));
+    b.act(&key, &ResourceAction::Commit).await.unwrap();
+    assert_eq!(dev.artifact(), "release-5");
+    let out = dev.ssh(
+        &sim.key,
+        &sim.known_hosts,
+        "mender-update install https://x/release-6.mender",
+        Duration::from_secs(20),
+    );
+    let _ = out;
+    let msg = b.act(&key, &ResourceAction::Rollback).await.unwrap();
+    assert!(msg.contains("rolled back"), "{msg}");
+    assert!(dev.pending().is_none());
+    assert_eq!(dev.artifact(), "release-5");
+}
+
+fn fleetdeck(sim: &SimFleet, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_fleetdeck"));
+    let home = sim.dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    c.args(["--fleet", sim.fleet_file.to_str().unwrap()])
+        .args(args)
+        .env("HOME", &home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_STATE_HOME", sim.dir.path().join("state-cli"))
+        .env_remove("SSH_AUTH_SOCK")
+        .stdin(Stdio::null());
+    c
+}
+
+#[test]
+fn cli_group_rollout_stops_at_the_failure_limit_with_right_counts() {
+    if !have_sshd() {
+        return;
+    }
+    let sim = SimFleet::start(10, "mender", "release-1");
+    sim.device("dev-1").set_mode(&["install-fail"]);
+    for d in &sim.devices {
+        d.set_step(0.2);
+    }
+    let out = fleetdeck(
+        &sim,
+        &[
+            "update",
+            "--tag",
+            "prod",
+            "--artifact",
+            URL,
+            "--parallel",
+            "3",
+            "--max-failures",
+            "1",
+        ],
+    )
+    .output()
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stdout.contains("dev-1 failed"), "{stdout}");
+    assert!(
+        stdout.contains("Stopped: 7 pending, 0 running, 2 succeeded, 1 failed, 0 rolled back"),
+        "{stdout}"
+    );
+    let started: Vec<&str> = sim
+        .devices
+        .iter()
+        .filter(|d| d.count_calls("install ") > 0)
+        .map(|d| d.name.as_str())
+        .collect();
+    assert_eq!(started, ["dev-0", "dev-1", "dev-2"]);
+}
+
+/// Kill `fleetdeck update` between the install and the commit (while the device is down after
+/// its reboot); a console started afterwards resumes it to committed without installing again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_update_resumes_to_committed_after_a_restart() {
+    if !have_sshd() {
+        return;
+    }
+    let sim = SimFleet::start(1, "mender", "release-1");
+    let dev = sim.device("dev-0");
+    dev.set_down_secs(4);
+    let mut child = fleetdeck(&sim, &["update", "--device", "dev-0", "--artifact", URL])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let state = sim.dir.path().join("state-cli/fleetdeck/updates");
+    let rebooting = support::wait_until(Duration::from_secs(30), || {
+        step_on_disk(&state).as_deref() == Some("rebooting")
+    });
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(
+        rebooting,
+        "never reached rebooting: {:?}",
+        step_on_disk(&state)
+    );
+    assert_eq!(dev.artifact(), "release-1");
+    assert!(dev.pending().is_some(), "installed, not committed");
+
+    // "Restart": a new console over the same state dir (the probe at startup resumes).
+    let b = backend_with_root(&sim, &state.join(fleet_name(&sim)));
+    let (tx, _rx) = tokio::sync::mpsc::channel(64);
+    let _ = b.probe(tx);
+    let id = loop {
+        if let Some(id) = b
+            .updates()
+            .rows(jiff::Timestamp::now())
+            .0
+            .first()
+            .map(|r| r.name.clone())
+        {
+            break id;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let (_, records) = finish(&b, &id).await;
+    assert_eq!(only(&records).step, Step::Committed, "{records:#?}");
+    assert_eq!(dev.artifact(), "release-2");
+    assert_eq!(dev.count_calls("install "), 1, "never installed twice");
+}
+
+fn fleet_name(sim: &SimFleet) -> String {
+    FleetFile::load(&sim.fleet_file).unwrap().name
+}
+
+fn backend_with_root(sim: &SimFleet, root: &Path) -> FleetBackend {
+    let b = backend(sim);
+    b.with_update_store(root.to_path_buf(), None, Duration::from_millis(200))
+}
+
+/// The step of the one device record under `updates/` (any rollout).
+fn step_on_disk(updates: &Path) -> Option<String> {
+    let fleet = std::fs::read_dir(updates).ok()?.flatten().next()?.path();
+    for rollout in std::fs::read_dir(&fleet).ok()?.flatten() {
+        let devices = rollout.path().join("devices");
+        if let Ok(files) = std::fs::read_dir(&devices) {
+            for f in files.flatten() {
+                if f.path().extension().and_then(|e| e.to_str()) == Some("json") {
+                    let v: serde_json::Value =
+                        serde_json::from_slice(&std::fs::read(f.path()).ok()?).ok()?;
+                    return v["step"].as_str().map(String::from);
+                }
+            }
+        }
+    }
+    None
+}
