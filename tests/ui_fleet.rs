@@ -144,3 +144,280 @@ fn sandbox_picker() {
     key(&mut st, KeyCode::Char('S'));
     insta::assert_snapshot!(draw(&mut st, 100, 20));
 }
+
+// Updates over SSH (#6): the rollout and device-update tables, the update prompt and its
+// confirmation, and the help on device updates.
+
+fn ago(secs: i64) -> Option<jiff::Timestamp> {
+    Some(jiff::Timestamp::now() - jiff::SignedDuration::from_secs(secs))
+}
+
+fn rollout(cells: [&str; 11], health: Health, age_secs: i64) -> Resource {
+    let mut cells: Vec<String> = cells.iter().map(|s| s.to_string()).collect();
+    cells.push(String::new());
+    Resource {
+        key: ResourceKey {
+            source: src(),
+            kind: ResourceKind::Rollout,
+            id: cells[0].clone(),
+        },
+        name: cells[0].clone(),
+        parent: None,
+        health,
+        cells,
+        created: ago(age_secs),
+        labels: BTreeMap::new(),
+    }
+}
+
+fn device_update(rollout: &str, cells: [&str; 6], health: Health, reason: &str) -> Resource {
+    let cells: Vec<String> = cells.iter().map(|s| s.to_string()).collect();
+    let mut labels = BTreeMap::new();
+    if !reason.is_empty() {
+        labels.insert("reason".to_string(), reason.to_string());
+    }
+    Resource {
+        key: ResourceKey {
+            source: src(),
+            kind: ResourceKind::DeviceUpdate,
+            id: cells[0].clone(),
+        },
+        name: cells[0].clone(),
+        parent: Some(rollout.into()),
+        health,
+        cells,
+        created: None,
+        labels,
+    }
+}
+
+fn with_rollouts() -> AppState {
+    let mut st = state();
+    let rollouts = vec![
+        rollout(
+            [
+                "20261123-153012",
+                "release-2026.11.mender",
+                "running",
+                "12",
+                "6",
+                "3",
+                "2",
+                "1",
+                "0",
+                "3",
+                "2 failures",
+            ],
+            Health::Pending,
+            310,
+        ),
+        rollout(
+            [
+                "20261122-101500",
+                "https://artifacts.example.com/appliance-2026.10.mender",
+                "stopped (failure limit)",
+                "4",
+                "2",
+                "0",
+                "1",
+                "0",
+                "1",
+                "2",
+                "1 failure",
+            ],
+            Health::Failed,
+            26 * 3600,
+        ),
+        rollout(
+            [
+                "20261120-090000",
+                "release-2026.10.mender",
+                "done",
+                "20",
+                "0",
+                "0",
+                "20",
+                "0",
+                "0",
+                "5",
+                "10%",
+            ],
+            Health::Ok,
+            3 * 86400 + 60,
+        ),
+    ];
+    let r = "20261123-153012";
+    let art = "release-2026.11.mender";
+    let updates = vec![
+        device_update(
+            r,
+            [
+                "gw-01",
+                "installing",
+                "██████░░░░ 60%",
+                "1m05s",
+                art,
+                "Installing Artifact of size 81264640... 60%",
+            ],
+            Health::Pending,
+            "",
+        ),
+        device_update(
+            r,
+            [
+                "gw-02",
+                "rebooting",
+                "██████████ 100%",
+                "2m40s",
+                art,
+                "waiting for gw-02 to come back",
+            ],
+            Health::Pending,
+            "",
+        ),
+        device_update(
+            r,
+            [
+                "gw-03",
+                "failed",
+                "███░░░░░░░ 30%",
+                "0m48s",
+                art,
+                "verify failed: appliance.service is inactive",
+            ],
+            Health::Failed,
+            "verify failed: appliance.service is inactive",
+        ),
+        device_update(
+            r,
+            [
+                "gw-04",
+                "rolled back",
+                "██████████ 100%",
+                "6m12s",
+                art,
+                "rolled back: no commit before the timeout",
+            ],
+            Health::Failed,
+            "no commit before the timeout",
+        ),
+        device_update(
+            r,
+            [
+                "gw-05",
+                "committed",
+                "██████████ 100%",
+                "4m02s",
+                art,
+                "committed",
+            ],
+            Health::Ok,
+            "",
+        ),
+        device_update(
+            r,
+            ["gw-06", "pending", "░░░░░░░░░░ 0%", "", art, ""],
+            Health::Pending,
+            "",
+        ),
+    ];
+    for (kind, resources) in [
+        (ResourceKind::Rollout, rollouts),
+        (ResourceKind::DeviceUpdate, updates),
+    ] {
+        update(
+            &mut st,
+            Msg::Backend(BackendEvent::Snapshot {
+                source: src(),
+                kind,
+                resources,
+            }),
+        );
+    }
+    st
+}
+
+fn command(st: &mut AppState, text: &str) {
+    key(st, KeyCode::Char(':'));
+    for c in text.chars() {
+        key(st, KeyCode::Char(c));
+    }
+    key(st, KeyCode::Enter);
+}
+
+fn typed(st: &mut AppState, text: &str) {
+    for c in text.chars() {
+        key(st, KeyCode::Char(c));
+    }
+}
+
+#[test]
+fn rollouts_80x24() {
+    let mut st = with_rollouts();
+    command(&mut st, "rollouts");
+    insta::assert_snapshot!(draw(&mut st, 80, 24));
+}
+
+#[test]
+fn rollouts_160x48() {
+    let mut st = with_rollouts();
+    command(&mut st, "rollouts");
+    insta::assert_snapshot!(draw(&mut st, 160, 48));
+}
+
+#[test]
+fn updates_of_a_rollout_80x24() {
+    let mut st = with_rollouts();
+    command(&mut st, "rollouts");
+    // Sorted by name: the newest rollout is the last row.
+    key(&mut st, KeyCode::End);
+    key(&mut st, KeyCode::Enter);
+    let screen = draw(&mut st, 80, 24);
+    assert!(screen.contains("Updates(20261123-153012)"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn updates_160x48() {
+    let mut st = with_rollouts();
+    command(&mut st, "updates");
+    insta::assert_snapshot!(draw(&mut st, 160, 48));
+}
+
+#[test]
+fn update_prompt_with_an_option_error_80x24() {
+    let mut st = state();
+    key(&mut st, KeyCode::Char('U'));
+    typed(
+        &mut st,
+        "https://artifacts.example.com/appliance-2026.11.mender -f 0",
+    );
+    key(&mut st, KeyCode::Enter);
+    insta::assert_snapshot!(draw(&mut st, 80, 24));
+}
+
+#[test]
+fn update_confirmation_of_the_shown_devices_80x24() {
+    let mut st = state();
+    command(&mut st, "devices prod");
+    key(&mut st, KeyCode::Char('U'));
+    typed(
+        &mut st,
+        "https://artifacts.example.com/releases/appliance-2026.11.mender -p 2 -f 50%",
+    );
+    key(&mut st, KeyCode::Enter);
+    let screen = draw(&mut st, 80, 24);
+    assert!(
+        screen.contains("[y] yes"),
+        "the keys stay in view: {screen}"
+    );
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn help_on_device_updates_80x40() {
+    let mut st = with_rollouts();
+    command(&mut st, "updates");
+    key(&mut st, KeyCode::Char('?'));
+    insta::assert_snapshot!(draw(&mut st, 80, 40));
+}

@@ -61,14 +61,17 @@ actions! {
     Remove => "remove", "Remove (confirmed; a stack asks for its name)";
     Scale => "scale", "Scale: set the replica count";
     Redeploy => "redeploy", "Redeploy: restart all tasks (update --force)";
-    Rollback => "rollback", "Roll back to the previous spec";
+    Rollback => "rollback", "Roll back (service spec / device update)";
     Drain => "drain", "Drain the node";
-    PauseNode => "pause_node", "Pause the node (no new tasks)";
-    Activate => "activate", "Activate the node";
+    PauseNode => "pause_node", "Pause (node: no new tasks; rollout: start no more devices)";
+    Activate => "activate", "Activate the node / resume the rollout";
     Sandbox => "sandbox", "Shell into one of the device's sandboxes (picker)";
     AcceptHostKey => "accept_host_key", "Trust the device's unknown host key (type its name)";
-    AbortDeployment => "abort_deployment", "Abort the Mender deployment (confirmed)";
+    AbortDeployment => "abort_deployment", "Abort the deployment or rollout (confirmed)";
     CreateDeployment => "create_deployment", "Deploy an artifact to the Mender device (all shown when filtered)";
+    Update => "update", "Update the device(s) over SSH: artifact URL or local file; all shown when filtered";
+    Commit => "commit", "Commit the installed update";
+    ClearFailed => "clear_failed", "Clear the appliance failed flag and restart it";
     // logs
     ToggleFollow => "toggle_follow", "Follow new lines on/off";
     ToggleTimestamps => "toggle_timestamps", "Timestamps on/off";

@@ -138,6 +138,9 @@ pub enum PromptFor {
     Scale,
     /// An artifact name deployed to these Mender devices (`ResourceKey::id`s of one source).
     Deployment(Vec<String>),
+    /// An update over SSH of these fleet devices (`ResourceKey::id`s of one source): the answer
+    /// is the artifact (URL or local file) plus `-p N` / `-f K|X%` options.
+    Update(Vec<String>),
 }
 
 pub struct Toast {

@@ -12,7 +12,9 @@ use super::state::*;
 use crate::backend::BackendEvent;
 use crate::config::KeyContext;
 use crate::logs::Matcher;
-use crate::model::{Confirmation, LogOpts, ResourceAction, ResourceKind};
+use crate::model::{
+    Confirmation, FailureLimit, LogOpts, ResourceAction, ResourceKind, UpdateRequest,
+};
 
 pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
     let mut fx = Vec::new();
@@ -437,11 +439,7 @@ fn on_key(state: &mut AppState, key: KeyEvent, fx: &mut Vec<Effect>) {
                 }
                 Edited::Cancel => Mode::Normal,
                 Edited::Submit(text) if text == c.name => {
-                    fx.push(Effect::Act {
-                        key: c.key,
-                        name: c.name,
-                        action: c.action,
-                    });
+                    act(state, c.key, c.name, c.action, fx);
                     Mode::Normal
                 }
                 Edited::Submit(text) => {
@@ -451,11 +449,7 @@ fn on_key(state: &mut AppState, key: KeyEvent, fx: &mut Vec<Effect>) {
             },
             None => match state.settings.keymap.lookup(KeyContext::Dialog, &key) {
                 Some(Action::Confirm) => {
-                    fx.push(Effect::Act {
-                        key: c.key,
-                        name: c.name,
-                        action: c.action,
-                    });
+                    act(state, c.key, c.name, c.action, fx);
                     Mode::Normal
                 }
                 Some(Action::Cancel | Action::Back) => Mode::Normal,
@@ -487,6 +481,25 @@ fn on_key(state: &mut AppState, key: KeyEvent, fx: &mut Vec<Effect>) {
                         fx,
                     );
                     std::mem::replace(&mut state.mode, Mode::Normal)
+                }
+            }
+            Edited::Submit(text) if matches!(p.purpose, PromptFor::Update(_)) => {
+                let PromptFor::Update(devices) = &p.purpose else {
+                    unreachable!("matched above")
+                };
+                match parse_update_answer(&text, devices.clone()) {
+                    Ok(req) => {
+                        request_action(state, p.key, p.name, ResourceAction::StartUpdate(req), fx);
+                        if let Mode::Confirm(c) = &mut state.mode {
+                            c.detail = Some(UPDATE_DETAIL.into());
+                        }
+                        std::mem::replace(&mut state.mode, Mode::Normal)
+                    }
+                    Err(e) => {
+                        p.error = Some(e);
+                        p.input = Input { text };
+                        Mode::Prompt(p)
+                    }
                 }
             }
             Edited::Submit(text) => match text.trim().parse::<u64>() {
@@ -601,23 +614,27 @@ fn run_command(state: &mut AppState, text: &str) {
         }
         "help" | "?" => state.mode = Mode::Help { scroll: 0 },
         _ => match ResourceKind::from_alias(word) {
-            Some(kind) => {
-                // A kind command starts a fresh navigation, like k9s; an argument pre-fills the filter.
-                let mut view = TableView::new(kind, None);
-                if let Some(arg) = arg
-                    && let Ok(Some(m)) = Matcher::parse(arg)
-                {
-                    view.filter = Some((arg.to_string(), m));
-                }
-                view.refresh(state.data.get(&kind), jiff::Timestamp::now());
-                state.stack = vec![View::Table(view)];
-            }
+            Some(kind) => open_kind(state, kind, arg),
             None => state.toast(
                 format!("unknown command `{word}` (Tab completes; try :containers)"),
                 true,
             ),
         },
     }
+}
+
+/// Start a fresh navigation at `kind`'s table, like k9s; `filter` pre-fills the filter.
+/// The runtime starts the watch of the new view (it follows the navigation stack).
+fn open_kind(state: &mut AppState, kind: ResourceKind, filter: Option<&str>) {
+    let mut view = TableView::new(kind, None);
+    if let Some(arg) = filter
+        && let Ok(Some(m)) = Matcher::parse(arg)
+    {
+        view.filter = Some((arg.to_string(), m));
+    }
+    view.refresh(state.data.get(&kind), jiff::Timestamp::now());
+    state.stack = vec![View::Table(view)];
+    state.dirty = true;
 }
 
 fn on_filter_key(state: &mut AppState, input: Input, key: KeyEvent) -> Mode {
@@ -895,7 +912,7 @@ fn on_table_action(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
             let Some(row) = selected else { return };
             if kind != ResourceKind::MenderDevice {
                 state.toast(
-                    "deployments are created from Mender devices (:mdevices)",
+                    "deployments are created from Mender devices (:mdevices), updates over SSH from fleet devices (:devices)",
                     true,
                 );
                 return;
@@ -932,6 +949,54 @@ fn on_table_action(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
                 input: Input::default(),
                 error: None,
                 purpose: PromptFor::Deployment(devices),
+            });
+        }
+        Action::Update => {
+            let Some(row) = selected else { return };
+            if !applies(kind, Action::Update) {
+                state.toast("updates start from fleet devices (:devices)", true);
+                return;
+            }
+            // Filtered: every device shown (of the selection's fleet); else the selection.
+            let devices: Vec<String> = if t.filter.is_some() {
+                t.rows
+                    .iter()
+                    .filter(|r| r.key.source == row.key.source)
+                    .map(|r| r.key.id.clone())
+                    .collect()
+            } else {
+                vec![row.key.id.clone()]
+            };
+            let name = if devices.len() == 1 {
+                row.name.clone()
+            } else {
+                format!("{} devices", devices.len())
+            };
+            let parallel = default_parallel(devices.len());
+            if read_only {
+                refuse(
+                    state,
+                    row.key.clone(),
+                    name,
+                    ResourceAction::StartUpdate(UpdateRequest {
+                        devices,
+                        parallel,
+                        ..UpdateRequest::EMPTY
+                    }),
+                    fx,
+                );
+                return;
+            }
+            state.mode = Mode::Prompt(Prompt {
+                key: row.key.clone(),
+                question: format!(
+                    "Update {name} to (a URL the device downloads, or a local file)\n\
+                     options: -p N parallel (default {parallel}), -f K or X% failures (default 1)"
+                ),
+                name,
+                input: Input::default(),
+                error: None,
+                purpose: PromptFor::Update(devices),
             });
         }
         _ => {
@@ -972,6 +1037,7 @@ pub fn applies(kind: ResourceKind, action: Action) -> bool {
         Action::Scale => kind.offers(&ResourceAction::Scale(0)),
         Action::Sandbox => kind == ResourceKind::Device,
         Action::CreateDeployment => kind == ResourceKind::MenderDevice,
+        Action::Update => kind.offers(&ResourceAction::StartUpdate(UpdateRequest::EMPTY)),
         a => match resource_action(a) {
             Some(ra) => kind.offers(&ra),
             None => true,
@@ -997,7 +1063,85 @@ fn resource_action(action: Action) -> Option<ResourceAction> {
         Action::Activate => ResourceAction::Activate,
         Action::AcceptHostKey => ResourceAction::AcceptHostKey,
         Action::AbortDeployment => ResourceAction::AbortDeployment,
+        Action::Commit => ResourceAction::Commit,
+        Action::ClearFailed => ResourceAction::ClearFailed,
         _ => return None,
+    })
+}
+
+/// The update confirmation's warning.
+const UPDATE_DETAIL: &str =
+    "Devices reboot when their updater asks; their SSH sessions drop and come back.";
+
+/// Most devices updated at once by default: a group update starts with a handful.
+const DEFAULT_PARALLEL: usize = 5;
+/// Upper bound of `-p`.
+const MAX_PARALLEL: usize = 100;
+
+fn default_parallel(devices: usize) -> usize {
+    devices.clamp(1, DEFAULT_PARALLEL)
+}
+
+/// The update prompt's answer: `ARTIFACT [-p N|--parallel N] [-f K|-f X%|--max-failures ...]`
+/// (`--opt=value` works too). The artifact is kept as typed (`~/a.mender` is expanded by the
+/// engine).
+fn parse_update_answer(text: &str, devices: Vec<String>) -> Result<UpdateRequest, String> {
+    let mut words = text.split_whitespace();
+    let artifact = match words.next() {
+        None => return Err("an artifact: a URL or a local file, then any options".into()),
+        Some(w) if w.starts_with('-') => {
+            return Err(format!(
+                "the artifact (a URL or a local file) comes first, not `{w}`"
+            ));
+        }
+        Some(w) => w.to_string(),
+    };
+    let mut parallel = default_parallel(devices.len());
+    let mut max_failures = FailureLimit::Count(1);
+    while let Some(word) = words.next() {
+        let (opt, inline) = match word.split_once('=') {
+            Some((o, v)) if o.starts_with("--") => (o, Some(v)),
+            _ => (word, None),
+        };
+        let mut value = |what: &str| {
+            inline
+                .map(str::to_string)
+                .or_else(|| words.next().map(str::to_string))
+                .ok_or_else(|| format!("{opt} needs {what}"))
+        };
+        match opt {
+            "-p" | "--parallel" => {
+                let v = value("a number of devices (1 to 100)")?;
+                parallel = match v.parse::<usize>() {
+                    Ok(n) if (1..=MAX_PARALLEL).contains(&n) => n,
+                    _ => {
+                        return Err(format!(
+                            "{opt}: a number of devices from 1 to {MAX_PARALLEL}, not `{v}`"
+                        ));
+                    }
+                };
+            }
+            "-f" | "--max-failures" => {
+                let v = value("a count (1, 2 ...) or a percentage (10%)")?;
+                max_failures = FailureLimit::parse(&v).map_err(|e| format!("{opt}: {e}"))?;
+            }
+            other if other.starts_with('-') => {
+                return Err(format!(
+                    "unknown option `{other}`: -p N (parallel), -f K or X% (failures)"
+                ));
+            }
+            other => {
+                return Err(format!(
+                    "one artifact only (`{other}` is extra); options are -p N and -f K or X%"
+                ));
+            }
+        }
+    }
+    Ok(UpdateRequest {
+        artifact,
+        devices,
+        parallel,
+        max_failures,
     })
 }
 
@@ -1053,11 +1197,23 @@ fn request_action(
                 detail: None,
             })
         }
-        _ => fx.push(Effect::Act {
-            key,
-            name,
-            action: ra,
-        }),
+        _ => act(state, key, name, ra, fx),
+    }
+}
+
+/// Emit the action. An update just started also opens the `:updates` view, so its progress
+/// shows at once (the runtime starts the view's watch: it follows the navigation stack).
+fn act(
+    state: &mut AppState,
+    key: crate::model::ResourceKey,
+    name: String,
+    action: ResourceAction,
+    fx: &mut Vec<Effect>,
+) {
+    let started_update = matches!(action, ResourceAction::StartUpdate(_));
+    fx.push(Effect::Act { key, name, action });
+    if started_update {
+        open_kind(state, ResourceKind::DeviceUpdate, None);
     }
 }
 
@@ -1284,5 +1440,51 @@ fn on_describe_action(state: &mut AppState, action: Action) {
             d.scroll = lines.saturating_sub(10).min(u16::MAX as usize) as u16;
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn devs(n: usize) -> Vec<String> {
+        (1..=n).map(|i| format!("gw-{i}")).collect()
+    }
+
+    #[test]
+    fn update_answers_parse_with_defaults_and_options() {
+        let r = parse_update_answer("  https://x/a.mender ", devs(1)).unwrap();
+        assert_eq!(
+            (r.artifact.as_str(), r.parallel, r.max_failures),
+            ("https://x/a.mender", 1, FailureLimit::Count(1))
+        );
+        assert_eq!(parse_update_answer("a", devs(12)).unwrap().parallel, 5);
+        let r = parse_update_answer("~/a.mender -p 3 -f 10%", devs(12)).unwrap();
+        assert_eq!(
+            (r.artifact.as_str(), r.parallel, r.max_failures),
+            ("~/a.mender", 3, FailureLimit::Percent(10))
+        );
+        assert_eq!(r.devices, devs(12));
+        let r = parse_update_answer("a --max-failures=2 --parallel 100", devs(2)).unwrap();
+        assert_eq!((r.parallel, r.max_failures), (100, FailureLimit::Count(2)));
+    }
+
+    #[test]
+    fn bad_update_answers_say_why() {
+        for (answer, wanted) in [
+            ("", "an artifact"),
+            ("-p 2 a.mender", "comes first"),
+            ("a -p", "-p needs"),
+            ("a -p 0", "from 1 to 100"),
+            ("a -p 101", "from 1 to 100"),
+            ("a -p x", "from 1 to 100"),
+            ("a -f 0", "-f: expected a count"),
+            ("a -f 200%", "-f: expected a count"),
+            ("a -x 1", "unknown option `-x`"),
+            ("a b", "one artifact only"),
+        ] {
+            let e = parse_update_answer(answer, devs(3)).unwrap_err();
+            assert!(e.contains(wanted), "{answer}: {e}");
+        }
     }
 }

@@ -227,26 +227,27 @@ fn hints(state: &AppState, theme: &Theme) -> Line<'static> {
                 Action::Enter => kind.spec().drill.is_some(),
                 a => crate::app::update::applies(kind, *a),
             });
-            let acts = Action::ALL
-                .iter()
-                .copied()
-                .filter(|a| {
-                    matches!(
-                        a,
-                        Action::Stop
-                            | Action::Restart
-                            | Action::Scale
-                            | Action::Redeploy
-                            | Action::Rollback
-                            | Action::Drain
-                            | Action::Activate
-                            | Action::Sandbox
-                            | Action::AcceptHostKey
-                            | Action::AbortDeployment
-                            | Action::CreateDeployment
-                    ) && crate::app::update::applies(kind, *a)
-                })
-                .take(3);
+            // In order of interest: a device shows sandbox, accept_host_key and update first.
+            let acts = [
+                Action::Stop,
+                Action::Restart,
+                Action::Scale,
+                Action::Redeploy,
+                Action::Sandbox,
+                Action::AcceptHostKey,
+                Action::Update,
+                Action::Commit,
+                Action::Rollback,
+                Action::ClearFailed,
+                Action::Drain,
+                Action::PauseNode,
+                Action::Activate,
+                Action::AbortDeployment,
+                Action::CreateDeployment,
+            ]
+            .into_iter()
+            .filter(|a| crate::app::update::applies(kind, *a))
+            .take(3);
             table_hints = nav.chain(acts).collect();
             (KeyContext::Table, &table_hints)
         }
@@ -286,7 +287,7 @@ fn short(a: Action) -> &'static str {
         Action::ToggleFollow => "follow",
         Action::ToggleTimestamps => "time",
         Action::ToggleWrap => "wrap",
-        Action::TogglePause => "pause",
+        Action::TogglePause | Action::PauseNode => "pause",
         Action::Command => "cmd",
         other => other.name(),
     }

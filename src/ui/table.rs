@@ -75,7 +75,13 @@ pub fn render(frame: &mut Frame, area: Rect, t: &mut TableView, notes: &[String]
             widths[i] = widths[i].max(width(c));
         }
     }
-    fit(&mut widths, area.width as usize, n);
+    let name_width = cells
+        .iter()
+        .map(|row| width(&row[0]))
+        .chain(spec.columns.first().map(|c| width(c.name)))
+        .max()
+        .unwrap_or(0);
+    fit(&mut widths, area.width as usize, n, name_width);
 
     let sort_mark = if t.sort.descending { "↓" } else { "↑" };
     let header = Row::new(spec.columns.iter().enumerate().map(|(i, c)| {
@@ -113,19 +119,36 @@ pub fn render(frame: &mut Frame, area: Rect, t: &mut TableView, notes: &[String]
     frame.render_widget(table, area);
 }
 
+/// The first column (the name) keeps up to this many cells of its text while the other
+/// columns can still shrink.
+const NAME_KEEP: usize = 16;
+
 /// Shrink the widest columns until everything fits `total` (with one space between columns).
-fn fit(widths: &mut [usize], total: usize, n: usize) {
+/// The first column does not shrink below `keep` (its text, up to `NAME_KEEP`) before every
+/// other column is as narrow as it gets, so a name stays readable on a narrow terminal (a
+/// rollout id on an 80-column `:rollouts`).
+fn fit(widths: &mut [usize], total: usize, n: usize, keep: usize) {
     let spacing = n.saturating_sub(1);
     let budget = total.saturating_sub(spacing);
+    let mut keep = keep.clamp(3, NAME_KEEP);
     while widths.iter().sum::<usize>() > budget {
-        let Some((i, &w)) = widths.iter().enumerate().max_by_key(|(_, w)| **w) else {
+        let floor = |i: usize| if i == 0 { keep } else { 3 };
+        let Some((i, w)) = widths
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|&(i, w)| w > floor(i))
+            .max_by_key(|&(_, w)| w)
+        else {
+            if keep > 3 {
+                // Everything else is as narrow as it gets: now the name shrinks too.
+                keep = 3;
+                continue;
+            }
             break;
         };
-        if w <= 3 {
-            break;
-        }
         let excess = widths.iter().sum::<usize>() - budget;
-        widths[i] = w - excess.min(w.saturating_sub(3)).min((w / 4).max(1));
+        widths[i] = w - excess.min(w - floor(i)).min((w / 4).max(1));
     }
 }
 
@@ -136,9 +159,22 @@ mod tests {
     #[test]
     fn fit_shrinks_widest_first() {
         let mut w = vec![10, 40, 5];
-        fit(&mut w, 32, 3);
+        fit(&mut w, 32, 3, 0);
         assert!(w.iter().sum::<usize>() <= 30);
         assert_eq!(w[0], 10);
         assert_eq!(w[2], 5);
+    }
+
+    #[test]
+    fn fit_keeps_the_name_readable() {
+        // 12 columns on 80 cells: the 15-cell name stays whole.
+        let mut w = vec![15, 22, 23, 7, 7, 7, 4, 6, 11, 8, 10, 4];
+        fit(&mut w, 80, 12, 15);
+        assert!(w.iter().sum::<usize>() <= 69, "{w:?}");
+        assert_eq!(w[0], 15);
+        // Far too narrow: the name shrinks too, never below 3.
+        let mut w = vec![30, 10, 10];
+        fit(&mut w, 12, 3, 30);
+        assert!(w.iter().all(|&x| x >= 3), "{w:?}");
     }
 }
