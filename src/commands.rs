@@ -334,6 +334,8 @@ pub async fn update(
         if changes.changed().await.is_err() {
             bail!("rollout {id} stopped unexpectedly");
         }
+        // Progress lines ten times a second at most: a burst of changes is one look.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
 

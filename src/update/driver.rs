@@ -302,7 +302,6 @@ impl Installer<'_> {
                     rec.previous = self.show(&self.commands(rec)?).await;
                     if is_url(&rec.artifact) {
                         rec.source = Some(rec.artifact.clone());
-                        self.journal.save(rec).await?;
                         self.journal.step(rec, Step::Installing, None).await?;
                     } else {
                         let local = local_path(&rec.artifact);
@@ -310,7 +309,6 @@ impl Installer<'_> {
                             return Err(format!("{}: no such file here", local.display()));
                         }
                         rec.source = Some(upload_target(&self.plan.settings, &rec.artifact));
-                        self.journal.save(rec).await?;
                         self.journal.step(rec, Step::Uploading, None).await?;
                     }
                 }
@@ -359,8 +357,8 @@ impl Installer<'_> {
                     }
                     rec.percent = Some(100);
                     if reboot {
+                        // Persisted with the step: the boot id to tell a rebooted device by.
                         rec.boot_id = Some(boot_id(self.link, &self.plan.settings).await?);
-                        self.journal.save(rec).await?;
                         fresh = true;
                         self.journal.step(rec, Step::Rebooting, None).await?;
                     } else {

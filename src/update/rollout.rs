@@ -348,12 +348,18 @@ impl Updates {
         let (this, s) = (self.clone(), spec.clone());
         let written = tokio::task::spawn_blocking(move || {
             this.save_spec(&s)?;
-            let store = this.store(&s.id);
-            for d in &s.devices {
-                let mut r = UpdateRecord::new(d, &s.artifact);
-                r.rollout = s.id.clone();
-                store.save(&r).map_err(|e| e.to_string())?;
-            }
+            let records: Vec<UpdateRecord> = s
+                .devices
+                .iter()
+                .map(|d| {
+                    let mut r = UpdateRecord::new(d, &s.artifact);
+                    r.rollout = s.id.clone();
+                    r
+                })
+                .collect();
+            this.store(&s.id)
+                .save_all(&records)
+                .map_err(|e| e.to_string())?;
             Ok::<(), String>(())
         })
         .await
@@ -586,6 +592,31 @@ impl Updates {
         } else {
             Err("waiting: another fleetdeck process is updating this device".into())
         }
+    }
+
+    /// `d` on a rollout (its request, state and counts) or on one device's update (`ROLLOUT/DEVICE`).
+    pub fn describe(&self, kind: ResourceKind, id: &str) -> Option<serde_json::Value> {
+        let entries = self.entries();
+        match kind {
+            ResourceKind::Rollout => {
+                let e = entries.get(id)?;
+                let (state, _) = state_text(e);
+                Some(serde_json::json!({
+                    "rollout": e.spec,
+                    "state": state,
+                    "counts": Counts::of(e.records.values()).to_string(),
+                }))
+            }
+            _ => {
+                let (rollout, device) = id.rsplit_once('/')?;
+                serde_json::to_value(entries.get(rollout)?.records.get(device)?).ok()
+            }
+        }
+    }
+
+    /// Where the rollout stands (cheap: no records copied).
+    pub fn state(&self, id: &str) -> Option<RolloutState> {
+        self.entries().get(id).map(|e| e.spec.state)
     }
 
     /// The rollout with this id, its records and counts (the CLI's progress).

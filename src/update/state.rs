@@ -199,6 +199,33 @@ impl StateStore {
             .map_err(|e| io(&self.dir, e))
     }
 
+    /// Write many records at once (a new rollout's pending devices): each file is renamed into
+    /// place, then one `syncfs` makes them all durable, instead of two fsyncs per file.
+    pub fn save_all(&self, records: &[UpdateRecord]) -> Result<(), StoreError> {
+        use std::os::fd::AsRawFd;
+        let io = |path: &Path, source| StoreError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        std::fs::create_dir_all(&self.dir).map_err(|e| io(&self.dir, e))?;
+        for record in records {
+            let path = self.path_of(&record.device);
+            let tmp = path.with_extension("json.tmp");
+            let body = serde_json::to_vec_pretty(record).map_err(|e| StoreError::Corrupt {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+            std::fs::write(&tmp, &body).map_err(|e| io(&tmp, e))?;
+            std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
+        }
+        let dir = std::fs::File::open(&self.dir).map_err(|e| io(&self.dir, e))?;
+        // SAFETY: syncfs on a descriptor we own.
+        if unsafe { libc::syncfs(dir.as_raw_fd()) } != 0 {
+            return Err(io(&self.dir, std::io::Error::last_os_error()));
+        }
+        Ok(())
+    }
+
     /// Move `record` to `next` and persist it before returning: callers act only after this.
     pub fn transition(
         &self,

@@ -688,6 +688,16 @@ impl Backend for FleetBackend {
     }
 
     async fn describe(&self, target: &ResourceKey) -> anyhow::Result<String> {
+        if matches!(
+            target.kind,
+            ResourceKind::Rollout | ResourceKind::DeviceUpdate
+        ) {
+            let doc = self
+                .updates
+                .describe(target.kind, &target.id)
+                .ok_or_else(|| anyhow!("no update {}", target.id))?;
+            return Ok(serde_saphyr::to_string(&doc)?);
+        }
         let name = target.id.split('/').next().unwrap_or(&target.id);
         let dev = self
             .inner
