@@ -424,3 +424,78 @@ fn step_on_disk(updates: &Path) -> Option<String> {
     }
     None
 }
+
+/// The resume test, as an operator lives it: in the console (tmux), `U` on a device,
+/// the artifact URL, `y`; the console is killed while the device reboots; a new console
+/// resumes the update from the device's real state to committed, without installing again.
+#[test]
+fn console_update_from_keys_is_killed_mid_reboot_and_a_new_console_commits_it() {
+    use support::tmux::{Tmux, fleetdeck_bin, shell_quote, tmux_available};
+    if !have_sshd() || !support::require("tmux", tmux_available()) {
+        return;
+    }
+    let sim = SimFleet::start(2, "mender", "release-1");
+    let dev = sim.device("dev-0");
+    // Down for a while after its reboot: the console is killed while it waits.
+    dev.set_down_secs(6);
+    let home = sim.dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let home_s = home.display().to_string();
+    let cmd = format!(
+        "{} --fleet {}",
+        shell_quote(fleetdeck_bin()),
+        shell_quote(sim.fleet_file.to_str().unwrap())
+    );
+    let t = Tmux::start(&cmd, 160, 30, &[("HOME", &home_s), ("SSH_AUTH_SOCK", "")]);
+    t.keys(&[":"]);
+    t.type_text("devices");
+    t.keys(&["Enter"]);
+    t.wait_until("devices up", Duration::from_secs(30), |s| {
+        s.matches(" up ").count() >= 2
+    });
+    // Rows are sorted by name: dev-0 is selected.
+    t.keys(&["U"]);
+    t.wait_for("Update dev-0 to", Duration::from_secs(10));
+    t.type_text(URL);
+    t.keys(&["Enter"]);
+    t.wait_for("release-2.mender", Duration::from_secs(10));
+    t.keys(&["y"]);
+    let screen = t.wait_until("rebooting in :updates", Duration::from_secs(30), |s| {
+        s.contains("Updates") && s.contains("rebooting")
+    });
+    assert!(screen.contains("dev-0"), "{screen}");
+    let pid = t.program_pid().expect("console pid");
+    // SIGKILL: no chance to clean up, like a dropped host.
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    assert!(support::wait_until(Duration::from_secs(5), || {
+        !support::tmux::process_alive(pid)
+    }));
+    assert_eq!(dev.artifact(), "release-1");
+    assert_eq!(dev.pending().as_deref(), Some("release-2"));
+
+    // A new console over the same state dir.
+    let state = t.dir.path().join("state").display().to_string();
+    let t2 = Tmux::start(
+        &cmd,
+        160,
+        30,
+        &[
+            ("HOME", &home_s),
+            ("SSH_AUTH_SOCK", ""),
+            ("XDG_STATE_HOME", &state),
+        ],
+    );
+    t2.keys(&[":"]);
+    t2.type_text("updates");
+    t2.keys(&["Enter"]);
+    let screen = t2.wait_until("committed after the restart", Duration::from_secs(60), |s| {
+        s.contains("committed")
+    });
+    assert!(screen.contains("dev-0"), "{screen}");
+    assert_eq!(dev.artifact(), "release-2");
+    assert_eq!(dev.count_calls("install "), 1, "never installed twice");
+    let audit = std::fs::read_to_string(t.state_dir().join("audit.jsonl")).unwrap();
+    assert!(audit.contains("rebooting → verifying"), "{audit}");
+    assert!(audit.contains("verifying → committed"), "{audit}");
+    t2.keys(&["q"]);
+}
