@@ -499,3 +499,56 @@ fn console_update_from_keys_is_killed_mid_reboot_and_a_new_console_commits_it() 
     assert!(audit.contains("verifying → committed"), "{audit}");
     t2.keys(&["q"]);
 }
+
+/// Figures for docs/PERFORMANCE.md (not a pass/fail timing): `fleetdeck update` over N real
+/// sshd devices, parallel 20; the CLI process's CPU (user+sys, incl. SSH crypto) per device.
+/// `cargo test --release --test update_ssh -- --ignored --nocapture rollout_cpu_over_real_ssh`
+#[test]
+#[ignore]
+fn rollout_cpu_over_real_ssh() {
+    if !have_sshd() {
+        return;
+    }
+    let n: usize = std::env::var("DEVICES").ok().and_then(|v| v.parse().ok()).unwrap_or(40);
+    let sim = SimFleet::start(n, "mender", "release-1");
+    for d in &sim.devices {
+        d.set_step(0.05);
+    }
+    let children_cpu = || {
+        // SAFETY: getrusage fills the struct we own.
+        let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+        unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) };
+        let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+        eprintln!("children user {:.3}s sys {:.3}s", t(u.ru_utime), t(u.ru_stime));
+        t(u.ru_utime) + t(u.ru_stime)
+    };
+    let before = children_cpu();
+    let started = std::time::Instant::now();
+    let mut cmd = fleetdeck(
+        &sim,
+        &["update", "--all", "--artifact", URL, "--parallel", "20"],
+    );
+    // STRACE=FILE: a syscall summary of the run instead (where the kernel time goes).
+    if let Ok(file) = std::env::var("STRACE") {
+        let prog = cmd.get_program().to_owned();
+        let args: Vec<_> = cmd.get_args().map(|a| a.to_owned()).collect();
+        let mut s = Command::new("strace");
+        s.args(["-f", "-c", "-o", &file]).arg(prog).args(args);
+        for (k, v) in cmd.get_envs() {
+            match v {
+                Some(v) => s.env(k, v),
+                None => s.env_remove(k),
+            };
+        }
+        cmd = s;
+    }
+    let out = cmd.stdin(Stdio::null()).output().unwrap();
+    let wall = started.elapsed();
+    let cpu = children_cpu() - before;
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    println!(
+        "{n} devices over real sshd, parallel 20: wall {:.1}s, fleetdeck CPU {:.1} ms/device",
+        wall.as_secs_f64(),
+        cpu * 1000.0 / n as f64
+    );
+}
