@@ -76,18 +76,7 @@ fn request(devices: &[&str], parallel: usize, max_failures: FailureLimit) -> Upd
 }
 
 async fn finish(u: &Updates, id: &str) -> (RolloutState, Vec<UpdateRecord>) {
-    let mut changes = u.subscribe();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let (spec, records) = u.snapshot(id).expect("rollout");
-        if spec.state.is_final() {
-            return (spec.state, records);
-        }
-        tokio::select! {
-            _ = changes.changed() => {}
-            _ = tokio::time::sleep_until(deadline) => panic!("rollout {id} did not finish: {records:#?}"),
-        }
-    }
+    support::rollout::finish(u, id, Duration::from_secs(30)).await
 }
 
 fn step_of(records: &[UpdateRecord], device: &str) -> Step {

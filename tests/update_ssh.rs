@@ -78,19 +78,7 @@ async fn start(b: &FleetBackend, devices: &[&str], artifact: &str, parallel: usi
 }
 
 async fn finish(b: &FleetBackend, id: &str) -> (RolloutState, Vec<UpdateRecord>) {
-    let u = b.updates();
-    let mut changes = u.subscribe();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
-    loop {
-        let (spec, records) = u.snapshot(id).expect("rollout");
-        if spec.state.is_final() {
-            return (spec.state, records);
-        }
-        tokio::select! {
-            _ = changes.changed() => {}
-            _ = tokio::time::sleep_until(deadline) => panic!("rollout {id} did not finish: {records:#?}"),
-        }
-    }
+    support::rollout::finish(b.updates(), id, Duration::from_secs(90)).await
 }
 
 fn only(records: &[UpdateRecord]) -> &UpdateRecord {
@@ -488,9 +476,11 @@ fn console_update_from_keys_is_killed_mid_reboot_and_a_new_console_commits_it() 
     t2.keys(&[":"]);
     t2.type_text("updates");
     t2.keys(&["Enter"]);
-    let screen = t2.wait_until("committed after the restart", Duration::from_secs(60), |s| {
-        s.contains("committed")
-    });
+    let screen = t2.wait_until(
+        "committed after the restart",
+        Duration::from_secs(60),
+        |s| s.contains("committed"),
+    );
     assert!(screen.contains("dev-0"), "{screen}");
     assert_eq!(dev.artifact(), "release-2");
     assert_eq!(dev.count_calls("install "), 1, "never installed twice");
@@ -509,7 +499,10 @@ fn rollout_cpu_over_real_ssh() {
     if !have_sshd() {
         return;
     }
-    let n: usize = std::env::var("DEVICES").ok().and_then(|v| v.parse().ok()).unwrap_or(40);
+    let n: usize = std::env::var("DEVICES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40);
     let sim = SimFleet::start(n, "mender", "release-1");
     for d in &sim.devices {
         d.set_step(0.05);
@@ -519,7 +512,11 @@ fn rollout_cpu_over_real_ssh() {
         let mut u: libc::rusage = unsafe { std::mem::zeroed() };
         unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) };
         let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
-        eprintln!("children user {:.3}s sys {:.3}s", t(u.ru_utime), t(u.ru_stime));
+        eprintln!(
+            "children user {:.3}s sys {:.3}s",
+            t(u.ru_utime),
+            t(u.ru_stime)
+        );
         t(u.ru_utime) + t(u.ru_stime)
     };
     let before = children_cpu();
@@ -545,7 +542,12 @@ fn rollout_cpu_over_real_ssh() {
     let out = cmd.stdin(Stdio::null()).output().unwrap();
     let wall = started.elapsed();
     let cpu = children_cpu() - before;
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     println!(
         "{n} devices over real sshd, parallel 20: wall {:.1}s, fleetdeck CPU {:.1} ms/device",
         wall.as_secs_f64(),

@@ -917,21 +917,7 @@ fn on_table_action(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
                 );
                 return;
             }
-            // Filtered: every device shown (of the selection's server); else the selection.
-            let devices: Vec<String> = if t.filter.is_some() {
-                t.rows
-                    .iter()
-                    .filter(|r| r.key.source == row.key.source)
-                    .map(|r| r.key.id.clone())
-                    .collect()
-            } else {
-                vec![row.key.id.clone()]
-            };
-            let name = if devices.len() == 1 {
-                row.name.clone()
-            } else {
-                format!("{} devices", devices.len())
-            };
+            let (devices, name) = targets_of(t, &row);
             if read_only {
                 refuse(
                     state,
@@ -957,21 +943,7 @@ fn on_table_action(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
                 state.toast("updates start from fleet devices (:devices)", true);
                 return;
             }
-            // Filtered: every device shown (of the selection's fleet); else the selection.
-            let devices: Vec<String> = if t.filter.is_some() {
-                t.rows
-                    .iter()
-                    .filter(|r| r.key.source == row.key.source)
-                    .map(|r| r.key.id.clone())
-                    .collect()
-            } else {
-                vec![row.key.id.clone()]
-            };
-            let name = if devices.len() == 1 {
-                row.name.clone()
-            } else {
-                format!("{} devices", devices.len())
-            };
+            let (devices, name) = targets_of(t, &row);
             let parallel = default_parallel(devices.len());
             if read_only {
                 refuse(
@@ -1026,6 +998,26 @@ fn on_table_action(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
             }
         }
     }
+}
+
+/// The devices a deployment or an update is for: every row the table shows of the selection's
+/// source when it is filtered, else the selection; and how to name them ("gw-1", "3 devices").
+fn targets_of(t: &TableView, row: &crate::model::Resource) -> (Vec<String>, String) {
+    let devices: Vec<String> = if t.filter.is_some() {
+        t.rows
+            .iter()
+            .filter(|r| r.key.source == row.key.source)
+            .map(|r| r.key.id.clone())
+            .collect()
+    } else {
+        vec![row.key.id.clone()]
+    };
+    let name = if devices.len() == 1 {
+        row.name.clone()
+    } else {
+        format!("{} devices", devices.len())
+    };
+    (devices, name)
 }
 
 /// Does `action` do anything on a table of `kind`? Help and footer hints list only these.

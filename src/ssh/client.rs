@@ -352,6 +352,19 @@ fn host_key_error(hop: &Hop, verdict: &Verdict) -> Option<SshError> {
     })
 }
 
+/// A session channel running `cmd` (no PTY).
+async fn open_exec(conn: &Connection, cmd: &str) -> Result<russh::Channel<client::Msg>, SshError> {
+    let ch = conn
+        .handle
+        .channel_open_session()
+        .await
+        .map_err(|e| SshError::Connect(format!("open channel: {e}")))?;
+    ch.exec(true, cmd)
+        .await
+        .map_err(|e| SshError::Connect(format!("exec: {e}")))?;
+    Ok(ch)
+}
+
 /// Output of a command run without a PTY.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExecOutput {
@@ -363,14 +376,7 @@ pub struct ExecOutput {
 
 /// Run `cmd` (a shell command line), collecting at most `limit` bytes of each stream.
 pub async fn exec(conn: &Connection, cmd: &str, limit: usize) -> Result<ExecOutput, SshError> {
-    let mut ch = conn
-        .handle
-        .channel_open_session()
-        .await
-        .map_err(|e| SshError::Connect(format!("open channel: {e}")))?;
-    ch.exec(true, cmd)
-        .await
-        .map_err(|e| SshError::Connect(format!("exec: {e}")))?;
+    let mut ch = open_exec(conn, cmd).await?;
     let mut out = ExecOutput::default();
     while let Some(msg) = ch.wait().await {
         match msg {
@@ -400,14 +406,7 @@ pub async fn exec_each(
     cmd: &str,
     on_data: &mut (dyn FnMut(&[u8]) + Send),
 ) -> Result<Option<u32>, SshError> {
-    let mut ch = conn
-        .handle
-        .channel_open_session()
-        .await
-        .map_err(|e| SshError::Connect(format!("open channel: {e}")))?;
-    ch.exec(true, cmd)
-        .await
-        .map_err(|e| SshError::Connect(format!("exec: {e}")))?;
+    let mut ch = open_exec(conn, cmd).await?;
     let mut code = None;
     while let Some(msg) = ch.wait().await {
         match msg {
@@ -434,13 +433,7 @@ pub async fn exec_with_input(
 ) -> Result<(Option<u32>, String), SshError> {
     use tokio::io::AsyncReadExt;
     let err = |what: &str, e: &dyn std::fmt::Display| SshError::Connect(format!("{what}: {e}"));
-    let ch = conn
-        .handle
-        .channel_open_session()
-        .await
-        .map_err(|e| err("open channel", &e))?;
-    ch.exec(true, cmd).await.map_err(|e| err("exec", &e))?;
-    let (mut read, write) = ch.split();
+    let (mut read, write) = open_exec(conn, cmd).await?.split();
     // The reader runs beside the writer: a command that fails early must not leave us
     // blocked on a full window.
     let reader = tokio::spawn(async move {
@@ -481,14 +474,7 @@ pub async fn exec_stream(
     conn: Arc<Connection>,
     cmd: &str,
 ) -> Result<mpsc::Receiver<Vec<u8>>, SshError> {
-    let mut ch = conn
-        .handle
-        .channel_open_session()
-        .await
-        .map_err(|e| SshError::Connect(format!("open channel: {e}")))?;
-    ch.exec(true, cmd)
-        .await
-        .map_err(|e| SshError::Connect(format!("exec: {e}")))?;
+    let mut ch = open_exec(&conn, cmd).await?;
     let (tx, rx) = mpsc::channel(64);
     tokio::spawn(async move {
         let _keep = conn;

@@ -151,6 +151,13 @@ pub enum StoreError {
     Corrupt { path: String, message: String },
 }
 
+fn io_error(path: &Path, source: std::io::Error) -> StoreError {
+    StoreError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
 impl StateStore {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         StateStore { dir: dir.into() }
@@ -175,53 +182,49 @@ impl StateStore {
         self.dir.join(format!("{safe}.json"))
     }
 
-    /// Write `record` durably: temp file, fsync, rename, fsync of the directory.
-    pub fn save(&self, record: &UpdateRecord) -> Result<(), StoreError> {
-        let io = |path: &Path, source| StoreError::Io {
-            path: path.display().to_string(),
-            source,
-        };
-        std::fs::create_dir_all(&self.dir).map_err(|e| io(&self.dir, e))?;
+    /// `record` as a temp file next to its place: (temp path, final path), not yet durable.
+    fn write_temp(
+        &self,
+        record: &UpdateRecord,
+        sync: bool,
+    ) -> Result<(PathBuf, PathBuf), StoreError> {
         let path = self.path_of(&record.device);
         let tmp = path.with_extension("json.tmp");
         let body = serde_json::to_vec_pretty(record).map_err(|e| StoreError::Corrupt {
             path: path.display().to_string(),
             message: e.to_string(),
         })?;
-        {
-            let mut f = std::fs::File::create(&tmp).map_err(|e| io(&tmp, e))?;
-            f.write_all(&body).map_err(|e| io(&tmp, e))?;
-            f.sync_all().map_err(|e| io(&tmp, e))?;
+        let mut f = std::fs::File::create(&tmp).map_err(|e| io_error(&tmp, e))?;
+        f.write_all(&body).map_err(|e| io_error(&tmp, e))?;
+        if sync {
+            f.sync_all().map_err(|e| io_error(&tmp, e))?;
         }
-        std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
+        Ok((tmp, path))
+    }
+
+    /// Write `record` durably: temp file, fsync, rename, fsync of the directory.
+    pub fn save(&self, record: &UpdateRecord) -> Result<(), StoreError> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| io_error(&self.dir, e))?;
+        let (tmp, path) = self.write_temp(record, true)?;
+        std::fs::rename(&tmp, &path).map_err(|e| io_error(&path, e))?;
         std::fs::File::open(&self.dir)
             .and_then(|d| d.sync_all())
-            .map_err(|e| io(&self.dir, e))
+            .map_err(|e| io_error(&self.dir, e))
     }
 
     /// Write many records at once (a new rollout's pending devices): each file is renamed into
     /// place, then one `syncfs` makes them all durable, instead of two fsyncs per file.
     pub fn save_all(&self, records: &[UpdateRecord]) -> Result<(), StoreError> {
         use std::os::fd::AsRawFd;
-        let io = |path: &Path, source| StoreError::Io {
-            path: path.display().to_string(),
-            source,
-        };
-        std::fs::create_dir_all(&self.dir).map_err(|e| io(&self.dir, e))?;
+        std::fs::create_dir_all(&self.dir).map_err(|e| io_error(&self.dir, e))?;
         for record in records {
-            let path = self.path_of(&record.device);
-            let tmp = path.with_extension("json.tmp");
-            let body = serde_json::to_vec_pretty(record).map_err(|e| StoreError::Corrupt {
-                path: path.display().to_string(),
-                message: e.to_string(),
-            })?;
-            std::fs::write(&tmp, &body).map_err(|e| io(&tmp, e))?;
-            std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
+            let (tmp, path) = self.write_temp(record, false)?;
+            std::fs::rename(&tmp, &path).map_err(|e| io_error(&path, e))?;
         }
-        let dir = std::fs::File::open(&self.dir).map_err(|e| io(&self.dir, e))?;
+        let dir = std::fs::File::open(&self.dir).map_err(|e| io_error(&self.dir, e))?;
         // SAFETY: syncfs on a descriptor we own.
         if unsafe { libc::syncfs(dir.as_raw_fd()) } != 0 {
-            return Err(io(&self.dir, std::io::Error::last_os_error()));
+            return Err(io_error(&self.dir, std::io::Error::last_os_error()));
         }
         Ok(())
     }

@@ -13,6 +13,7 @@
 pub mod device;
 pub mod fake_link;
 pub mod kube_server;
+pub mod rollout;
 pub mod sshd;
 pub mod swarm;
 pub mod tmux;
