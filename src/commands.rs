@@ -294,6 +294,9 @@ pub async fn update(
     println!("rollout {id}: {}", req.label());
     // What was printed per device: (step, percent bucket).
     let mut shown: std::collections::HashMap<String, (Step, u8)> = Default::default();
+    let mut interrupted = false;
+    // One listener for the whole run: a Ctrl-C between two looks is not lost.
+    let mut interrupts = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     loop {
         let Some((spec, records)) = updates.snapshot(&id) else {
             bail!("rollout {id} vanished");
@@ -331,8 +334,23 @@ pub async fn update(
             let _ = audit.append(&attempt.result(ok, counts.to_string()));
             return Ok(if ok { 0 } else { 1 });
         }
-        if changes.changed().await.is_err() {
-            bail!("rollout {id} stopped unexpectedly");
+        tokio::select! {
+            changed = changes.changed() => {
+                if changed.is_err() {
+                    bail!("rollout {id} stopped unexpectedly");
+                }
+            }
+            _ = interrupts.recv() => {
+                if interrupted {
+                    println!("-- left running: a console started later resumes rollout {id}");
+                    return Ok(130);
+                }
+                interrupted = true;
+                // What an operator means by Ctrl-C: stop starting devices; the ones mid-update
+                // must finish (a half-done install is worse than either version).
+                let _ = updates.control(&id, crate::update::rollout::RolloutState::Aborted).await;
+                println!("-- aborting rollout {id}: running devices finish, no new ones start (Ctrl-C again to leave now)");
+            }
         }
         // Progress lines ten times a second at most: a burst of changes is one look.
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;

@@ -554,3 +554,65 @@ fn rollout_cpu_over_real_ssh() {
         cpu * 1000.0 / n as f64
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_updater_runs_the_fleet_files_commands_with_a_quoted_artifact() {
+    if !have_sshd() {
+        return;
+    }
+    let sim = SimFleet::start(1, "custom", "release-1");
+    let b = backend(&sim);
+    // A URL with a space and a quote reaches the device's command as one word.
+    let id = start(
+        &b,
+        &["dev-0"],
+        "https://updates.example/it's release-7.mender",
+        1,
+    )
+    .await;
+    let (_, records) = finish(&b, &id).await;
+    let r = only(&records);
+    assert_eq!(r.step, Step::Committed, "{r:#?}");
+    let dev = sim.device("dev-0");
+    assert_eq!(dev.artifact(), "it's release-7");
+    assert_eq!(r.installed.as_deref(), Some("it's release-7"));
+    assert_eq!(
+        dev.count_calls("install https://updates.example/it's release-7.mender"),
+        1
+    );
+}
+
+/// Ctrl-C on `fleetdeck update` aborts the rollout: the running device finishes, no new one
+/// starts, the exit code says it did not complete.
+#[test]
+fn ctrl_c_on_the_cli_aborts_the_rollout_after_the_running_device() {
+    if !have_sshd() {
+        return;
+    }
+    let sim = SimFleet::start(3, "mender", "release-1");
+    for d in &sim.devices {
+        d.set_step(0.3);
+    }
+    let child = fleetdeck(
+        &sim,
+        &["update", "--all", "--artifact", URL, "--parallel", "1"],
+    )
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let dev0 = sim.device("dev-0");
+    assert!(support::wait_until(Duration::from_secs(20), || {
+        dev0.count_calls("install ") == 1
+    }));
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("aborting rollout"), "{stdout}");
+    assert!(
+        stdout.contains("Aborted: 2 pending, 0 running, 1 succeeded"),
+        "{stdout}"
+    );
+    assert_eq!(dev0.artifact(), "release-2", "the running device finished");
+    assert_eq!(sim.device("dev-1").count_calls("install "), 0);
+}
