@@ -616,3 +616,51 @@ fn ctrl_c_on_the_cli_aborts_the_rollout_after_the_running_device() {
     assert_eq!(dev0.artifact(), "release-2", "the running device finished");
     assert_eq!(sim.device("dev-1").count_calls("install "), 0);
 }
+
+/// `update: {sudo: true}`: every update command, the upload too, runs through `sudo -n sh -c`
+/// (here a stand-in `sudo` first in the device's PATH that logs and runs the command).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sudo_wraps_every_update_command() {
+    use std::os::unix::fs::PermissionsExt;
+    if !have_sshd() {
+        return;
+    }
+    let sim = SimFleet::start(1, "mender", "release-1");
+    let dev = sim.device("dev-0");
+    let sudo = dev.bin.join("sudo");
+    std::fs::write(
+        &sudo,
+        "#!/bin/sh\n[ \"$1\" = -n ] || { echo 'sudo: a password is required' >&2; exit 1; }\nshift\n\
+         printf 'sudo %s\\n' \"$*\" >> \"$MENDER_SIM_DIR/calls\"\nexec \"$@\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&sudo, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let yaml = std::fs::read_to_string(&sim.fleet_file).unwrap();
+    assert!(yaml.contains("    update:\n"));
+    std::fs::write(
+        &sim.fleet_file,
+        yaml.replace("    update:\n", "    update:\n      sudo: true\n"),
+    )
+    .unwrap();
+    let artifact = sim.dir.path().join("release-4.mender");
+    std::fs::write(&artifact, "artifact_name=release-4\n").unwrap();
+    let b = backend(&sim);
+    let id = start(&b, &["dev-0"], artifact.to_str().unwrap(), 1).await;
+    let (_, records) = finish(&b, &id).await;
+    assert_eq!(only(&records).step, Step::Committed, "{records:#?}");
+    assert_eq!(dev.artifact(), "release-4");
+    let calls = dev.calls();
+    for what in [
+        "mender-update install",
+        "cat >",
+        "sim-reboot",
+        "mender-update commit",
+    ] {
+        assert!(
+            calls
+                .iter()
+                .any(|c| c.starts_with("sudo sh -c") && c.contains(what)),
+            "{what} not run through sudo: {calls:#?}"
+        );
+    }
+}

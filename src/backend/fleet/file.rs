@@ -60,6 +60,8 @@ pub struct UpdateSettingsDoc {
     pub appliance_status: Option<String>,
     #[serde(default)]
     pub appliance_clear: Option<String>,
+    #[serde(default)]
+    pub sudo: Option<bool>,
 }
 
 /// [`UpdateSettingsDoc`] with defaults applied.
@@ -84,6 +86,8 @@ pub struct UpdateSettings {
     pub appliance_status: String,
     /// `{failed_flag}` is replaced by the shell-quoted flag path.
     pub appliance_clear: String,
+    /// Run every update command through `sudo -n sh -c` (a login user that is not root).
+    pub sudo: bool,
 }
 
 impl UpdateSettings {
@@ -124,6 +128,10 @@ impl UpdateSettings {
                 |d| d.appliance_clear.clone(),
                 "rm -f {failed_flag} && systemctl restart appliance",
             ),
+            sudo: dev
+                .and_then(|d| d.sudo)
+                .or_else(|| defaults.and_then(|d| d.sudo))
+                .unwrap_or(false),
         }
     }
 }

@@ -23,10 +23,23 @@ pub struct SshLink {
     dev: Arc<Device>,
 }
 
+impl SshLink {
+    /// The command as the device runs it: through `sudo -n sh -c` when the fleet file says
+    /// `sudo: true` (never prompts: a missing sudo rule fails with sudo's own message).
+    fn wrap(&self, cmd: &str) -> String {
+        if self.dev.spec.update.sudo {
+            format!("sudo -n sh -c {}", sh_quote(cmd))
+        } else {
+            cmd.to_string()
+        }
+    }
+}
+
 #[async_trait]
 impl DeviceLink for SshLink {
     async fn run(&self, cmd: &str, timeout: Duration) -> Result<(i64, String), String> {
-        match tokio::time::timeout(timeout, self.inner.run(&self.dev, cmd, OUTPUT_LIMIT)).await {
+        let cmd = self.wrap(cmd);
+        match tokio::time::timeout(timeout, self.inner.run(&self.dev, &cmd, OUTPUT_LIMIT)).await {
             Ok(r) => r,
             Err(_) => {
                 self.inner.forget(&self.dev).await;
@@ -46,9 +59,11 @@ impl DeviceLink for SshLink {
             .await
             .map_err(|e| e.to_string())?;
         let mut split = LineSplitter::default();
-        let code = client::exec_each(&conn, cmd, &mut |data: &[u8]| split.push(data, line))
-            .await
-            .map_err(|e| e.to_string());
+        let code = client::exec_each(&conn, &self.wrap(cmd), &mut |data: &[u8]| {
+            split.push(data, line)
+        })
+        .await
+        .map_err(|e| e.to_string());
         split.flush(line);
         Ok(code?.map(i64::from).unwrap_or(-1))
     }
@@ -69,7 +84,9 @@ impl DeviceLink for SshLink {
             .await
             .map_err(|e| e.to_string())?;
         let (q, tmp) = (sh_quote(remote), sh_quote(&format!("{remote}.part")));
-        let cmd = format!("mkdir -p \"$(dirname {q})\" && cat > {tmp} && mv -f {tmp} {q}");
+        let cmd = self.wrap(&format!(
+            "mkdir -p \"$(dirname {q})\" && cat > {tmp} && mv -f {tmp} {q}"
+        ));
         let mut last = 0u8;
         let (code, out) = client::exec_with_input(&conn, &cmd, file, &mut |sent| {
             let p = u8::try_from(sent.saturating_mul(100) / size).unwrap_or(100);
