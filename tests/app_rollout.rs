@@ -518,7 +518,7 @@ fn help_lists_the_update_keys_only_where_they_apply() {
     assert!(
         help_line(&text, "P")
             .unwrap()
-            .contains("rollout: start no more devices")
+            .contains("the rollout (nothing new starts)")
     );
     assert!(
         help_line(&text, "a")

@@ -482,6 +482,16 @@ fn console_update_from_keys_is_killed_mid_reboot_and_a_new_console_commits_it() 
         |s| s.contains("committed"),
     );
     assert!(screen.contains("dev-0"), "{screen}");
+    assert!(screen.contains("██████████ 100%"), "{screen}");
+    assert!(
+        !screen.contains("connecting"),
+        "the fleet's header status: {screen}"
+    );
+    t2.keys(&[":"]);
+    t2.type_text("rollouts");
+    t2.keys(&["Enter"]);
+    let screen = t2.wait_for("Rollouts", Duration::from_secs(5));
+    assert!(screen.contains(" done "), "{screen}");
     assert_eq!(dev.artifact(), "release-2");
     assert_eq!(dev.count_calls("install "), 1, "never installed twice");
     let audit = std::fs::read_to_string(t.state_dir().join("audit.jsonl")).unwrap();

@@ -63,7 +63,7 @@ actions! {
     Redeploy => "redeploy", "Redeploy: restart all tasks (update --force)";
     Rollback => "rollback", "Roll back (service spec / device update)";
     Drain => "drain", "Drain the node";
-    PauseNode => "pause_node", "Pause (node: no new tasks; rollout: start no more devices)";
+    PauseNode => "pause_node", "Pause the node or the rollout (nothing new starts)";
     Activate => "activate", "Activate the node / resume the rollout";
     Sandbox => "sandbox", "Shell into one of the device's sandboxes (picker)";
     AcceptHostKey => "accept_host_key", "Trust the device's unknown host key (type its name)";

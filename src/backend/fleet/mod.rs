@@ -565,13 +565,20 @@ impl Backend for FleetBackend {
         }
     }
 
-    /// A console that starts picks up the rollouts a stopped one left running.
-    fn probe(&self, _tx: EventTx) -> Option<TaskHandle> {
+    /// A console that starts picks up the rollouts a stopped one left running. The header
+    /// names the fleet's size until the devices view polls them ("3/4 devices up").
+    fn probe(&self, tx: EventTx) -> Option<TaskHandle> {
         let updates = self.updates.clone();
-        tokio::spawn(async move {
+        let (id, n) = (self.inner.id.clone(), self.inner.devices.len());
+        Some(TaskHandle::spawn(async move {
+            let _ = tx
+                .send(BackendEvent::Status(
+                    id,
+                    SourceStatus::Connected(format!("{n} devices")),
+                ))
+                .await;
             let _ = tokio::task::spawn_blocking(move || updates.resume()).await;
-        });
-        None
+        }))
     }
 
     fn logs(
