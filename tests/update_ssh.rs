@@ -368,7 +368,12 @@ async fn a_killed_update_resumes_to_committed_after_a_restart() {
     let b = backend_with_root(&sim, &state.join(fleet_name(&sim)));
     let (tx, _rx) = tokio::sync::mpsc::channel(64);
     let _ = b.probe(tx);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let id = loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the rollout was not resumed"
+        );
         if let Some(id) = b
             .updates()
             .rows(jiff::Timestamp::now())

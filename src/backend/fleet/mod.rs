@@ -568,7 +568,11 @@ impl Backend for FleetBackend {
     /// A console that starts picks up the rollouts a stopped one left running. The header
     /// names the fleet's size until the devices view polls them ("3/4 devices up").
     fn probe(&self, tx: EventTx) -> Option<TaskHandle> {
+        // Detached: the rollouts must go on whatever becomes of the probe's handle.
         let updates = self.updates.clone();
+        tokio::spawn(async move {
+            let _ = tokio::task::spawn_blocking(move || updates.resume()).await;
+        });
         let (id, n) = (self.inner.id.clone(), self.inner.devices.len());
         Some(TaskHandle::spawn(async move {
             let _ = tx
@@ -577,7 +581,6 @@ impl Backend for FleetBackend {
                     SourceStatus::Connected(format!("{n} devices")),
                 ))
                 .await;
-            let _ = tokio::task::spawn_blocking(move || updates.resume()).await;
         }))
     }
 
