@@ -679,3 +679,34 @@ async fn sudo_wraps_every_update_command() {
         );
     }
 }
+
+/// The devices table shows a device's live update step in its UPDATE column.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_devices_view_shows_the_live_update_step() {
+    use fleetdeck::backend::BackendEvent;
+    if !have_sshd() {
+        return;
+    }
+    let sim = SimFleet::start(1, "mender", "release-1");
+    sim.device("dev-0").set_step(0.3);
+    let b = backend(&sim);
+    let (tx, mut rx) = tokio::sync::mpsc::channel(256);
+    let _watch = b.watch(ResourceKind::Device, tx);
+    let id = start(&b, &["dev-0"], URL, 1).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    loop {
+        let ev = tokio::time::timeout_at(deadline, rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no live step in the devices view: {seen:?}"))
+            .unwrap();
+        if let BackendEvent::Snapshot { resources, .. } = ev {
+            let cell = resources[0].cells[9].clone();
+            if cell.starts_with("installing ") && cell.ends_with('%') {
+                break;
+            }
+            seen.push(cell);
+        }
+    }
+    finish(&b, &id).await;
+}

@@ -159,12 +159,13 @@ impl Updates {
         }
     }
 
-    /// Check devices this often while they reboot (tests and benches go faster).
-    pub fn with_poll(self, poll: Duration) -> Self {
-        let s = Arc::try_unwrap(self.shared).unwrap_or_else(|_| panic!("with_poll before use"));
-        Updates {
-            shared: Arc::new(Shared { poll, ..s }),
+    /// Check devices this often while they reboot (tests and benches go faster). Only before
+    /// the store is shared: a clone keeps the poll it was made with.
+    pub fn with_poll(mut self, poll: Duration) -> Self {
+        if let Some(s) = Arc::get_mut(&mut self.shared) {
+            s.poll = poll;
         }
+        self
     }
 
     pub fn root(&self) -> &Path {
@@ -416,6 +417,23 @@ impl Updates {
     /// Is any device update under way (the views' elapsed times move)?
     pub fn any_running(&self) -> bool {
         self.entries().values().any(|e| !e.spec.state.is_final())
+    }
+
+    /// Devices mid-update and where they are ("installing 40%"), for the devices table.
+    pub fn live_steps(&self) -> std::collections::HashMap<String, String> {
+        self.entries()
+            .values()
+            .filter(|e| !e.spec.state.is_final())
+            .flat_map(|e| e.records.values())
+            .filter(|r| !r.step.is_final() && r.step != Step::Pending)
+            .map(|r| {
+                let text = match r.percent {
+                    Some(p) if r.step != Step::Rebooting => format!("{} {p}%", r.step.label()),
+                    _ => r.step.label().to_string(),
+                };
+                (r.device.clone(), text)
+            })
+            .collect()
     }
 
     /// Is `device` being driven by a rollout right now?

@@ -310,6 +310,9 @@ fn short_error(e: &SshError) -> String {
     }
 }
 
+/// The devices table's UPDATE cell (see the Device KindSpec).
+const UPDATE_COLUMN: usize = 9;
+
 /// One table row for `dev`.
 pub fn row(source: &SourceId, dev: &Device) -> Resource {
     let st = dev.status();
@@ -411,7 +414,7 @@ pub fn row(source: &SourceId, dev: &Device) -> Resource {
 }
 
 /// The watch: one poller per device (bounded by a semaphore), snapshots on every change.
-async fn watch(inner: Arc<Inner>, tx: EventTx) {
+async fn watch(inner: Arc<Inner>, updates: Updates, tx: EventTx) {
     let _ = tx
         .send(BackendEvent::Status(
             inner.id.clone(),
@@ -428,21 +431,39 @@ async fn watch(inner: Arc<Inner>, tx: EventTx) {
     drop(ntx);
     // Rows at once (connecting), so the table never waits for the slowest device; then a
     // snapshot after every burst of answers.
-    if send_snapshot(&inner, &tx).await.is_err() {
+    if send_snapshot(&inner, &updates, &tx).await.is_err() {
         return;
     }
-    while nrx.recv().await.is_some() {
-        // Coalesce a burst of answers into one snapshot.
+    // A running update shows in the UPDATE column too: its changes count as news.
+    let mut update_changes = updates.subscribe();
+    loop {
+        tokio::select! {
+            answer = nrx.recv() => if answer.is_none() { return },
+            changed = update_changes.changed() => if changed.is_err() { return },
+        }
+        // Coalesce a burst of answers (or progress lines) into one snapshot.
         tokio::time::sleep(Duration::from_millis(50)).await;
         while nrx.try_recv().is_ok() {}
-        if send_snapshot(&inner, &tx).await.is_err() {
+        update_changes.borrow_and_update();
+        if send_snapshot(&inner, &updates, &tx).await.is_err() {
             return;
         }
     }
 }
 
-async fn send_snapshot(inner: &Inner, tx: &EventTx) -> Result<(), ()> {
-    let rows: Vec<Resource> = inner.devices.iter().map(|d| row(&inner.id, d)).collect();
+async fn send_snapshot(inner: &Inner, updates: &Updates, tx: &EventTx) -> Result<(), ()> {
+    let live = updates.live_steps();
+    let rows: Vec<Resource> = inner
+        .devices
+        .iter()
+        .map(|d| {
+            let mut r = row(&inner.id, d);
+            if let Some(step) = live.get(&d.spec.name) {
+                r.cells[UPDATE_COLUMN] = step.clone();
+            }
+            r
+        })
+        .collect();
     let up = inner
         .devices
         .iter()
@@ -557,7 +578,9 @@ impl Backend for FleetBackend {
 
     fn watch(&self, kind: ResourceKind, tx: EventTx) -> TaskHandle {
         match kind {
-            ResourceKind::Device => TaskHandle::spawn(watch(self.inner.clone(), tx)),
+            ResourceKind::Device => {
+                TaskHandle::spawn(watch(self.inner.clone(), self.updates.clone(), tx))
+            }
             ResourceKind::Rollout | ResourceKind::DeviceUpdate => TaskHandle::spawn(
                 updates::watch(self.updates.clone(), self.inner.clone(), kind, tx),
             ),
