@@ -497,7 +497,7 @@ fn help_line<'a>(text: &'a [String], key: &str) -> Option<&'a String> {
 
 #[test]
 fn help_lists_the_update_keys_only_where_they_apply() {
-    // Device updates: commit, clear failed, rollback; no update, no logs, no start.
+    // Device updates: commit, clear failed, rollback, the updater's output; no update, no start.
     let mut st = state(false);
     command(&mut st, "updates");
     let text = help_text(&st);
@@ -508,7 +508,8 @@ fn help_lists_the_update_keys_only_where_they_apply() {
     );
     assert!(help_line(&text, "C").unwrap().contains("failed flag"));
     assert!(help_line(&text, "u").unwrap().contains("device update"));
-    for absent in ["U", "l", "t", "P", "S"] {
+    assert!(help_line(&text, "l").is_some(), "{text:#?}");
+    for absent in ["U", "t", "P", "S"] {
         assert!(help_line(&text, absent).is_none(), "{absent}: {text:#?}");
     }
 

@@ -112,6 +112,44 @@ async fn mender_install_reboot_verify_commit() {
     assert_eq!(dev.count_calls("reboot"), 1);
     assert_eq!(dev.count_calls("commit"), 1);
     assert!(dev.pending().is_none());
+    // `l` on the update row: the updater's output and the steps, in order.
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let key = ResourceKey {
+        source: b.id().clone(),
+        kind: ResourceKind::DeviceUpdate,
+        id: format!("{id}/dev-0"),
+    };
+    let _logs = b.logs(
+        &key,
+        fleetdeck::model::LogOpts {
+            follow: true,
+            ..Default::default()
+        },
+        7,
+        tx,
+    );
+    let mut text = Vec::new();
+    while let Some(ev) = rx.recv().await {
+        match ev {
+            fleetdeck::backend::BackendEvent::LogLines { lines, .. } => {
+                text.extend(lines.into_iter().map(|l| l.text.text))
+            }
+            fleetdeck::backend::BackendEvent::LogEnded { error, .. } => {
+                assert_eq!(error, None);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let pos = |needle: &str| {
+        text.iter()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle} not in {text:#?}"))
+    };
+    assert!(pos("── installing") < pos("Installing artifact... 100%"));
+    assert!(pos("Installing artifact... 100%") < pos("── rebooting"));
+    assert!(pos("── rebooting") < pos("── verifying"));
+    assert!(pos("── verifying") < pos("── committed"));
     // The audit log has every transition.
     let audit = std::fs::read_to_string(sim.dir.path().join("audit.jsonl")).unwrap();
     for t in [

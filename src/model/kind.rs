@@ -654,7 +654,8 @@ static SPECS: &[KindSpec] = &[
         ],
         drill: None,
         actions: &[A::Commit, A::Rollback, A::ClearFailed],
-        has_logs: false,
+        // The updater's output and the steps, as this console saw them.
+        has_logs: true,
         has_shell: false,
         has_stats: false,
     },

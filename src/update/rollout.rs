@@ -121,7 +121,12 @@ struct Entry {
     control: Option<watch::Sender<RolloutState>>,
     /// Failure limit reached: no new devices start.
     stopping: bool,
+    /// What each device's updater printed, and its steps (the update's log view), bounded.
+    output: BTreeMap<String, Vec<(jiff::Timestamp, String)>>,
 }
+
+/// Lines kept per device update for its log view.
+const OUTPUT_LINES: usize = 2000;
 
 struct Shared {
     root: PathBuf,
@@ -222,6 +227,7 @@ impl Updates {
                     records,
                     control: None,
                     stopping: false,
+                    output: BTreeMap::new(),
                 },
             );
         }
@@ -342,6 +348,7 @@ impl Updates {
                     records,
                     control: None,
                     stopping: false,
+                    output: BTreeMap::new(),
                 },
             );
             spec
@@ -461,10 +468,49 @@ impl Updates {
             let Some(shared) = weak.upgrade() else { return };
             let this = Updates { shared };
             if let Some(e) = this.entries().get_mut(&id) {
+                // The log view: every new step and every new output line, in order.
+                let before = e.records.get(&rec.device);
+                let mut lines = Vec::new();
+                if before.is_none_or(|b| b.step != rec.step) {
+                    let why = match (&rec.reason, rec.step) {
+                        (Some(r), Step::Failed | Step::RolledBack | Step::RollingBack) => {
+                            format!(": {r}")
+                        }
+                        _ => String::new(),
+                    };
+                    lines.push(format!("── {}{why}", rec.step.label()));
+                }
+                if !rec.last_line.is_empty() && before.is_none_or(|b| b.last_line != rec.last_line)
+                {
+                    lines.push(rec.last_line.clone());
+                }
+                if !lines.is_empty() {
+                    let out = e.output.entry(rec.device.clone()).or_default();
+                    let now = jiff::Timestamp::now();
+                    out.extend(lines.into_iter().map(|l| (now, l)));
+                    if out.len() > OUTPUT_LINES {
+                        out.drain(..out.len() - OUTPUT_LINES);
+                    }
+                }
                 e.records.insert(rec.device.clone(), rec.clone());
             }
             this.bump();
         })
+    }
+
+    /// Output lines of one device update (`ROLLOUT/DEVICE`) from `from` on, and whether the
+    /// update has ended. None: no such update.
+    pub fn output(&self, id: &str, from: usize) -> Option<(Vec<(jiff::Timestamp, String)>, bool)> {
+        let (rollout, device) = id.rsplit_once('/')?;
+        let entries = self.entries();
+        let e = entries.get(rollout)?;
+        let done = e.records.get(device)?.step.is_final() || e.spec.state.is_final();
+        let lines = e
+            .output
+            .get(device)
+            .map(|o| o.iter().skip(from).cloned().collect())
+            .unwrap_or_default();
+        Some((lines, done))
     }
 
     async fn run(self, id: String, mut control: watch::Receiver<RolloutState>) {

@@ -614,6 +614,15 @@ impl Backend for FleetBackend {
         stream: StreamId,
         tx: EventTx,
     ) -> TaskHandle {
+        if target.kind == ResourceKind::DeviceUpdate {
+            return TaskHandle::spawn(updates::logs(
+                self.updates.clone(),
+                target.id.clone(),
+                opts,
+                stream,
+                tx,
+            ));
+        }
         TaskHandle::spawn(logs::run(
             self.inner.clone(),
             target.clone(),

@@ -8,8 +8,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{Device, Inner};
-use crate::backend::{BackendEvent, EventTx};
-use crate::model::ResourceKind;
+use crate::backend::{BackendEvent, EventTx, StreamId};
+use crate::model::{LogLine, LogOpts, ResourceKind, StyledText};
 use crate::ssh::client;
 use crate::update::driver::Plan;
 use crate::update::link::{DeviceLink, LineSplitter, sh_quote};
@@ -165,5 +165,59 @@ pub async fn watch(updates: Updates, inner: Arc<Inner>, kind: ResourceKind, tx: 
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `l` on a device update: what its updater printed and its steps, then (following) new
+/// lines until the update ends.
+pub async fn logs(updates: Updates, id: String, opts: LogOpts, stream: StreamId, tx: EventTx) {
+    let Some((history, _)) = updates.output(&id, 0) else {
+        let _ = tx
+            .send(BackendEvent::LogEnded {
+                stream,
+                error: Some(format!("no update {id} in this console")),
+            })
+            .await;
+        return;
+    };
+    let mut changes = updates.subscribe();
+    let mut sent = opts.tail.map_or(0, |n| history.len().saturating_sub(n));
+    loop {
+        let Some((lines, done)) = updates.output(&id, sent) else {
+            return;
+        };
+        if !lines.is_empty() {
+            sent += lines.len();
+            let lines = lines
+                .into_iter()
+                .map(|(ts, text)| LogLine {
+                    ts: i64::try_from(ts.as_nanosecond()).ok(),
+                    source: None,
+                    text: StyledText {
+                        text,
+                        runs: Vec::new(),
+                    },
+                })
+                .collect();
+            if tx
+                .send(BackendEvent::LogLines { stream, lines })
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+        if done || !opts.follow {
+            let _ = tx
+                .send(BackendEvent::LogEnded {
+                    stream,
+                    error: None,
+                })
+                .await;
+            return;
+        }
+        if changes.changed().await.is_err() {
+            return;
+        }
     }
 }
