@@ -87,15 +87,8 @@ pub enum Command {
     /// Run a command on fleet devices (by tag, group or name) and print each result; exits 1
     /// when any device failed or could not be reached.
     Run {
-        /// Devices with this tag or group (repeatable; any matches).
-        #[arg(long)]
-        tag: Vec<String>,
-        /// Devices by name (repeatable).
-        #[arg(long)]
-        device: Vec<String>,
-        /// Every device of every fleet.
-        #[arg(long)]
-        all: bool,
+        #[command(flatten)]
+        select: DeviceSelect,
         /// Devices at once.
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
@@ -110,15 +103,8 @@ pub enum Command {
     /// or was not started. The state is kept like the console's: a console started later shows
     /// (and, if this process is killed, resumes) the rollout.
     Update {
-        /// Devices with this tag or group (repeatable; any matches).
-        #[arg(long)]
-        tag: Vec<String>,
-        /// Devices by name (repeatable).
-        #[arg(long)]
-        device: Vec<String>,
-        /// Every device of the fleet.
-        #[arg(long)]
-        all: bool,
+        #[command(flatten)]
+        select: DeviceSelect,
         /// A URL the devices install from, or a local file that is uploaded to them first.
         #[arg(long)]
         artifact: String,
@@ -130,6 +116,20 @@ pub enum Command {
         #[arg(long, default_value = "1")]
         max_failures: String,
     },
+}
+
+/// Which fleet devices `run` and `update` act on (any of these matches).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct DeviceSelect {
+    /// Devices with this tag or group (repeatable).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Devices by name (repeatable).
+    #[arg(long = "device", value_name = "DEVICE")]
+    pub devices: Vec<String>,
+    /// Every device of every fleet.
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// Which Kubernetes context and namespace a subcommand looks at (default: the config's `kube`

@@ -213,18 +213,12 @@ pub async fn exec(
     Ok(code)
 }
 
-/// Which devices `fleetdeck run` targets.
-#[derive(Debug, Clone, Default)]
-pub struct RunSelect {
-    pub tags: Vec<String>,
-    pub devices: Vec<String>,
-    pub all: bool,
-}
+use crate::cli::DeviceSelect;
 
 /// The devices of `fleets` that `select` picks: (fleet index, device name).
 fn select_devices(
     fleets: &[crate::backend::fleet::FleetBackend],
-    select: &RunSelect,
+    select: &DeviceSelect,
 ) -> anyhow::Result<Vec<(usize, String)>> {
     if fleets.is_empty() {
         bail!("no fleet configured (config `fleet:` or --fleet FILE)");
@@ -258,7 +252,7 @@ fn select_devices(
 #[allow(clippy::too_many_arguments)]
 pub async fn update(
     fleets: &[crate::backend::fleet::FleetBackend],
-    select: RunSelect,
+    select: DeviceSelect,
     artifact: &str,
     parallel: usize,
     max_failures: crate::model::FailureLimit,
@@ -362,7 +356,7 @@ pub async fn update(
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
     fleets: &[crate::backend::fleet::FleetBackend],
-    select: RunSelect,
+    select: DeviceSelect,
     command: &str,
     concurrency: usize,
     output: Output,

@@ -198,9 +198,7 @@ async fn run(cli: Cli) -> i32 {
             .await
             .map(|c| i32::try_from(c).unwrap_or(1)),
         Some(Command::Run {
-            tag,
-            device,
-            all,
+            select,
             concurrency,
             output,
             command,
@@ -208,11 +206,7 @@ async fn run(cli: Cli) -> i32 {
             let audit = AuditLog::new(paths::state_dir().join("audit.jsonl"));
             commands::run(
                 &fleets,
-                commands::RunSelect {
-                    tags: tag,
-                    devices: device,
-                    all,
-                },
+                select,
                 &command.join(" "),
                 concurrency,
                 output,
@@ -222,9 +216,7 @@ async fn run(cli: Cli) -> i32 {
             .await
         }
         Some(Command::Update {
-            tag,
-            device,
-            all,
+            select,
             artifact,
             parallel,
             max_failures,
@@ -238,11 +230,7 @@ async fn run(cli: Cli) -> i32 {
             };
             commands::update(
                 &fleets,
-                commands::RunSelect {
-                    tags: tag,
-                    devices: device,
-                    all,
-                },
+                select,
                 &artifact,
                 parallel,
                 max_failures,
