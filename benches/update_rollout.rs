@@ -66,7 +66,6 @@ fn run(devices: usize, parallel: usize, latency: Duration) -> Run {
                         updater: UpdaterKind::Mender,
                         custom: None,
                         settings: UpdateSettings::default(),
-                        poll: Duration::from_millis(50),
                     },
                 })
             }),

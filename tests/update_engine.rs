@@ -53,7 +53,6 @@ impl Fleet {
                         updater: UpdaterKind::Mender,
                         custom: None,
                         settings: UpdateSettings::default(),
-                        poll: Duration::from_millis(10),
                     },
                 })
             }),

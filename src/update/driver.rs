@@ -10,9 +10,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::journal::Journal;
-use super::link::{DeviceLink, sh_quote};
+use super::link::DeviceLink;
 use super::progress;
 use super::state::{Step, UpdateRecord};
+use crate::backend::fleet::facts::sh_quote;
 use crate::backend::fleet::file::{CustomUpdater, UpdateSettings, UpdaterKind};
 
 /// How one device is updated.
@@ -21,8 +22,6 @@ pub struct Plan {
     pub updater: UpdaterKind,
     pub custom: Option<CustomUpdater>,
     pub settings: UpdateSettings,
-    /// Pause between checks while a device reboots or an appliance update runs.
-    pub poll: Duration,
 }
 
 const SHORT: Duration = Duration::from_secs(30);
@@ -34,27 +33,23 @@ const REBOOT_REQUIRED: i64 = 4;
 type Res = Result<(), String>;
 
 /// Run `rec` to a final step (or as far as the device lets it); failures end as `Failed`
-/// with the reason.
-pub async fn drive(link: &dyn DeviceLink, plan: &Plan, journal: &Journal, rec: &mut UpdateRecord) {
+/// with the reason. `poll` paces the checks while a device reboots or an appliance updates.
+pub async fn drive(
+    link: &dyn DeviceLink,
+    plan: &Plan,
+    poll: Duration,
+    journal: &Journal,
+    rec: &mut UpdateRecord,
+) {
+    let driver = Driver {
+        link,
+        plan,
+        journal,
+        poll,
+    };
     let result = match plan.updater {
-        UpdaterKind::Mender | UpdaterKind::Custom => {
-            Installer {
-                link,
-                plan,
-                journal,
-            }
-            .run(rec)
-            .await
-        }
-        UpdaterKind::Appliance => {
-            Appliance {
-                link,
-                plan,
-                journal,
-            }
-            .run(rec)
-            .await
-        }
+        UpdaterKind::Mender | UpdaterKind::Custom => driver.run_installer(rec).await,
+        UpdaterKind::Appliance => driver.run_appliance(rec).await,
         UpdaterKind::None => {
             Err("the device has no updater: set `updater:` in the fleet file".to_string())
         }
@@ -63,12 +58,10 @@ pub async fn drive(link: &dyn DeviceLink, plan: &Plan, journal: &Journal, rec: &
         && !rec.step.is_final()
         && let Err(e) = journal.step(rec, Step::Failed, Some(reason.clone())).await
     {
-        {
-            // The state dir is gone: still show the truth on screen.
-            rec.step = Step::Failed;
-            rec.reason = Some(format!("{reason} ({e})"));
-            journal.progress(rec);
-        }
+        // The state dir is gone: still show the truth on screen.
+        rec.step = Step::Failed;
+        rec.reason = Some(format!("{reason} ({e})"));
+        journal.progress(rec);
     }
 }
 
@@ -140,7 +133,8 @@ async fn boot_id(link: &dyn DeviceLink, settings: &UpdateSettings) -> Result<Str
 /// another boot id, within the configured timeout.
 async fn reboot_and_wait(
     link: &dyn DeviceLink,
-    plan: &Plan,
+    settings: &UpdateSettings,
+    poll: Duration,
     journal: &Journal,
     rec: &mut UpdateRecord,
     already_ordered: bool,
@@ -148,15 +142,15 @@ async fn reboot_and_wait(
     let before = rec.boot_id.clone().unwrap_or_default();
     if !already_ordered {
         // Its answer does not matter: a reboot usually cuts the session before it exits.
-        let r = link.run(&plan.settings.reboot_command, SHORT).await;
+        let r = link.run(&settings.reboot_command, SHORT).await;
         tracing::info!(device = %rec.device, "reboot ordered: {r:?}");
     }
     link.disconnect().await;
-    let timeout = Duration::from_secs(plan.settings.reboot_timeout);
+    let timeout = Duration::from_secs(settings.reboot_timeout);
     let started = Instant::now();
     loop {
-        tokio::time::sleep(plan.poll).await;
-        match boot_id(link, &plan.settings).await {
+        tokio::time::sleep(poll).await;
+        match boot_id(link, settings).await {
             Ok(id) if id != before => return Ok(()),
             Ok(_) => {
                 rec.last_line =
@@ -230,14 +224,16 @@ struct Commands {
     mender: bool,
 }
 
-/// Mender and custom updaters: install → (reboot) → verify → commit, or roll back.
-struct Installer<'a> {
+/// One device's update in progress: what it runs over and how it is paced.
+struct Driver<'a> {
     link: &'a dyn DeviceLink,
     plan: &'a Plan,
     journal: &'a Journal,
+    poll: Duration,
 }
 
-impl Installer<'_> {
+/// Mender and custom updaters: install → (reboot) → verify → commit, or roll back.
+impl Driver<'_> {
     fn commands(&self, rec: &UpdateRecord) -> Result<Commands, String> {
         let src = rec.source.clone().unwrap_or_else(|| rec.artifact.clone());
         match self.plan.updater {
@@ -290,7 +286,7 @@ impl Installer<'_> {
         }
     }
 
-    async fn run(&self, rec: &mut UpdateRecord) -> Res {
+    async fn run_installer(&self, rec: &mut UpdateRecord) -> Res {
         // Steps entered by this process; a step found on disk is a resume.
         let mut fresh = rec.step == Step::Pending;
         loop {
@@ -379,7 +375,15 @@ impl Installer<'_> {
                         }
                     };
                     if !back {
-                        reboot_and_wait(self.link, self.plan, self.journal, rec, ordered).await?;
+                        reboot_and_wait(
+                            self.link,
+                            &self.plan.settings,
+                            self.poll,
+                            self.journal,
+                            rec,
+                            ordered,
+                        )
+                        .await?;
                     }
                     rec.rebooted = true;
                     rec.last_line = "back after the reboot".into();
@@ -462,7 +466,15 @@ impl Installer<'_> {
                 if rec.rebooted {
                     rec.boot_id = Some(boot_id(self.link, &self.plan.settings).await?);
                     self.journal.save(rec).await?;
-                    reboot_and_wait(self.link, self.plan, self.journal, rec, false).await?;
+                    reboot_and_wait(
+                        self.link,
+                        &self.plan.settings,
+                        self.poll,
+                        self.journal,
+                        rec,
+                        false,
+                    )
+                    .await?;
                 }
                 rec.installed = self.show(&cmds).await;
                 self.journal.step(rec, Step::RolledBack, Some(reason)).await
@@ -477,13 +489,7 @@ impl Installer<'_> {
 }
 
 /// A systemd appliance updater: start the unit, follow its output, watch the failed flag.
-struct Appliance<'a> {
-    link: &'a dyn DeviceLink,
-    plan: &'a Plan,
-    journal: &'a Journal,
-}
-
-impl Appliance<'_> {
+impl Driver<'_> {
     async fn flag_set(&self) -> Result<bool, String> {
         let flag = sh_quote(&self.plan.settings.failed_flag);
         let (code, out) = self
@@ -497,7 +503,7 @@ impl Appliance<'_> {
         }
     }
 
-    async fn run(&self, rec: &mut UpdateRecord) -> Res {
+    async fn run_appliance(&self, rec: &mut UpdateRecord) -> Res {
         let s = &self.plan.settings;
         let mut fresh = false;
         loop {
@@ -565,7 +571,7 @@ impl Appliance<'_> {
                 }
             }
             loop {
-                tokio::time::sleep(self.plan.poll).await;
+                tokio::time::sleep(self.poll).await;
                 let (_, out) = self.link.run(&s.appliance_status, SHORT).await?;
                 let state = first_line(&out);
                 if !matches!(state.as_str(), "active" | "activating" | "reloading") {

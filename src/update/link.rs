@@ -63,11 +63,6 @@ impl LineSplitter {
     }
 }
 
-/// Single-quote for sh.
-pub fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -309,7 +309,7 @@ impl Updates {
                 Some(_) => {}
             }
         }
-        let spec = {
+        let (spec, records) = {
             let mut entries = self.entries();
             let busy = self.busy(&entries);
             if let Some(d) = req.devices.iter().find(|d| busy.contains(d)) {
@@ -332,43 +332,29 @@ impl Updates {
                 state: RolloutState::Running,
             };
             // Reserve the id and the devices before the files exist.
-            let records = req
-                .devices
-                .iter()
-                .map(|d| {
-                    let mut r = UpdateRecord::new(d, &spec.artifact);
-                    r.rollout = id.clone();
-                    (d.clone(), r)
-                })
-                .collect();
+            let records: Vec<UpdateRecord> =
+                req.devices.iter().map(|d| pending(d, &spec)).collect();
             entries.insert(
                 id,
                 Entry {
                     spec: spec.clone(),
-                    records,
+                    records: records
+                        .iter()
+                        .map(|r| (r.device.clone(), r.clone()))
+                        .collect(),
                     control: None,
                     stopping: false,
                     output: BTreeMap::new(),
                 },
             );
-            spec
+            (spec, records)
         };
         let (this, s) = (self.clone(), spec.clone());
         let written = tokio::task::spawn_blocking(move || {
             this.save_spec(&s)?;
-            let records: Vec<UpdateRecord> = s
-                .devices
-                .iter()
-                .map(|d| {
-                    let mut r = UpdateRecord::new(d, &s.artifact);
-                    r.rollout = s.id.clone();
-                    r
-                })
-                .collect();
             this.store(&s.id)
                 .save_all(&records)
-                .map_err(|e| e.to_string())?;
-            Ok::<(), String>(())
+                .map_err(|e| e.to_string())
         })
         .await
         .map_err(|e| e.to_string())
@@ -561,11 +547,7 @@ impl Updates {
                         .entries()
                         .get(&id)
                         .and_then(|e| e.records.get(&d).cloned())
-                        .unwrap_or_else(|| {
-                            let mut r = UpdateRecord::new(&d, &spec.artifact);
-                            r.rollout = id.clone();
-                            r
-                        });
+                        .unwrap_or_else(|| pending(&d, &spec));
                     running.spawn(self.clone().drive_one(id.clone(), rec));
                 }
             }
@@ -619,10 +601,6 @@ impl Updates {
             let _ = journal.save(&rec).await;
             return;
         };
-        let plan = Plan {
-            poll: self.shared.poll,
-            ..target.plan
-        };
         // One driver per device across processes.
         let _lock = loop {
             match self.lock(&rec.device) {
@@ -634,7 +612,14 @@ impl Updates {
                 }
             }
         };
-        driver::drive(&*target.link, &plan, &journal, &mut rec).await;
+        driver::drive(
+            &*target.link,
+            &target.plan,
+            self.shared.poll,
+            &journal,
+            &mut rec,
+        )
+        .await;
     }
 
     fn lock(&self, device: &str) -> Result<std::fs::File, String> {
@@ -703,6 +688,13 @@ impl Updates {
         }
         (rollouts, updates)
     }
+}
+
+/// A device's record before its update starts.
+fn pending(device: &str, spec: &RolloutSpec) -> UpdateRecord {
+    let mut r = UpdateRecord::new(device, &spec.artifact);
+    r.rollout = spec.id.clone();
+    r
 }
 
 fn state_text(e: &Entry) -> (String, Health) {

@@ -7,12 +7,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use super::facts::sh_quote;
 use super::{Device, Inner};
 use crate::backend::{BackendEvent, EventTx, StreamId};
 use crate::model::{LogLine, LogOpts, ResourceKind, StyledText};
 use crate::ssh::client;
 use crate::update::driver::Plan;
-use crate::update::link::{DeviceLink, LineSplitter, sh_quote};
+use crate::update::link::{DeviceLink, LineSplitter};
 use crate::update::rollout::{DeviceTarget, Targets, Updates};
 
 /// Output kept from one command (an updater's answer is short; a flood is cut).
@@ -124,7 +125,6 @@ pub fn targets(inner: &Arc<Inner>) -> Targets {
             updater: dev.spec.updater,
             custom: dev.spec.custom_updater.clone(),
             settings: dev.spec.update.clone(),
-            poll: Duration::from_secs(2),
         };
         Some(DeviceTarget {
             link: Arc::new(SshLink { inner, dev }),
