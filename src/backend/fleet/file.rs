@@ -92,24 +92,25 @@ pub struct UpdateSettings {
 
 impl UpdateSettings {
     fn merge(dev: Option<&UpdateSettingsDoc>, defaults: Option<&UpdateSettingsDoc>) -> Self {
+        // A device's own field wins over `defaults`.
+        fn first<T>(
+            dev: Option<&UpdateSettingsDoc>,
+            defaults: Option<&UpdateSettingsDoc>,
+            f: impl Fn(&UpdateSettingsDoc) -> Option<T>,
+        ) -> Option<T> {
+            dev.and_then(&f).or_else(|| defaults.and_then(&f))
+        }
         let pick = |f: fn(&UpdateSettingsDoc) -> Option<String>, default: &str| {
-            dev.and_then(f)
-                .or_else(|| defaults.and_then(f))
-                .unwrap_or_else(|| default.to_string())
+            first(dev, defaults, f).unwrap_or_else(|| default.to_string())
         };
         UpdateSettings {
             reboot_command: pick(|d| d.reboot_command.clone(), "reboot"),
-            reboot_timeout: dev
-                .and_then(|d| d.reboot_timeout)
-                .or_else(|| defaults.and_then(|d| d.reboot_timeout))
-                .map_or(300, |i| i.0),
+            reboot_timeout: first(dev, defaults, |d| d.reboot_timeout).map_or(300, |i| i.0),
             boot_id_command: pick(
                 |d| d.boot_id_command.clone(),
                 "cat /proc/sys/kernel/random/boot_id",
             ),
-            verify_command: dev
-                .and_then(|d| d.verify_command.clone())
-                .or_else(|| defaults.and_then(|d| d.verify_command.clone())),
+            verify_command: first(dev, defaults, |d| d.verify_command.clone()),
             failed_flag: pick(|d| d.failed_flag.clone(), "/run/appliance_failed"),
             upload_dir: pick(|d| d.upload_dir.clone(), "/var/tmp"),
             appliance_start: pick(
@@ -128,10 +129,7 @@ impl UpdateSettings {
                 |d| d.appliance_clear.clone(),
                 "rm -f {failed_flag} && systemctl restart appliance",
             ),
-            sudo: dev
-                .and_then(|d| d.sudo)
-                .or_else(|| defaults.and_then(|d| d.sudo))
-                .unwrap_or(false),
+            sudo: first(dev, defaults, |d| d.sudo).unwrap_or(false),
         }
     }
 }
