@@ -212,6 +212,19 @@ pub fn confirm_run(frame: &mut Frame, area: Rect, c: &RunConfirm, theme: &Theme)
 
 fn boxed_owned(frame: &mut Frame, area: Rect, title: String, body: Vec<Line<'_>>, theme: &Theme) {
     let r = centered(area, 56, body.len() as u16 + 2);
+    // Untrimmed: the picker's rows are aligned with leading spaces.
+    draw_box(frame, r, title, body, theme, false);
+}
+
+/// A rounded, titled dialog box at `r`, over whatever was drawn there.
+fn draw_box<'a>(
+    frame: &mut Frame,
+    r: Rect,
+    title: impl Into<std::borrow::Cow<'a, str>>,
+    body: Vec<Line<'_>>,
+    theme: &Theme,
+    trim: bool,
+) {
     frame.render_widget(Clear, r);
     let block = Block::default()
         .borders(Borders::ALL)
@@ -221,7 +234,7 @@ fn boxed_owned(frame: &mut Frame, area: Rect, title: String, body: Vec<Line<'_>>
     frame.render_widget(
         Paragraph::new(body)
             .block(block)
-            .wrap(Wrap { trim: false })
+            .wrap(Wrap { trim })
             .style(theme.style(Role::DialogText)),
         r,
     );
@@ -279,19 +292,7 @@ fn boxed(frame: &mut Frame, area: Rect, title: &'static str, body: Vec<Line<'_>>
         .map(|l| wrapped_rows(l, width.saturating_sub(2)))
         .sum();
     let r = centered(area, width, rows + 2);
-    frame.render_widget(Clear, r);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_type(BorderType::Rounded)
-        .border_style(theme.style(Role::DialogBorder))
-        .title(Span::styled(title, theme.style(Role::DialogTitle)));
-    frame.render_widget(
-        Paragraph::new(body)
-            .block(block)
-            .wrap(Wrap { trim: true })
-            .style(theme.style(Role::DialogText)),
-        r,
-    );
+    draw_box(frame, r, title, body, theme, true);
 }
 
 fn capitalise(s: &str) -> String {
