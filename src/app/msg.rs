@@ -13,8 +13,12 @@ pub enum Msg {
     /// A mutating action finished (the audit log already has its result).
     ActionDone {
         key: ResourceKey,
+        /// The object's name, as the action's dialog showed it.
+        name: String,
         action: ResourceAction,
         result: Result<String, String>,
+        /// What the backend offers to do next (asked in a dialog).
+        offer: Option<ResourceAction>,
     },
     Described {
         key: ResourceKey,

@@ -118,10 +118,10 @@ impl Runtime {
                         action.label(),
                     );
                     write_audit(&audit, entry.clone()).await;
-                    let result = b
-                        .act(&key, &action)
-                        .await
-                        .map_err(|e| format!("{} {name} failed: {e:#}", action.name()));
+                    let (result, offer) = match b.act_outcome(&key, &action).await {
+                        Ok(o) => (Ok(o.message), o.offer),
+                        Err(e) => (Err(format!("{} {name} failed: {e:#}", action.name())), None),
+                    };
                     let done = match &result {
                         Ok(t) => entry.result(true, t),
                         Err(e) => entry.result(false, e),
@@ -129,8 +129,10 @@ impl Runtime {
                     write_audit(&audit, done).await;
                     let _ = app.send(Msg::ActionDone {
                         key,
+                        name,
                         action,
                         result,
+                        offer,
                     });
                 });
             }

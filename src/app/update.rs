@@ -32,9 +32,26 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
         Msg::Term(Event::Resize(..)) => state.dirty = true,
         Msg::Term(_) => {}
         Msg::Backend(ev) => on_backend(state, ev),
-        Msg::ActionDone { result, .. } => match result {
-            Ok(text) => state.toast(text, false),
-            Err(text) => state.toast(text, true),
+        Msg::ActionDone {
+            key,
+            name,
+            result,
+            offer,
+            ..
+        } => match (result, offer) {
+            // A follow-up the action offers is asked for, unless the user is busy elsewhere.
+            (Ok(text), Some(next)) if matches!(state.mode, Mode::Normal) => {
+                state.mode = Mode::Confirm(Confirm {
+                    key,
+                    name,
+                    action: next,
+                    typed: None,
+                    detail: Some(text),
+                });
+                state.dirty = true;
+            }
+            (Ok(text), _) => state.toast(text, false),
+            (Err(text), _) => state.toast(text, true),
         },
         Msg::Described { key, result } => {
             for v in state.stack.iter_mut() {
@@ -1057,6 +1074,7 @@ fn resource_action(action: Action) -> Option<ResourceAction> {
         Action::AbortDeployment => ResourceAction::AbortDeployment,
         Action::Commit => ResourceAction::Commit,
         Action::ClearFailed => ResourceAction::ClearFailed,
+        Action::Reboot => ResourceAction::Reboot,
         _ => return None,
     })
 }

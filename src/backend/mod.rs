@@ -99,6 +99,16 @@ pub trait Backend: Send + Sync + 'static {
 
     async fn act(&self, target: &ResourceKey, action: &ResourceAction) -> anyhow::Result<String>;
 
+    /// [`Backend::act`] plus what it offers to do next (the console asks for it in a dialog);
+    /// backends with follow-ups override this and answer `act` from it.
+    async fn act_outcome(
+        &self,
+        target: &ResourceKey,
+        action: &ResourceAction,
+    ) -> anyhow::Result<crate::model::ActionOutcome> {
+        self.act(target, action).await.map(Into::into)
+    }
+
     /// The object as YAML.
     async fn describe(&self, target: &ResourceKey) -> anyhow::Result<String>;
 

@@ -528,6 +528,7 @@ static SPECS: &[KindSpec] = &[
             A::Commit,
             A::Rollback,
             A::ClearFailed,
+            A::Reboot,
         ],
         has_logs: true,
         has_shell: true,
@@ -653,7 +654,7 @@ static SPECS: &[KindSpec] = &[
             text("LAST LINE", 30),
         ],
         drill: None,
-        actions: &[A::Commit, A::Rollback, A::ClearFailed],
+        actions: &[A::Commit, A::Rollback, A::ClearFailed, A::Reboot],
         // The updater's output and the steps, as this console saw them.
         has_logs: true,
         has_shell: false,

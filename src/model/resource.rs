@@ -160,6 +160,8 @@ pub enum ResourceAction {
     Commit,
     /// Remove the appliance's failed flag and restart the appliance.
     ClearFailed,
+    /// Reboot a device (its `reboot_command`) and wait for a new boot id.
+    Reboot,
 }
 
 /// How deliberately an action must be confirmed.
@@ -194,6 +196,7 @@ impl ResourceAction {
             ResourceAction::StartUpdate(_) => "update",
             ResourceAction::Commit => "commit",
             ResourceAction::ClearFailed => "clear failed flag and restart",
+            ResourceAction::Reboot => "reboot",
         }
     }
 
@@ -229,7 +232,8 @@ impl ResourceAction {
             | ResourceAction::CreateDeployment(..)
             | ResourceAction::StartUpdate(_)
             | ResourceAction::Commit
-            | ResourceAction::ClearFailed => Confirmation::YesNo,
+            | ResourceAction::ClearFailed
+            | ResourceAction::Reboot => Confirmation::YesNo,
             // Trusting a key is a security decision: always asked, even with confirmations off.
             ResourceAction::AcceptHostKey => Confirmation::TypeName,
             _ => Confirmation::None,
@@ -248,10 +252,22 @@ impl ResourceAction {
     }
 }
 
-/// What a finished action reports back to the user.
+/// What a finished action reports back to the user, and what it offers next: an action on
+/// the same object that is asked for in a confirmation dialog, never run without one (a
+/// manual rollback offers the reboot that makes the device run the old software again).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActionOutcome {
     pub message: String,
+    pub offer: Option<ResourceAction>,
+}
+
+impl From<String> for ActionOutcome {
+    fn from(message: String) -> Self {
+        ActionOutcome {
+            message,
+            offer: None,
+        }
+    }
 }
 
 /// Connection state of one source, shown in the header.

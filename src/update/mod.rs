@@ -1,8 +1,10 @@
 //! Appliance updates (issue #6): the per-device state machine and its persistence (state),
 //! the updater drivers (driver: mender, appliance, custom) over a [`link::DeviceLink`], the
-//! journal every transition goes through, and group rollouts (rollout).
+//! journal every transition goes through, installs detached on the device (job), and group
+//! rollouts (rollout).
 
 pub mod driver;
+pub mod job;
 pub mod journal;
 pub mod link;
 pub mod progress;

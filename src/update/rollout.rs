@@ -177,6 +177,11 @@ impl Updates {
         &self.shared.root
     }
 
+    /// How often devices are checked while they reboot.
+    pub fn poll(&self) -> Duration {
+        self.shared.poll
+    }
+
     /// Changes bump this counter.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.shared.version.subscribe()
@@ -427,6 +432,17 @@ impl Updates {
                 (r.device.clone(), text)
             })
             .collect()
+    }
+
+    /// The newest update of `device` that got past `pending` (what a manual commit or
+    /// rollback must know: did the device reboot since that install?).
+    pub fn latest(&self, device: &str) -> Option<UpdateRecord> {
+        self.entries()
+            .values()
+            .filter_map(|e| e.records.get(device))
+            .filter(|r| r.step != Step::Pending)
+            .max_by_key(|r| r.started)
+            .cloned()
     }
 
     /// Is `device` being driven by a rollout right now?

@@ -97,12 +97,19 @@ pub struct UpdateRecord {
     /// The install source on the device (the URL, or where a local file was uploaded).
     #[serde(default)]
     pub source: Option<String>,
-    /// Boot id before the reboot the console ordered: a different one means it rebooted.
+    /// Boot id when the install started, then before each reboot the console ordered: a
+    /// different one means the device rebooted since.
     #[serde(default)]
     pub boot_id: Option<String>,
     /// The device rebooted into the update (a rollback must reboot it again).
     #[serde(default)]
     pub rebooted: bool,
+    /// The install's job directory on the device (src/update/job.rs).
+    #[serde(default)]
+    pub job: Option<String>,
+    /// The reboot back into the old software was ordered (`boot_id` is the one before it).
+    #[serde(default)]
+    pub reboot_back: bool,
 }
 
 impl UpdateRecord {
@@ -124,6 +131,8 @@ impl UpdateRecord {
             source: None,
             boot_id: None,
             rebooted: false,
+            job: None,
+            reboot_back: false,
         }
     }
 }

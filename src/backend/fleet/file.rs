@@ -62,6 +62,8 @@ pub struct UpdateSettingsDoc {
     pub appliance_clear: Option<String>,
     #[serde(default)]
     pub sudo: Option<bool>,
+    #[serde(default)]
+    pub require_root: Option<bool>,
 }
 
 /// [`UpdateSettingsDoc`] with defaults applied.
@@ -88,6 +90,10 @@ pub struct UpdateSettings {
     pub appliance_clear: String,
     /// Run every update command through `sudo -n sh -c` (a login user that is not root).
     pub sudo: bool,
+    /// A standalone Mender install needs root (its database and the bootloader environment):
+    /// refuse a login user that is not root unless `sudo` is on. `false` only where the
+    /// client really runs as that user (its own `--data`, as in fleetdeck's tests).
+    pub require_root: bool,
 }
 
 impl UpdateSettings {
@@ -130,6 +136,7 @@ impl UpdateSettings {
                 "rm -f {failed_flag} && systemctl restart appliance",
             ),
             sudo: first(dev, defaults, |d| d.sudo).unwrap_or(false),
+            require_root: first(dev, defaults, |d| d.require_root).unwrap_or(true),
         }
     }
 }

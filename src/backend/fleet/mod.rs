@@ -25,7 +25,7 @@ use crate::backend::{
     Backend, BackendEvent, EventTx, ShellOpts, ShellSession, StreamId, TaskHandle,
 };
 use crate::model::{
-    Health, LogOpts, Resource, ResourceAction, ResourceKey, ResourceKind, SourceId, SourceStatus,
+    ActionOutcome, Health, LogOpts, Resource, ResourceAction, ResourceKey, ResourceKind, SourceId, SourceStatus,
 };
 use crate::ssh::client::{self, Route, SshError, SshOptions, Target};
 use crate::ssh::{Connection, known_hosts};
@@ -637,96 +637,51 @@ impl Backend for FleetBackend {
     }
 
     async fn act(&self, target: &ResourceKey, action: &ResourceAction) -> anyhow::Result<String> {
-        if target.kind == ResourceKind::Rollout {
-            let wish = match action {
-                ResourceAction::Pause => RolloutState::Paused,
-                ResourceAction::Activate => RolloutState::Running,
-                ResourceAction::AbortDeployment => RolloutState::Aborted,
-                other => bail!("{} is not available for rollouts", other.name()),
-            };
-            return self
-                .updates
-                .control(&target.id, wish)
-                .await
-                .map_err(|e| anyhow!(e));
+        self.act_outcome(target, action).await.map(|o| o.message)
+    }
+
+    /// The manual update actions (commit, rollback, clear the failed flag, reboot) run here:
+    /// a rollback of software the device booted offers the reboot that brings the old back.
+    async fn act_outcome(
+        &self,
+        target: &ResourceKey,
+        action: &ResourceAction,
+    ) -> anyhow::Result<ActionOutcome> {
+        use crate::update::driver;
+        let manual = matches!(
+            action,
+            ResourceAction::Commit
+                | ResourceAction::Rollback
+                | ResourceAction::ClearFailed
+                | ResourceAction::Reboot
+        );
+        if !manual || target.kind == ResourceKind::Rollout {
+            return self.act_plain(target, action).await.map(Into::into);
         }
         // An update row's id is `ROLLOUT/DEVICE`: its actions are the device's.
         let device_id = match target.kind {
             ResourceKind::DeviceUpdate => target.id.rsplit('/').next().unwrap_or(&target.id),
             _ => target.id.as_str(),
         };
-        match action {
-            ResourceAction::StartUpdate(req) => {
-                let id = self.updates.start(req).await.map_err(|e| anyhow!(e))?;
-                return Ok(format!("rollout {id} started: {}", req.label()));
-            }
-            ResourceAction::Commit | ResourceAction::Rollback | ResourceAction::ClearFailed => {
-                if self.updates.is_busy(device_id) {
-                    bail!("{device_id} is being updated by a rollout: pause or abort it, or wait");
-                }
-                let t = (updates::targets(&self.inner))(device_id)
-                    .ok_or_else(|| anyhow!("no device {device_id}"))?;
-                return crate::update::driver::manual(&*t.link, &t.plan, device_id, action)
-                    .await
-                    .map_err(|e| anyhow!(e));
-            }
-            _ => {}
+        if self.updates.is_busy(device_id) {
+            bail!("{device_id} is being updated by a rollout: pause or abort it, or wait");
         }
-        let dev = self
-            .inner
-            .device(&target.id)
-            .ok_or_else(|| anyhow!("no device {}", target.id))?;
-        match action {
-            ResourceAction::AcceptHostKey => {
-                // Connect now: the verdict must be about the key the device presents now.
-                self.inner.forget(dev).await;
-                match client::connect(&dev.route, &self.inner.opts).await {
-                    Ok(c) => {
-                        *dev.conn.lock().await = Some(Arc::new(c));
-                        dev.wake.notify_one();
-                        bail!("the host key of {} is already trusted", target.id)
-                    }
-                    Err(SshError::UnknownHostKey {
-                        host,
-                        port: _,
-                        fingerprint,
-                        key,
-                    }) => {
-                        // The hop whose key is unknown: the device or one of its jump hosts.
-                        let hop = dev
-                            .route
-                            .hops
-                            .iter()
-                            .find(|h| known_hosts::host_port(&h.key_name, h.port) == host)
-                            .unwrap_or(dev.route.dest());
-                        let file = self
-                            .inner
-                            .file
-                            .known_hosts
-                            .clone()
-                            .or_else(|| dev.spec.known_hosts.first().cloned())
-                            .unwrap_or_else(|| self.inner.opts.user_known_hosts.clone());
-                        known_hosts::learn(&file, &hop.key_name, hop.port, &key)
-                            .map_err(|e| anyhow!("write {}: {e}", file.display()))?;
-                        dev.wake.notify_one();
-                        Ok(format!(
-                            "trusted {fingerprint} for {} in {}",
-                            known_hosts::host_port(&hop.key_name, hop.port),
-                            file.display()
-                        ))
-                    }
-                    Err(e @ SshError::ChangedHostKey { .. }) => Err(anyhow!(
-                        "refused: {e}. fleetdeck never replaces a changed key"
-                    )),
-                    Err(e) => {
-                        dev.set_conn(Conn::Down(e.clone()));
-                        dev.wake.notify_one();
-                        bail!("the host key is not unknown: {e}")
-                    }
-                }
-            }
-            other => bail!("{} is not available for devices", other.name()),
+        let t = (updates::targets(&self.inner))(device_id)
+            .ok_or_else(|| anyhow!("no device {device_id}"))?;
+        if *action == ResourceAction::Reboot {
+            return driver::reboot(&*t.link, &t.plan, self.updates.poll(), device_id)
+                .await
+                .map(Into::into)
+                .map_err(|e| anyhow!(e));
         }
+        let last = self.updates.latest(device_id);
+        let done = driver::manual(&*t.link, &t.plan, device_id, action, last.as_ref())
+            .await
+            .map_err(|e| anyhow!(e))?;
+        Ok(ActionOutcome {
+            message: done.message,
+            offer: done.reboot_needed.then_some(ResourceAction::Reboot),
+        })
     }
 
     async fn describe(&self, target: &ResourceKey) -> anyhow::Result<String> {
@@ -813,6 +768,89 @@ impl Backend for FleetBackend {
             .map_err(|e| anyhow!(e))
     }
 }
+
+impl FleetBackend {
+    /// Every action but the manual update ones ([`Backend::act_outcome`]).
+    async fn act_plain(
+        &self,
+        target: &ResourceKey,
+        action: &ResourceAction,
+    ) -> anyhow::Result<String> {
+        if target.kind == ResourceKind::Rollout {
+            let wish = match action {
+                ResourceAction::Pause => RolloutState::Paused,
+                ResourceAction::Activate => RolloutState::Running,
+                ResourceAction::AbortDeployment => RolloutState::Aborted,
+                other => bail!("{} is not available for rollouts", other.name()),
+            };
+            return self
+                .updates
+                .control(&target.id, wish)
+                .await
+                .map_err(|e| anyhow!(e));
+        }
+        if let ResourceAction::StartUpdate(req) = action {
+            let id = self.updates.start(req).await.map_err(|e| anyhow!(e))?;
+            return Ok(format!("rollout {id} started: {}", req.label()));
+        }
+        let dev = self
+            .inner
+            .device(&target.id)
+            .ok_or_else(|| anyhow!("no device {}", target.id))?;
+        match action {
+            ResourceAction::AcceptHostKey => {
+                // Connect now: the verdict must be about the key the device presents now.
+                self.inner.forget(dev).await;
+                match client::connect(&dev.route, &self.inner.opts).await {
+                    Ok(c) => {
+                        *dev.conn.lock().await = Some(Arc::new(c));
+                        dev.wake.notify_one();
+                        bail!("the host key of {} is already trusted", target.id)
+                    }
+                    Err(SshError::UnknownHostKey {
+                        host,
+                        port: _,
+                        fingerprint,
+                        key,
+                    }) => {
+                        // The hop whose key is unknown: the device or one of its jump hosts.
+                        let hop = dev
+                            .route
+                            .hops
+                            .iter()
+                            .find(|h| known_hosts::host_port(&h.key_name, h.port) == host)
+                            .unwrap_or(dev.route.dest());
+                        let file = self
+                            .inner
+                            .file
+                            .known_hosts
+                            .clone()
+                            .or_else(|| dev.spec.known_hosts.first().cloned())
+                            .unwrap_or_else(|| self.inner.opts.user_known_hosts.clone());
+                        known_hosts::learn(&file, &hop.key_name, hop.port, &key)
+                            .map_err(|e| anyhow!("write {}: {e}", file.display()))?;
+                        dev.wake.notify_one();
+                        Ok(format!(
+                            "trusted {fingerprint} for {} in {}",
+                            known_hosts::host_port(&hop.key_name, hop.port),
+                            file.display()
+                        ))
+                    }
+                    Err(e @ SshError::ChangedHostKey { .. }) => Err(anyhow!(
+                        "refused: {e}. fleetdeck never replaces a changed key"
+                    )),
+                    Err(e) => {
+                        dev.set_conn(Conn::Down(e.clone()));
+                        dev.wake.notify_one();
+                        bail!("the host key is not unknown: {e}")
+                    }
+                }
+            }
+            other => bail!("{} is not available for devices", other.name()),
+        }
+    }
+}
+
 
 #[cfg(test)]
 mod tests {
