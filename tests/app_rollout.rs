@@ -410,6 +410,61 @@ fn commit_clear_failed_and_rollback_on_devices() {
 }
 
 #[test]
+fn r_reboots_a_device_after_a_confirmation() {
+    let mut st = on_devices(false, "");
+    key(&mut st, KeyCode::Char('r'));
+    let Mode::Confirm(c) = &st.mode else {
+        panic!("confirmation expected: {}", toast(&st))
+    };
+    assert_eq!(c.action, ResourceAction::Reboot);
+    let a = acts(&key(&mut st, KeyCode::Char('y')));
+    assert_eq!(a[0].2, ResourceAction::Reboot);
+    assert_eq!(a[0].1, "gw-1");
+}
+
+#[test]
+fn a_rollback_that_needs_a_reboot_offers_it_in_a_dialog() {
+    let mut st = on_devices(false, "");
+    let gw1 = ResourceKey {
+        source: src(),
+        kind: ResourceKind::Device,
+        id: "gw-1".into(),
+    };
+    let said = "gw-1: rolled back to release-1; it runs the new software until it reboots";
+    update(
+        &mut st,
+        Msg::ActionDone {
+            key: gw1.clone(),
+            name: "gw-1".into(),
+            action: ResourceAction::Rollback,
+            result: Ok(said.into()),
+            offer: Some(ResourceAction::Reboot),
+        },
+    );
+    let Mode::Confirm(c) = &st.mode else {
+        panic!("the reboot is offered: {}", toast(&st))
+    };
+    assert_eq!(
+        (&c.key, c.action.clone(), c.detail.as_deref()),
+        (&gw1, ResourceAction::Reboot, Some(said))
+    );
+    // Declined: nothing happens. Accepted: the reboot is acted (and so audited).
+    assert!(acts(&key(&mut st, KeyCode::Char('n'))).is_empty());
+    update(
+        &mut st,
+        Msg::ActionDone {
+            key: gw1.clone(),
+            name: "gw-1".into(),
+            action: ResourceAction::Rollback,
+            result: Ok(said.into()),
+            offer: Some(ResourceAction::Reboot),
+        },
+    );
+    let a = acts(&key(&mut st, KeyCode::Char('y')));
+    assert_eq!(a, [(gw1, "gw-1".to_string(), ResourceAction::Reboot)]);
+}
+
+#[test]
 fn rollouts_pause_resume_abort_and_drill_into_their_devices() {
     let mut st = state(false);
     command(&mut st, "rollouts");

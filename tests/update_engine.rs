@@ -1,6 +1,7 @@
-//! The update engine (src/update) over in-memory devices that follow the Mender 4 contract:
-//! rollout limits, pause/resume/abort, failure paths and resuming from the state dir. The same
-//! driver runs over real SSH in tests/update_ssh.rs.
+//! The update engine (src/update) over in-memory devices that follow the Mender 5 contract
+//! (tests/support/fake_link.rs): rollout limits, pause/resume/abort, failure paths and resuming
+//! from the state dir. The same driver runs over real SSH, against the real Mender 3 client
+//! and the 4.0/5.x simulator, in tests/update_ssh.rs.
 
 mod support;
 
@@ -40,6 +41,10 @@ impl Fleet {
     }
 
     fn updates(&self) -> Updates {
+        self.updates_with(UpdateSettings::default())
+    }
+
+    fn updates_with(&self, settings: UpdateSettings) -> Updates {
         let devices = self.devices.clone();
         Updates::new(
             self.dir.path().join("updates"),
@@ -52,7 +57,7 @@ impl Fleet {
                     plan: Plan {
                         updater: UpdaterKind::Mender,
                         custom: None,
-                        settings: UpdateSettings::default(),
+                        settings: settings.clone(),
                     },
                 })
             }),
@@ -99,7 +104,7 @@ async fn one_device_installs_reboots_verifies_and_commits() {
     assert!(r.rebooted);
     assert_eq!(f.dev("dev-0").artifact(), "release-2");
     let calls = f.dev("dev-0").calls();
-    assert_eq!(calls.iter().filter(|c| c.contains(" install ")).count(), 1);
+    assert_eq!(f.dev("dev-0").installs(), 1);
     assert!(calls.contains(&"reboot".to_string()), "{calls:?}");
     // Every transition is on disk and in the audit log, in order.
     let on_disk = StateStore::new(f.dir.path().join("updates").join(&id).join("devices"));
@@ -125,26 +130,90 @@ async fn one_device_installs_reboots_verifies_and_commits() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_device_that_comes_back_on_the_old_artifact_is_rolled_back_not_committed() {
-    let f = Fleet::new(1, 0);
-    f.dev("dev-0").state.lock().unwrap().boot_old = true;
-    let u = f.updates();
+fn reboots(d: &FakeDevice) -> usize {
+    d.calls().iter().filter(|c| *c == "reboot").count()
+}
+
+/// One device, one update: the record it ended with.
+async fn update_one(u: &Updates) -> UpdateRecord {
     let id = u
         .start(&request(&["dev-0"], 1, FailureLimit::Count(1)))
         .await
         .unwrap();
-    let (_, records) = finish(&u, &id).await;
-    let r = &records[0];
+    let (_, mut records) = finish(u, &id).await;
+    records.remove(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bootloader_fallback_is_rolled_back_with_its_reason_and_no_second_reboot() {
+    let f = Fleet::new(1, 0);
+    f.dev("dev-0").state.lock().unwrap().boot_fails = true;
+    let r = update_one(&f.updates()).await;
+    assert_eq!(r.step, Step::RolledBack, "{r:#?}");
+    let reason = r.reason.as_deref().unwrap();
+    assert!(
+        reason.contains("came back on the old software (release-1): its bootloader fell back")
+            && reason.contains("Upgrade failed and was reverted"),
+        "{reason}"
+    );
+    let d = f.dev("dev-0");
+    assert_eq!(d.artifact(), "release-1");
+    assert!(
+        d.state.lock().unwrap().pending.is_none(),
+        "the client cleared its state"
+    );
+    assert_eq!(
+        reboots(d),
+        1,
+        "it already runs the old software: no reboot back"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vetoed_commit_reboots_the_device_back_before_it_is_rolled_back() {
+    let f = Fleet::new(1, 0);
+    f.dev("dev-0").state.lock().unwrap().veto_commit = true;
+    let r = update_one(&f.updates()).await;
+    assert_eq!(r.step, Step::RolledBack, "{r:#?}");
+    let reason = r.reason.as_deref().unwrap();
+    assert!(
+        reason.contains("the commit failed on the device: ArtifactCommit_Enter script failed: health gate says no")
+            && reason.contains("rebooted into the old software (release-1)"),
+        "{reason}"
+    );
+    let d = f.dev("dev-0");
+    let s = d.state.lock().unwrap();
+    assert!(!s.running_new, "the rejected software no longer runs");
+    assert_eq!(s.artifact, "release-1");
+    drop(s);
+    assert_eq!(reboots(d), 2, "into the update, then back");
+    // The client had rolled back already: fleetdeck's rollback found nothing to do.
+    assert!(d.calls().contains(&"mender-update rollback".to_string()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_health_check_rolls_back_and_reboots() {
+    let f = Fleet::new(1, 0);
+    let settings = UpdateSettings {
+        verify_command: Some("healthy?".into()),
+        ..UpdateSettings::default()
+    };
+    let r = update_one(&f.updates_with(settings)).await;
     assert_eq!(r.step, Step::RolledBack, "{r:#?}");
     assert!(
         r.reason
             .as_deref()
             .unwrap()
-            .contains("came back on the old artifact (release-1)"),
+            .contains("the health check exited 127"),
         "{r:?}"
     );
-    assert_eq!(f.dev("dev-0").artifact(), "release-1");
+    let d = f.dev("dev-0");
+    assert_eq!(reboots(d), 2);
+    assert!(
+        !d.calls().contains(&"mender-update commit".to_string()),
+        "never committed"
+    );
+    assert!(!d.state.lock().unwrap().running_new);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -218,66 +287,129 @@ async fn pause_resume_and_abort() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_console_resumes_from_the_devices_real_state() {
-    let f = Fleet::new(3, 0);
+    let f = Fleet::new(5, 0);
+    const URL: &str = "https://updates.example/release-2.mender";
     // What a console killed mid-rollout leaves: dev-0 waiting for its commit (rebooted into
-    // the update), dev-1 mid-install (the device finished it), dev-2 not started.
+    // the update); dev-1's detached install finished while the console was away (exit 4);
+    // dev-2 not started; dev-3's install died without a status but the client finished it
+    // (Mender 5 says so through `resume --stop-before`); dev-4's died and left nothing.
+    let job = |d: &str| format!("/var/tmp/.fleetdeck-update-r-{d}");
     {
         let mut s = f.dev("dev-0").state.lock().unwrap();
-        s.pending = Some("release-2".into());
-        s.booted = true;
-        s.boot = 1;
+        s.install(URL);
+        s.reboot();
     }
-    f.dev("dev-1").state.lock().unwrap().pending = Some("release-2".into());
+    for d in ["dev-1", "dev-3"] {
+        let mut s = f.dev(d).state.lock().unwrap();
+        let done = s.install(URL);
+        s.jobs.insert(job(d), done);
+    }
+    f.dev("dev-3")
+        .state
+        .lock()
+        .unwrap()
+        .lost_jobs
+        .insert(job("dev-3"));
+    f.dev("dev-4")
+        .state
+        .lock()
+        .unwrap()
+        .lost_jobs
+        .insert(job("dev-4"));
     let root = f.dir.path().join("updates");
     let id = "20261123-120000";
     std::fs::create_dir_all(root.join(id)).unwrap();
+    let devices = ["dev-0", "dev-1", "dev-2", "dev-3", "dev-4"];
     let spec = serde_json::json!({
-        "id": id, "artifact": "https://updates.example/release-2.mender",
-        "devices": ["dev-0", "dev-1", "dev-2"], "parallel": 2,
-        "max_failures": {"count": 1}, "created": "2026-11-23T12:00:00Z", "state": "running"
+        "id": id, "artifact": URL, "devices": devices, "parallel": 5,
+        "max_failures": {"count": 2}, "created": "2026-11-23T12:00:00Z", "state": "running"
     });
     std::fs::write(root.join(id).join("rollout.json"), spec.to_string()).unwrap();
     let store = StateStore::new(root.join(id).join("devices"));
-    for (d, step) in [
-        ("dev-0", Step::Verifying),
-        ("dev-1", Step::Installing),
-        ("dev-2", Step::Pending),
-    ] {
-        let mut r = UpdateRecord::new(d, "https://updates.example/release-2.mender");
+    for d in devices {
+        let mut r = UpdateRecord::new(d, URL);
         r.rollout = id.into();
-        r.step = step;
+        r.step = match d {
+            "dev-0" => Step::Verifying,
+            "dev-2" => Step::Pending,
+            _ => Step::Installing,
+        };
         r.cli = Some("mender-update".into());
         r.previous = Some("release-1".into());
         r.source = Some(r.artifact.clone());
         r.boot_id = Some("boot-0".into());
-        r.rebooted = step == Step::Verifying;
+        r.job = Some(job(d));
+        r.rebooted = d == "dev-0";
         store.save(&r).unwrap();
     }
     let u = f.updates();
     u.resume();
-    let (state, records) = finish(&u, id).await;
-    assert_eq!(state, RolloutState::Done);
-    for d in ["dev-0", "dev-1", "dev-2"] {
+    let (_, records) = finish(&u, id).await;
+    for d in ["dev-0", "dev-1", "dev-2", "dev-3"] {
         assert_eq!(step_of(&records, d), Step::Committed, "{d}: {records:#?}");
         assert_eq!(f.dev(d).artifact(), "release-2");
     }
-    // Never re-installed what the device already had: dev-0 only committed, dev-1 resumed.
-    let installs = |d: &str| {
-        f.dev(d)
-            .calls()
-            .iter()
-            .filter(|c| c.contains(" install "))
-            .count()
-    };
-    assert_eq!(
-        (installs("dev-0"), installs("dev-1"), installs("dev-2")),
-        (0, 0, 1)
-    );
+    let r4 = records.iter().find(|r| r.device == "dev-4").unwrap();
+    assert_eq!(r4.step, Step::Failed);
     assert!(
-        f.dev("dev-1")
-            .calls()
-            .contains(&"mender-update resume --reboot-exit-code".to_string())
+        r4.reason.as_deref().unwrap().contains(
+            "stopped without an exit status (killed, or the device rebooted under it); the \
+             device has no update in progress, so nothing was installed"
+        ),
+        "{r4:?}"
     );
+    // Never re-installed what the device already had; dev-3 was booted and committed, not
+    // committed by `resume`.
+    let installs: Vec<usize> = devices.iter().map(|d| f.dev(d).installs()).collect();
+    assert_eq!(installs, [0, 0, 1, 0, 0]);
+    assert_eq!(reboots(f.dev("dev-0")), 0, "already booted into the update");
+    for d in ["dev-1", "dev-3"] {
+        assert_eq!(reboots(f.dev(d)), 1, "{d} booted the update once");
+    }
+    assert!(
+        f.dev("dev-3")
+            .calls()
+            .contains(&"mender-update resume --stop-before ArtifactCommit_Enter".to_string())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_that_rebooted_on_its_own_after_the_install_is_not_rebooted_again() {
+    // A second boot before the commit makes the bootloader fall back: a device that rebooted
+    // while the console was away must be checked and committed, not rebooted once more.
+    let f = Fleet::new(1, 0);
+    const URL: &str = "https://updates.example/release-2.mender";
+    let dir = "/var/tmp/.fleetdeck-update-r-dev-0";
+    {
+        let mut s = f.dev("dev-0").state.lock().unwrap();
+        let done = s.install(URL);
+        s.jobs.insert(dir.into(), done);
+        s.reboot();
+    }
+    let root = f.dir.path().join("updates");
+    let id = "20261123-130000";
+    std::fs::create_dir_all(root.join(id)).unwrap();
+    let spec = serde_json::json!({
+        "id": id, "artifact": URL, "devices": ["dev-0"], "parallel": 1,
+        "max_failures": {"count": 1}, "created": "2026-11-23T13:00:00Z", "state": "running"
+    });
+    std::fs::write(root.join(id).join("rollout.json"), spec.to_string()).unwrap();
+    let mut r = UpdateRecord::new("dev-0", URL);
+    r.rollout = id.into();
+    r.step = Step::Installing;
+    r.cli = Some("mender-update".into());
+    r.previous = Some("release-1".into());
+    r.source = Some(URL.into());
+    r.boot_id = Some("boot-0".into());
+    r.job = Some(dir.into());
+    StateStore::new(root.join(id).join("devices"))
+        .save(&r)
+        .unwrap();
+    let u = f.updates();
+    u.resume();
+    let (_, records) = finish(&u, id).await;
+    assert_eq!(records[0].step, Step::Committed, "{records:#?}");
+    assert_eq!(reboots(f.dev("dev-0")), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

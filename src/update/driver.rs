@@ -428,11 +428,12 @@ impl Driver<'_> {
                 Step::Downloading => self.enter_installing(rec).await?,
                 Step::Installing => {
                     let cmds = self.commands(rec)?;
-                    let dir = match &rec.job {
-                        Some(d) => d.clone(),
-                        // A record from before installs were detached: its install died
-                        // with the console that ran it.
-                        None => return self.install_unknown(rec, &cmds, JobEnd::Lost).await,
+                    // A record from before installs were detached has no job: its install
+                    // died with the console that ran it.
+                    let Some(dir) = rec.job.clone() else {
+                        self.install_unknown(rec, &cmds, JobEnd::Lost).await?;
+                        fresh = true;
+                        continue;
                     };
                     if fresh {
                         rec.last_line = "installing".into();
@@ -441,14 +442,19 @@ impl Driver<'_> {
                     }
                     let (end, output) = self.follow(rec, &dir).await?;
                     let code = match end {
-                        JobEnd::Exited(code) => code,
-                        lost => return self.install_unknown(rec, &cmds, lost).await,
+                        // Killed by a signal (128+N): what the client left is unknown.
+                        JobEnd::Exited(code)
+                            if cmds.mender.is_none() || (0..=REBOOT_REQUIRED).contains(&code) =>
+                        {
+                            code
+                        }
+                        unknown => {
+                            self.install_unknown(rec, &cmds, unknown).await?;
+                            fresh = true;
+                            continue;
+                        }
                     };
                     let wants_reboot = output.lines().any(progress::wants_reboot);
-                    if cmds.mender.is_some() && !(0..=REBOOT_REQUIRED).contains(&code) {
-                        // Killed by a signal (128+N) or worse: what it left is unknown.
-                        return self.install_unknown(rec, &cmds, JobEnd::Exited(code)).await;
-                    }
                     if code != 0 && code != REBOOT_REQUIRED {
                         let why = progress::client_reason(&output)
                             .unwrap_or_else(|| rec.last_line.clone());
@@ -548,7 +554,8 @@ impl Driver<'_> {
     /// say what it left without acting (`resume --stop-before ArtifactCommit_Enter` is a no-op
     /// on a finished install, cli_test.cpp:2460-2478, and rolls an interrupted one back,
     /// standalone.cpp:440-465); Mender 4.0 has no `resume` (4.0.7 cli.cpp:209-211) and 3.x
-    /// none at all: stop, with the commands that finish it by hand.
+    /// none at all: stop, with the commands that finish it by hand. Moves `rec` on to the
+    /// step that follows from what the device said.
     async fn install_unknown(&self, rec: &mut UpdateRecord, cmds: &Commands, end: JobEnd) -> Res {
         let why = match end {
             JobEnd::Missing => "the install's job is gone from the device".to_string(),
@@ -593,7 +600,11 @@ impl Driver<'_> {
                 _ => {
                     return Err(format!(
                         "{why}; {}",
-                        exited("`mender-update resume --stop-before ArtifactCommit_Enter`", code, &out)
+                        exited(
+                            "`mender-update resume --stop-before ArtifactCommit_Enter`",
+                            code,
+                            &out
+                        )
                     ));
                 }
             }
@@ -686,8 +697,11 @@ impl Driver<'_> {
             _ => {
                 let reason = format!(
                     "the commit failed on the device: {}; the client rolled the update back",
-                    progress::client_reason(&out)
-                        .unwrap_or_else(|| exited("the commit", code, &out))
+                    progress::client_reason(&out).unwrap_or_else(|| exited(
+                        "the commit",
+                        code,
+                        &out
+                    ))
                 );
                 self.client_rolled_back(rec, reason).await
             }
@@ -941,9 +955,8 @@ pub async fn manual(
         UpdaterKind::Custom => {
             let c = plan.custom.clone().unwrap_or_default();
             let cmd = if commit { c.commit } else { c.rollback };
-            let cmd = cmd.ok_or_else(|| {
-                format!("the custom updater of {device} has no `{verb}` command")
-            })?;
+            let cmd = cmd
+                .ok_or_else(|| format!("the custom updater of {device} has no `{verb}` command"))?;
             let (code, out) = link.run(&substitute(&cmd, "", device), LONG).await?;
             return match code {
                 0 if commit => Ok(Manual::done(format!("{device}: committed"))),

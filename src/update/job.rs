@@ -110,7 +110,7 @@ mod tests {
     }
 
     fn end_of(out: &str) -> Option<JobEnd> {
-        out.lines().filter_map(parse_mark).last()
+        out.lines().rev().find_map(parse_mark)
     }
 
     #[test]
@@ -148,7 +148,10 @@ mod tests {
             dir_for("/var/tmp/", "r-1", "gw/1 a"),
             "/var/tmp/.fleetdeck-update-r-1-gw_1_a"
         );
-        assert_eq!(parse_mark("@@fleetdeck-job exit 0"), Some(JobEnd::Exited(0)));
+        assert_eq!(
+            parse_mark("@@fleetdeck-job exit 0"),
+            Some(JobEnd::Exited(0))
+        );
         assert_eq!(parse_mark("installing"), None);
     }
 }

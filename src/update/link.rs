@@ -44,7 +44,11 @@ pub trait DeviceLink: Send + Sync {
         } else {
             Err(format!(
                 "starting the install exited {code}: {}",
-                out.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim()
+                out.lines()
+                    .rev()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("")
+                    .trim()
             ))
         }
     }
@@ -57,12 +61,13 @@ pub trait DeviceLink: Send + Sync {
     ) -> Result<JobEnd, String> {
         let mut end = None;
         let code = self
-            .stream(&job::follow_script(dir), &mut |l: &str| {
-                match job::parse_mark(l) {
+            .stream(
+                &job::follow_script(dir),
+                &mut |l: &str| match job::parse_mark(l) {
                     Some(e) => end = Some(e),
                     None => line(l),
-                }
-            })
+                },
+            )
             .await?;
         end.ok_or_else(|| format!("following the install ended (exit {code}) without its status"))
     }
@@ -124,7 +129,9 @@ mod tests {
     fn dots_without_a_newline_are_passed_on_as_they_come() {
         let mut s = LineSplitter::default();
         let mut got = Vec::new();
-        s.push(b"0% 50% 100%\n|--|--|\n...", &mut |l| got.push(l.to_string()));
+        s.push(b"0% 50% 100%\n|--|--|\n...", &mut |l| {
+            got.push(l.to_string())
+        });
         s.push(b"..", &mut |l| got.push(l.to_string()));
         s.push(b"..time=x\n", &mut |l| got.push(l.to_string()));
         assert_eq!(got, ["0% 50% 100%", "|--|--|", "...", "..", "..time=x"]);

@@ -245,7 +245,10 @@ mod tests {
         );
         assert_eq!(display_line("......"), None);
         assert_eq!(display_line("|-----|-----|"), None);
-        assert_eq!(display_line("Installing artifact...").as_deref(), Some("Installing artifact..."));
+        assert_eq!(
+            display_line("Installing artifact...").as_deref(),
+            Some("Installing artifact...")
+        );
     }
 
     #[test]

@@ -25,7 +25,8 @@ use crate::backend::{
     Backend, BackendEvent, EventTx, ShellOpts, ShellSession, StreamId, TaskHandle,
 };
 use crate::model::{
-    ActionOutcome, Health, LogOpts, Resource, ResourceAction, ResourceKey, ResourceKind, SourceId, SourceStatus,
+    ActionOutcome, Health, LogOpts, Resource, ResourceAction, ResourceKey, ResourceKind, SourceId,
+    SourceStatus,
 };
 use crate::ssh::client::{self, Route, SshError, SshOptions, Target};
 use crate::ssh::{Connection, known_hosts};
@@ -850,7 +851,6 @@ impl FleetBackend {
         }
     }
 }
-
 
 #[cfg(test)]
 mod tests {
