@@ -158,6 +158,7 @@ per_client!(
     case13_app_module_without_reboot,
     case15_install_survives_or_dies_with_a_dropped_ssh_session,
     case16_daemon_is_visible_only_on_its_device,
+    case16_a_non_root_login_fails_when_the_client_needs_root,
     install_from_an_http_url,
     artifact_name_comes_from_the_artifact_not_the_file_name,
 );
@@ -1090,6 +1091,43 @@ fn case16_daemon_is_visible_only_on_its_device(c: Client) {
     assert!(support::wait_until(Duration::from_secs(5), || {
         pgrep("dev-0") == Some(1)
     }));
+}
+
+fn case16_a_non_root_login_fails_when_the_client_needs_root(c: Client) {
+    if !device::available() {
+        return;
+    }
+    let f = SimFleet::start_with(1, "mender", |_| SimOpts {
+        client: c,
+        client_needs_root: true,
+        ..Default::default()
+    });
+    let d = f.device(DEV);
+    for args in [
+        "show-artifact".to_string(),
+        format!("install --reboot-exit-code {}", art("release-2")),
+        "commit".into(),
+    ] {
+        let (code, out, err) = cli(&f, &args);
+        assert_eq!((code, out.as_str()), (Some(1), ""), "{args}: {err}");
+        match c {
+            // What the real 3.4 says when it cannot open its LMDB store.
+            Client::Mender3 => {
+                assert_logrus(
+                    &err,
+                    "error",
+                    "Failed to open DB environment: mdb_env_open: permission denied",
+                );
+                assert_logrus(&err, "error", "failed to initialize DB store");
+            }
+            _ => assert!(
+                err.contains("Could not fulfill request: LMDB error: Opening LMDB database failed: mdb_env_open: Permission denied"),
+                "{err}"
+            ),
+        }
+    }
+    assert_eq!(d.artifact(), "release-1");
+    assert_eq!(d.pending(), None);
 }
 
 // ---- URLs and artifacts ------------------------------------------------------------------------

@@ -169,7 +169,7 @@ async fn a_device_back_on_the_old_artifact_is_recorded_rolled_back() {
     }
     let sim = SimFleet::start(1, "mender", "release-1");
     let dev = sim.device("dev-0");
-    dev.set_mode(&["boot-old"]);
+    dev.set_mode(&["boot-fails"]);
     let b = backend(&sim);
     let id = start(&b, &["dev-0"], URL, 1).await;
     let (_, records) = finish(&b, &id).await;
@@ -194,7 +194,7 @@ async fn a_failed_commit_rolls_back_and_reboots_into_the_old_artifact() {
     }
     let sim = SimFleet::start(1, "mender", "release-1");
     let dev = sim.device("dev-0");
-    dev.set_mode(&["commit-fail"]);
+    dev.set_mode(&["commit-veto"]);
     let b = backend(&sim);
     let id = start(&b, &["dev-0"], URL, 1).await;
     let (_, records) = finish(&b, &id).await;

@@ -422,6 +422,10 @@ pub struct SimOpts {
     pub client: Client,
     /// Public key lines allowed to log in as [`TEST_USER`].
     pub authorized: Vec<String>,
+    /// The client's data dir belongs to root, as /var/lib/mender does on a real device: the
+    /// unprivileged login user's client then fails at every command (even `show-artifact`),
+    /// as the real one does. Default false: the client runs as the login user.
+    pub client_needs_root: bool,
 }
 
 impl Default for SimOpts {
@@ -430,6 +434,7 @@ impl Default for SimOpts {
             artifact: "release-1".into(),
             client: Client::Mender5,
             authorized: Vec::new(),
+            client_needs_root: false,
         }
     }
 }
@@ -532,6 +537,12 @@ impl SimDevice {
         dev.write("mender.conf", "{}\n");
         dev.write("none.conf", "{}\n");
         dev.provision(&opts.artifact);
+        if opts.client_needs_root {
+            let data = dev.dir.join("mender-data");
+            let data = data.to_str().expect("utf-8 path");
+            super::run_ok("chown", &["-R", "root:root", data]);
+            super::run_ok("chmod", &["-R", "go-w", data]);
+        }
         dev
     }
 
