@@ -973,34 +973,7 @@ pub fn ssh_client(
     cmd: &str,
     timeout: Duration,
 ) -> Output {
-    let mut child = Command::new("ssh")
-        .args(["-F", "/dev/null", "-T", "-i"])
-        .arg(key)
-        .arg("-p")
-        .arg(port.to_string())
-        .arg("-o")
-        .arg(format!("UserKnownHostsFile={}", known_hosts.display()))
-        .args([
-            "-o",
-            "GlobalKnownHostsFile=/dev/null",
-            "-o",
-            "StrictHostKeyChecking=yes",
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            "IdentitiesOnly=yes",
-            "-o",
-            "ConnectTimeout=10",
-            "-o",
-            "LogLevel=ERROR",
-        ])
-        .arg(format!("{TEST_USER}@127.0.0.1"))
-        .arg(cmd)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn ssh");
+    let mut child = ssh_spawn(port, key, known_hosts, cmd);
     let pipe = |r: Option<Box<dyn std::io::Read + Send>>| {
         std::thread::spawn(move || {
             let mut buf = Vec::new();
@@ -1028,6 +1001,39 @@ pub fn ssh_client(
         stdout: stdout.join().unwrap_or_default(),
         stderr: stderr.join().unwrap_or_default(),
     }
+}
+
+/// The OpenSSH client running `cmd` on the device at `port` (stdout and stderr piped), for a
+/// test that cuts the connection itself: killing the child is a dropped session.
+pub fn ssh_spawn(port: u16, key: &Path, known_hosts: &Path, cmd: &str) -> std::process::Child {
+    Command::new("ssh")
+        .args(["-F", "/dev/null", "-T", "-i"])
+        .arg(key)
+        .arg("-p")
+        .arg(port.to_string())
+        .arg("-o")
+        .arg(format!("UserKnownHostsFile={}", known_hosts.display()))
+        .args([
+            "-o",
+            "GlobalKnownHostsFile=/dev/null",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "ConnectTimeout=10",
+            "-o",
+            "LogLevel=ERROR",
+        ])
+        .arg(format!("{TEST_USER}@127.0.0.1"))
+        .arg(cmd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ssh")
 }
 
 /// A temp dir with an ed25519 client key, N devices (`dev-0`, `dev-1`, ...), their known_hosts
