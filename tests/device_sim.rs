@@ -932,9 +932,9 @@ fn case14_mender5_resume_after_a_power_loss_inside_artifact_install_rolls_back()
     );
     assert_eq!(code, Some(0), "{err}");
     assert!(support::wait_until(Duration::from_secs(10), || {
-        d.pending_state().as_deref() == Some("ArtifactInstall_Enter")
+        d.count_calls("fleetdeck-rootfs ArtifactInstall") == 1
     }));
-    assert!(d.count_calls("fleetdeck-rootfs ArtifactInstall") == 1);
+    assert_eq!(d.pending_state().as_deref(), Some("ArtifactInstall_Enter"));
     d.power_loss();
     assert!(!d.calls().iter().any(|c| c.contains("ArtifactRollback")));
     let (code, out, err) = cli(&f, "resume");
