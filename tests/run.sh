@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every fleetdeck test on a fresh Debian machine with Rust: installs what the tests need
-# when it is missing (tmux, busybox-static for the test image, openssh-server, docker.io), makes
+# when it is missing (tmux, busybox-static for the test image, openssh-server, docker.io, and for
+# the simulated devices Debian's mender-client 3.4 and mender-artifact, python3, procps), makes
 # sure a Docker Engine answers, then runs `cargo test`. Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,12 @@ command -v tmux >/dev/null || need+=(tmux)
 command -v ssh-agent >/dev/null || need+=(openssh-client)
 command -v docker >/dev/null || need+=(docker.io)
 command -v file >/dev/null || need+=(file)
+# Simulated devices (tests/support/device.rs): the real Mender 3 client, artifacts, the Mender
+# 4/5 simulator (/usr/bin/python3 on purpose, see its shebang), ps/pgrep on the device.
+[ -x /usr/bin/mender ] || need+=(mender-client)
+command -v mender-artifact >/dev/null || need+=(mender-artifact)
+[ -x /usr/bin/python3 ] || need+=(python3)
+command -v pgrep >/dev/null || need+=(procps)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "tests/run.sh: installing ${need[*]}"

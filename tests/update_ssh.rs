@@ -20,10 +20,10 @@ use fleetdeck::ssh::config::SshConfig;
 use fleetdeck::update::rollout::RolloutState;
 use fleetdeck::update::{Step, UpdateRecord};
 use support::device::SimFleet;
-use support::sshd;
 
+/// sshd plus the Mender tools the simulated devices run (support::device::available).
 fn have_sshd() -> bool {
-    support::require("sshd", sshd::sshd_available())
+    support::device::available()
 }
 
 const URL: &str = "https://updates.example/release-2.mender";
@@ -169,7 +169,7 @@ async fn a_device_back_on_the_old_artifact_is_recorded_rolled_back() {
     }
     let sim = SimFleet::start(1, "mender", "release-1");
     let dev = sim.device("dev-0");
-    dev.set_mode(&["boot-old"]);
+    dev.set_mode(&["boot-fails"]);
     let b = backend(&sim);
     let id = start(&b, &["dev-0"], URL, 1).await;
     let (_, records) = finish(&b, &id).await;
@@ -194,7 +194,7 @@ async fn a_failed_commit_rolls_back_and_reboots_into_the_old_artifact() {
     }
     let sim = SimFleet::start(1, "mender", "release-1");
     let dev = sim.device("dev-0");
-    dev.set_mode(&["commit-fail"]);
+    dev.set_mode(&["commit-veto"]);
     let b = backend(&sim);
     let id = start(&b, &["dev-0"], URL, 1).await;
     let (_, records) = finish(&b, &id).await;
@@ -220,7 +220,7 @@ async fn a_local_artifact_is_uploaded_then_installed_and_mender_3_is_detected() 
         return;
     }
     let sim = SimFleet::start_with(1, "mender", |_| support::device::SimOpts {
-        mender3: true,
+        client: support::device::Client::Mender3,
         ..Default::default()
     });
     let artifact = sim.dir.path().join("release-3.mender");

@@ -10,6 +10,7 @@
 //! machine's own containers.
 #![allow(dead_code)]
 
+pub mod artifact_server;
 pub mod device;
 pub mod fake_link;
 pub mod kube_server;

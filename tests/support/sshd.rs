@@ -110,6 +110,9 @@ pub struct SshdOpts {
     /// `NAME=VALUE` pairs set for every session (e.g. a PATH with fake device tools first),
     /// written as one `SetEnv` line.
     pub set_env: Vec<String>,
+    /// Run sshd as PID 1 of its own PID namespace (with its own /proc): its sessions see only
+    /// this server's processes, like on a separate machine, and killing it ends them all.
+    pub pid_namespace: bool,
 }
 
 impl Sshd {
@@ -157,7 +160,18 @@ impl Sshd {
             let cfg_path = dir.path().join("sshd_config");
             std::fs::write(&cfg_path, cfg).unwrap();
             let log = std::fs::File::create(dir.path().join("sshd.log")).unwrap();
-            let mut child = Command::new(SSHD)
+            let mut cmd = if opts.pid_namespace {
+                // unshare forks sshd into the new namespace and kills it (SIGKILL) when unshare
+                // dies; PID 1 gone, the kernel kills everything else in the namespace. sshd
+                // reaps any child (waitpid(-1) in its SIGCHLD handler), so detached processes
+                // orphaned there are reaped too.
+                let mut c = Command::new("unshare");
+                c.args(["--pid", "--fork", "--kill-child", "--mount-proc", SSHD]);
+                c
+            } else {
+                Command::new(SSHD)
+            };
+            let mut child = cmd
                 .arg("-D")
                 .arg("-e")
                 .arg("-f")
@@ -202,6 +216,34 @@ impl Sshd {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("sshd.log")).unwrap_or_default()
+    }
+
+    /// The host PID of the listening sshd: the spawned process, or with `pid_namespace` the
+    /// child of `unshare` (PID 1 inside the namespace, the target for `nsenter`).
+    pub fn server_pid(&self) -> Option<u32> {
+        let spawned = self.child.as_ref()?.id();
+        let is_unshare = std::fs::read_to_string(format!("/proc/{spawned}/comm"))
+            .is_ok_and(|c| c.trim() == "unshare");
+        if !is_unshare {
+            return Some(spawned);
+        }
+        for e in std::fs::read_dir("/proc").ok()?.flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            // `pid (comm) state ppid ...`; comm may hold spaces, so split after the last `)`.
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|p| p.parse::<u32>().ok());
+            if ppid == Some(spawned) {
+                return Some(pid);
+            }
+        }
+        None
     }
 }
 
