@@ -1,8 +1,11 @@
-//! Device updates over real SSH: one real Debian sshd per simulated appliance
-//! (tests/support/device.rs) whose `mender-update`, `sim-reboot`, `boot-id` and `appliance-sim`
-//! honour the real contracts. The console's production code path drives them: the fleet
-//! backend's actions, the rollout engine, and the `fleetdeck update` binary. No real reboot
-//! ever runs: every device's `reboot_command` is the simulation.
+//! Device updates over real SSH: one real Debian sshd per simulated dual-rootfs appliance
+//! (tests/support/device.rs, in its own PID namespace) running the REAL Mender 3.4 client, or
+//! the Mender 4.0/5.x simulator written from the upstream source, installing real artifacts
+//! (`mender-artifact write module-image`) through a real Update Module; a U-Boot-like
+//! bootloader falls back on a second boot before the commit. The console's production code
+//! path drives them: the fleet backend's actions, the rollout engine, and the `fleetdeck
+//! update` binary. Every scenario that applies runs against each client. No real reboot ever
+//! runs: every device's `reboot_command` is the simulation.
 
 mod support;
 
@@ -19,14 +22,45 @@ use fleetdeck::ssh::SshOptions;
 use fleetdeck::ssh::config::SshConfig;
 use fleetdeck::update::rollout::RolloutState;
 use fleetdeck::update::{Step, UpdateRecord};
-use support::device::SimFleet;
+use support::artifact_server::ArtifactServer;
+use support::device::{ArtifactSpec, Client, SimFleet, SimOpts, artifact_file, artifact_file_with};
 
 /// sshd plus the Mender tools the simulated devices run (support::device::available).
 fn have_sshd() -> bool {
     support::device::available()
 }
 
-const URL: &str = "https://updates.example/release-2.mender";
+/// A fleet of `n` devices on `client`, and a loopback server with artifact `release-2`.
+fn fleet(n: usize, updater: &str, client: Client) -> (SimFleet, ArtifactServer, String) {
+    let sim = SimFleet::start_with(n, updater, |_| SimOpts {
+        client,
+        ..Default::default()
+    });
+    let server = ArtifactServer::start();
+    let url = server.serve("release-2.mender", &artifact_file("release-2"));
+    (sim, server, url)
+}
+
+/// Runs a scenario once per Mender client: 3.4 (the real Debian client), 4.0 and 5.x.
+macro_rules! per_client {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn mender_3() {
+                super::$scenario(Client::Mender3).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn mender_4_0() {
+                super::$scenario(Client::Mender40).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn mender_5() {
+                super::$scenario(Client::Mender5).await
+            }
+        }
+    )*};
+}
 
 /// The fleet of `sim` as a backend whose update state lives in `sim`'s temp dir.
 fn backend(sim: &SimFleet) -> FleetBackend {
@@ -40,9 +74,14 @@ fn backend(sim: &SimFleet) -> FleetBackend {
         connect_timeout: Duration::from_secs(10),
     };
     let file = FleetFile::load(&sim.fleet_file).unwrap_or_else(|e| panic!("{e}"));
-    // Never a real reboot: the fleet file points every device at the simulation.
+    // Never a real reboot: the fleet file points every device at the simulation (or, where a
+    // test wants a reboot that does not happen, at `true`).
     for d in &file.devices {
-        assert_eq!(d.update.reboot_command, "sim-reboot");
+        assert!(
+            ["sim-reboot", "true"].contains(&d.update.reboot_command.as_str()),
+            "{}",
+            d.update.reboot_command
+        );
     }
     FleetBackend::new(file, opts).with_update_store(
         sim.dir.path().join("state/updates"),
@@ -86,16 +125,31 @@ fn only(records: &[UpdateRecord]) -> &UpdateRecord {
     &records[0]
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mender_install_reboot_verify_commit() {
+per_client!(
+    happy_path,
+    vetoed_commit,
+    failed_health_check,
+    bootloader_fallback,
+    commit_before_reboot_is_refused,
+    killed_mid_install_resumes,
+    managed_by_a_daemon,
+    install_lost_with_the_device,
+);
+
+fn reboots(dev: &support::device::SimDevice) -> usize {
+    dev.count_calls("reboot")
+}
+
+/// Install from a URL the device downloads itself, reboot, verify, commit.
+async fn happy_path(client: Client) {
     if !have_sshd() {
         return;
     }
-    let sim = SimFleet::start(1, "mender", "release-1");
+    let (sim, server, url) = fleet(1, "mender", client);
     let b = backend(&sim);
     let dev = sim.device("dev-0");
     let boot_before = dev.boot_id();
-    let id = start(&b, &["dev-0"], URL, 1).await;
+    let id = start(&b, &["dev-0"], &url, 1).await;
     let (state, records) = finish(&b, &id).await;
     let r = only(&records);
     assert_eq!(
@@ -104,15 +158,296 @@ async fn mender_install_reboot_verify_commit() {
         "{r:#?}"
     );
     assert_eq!(dev.artifact(), "release-2", "show-artifact is the new one");
+    assert_eq!(dev.running(), "release-2");
     assert_eq!(r.installed.as_deref(), Some("release-2"));
     assert_eq!(r.previous.as_deref(), Some("release-1"));
-    assert_eq!(r.cli.as_deref(), Some("mender-update"));
+    assert_eq!(r.cli.as_deref(), Some(client.cli()));
+    assert_eq!(r.percent, Some(100));
     assert_ne!(dev.boot_id(), boot_before, "the device rebooted");
     assert_eq!(dev.count_calls("install "), 1);
-    assert_eq!(dev.count_calls("reboot"), 1);
+    assert_eq!(reboots(dev), 1);
     assert_eq!(dev.count_calls("commit"), 1);
     assert!(dev.pending().is_none());
-    // `l` on the update row: the updater's output and the steps, in order.
+    assert_eq!(server.requests().len(), 1, "the device downloaded it once");
+    // The install ran detached: its output and status are kept on the device.
+    let job = dev
+        .upload_dir()
+        .join(format!(".fleetdeck-update-{id}-dev-0"));
+    assert_eq!(
+        std::fs::read_to_string(job.join("rc")).unwrap().trim(),
+        "4",
+        "exit 4: reboot required"
+    );
+}
+
+/// The device vetoes the commit (an ArtifactCommit script fails): the client rolls back by
+/// itself, and fleetdeck must reboot the device out of the rejected software.
+async fn vetoed_commit(client: Client) {
+    if !have_sshd() {
+        return;
+    }
+    let (sim, _server, url) = fleet(1, "mender", client);
+    let dev = sim.device("dev-0");
+    dev.set_mode(&["commit-veto"]);
+    let b = backend(&sim);
+    let id = start(&b, &["dev-0"], &url, 1).await;
+    let (_, records) = finish(&b, &id).await;
+    let r = only(&records);
+    assert_eq!(r.step, Step::RolledBack, "{r:#?}");
+    let reason = r.reason.as_deref().unwrap();
+    assert!(
+        reason.starts_with("the commit failed on the device: ")
+            && reason.contains("the client rolled the update back")
+            && reason.contains("rebooted into the old software (release-1)"),
+        "{reason}"
+    );
+    assert_eq!(reboots(dev), 2, "into the update, then back out of it");
+    assert_eq!(
+        dev.running(),
+        "release-1",
+        "the rejected software no longer runs"
+    );
+    assert_eq!(dev.artifact(), "release-1");
+    assert!(dev.pending().is_none());
+}
+
+async fn failed_health_check(client: Client) {
+    if !have_sshd() {
+        return;
+    }
+    let (sim, _server, url) = fleet(1, "mender", client);
+    let yaml = std::fs::read_to_string(&sim.fleet_file).unwrap();
+    std::fs::write(
+        &sim.fleet_file,
+        yaml.replace(
+            "    update:\n",
+            "    update:\n      verify_command: \"echo unhealthy >&2; exit 3\"\n",
+        ),
+    )
+    .unwrap();
+    let dev = sim.device("dev-0");
+    let b = backend(&sim);
+    let id = start(&b, &["dev-0"], &url, 1).await;
+    let (_, records) = finish(&b, &id).await;
+    let r = only(&records);
+    assert_eq!(r.step, Step::RolledBack, "{r:#?}");
+    let reason = r.reason.as_deref().unwrap();
+    assert!(
+        reason.contains("the health check exited 3: unhealthy")
+            && reason.contains("rebooted into the old software (release-1)"),
+        "{reason}"
+    );
+    assert_eq!(dev.count_calls("commit"), 0, "never committed");
+    assert_eq!(dev.count_calls("rollback"), 1);
+    assert_eq!(reboots(dev), 2);
+    assert_eq!(dev.running(), "release-1");
+    assert_eq!(dev.artifact(), "release-1");
+}
+
+/// The new software does not come up: the bootloader falls back to the old one before the
+/// commit. Recognised from the client's answer; no second reboot.
+async fn bootloader_fallback(client: Client) {
+    if !have_sshd() {
+        return;
+    }
+    let (sim, _server, url) = fleet(1, "mender", client);
+    let dev = sim.device("dev-0");
+    dev.set_mode(&["boot-fails"]);
+    let b = backend(&sim);
+    let id = start(&b, &["dev-0"], &url, 1).await;
+    let (_, records) = finish(&b, &id).await;
+    let r = only(&records);
+    assert_eq!(r.step, Step::RolledBack, "not committed: {r:#?}");
+    let reason = r.reason.as_deref().unwrap();
+    assert!(
+        reason.contains("came back on the old software (release-1): its bootloader fell back"),
+        "{reason}"
+    );
+    assert_eq!(
+        reboots(dev),
+        1,
+        "already on the old software: no reboot back"
+    );
+    assert_eq!(dev.running(), "release-1");
+    assert_eq!(dev.artifact(), "release-1");
+    assert!(dev.pending().is_none(), "the client cleared its state");
+    let (_, rows) = b.updates().rows(jiff::Timestamp::now());
+    assert_eq!(rows[0].cells[1], "rolled back");
+}
+
+/// The reboot does not happen (here: a reboot command that does nothing); the rollout fails
+/// at the reboot timeout. `c` is then refused — before the reboot a commit would remove the
+/// bootloader's way back (Mender 3) or roll the update back (4/5) — until the operator
+/// reboots (`r`); then the commit goes through.
+async fn commit_before_reboot_is_refused(client: Client) {
+    if !have_sshd() {
+        return;
+    }
+    let (sim, _server, url) = fleet(1, "mender", client);
+    let good = std::fs::read_to_string(&sim.fleet_file).unwrap();
+    std::fs::write(
+        &sim.fleet_file,
+        good.replace("\"sim-reboot\"", "\"true\"")
+            .replace("\"30s\"", "\"2s\""),
+    )
+    .unwrap();
+    let root = sim.dir.path().join("state/updates");
+    let b = backend_with_root(&sim, &root);
+    let id = start(&b, &["dev-0"], &url, 1).await;
+    let (_, records) = finish(&b, &id).await;
+    let r = only(&records);
+    assert_eq!(r.step, Step::Failed, "{r:#?}");
+    assert!(
+        r.reason
+            .as_deref()
+            .unwrap()
+            .contains("did not come back within 2s"),
+        "{r:?}"
+    );
+    drop(b);
+    // The operator fixes the fleet file and starts a console again.
+    std::fs::write(&sim.fleet_file, &good).unwrap();
+    let b = backend_with_root(&sim, &root);
+    b.updates().load();
+    let key = device_key(&b, "dev-0");
+    let dev = sim.device("dev-0");
+    let e = b.act(&key, &ResourceAction::Commit).await.unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("has not rebooted since the update was installed"),
+        "{e}"
+    );
+    assert_eq!(dev.count_calls("commit"), 0);
+    assert_eq!(
+        dev.pending().as_deref(),
+        Some("release-2"),
+        "nothing changed"
+    );
+    let msg = b.act(&key, &ResourceAction::Reboot).await.unwrap();
+    assert!(msg.contains("dev-0 rebooted"), "{msg}");
+    assert_eq!(dev.running(), "release-2");
+    let msg = b.act(&key, &ResourceAction::Commit).await.unwrap();
+    assert!(msg.contains("committed (release-2)"), "{msg}");
+    assert_eq!(dev.artifact(), "release-2");
+}
+
+/// `fleetdeck update` is killed while the device installs: the install goes on (it runs
+/// detached on the device); a console started afterwards follows it again and takes the
+/// device to committed, without installing twice.
+async fn killed_mid_install_resumes(client: Client) {
+    if !have_sshd() {
+        return;
+    }
+    let (sim, _server, url) = fleet(1, "mender", client);
+    let dev = sim.device("dev-0");
+    dev.set_step(0.6);
+    let mut child = fleetdeck(&sim, &["update", "--device", "dev-0", "--artifact", &url])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let installing =
+        support::wait_until(Duration::from_secs(30), || dev.count_calls("install ") == 1);
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(installing, "the install never started: {:?}", dev.calls());
+    let state = sim.dir.path().join("state-cli/fleetdeck/updates");
+    assert_eq!(step_on_disk(&state).as_deref(), Some("installing"));
+    let b = backend_with_root(&sim, &state.join(fleet_name(&sim)));
+    let id = resume(&b).await;
+    let (_, records) = finish(&b, &id).await;
+    let r = only(&records);
+    assert_eq!(r.step, Step::Committed, "{r:#?}");
+    assert_eq!(dev.artifact(), "release-2");
+    assert_eq!(dev.count_calls("install "), 1, "never installed twice");
+    assert_eq!(reboots(dev), 1);
+}
+
+/// A device whose Mender daemon runs is managed by its server: refused before anything is
+/// touched.
+async fn managed_by_a_daemon(client: Client) {
+    if !have_sshd() {
+        return;
+    }
+    let (sim, server, url) = fleet(2, "mender", client);
+    sim.device("dev-1").start_daemon();
+    let b = backend(&sim);
+    let id = start(&b, &["dev-1"], &url, 1).await;
+    let (_, records) = finish(&b, &id).await;
+    let r = only(&records);
+    assert_eq!(r.step, Step::Failed, "{r:#?}");
+    assert!(
+        r.reason
+            .as_deref()
+            .unwrap()
+            .contains("this device is managed by its Mender server"),
+        "{r:?}"
+    );
+    assert_eq!(sim.device("dev-1").count_calls("install "), 0);
+    assert!(server.requests().is_empty());
+    // Its neighbour (its own process table) is not affected.
+    let id = start(&b, &["dev-0"], &url, 1).await;
+    let (_, records) = finish(&b, &id).await;
+    assert_eq!(only(&records).step, Step::Committed);
+}
+
+/// The device loses power in the middle of the install: the job is gone without a status.
+/// Mender 5 tells what it left without committing (`resume --stop-before`); 3.x and 4.0
+/// cannot, so the update stops with the commands to finish it by hand. Never re-installed,
+/// never committed blindly.
+async fn install_lost_with_the_device(client: Client) {
+    if !have_sshd() {
+        return;
+    }
+    let (sim, _server, url) = fleet(1, "mender", client);
+    let dev = sim.device("dev-0");
+    dev.set_step(1.0);
+    let b = backend(&sim);
+    let id = start(&b, &["dev-0"], &url, 1).await;
+    assert!(support::wait_until(Duration::from_secs(30), || {
+        dev.calls()
+            .iter()
+            .any(|c| c == "fleetdeck-rootfs ArtifactInstall")
+    }));
+    dev.power_loss();
+    let (_, records) = finish(&b, &id).await;
+    let r = only(&records);
+    let reason = r.reason.clone().unwrap_or_default();
+    assert!(
+        reason.starts_with("the install stopped without an exit status"),
+        "{r:#?}"
+    );
+    assert_eq!(dev.count_calls("install "), 1);
+    assert_eq!(dev.count_calls("commit"), 0, "never committed blindly");
+    let cli = client.cli();
+    match client {
+        Client::Mender5 => {
+            assert_eq!(r.step, Step::RolledBack, "{r:#?}");
+            assert!(reason.contains("the client rolled the unfinished install back"));
+            assert_eq!(dev.artifact(), "release-1");
+        }
+        _ => {
+            assert_eq!(r.step, Step::Failed, "{r:#?}");
+            for cmd in [
+                format!("`{cli} show-artifact`"),
+                format!("`{cli} rollback`"),
+                format!("`{cli} commit`"),
+            ] {
+                assert!(reason.contains(&cmd), "{cmd} not in {reason}");
+            }
+        }
+    }
+}
+
+/// The `:updates` log of an update and the audit log hold every step, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_update_log_and_the_audit_log_have_every_step() {
+    if !have_sshd() {
+        return;
+    }
+    let (sim, _server, url) = fleet(1, "mender", Client::Mender3);
+    let b = backend(&sim);
+    let id = start(&b, &["dev-0"], &url, 1).await;
+    finish(&b, &id).await;
     let (tx, mut rx) = tokio::sync::mpsc::channel(64);
     let key = ResourceKey {
         source: b.id().clone(),
@@ -146,11 +481,11 @@ async fn mender_install_reboot_verify_commit() {
             .position(|l| l.contains(needle))
             .unwrap_or_else(|| panic!("{needle} not in {text:#?}"))
     };
-    assert!(pos("── installing") < pos("Installing artifact... 100%"));
-    assert!(pos("Installing artifact... 100%") < pos("── rebooting"));
+    // The real Mender 3 client's own words, as it printed them.
+    assert!(pos("── installing") < pos("Installing Artifact of size"));
+    assert!(pos("Installing Artifact of size") < pos("── rebooting"));
     assert!(pos("── rebooting") < pos("── verifying"));
     assert!(pos("── verifying") < pos("── committed"));
-    // The audit log has every transition.
     let audit = std::fs::read_to_string(sim.dir.path().join("audit.jsonl")).unwrap();
     for t in [
         "pending → installing",
@@ -162,83 +497,86 @@ async fn mender_install_reboot_verify_commit() {
     }
 }
 
+/// The login user is not root, the client's data is root's (as on a real device) and sudo is
+/// off: said before the device is touched.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_device_back_on_the_old_artifact_is_recorded_rolled_back() {
+async fn a_login_user_that_is_not_root_is_refused_without_sudo() {
     if !have_sshd() {
         return;
     }
-    let sim = SimFleet::start(1, "mender", "release-1");
-    let dev = sim.device("dev-0");
-    dev.set_mode(&["boot-fails"]);
+    let sim = SimFleet::start_with(1, "mender", |_| SimOpts {
+        client_needs_root: true,
+        ..Default::default()
+    });
     let b = backend(&sim);
-    let id = start(&b, &["dev-0"], URL, 1).await;
+    let id = start(&b, &["dev-0"], "http://127.0.0.1:9/release-2.mender", 1).await;
     let (_, records) = finish(&b, &id).await;
     let r = only(&records);
-    assert_eq!(r.step, Step::RolledBack, "not committed: {r:#?}");
+    assert_eq!(r.step, Step::Failed);
     assert!(
         r.reason
             .as_deref()
-            .unwrap_or("")
-            .contains("old artifact (release-1)"),
+            .unwrap()
+            .contains("a standalone Mender install needs root and the login user is not"),
         "{r:?}"
     );
-    assert_eq!(dev.artifact(), "release-1");
-    let (_, rows) = b.updates().rows(jiff::Timestamp::now());
-    assert_eq!(rows[0].cells[1], "rolled back");
+    assert_eq!(sim.device("dev-0").count_calls("install "), 0);
 }
 
+/// A local artifact (3 MiB, a real one) is uploaded, then installed by the real Mender 3
+/// client; its progress dots become the gauge.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_commit_rolls_back_and_reboots_into_the_old_artifact() {
+async fn a_local_artifact_is_uploaded_then_installed_by_mender_3() {
     if !have_sshd() {
         return;
     }
-    let sim = SimFleet::start(1, "mender", "release-1");
-    let dev = sim.device("dev-0");
-    dev.set_mode(&["commit-veto"]);
-    let b = backend(&sim);
-    let id = start(&b, &["dev-0"], URL, 1).await;
-    let (_, records) = finish(&b, &id).await;
-    let r = only(&records);
-    assert_eq!(r.step, Step::RolledBack, "{r:#?}");
-    assert!(
-        r.reason.as_deref().unwrap().contains("the commit exited 1"),
-        "{r:?}"
-    );
-    assert_eq!(dev.count_calls("rollback"), 1);
-    assert_eq!(
-        dev.count_calls("reboot"),
-        2,
-        "rebooted again after the rollback"
-    );
-    assert_eq!(dev.artifact(), "release-1");
-    assert!(dev.pending().is_none());
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_local_artifact_is_uploaded_then_installed_and_mender_3_is_detected() {
-    if !have_sshd() {
-        return;
-    }
-    let sim = SimFleet::start_with(1, "mender", |_| support::device::SimOpts {
-        client: support::device::Client::Mender3,
+    let sim = SimFleet::start_with(1, "mender", |_| SimOpts {
+        client: Client::Mender3,
         ..Default::default()
     });
-    let artifact = sim.dir.path().join("release-3.mender");
-    let mut body = b"artifact_name=release-3\n".to_vec();
-    body.extend(std::iter::repeat_n(b'x', 3 * 1024 * 1024));
-    std::fs::write(&artifact, &body).unwrap();
+    let artifact = artifact_file_with(&ArtifactSpec::new("release-3").size(3 << 20));
     let b = backend(&sim);
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut changes = b.updates().subscribe();
     let id = start(&b, &["dev-0"], artifact.to_str().unwrap(), 1).await;
+    let watcher = {
+        let (u, seen, id) = (b.updates().clone(), seen.clone(), id.clone());
+        tokio::spawn(async move {
+            while changes.changed().await.is_ok() {
+                if let Some((_, records)) = u.snapshot(&id) {
+                    let r = &records[0];
+                    seen.lock().unwrap().push((r.step, r.percent));
+                    if r.step.is_final() {
+                        return;
+                    }
+                }
+            }
+        })
+    };
     let (_, records) = finish(&b, &id).await;
+    watcher.abort();
     let r = only(&records);
     assert_eq!(r.step, Step::Committed, "{r:#?}");
     assert_eq!(r.cli.as_deref(), Some("mender"));
     let dev = sim.device("dev-0");
     assert_eq!(dev.artifact(), "release-3");
-    let uploaded = dev.upload_dir().join("release-3.mender");
-    assert_eq!(std::fs::read(&uploaded).unwrap(), body, "uploaded intact");
+    let uploaded = dev.upload_dir().join(artifact.file_name().unwrap());
+    assert_eq!(
+        std::fs::read(&uploaded).unwrap(),
+        std::fs::read(&artifact).unwrap(),
+        "uploaded intact"
+    );
     let audit = std::fs::read_to_string(sim.dir.path().join("audit.jsonl")).unwrap();
     assert!(audit.contains("pending → uploading") && audit.contains("uploading → installing"));
+    // While installing, the gauge came from the client's dots: never 100 % at the start.
+    let installing: Vec<Option<u8>> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(s, _)| *s == Step::Installing)
+        .map(|(_, p)| *p)
+        .collect();
+    assert_ne!(installing.first(), Some(&Some(100)), "{installing:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -282,39 +620,81 @@ async fn appliance_updater_follows_progress_detects_and_clears_the_failed_flag()
     assert_eq!(sim.device("dev-1").count_calls("appliance restart"), 1);
 }
 
+/// Updates installed by hand on the device (fleetdeck has no record of them): a commit is
+/// refused (fleetdeck cannot tell whether the device booted the new software); a rollback
+/// works and offers the reboot the device may need.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn manual_commit_and_rollback() {
+async fn manual_commit_and_rollback_of_an_update_installed_by_hand() {
     if !have_sshd() {
         return;
     }
-    let sim = SimFleet::start(1, "mender", "release-1");
+    let (sim, _server, url) = fleet(1, "mender", Client::Mender5);
     let b = backend(&sim);
     let key = device_key(&b, "dev-0");
     let dev = sim.device("dev-0");
-    let msg = b.act(&key, &ResourceAction::Commit).await.unwrap();
-    assert!(msg.contains("no update in progress"), "{msg}");
-    // Install by hand, reboot, then commit from the console.
+    let done = b
+        .act_outcome(&key, &ResourceAction::Rollback)
+        .await
+        .unwrap();
+    assert!(done.message.contains("no update in progress"), "{done:?}");
+    assert_eq!(done.offer, None);
     let out = dev.ssh(
         &sim.key,
         &sim.known_hosts,
-        "mender-update install --reboot-exit-code https://x/release-5.mender; sim-reboot",
+        &format!("mender-update install --reboot-exit-code {url}; sim-reboot"),
         Duration::from_secs(20),
     );
     let _ = out;
     assert!(support::wait_until(Duration::from_secs(10), || dev.booted()));
-    b.act(&key, &ResourceAction::Commit).await.unwrap();
-    assert_eq!(dev.artifact(), "release-5");
-    let out = dev.ssh(
-        &sim.key,
-        &sim.known_hosts,
-        "mender-update install https://x/release-6.mender",
-        Duration::from_secs(20),
+    let e = b.act(&key, &ResourceAction::Commit).await.unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("fleetdeck did not install this update"),
+        "{e}"
     );
-    let _ = out;
-    let msg = b.act(&key, &ResourceAction::Rollback).await.unwrap();
-    assert!(msg.contains("rolled back"), "{msg}");
+    let done = b
+        .act_outcome(&key, &ResourceAction::Rollback)
+        .await
+        .unwrap();
+    assert!(
+        done.message.contains("rolled back to release-1")
+            && done
+                .message
+                .contains("runs the new software until it reboots"),
+        "{done:?}"
+    );
+    assert_eq!(done.offer, Some(ResourceAction::Reboot));
+    assert_eq!(
+        dev.running(),
+        "release-2",
+        "still running what was rolled back"
+    );
+    b.act(&key, &ResourceAction::Reboot).await.unwrap();
+    assert_eq!(dev.running(), "release-1");
     assert!(dev.pending().is_none());
-    assert_eq!(dev.artifact(), "release-5");
+}
+
+/// After a console restart: wait for the rollout the probe resumed; its id.
+async fn resume(b: &FleetBackend) -> String {
+    let (tx, _rx) = tokio::sync::mpsc::channel(64);
+    let _ = b.probe(tx);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the rollout was not resumed"
+        );
+        if let Some(id) = b
+            .updates()
+            .rows(jiff::Timestamp::now())
+            .0
+            .first()
+            .map(|r| r.name.clone())
+        {
+            return id;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 fn fleetdeck(sim: &SimFleet, args: &[&str]) -> Command {
@@ -336,10 +716,11 @@ fn cli_group_rollout_stops_at_the_failure_limit_with_right_counts() {
     if !have_sshd() {
         return;
     }
-    let sim = SimFleet::start(10, "mender", "release-1");
+    // The real Mender 3 client on every device; dev-1's install fails.
+    let (sim, _server, url) = fleet(10, "mender", Client::Mender3);
     sim.device("dev-1").set_mode(&["install-fail"]);
     for d in &sim.devices {
-        d.set_step(0.2);
+        d.set_step(0.1);
     }
     let out = fleetdeck(
         &sim,
@@ -348,7 +729,7 @@ fn cli_group_rollout_stops_at_the_failure_limit_with_right_counts() {
             "--tag",
             "prod",
             "--artifact",
-            URL,
+            &url,
             "--parallel",
             "3",
             "--max-failures",
@@ -381,10 +762,10 @@ async fn a_killed_update_resumes_to_committed_after_a_restart() {
     if !have_sshd() {
         return;
     }
-    let sim = SimFleet::start(1, "mender", "release-1");
+    let (sim, _server, url) = fleet(1, "mender", Client::Mender3);
     let dev = sim.device("dev-0");
     dev.set_down_secs(4);
-    let mut child = fleetdeck(&sim, &["update", "--device", "dev-0", "--artifact", URL])
+    let mut child = fleetdeck(&sim, &["update", "--device", "dev-0", "--artifact", &url])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -404,25 +785,7 @@ async fn a_killed_update_resumes_to_committed_after_a_restart() {
 
     // "Restart": a new console over the same state dir (the probe at startup resumes).
     let b = backend_with_root(&sim, &state.join(fleet_name(&sim)));
-    let (tx, _rx) = tokio::sync::mpsc::channel(64);
-    let _ = b.probe(tx);
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let id = loop {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the rollout was not resumed"
-        );
-        if let Some(id) = b
-            .updates()
-            .rows(jiff::Timestamp::now())
-            .0
-            .first()
-            .map(|r| r.name.clone())
-        {
-            break id;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let id = resume(&b).await;
     let (_, records) = finish(&b, &id).await;
     assert_eq!(only(&records).step, Step::Committed, "{records:#?}");
     assert_eq!(dev.artifact(), "release-2");
@@ -465,7 +828,7 @@ fn console_update_from_keys_is_killed_mid_reboot_and_a_new_console_commits_it() 
     if !have_sshd() || !support::require("tmux", tmux_available()) {
         return;
     }
-    let sim = SimFleet::start(2, "mender", "release-1");
+    let (sim, _server, url) = fleet(2, "mender", Client::Mender3);
     let dev = sim.device("dev-0");
     // Down for a while after its reboot: the console is killed while it waits.
     dev.set_down_secs(6);
@@ -487,7 +850,7 @@ fn console_update_from_keys_is_killed_mid_reboot_and_a_new_console_commits_it() 
     // Rows are sorted by name: dev-0 is selected.
     t.keys(&["U"]);
     t.wait_for("Update dev-0 to", Duration::from_secs(10));
-    t.type_text(URL);
+    t.type_text(&url);
     t.keys(&["Enter"]);
     t.wait_for("release-2.mender", Duration::from_secs(10));
     t.keys(&["y"]);
@@ -544,7 +907,8 @@ fn console_update_from_keys_is_killed_mid_reboot_and_a_new_console_commits_it() 
 }
 
 /// Figures for docs/PERFORMANCE.md (not a pass/fail timing): `fleetdeck update` over N real
-/// sshd devices, parallel 20; the CLI process's CPU (user+sys, incl. SSH crypto) per device.
+/// sshd devices running the real Mender 3 client (DEVICES, default 20; PARALLEL, default 5;
+/// CLIENT=3|4.0|5); the CLI process's CPU (user+sys, incl. SSH crypto) and wall time per device.
 /// `cargo test --release --test update_ssh -- --ignored --nocapture rollout_cpu_over_real_ssh`
 #[test]
 #[ignore]
@@ -555,11 +919,17 @@ fn rollout_cpu_over_real_ssh() {
     let n: usize = std::env::var("DEVICES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(40);
-    let sim = SimFleet::start(n, "mender", "release-1");
-    for d in &sim.devices {
-        d.set_step(0.05);
-    }
+        .unwrap_or(20);
+    let parallel: usize = std::env::var("PARALLEL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let client = match std::env::var("CLIENT").as_deref() {
+        Ok("4.0") => Client::Mender40,
+        Ok("5") => Client::Mender5,
+        _ => Client::Mender3,
+    };
+    let (sim, _server, url) = fleet(n, "mender", client);
     let children_cpu = || {
         // SAFETY: getrusage fills the struct we own.
         let mut u: libc::rusage = unsafe { std::mem::zeroed() };
@@ -576,7 +946,14 @@ fn rollout_cpu_over_real_ssh() {
     let started = std::time::Instant::now();
     let mut cmd = fleetdeck(
         &sim,
-        &["update", "--all", "--artifact", URL, "--parallel", "20"],
+        &[
+            "update",
+            "--all",
+            "--artifact",
+            &url,
+            "--parallel",
+            &parallel.to_string(),
+        ],
     );
     // STRACE=FILE: a syscall summary of the run instead (where the kernel time goes).
     if let Ok(file) = std::env::var("STRACE") {
@@ -602,8 +979,10 @@ fn rollout_cpu_over_real_ssh() {
         String::from_utf8_lossy(&out.stdout)
     );
     println!(
-        "{n} devices over real sshd, parallel 20: wall {:.1}s, fleetdeck CPU {:.1} ms/device",
+        "{n} devices ({client:?}) over real sshd, parallel {parallel}: wall {:.1}s \
+         ({:.2}s/device), fleetdeck CPU {:.1} ms/device",
         wall.as_secs_f64(),
+        wall.as_secs_f64() / n as f64,
         cpu * 1000.0 / n as f64
     );
 }
@@ -613,25 +992,23 @@ async fn custom_updater_runs_the_fleet_files_commands_with_a_quoted_artifact() {
     if !have_sshd() {
         return;
     }
-    let sim = SimFleet::start(1, "custom", "release-1");
+    let (sim, server, _) = fleet(1, "custom", Client::Mender5);
     let b = backend(&sim);
-    // A URL with a space and a quote reaches the device's command as one word.
-    let id = start(
-        &b,
-        &["dev-0"],
-        "https://updates.example/it's release-7.mender",
-        1,
-    )
-    .await;
+    // A URL with shell specials (quote, ampersand, space-free) reaches the device's command
+    // as one word (the server ignores the query).
+    let url = server.serve("release-7.mender", &artifact_file("release-7")) + "?a=1&tag=it's";
+    let id = start(&b, &["dev-0"], &url, 1).await;
     let (_, records) = finish(&b, &id).await;
     let r = only(&records);
     assert_eq!(r.step, Step::Committed, "{r:#?}");
     let dev = sim.device("dev-0");
-    assert_eq!(dev.artifact(), "it's release-7");
-    assert_eq!(r.installed.as_deref(), Some("it's release-7"));
+    assert_eq!(dev.artifact(), "release-7");
+    assert_eq!(r.installed.as_deref(), Some("release-7"));
     assert_eq!(
-        dev.count_calls("install https://updates.example/it's release-7.mender"),
-        1
+        dev.count_calls(&format!("install {url}")),
+        1,
+        "{:?}",
+        dev.calls()
     );
 }
 
@@ -642,13 +1019,13 @@ fn ctrl_c_on_the_cli_aborts_the_rollout_after_the_running_device() {
     if !have_sshd() {
         return;
     }
-    let sim = SimFleet::start(3, "mender", "release-1");
+    let (sim, _server, url) = fleet(3, "mender", Client::Mender5);
     for d in &sim.devices {
         d.set_step(0.3);
     }
     let child = fleetdeck(
         &sim,
-        &["update", "--all", "--artifact", URL, "--parallel", "1"],
+        &["update", "--all", "--artifact", &url, "--parallel", "1"],
     )
     .stdout(Stdio::piped())
     .spawn()
@@ -678,7 +1055,7 @@ async fn sudo_wraps_every_update_command() {
     if !have_sshd() {
         return;
     }
-    let sim = SimFleet::start(1, "mender", "release-1");
+    let (sim, _server, _) = fleet(1, "mender", Client::Mender5);
     let dev = sim.device("dev-0");
     let sudo = dev.bin.join("sudo");
     std::fs::write(
@@ -695,8 +1072,7 @@ async fn sudo_wraps_every_update_command() {
         yaml.replace("    update:\n", "    update:\n      sudo: true\n"),
     )
     .unwrap();
-    let artifact = sim.dir.path().join("release-4.mender");
-    std::fs::write(&artifact, "artifact_name=release-4\n").unwrap();
+    let artifact = artifact_file("release-4");
     let b = backend(&sim);
     let id = start(&b, &["dev-0"], artifact.to_str().unwrap(), 1).await;
     let (_, records) = finish(&b, &id).await;
@@ -725,12 +1101,12 @@ async fn the_devices_view_shows_the_live_update_step() {
     if !have_sshd() {
         return;
     }
-    let sim = SimFleet::start(1, "mender", "release-1");
+    let (sim, _server, url) = fleet(1, "mender", Client::Mender5);
     sim.device("dev-0").set_step(0.3);
     let b = backend(&sim);
     let (tx, mut rx) = tokio::sync::mpsc::channel(256);
     let _watch = b.watch(ResourceKind::Device, tx);
-    let id = start(&b, &["dev-0"], URL, 1).await;
+    let id = start(&b, &["dev-0"], &url, 1).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let mut seen = Vec::new();
     loop {
@@ -740,7 +1116,8 @@ async fn the_devices_view_shows_the_live_update_step() {
             .unwrap();
         if let BackendEvent::Snapshot { resources, .. } = ev {
             let cell = resources[0].cells[9].clone();
-            if cell.starts_with("installing ") && cell.ends_with('%') {
+            // Mender 4/5 print no percentage: the step alone, honestly.
+            if cell == "installing" {
                 break;
             }
             seen.push(cell);

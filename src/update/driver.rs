@@ -217,8 +217,9 @@ async fn detect_mender(link: &dyn DeviceLink) -> Result<String, String> {
     }
 }
 
-/// Prints what manages the client when a Mender daemon runs (systemd unit or process), and
-/// the login user's uid. A standalone install next to a running daemon fights it, and needs
+/// Prints what manages the client when a Mender daemon runs (its systemd unit, or the process:
+/// `mender-update daemon` is mender-updated.service's ExecStart on 4/5, `mender daemon`
+/// mender-client.service's on 3.x), and the login user's uid. A standalone install next to a running daemon fights it, and needs
 /// root (mender-docs "Standalone deployments"; CONTRACT.md "Standalone mode requires ...").
 /// The patterns are anchored at the start of a command line so the checking shell (whose
 /// own command line holds them as text) never matches itself.
@@ -228,8 +229,8 @@ const PRECONDITIONS: &str = "\
         [ \"$(systemctl is-active \"$u\" 2>/dev/null)\" = active ] && echo \"daemon $u.service\"; \
       done; fi; \
     if command -v pgrep >/dev/null 2>&1; then \
-      pgrep -x mender-updated >/dev/null 2>&1 && echo 'daemon mender-updated'; \
-      pgrep -f '^([^ ]*/)?mender( .*)? -?daemon( |$)' >/dev/null 2>&1 && echo 'daemon mender daemon'; \
+      pgrep -f '^([^ ]*/)?mender-update (.* )?daemon( |$)' >/dev/null 2>&1 && echo 'daemon mender-update daemon'; \
+      pgrep -f '^([^ ]*/)?mender (.* )?-?daemon( |$)' >/dev/null 2>&1 && echo 'daemon mender daemon'; \
     fi; \
     echo \"uid $(id -u)\"";
 

@@ -153,9 +153,26 @@ pub fn display_line(line: &str) -> Option<String> {
     }
 }
 
-/// The client's own words for a failure: the last error logged, else the last line that is
-/// not one of its fixed status texts.
+/// What an Update Module wrote on stderr, as the client logs it: Mender 3 at info
+/// (`Output (stderr) from command "<module>": <text>`, mender@3.4.0 installer/modules.go), Mender
+/// 4/5 as `Update Module output (stderr): <text>` (update_module_call.cpp:71).
+fn module_stderr(msg: &str) -> Option<&str> {
+    if let Some(rest) = msg.strip_prefix("Update Module output (stderr):") {
+        return Some(rest.trim());
+    }
+    let rest = msg.strip_prefix("Output (stderr) from command ")?;
+    Some(
+        rest.split_once("\": ")
+            .map_or(rest, |(_, text)| text)
+            .trim(),
+    )
+}
+
+/// The client's own words for a failure: what the Update Module said last (the most specific:
+/// a vetoing health gate, a refused commit), else the last error logged, else the last line
+/// that is not one of the client's fixed status texts.
 pub fn client_reason(output: &str) -> Option<String> {
+    let mut module = None;
     let mut last_error = None;
     let mut last_text = None;
     for line in output.lines() {
@@ -164,15 +181,18 @@ pub fn client_reason(output: &str) -> Option<String> {
             continue;
         }
         match log_entry(t) {
-            Some((level, msg)) if matches!(level.as_str(), "error" | "fatal" | "panic") => {
-                last_error = Some(msg)
+            Some((level, msg)) => {
+                if let Some(said) = module_stderr(&msg).filter(|s| !s.is_empty()) {
+                    module = Some(said.to_string());
+                } else if matches!(level.as_str(), "error" | "fatal" | "panic") {
+                    last_error = Some(msg);
+                }
             }
-            Some(_) => {}
             None if is_status_text(t) => {}
             None => last_text = Some(t.to_string()),
         }
     }
-    last_error.or(last_text)
+    module.or(last_error).or(last_text)
 }
 
 /// The clients' fixed result texts (CONTRACT.md): they say what happened, not why.
@@ -266,6 +286,15 @@ mod tests {
             Some("health: vetoed")
         );
         assert_eq!(client_reason("Committing failed.\nRolled back.\n"), None);
+        // The module's own words win over the client's generic error.
+        let m3 = "Committing Artifact...\n\
+            time=\"t\" level=info msg=\"Output (stderr) from command \\\"/usr/share/mender/modules/v3/fleetdeck-rootfs\\\": health gate: no\"\n\
+            time=\"t\" level=error msg=\"Commit failed: Update module terminated abnormally: exit status 1\"\n\
+            Rolling back Artifact...\n";
+        assert_eq!(client_reason(m3).as_deref(), Some("health gate: no"));
+        let m5 = "record_id=4 severity=error time=\"t\" name=\"Global\" msg=\"Update Module output (stderr): health gate: no\"\n\
+            Committing failed.\nRolled back.\n";
+        assert_eq!(client_reason(m5).as_deref(), Some("health gate: no"));
     }
 
     #[test]

@@ -464,6 +464,8 @@ pub struct SimDevice {
     pub tags: Vec<String>,
     /// The device's Mender client.
     pub client: Client,
+    /// Its client's data dir is root's, as on a real device: fleetdeck must insist on root.
+    pub client_needs_root: bool,
     root: tempfile::TempDir,
 }
 
@@ -513,6 +515,7 @@ impl SimDevice {
             bin,
             tags: vec!["prod".into()],
             client: opts.client,
+            client_needs_root: opts.client_needs_root,
             root,
         };
         // A factory image on partition a, nothing on b; booted from a.
@@ -938,6 +941,10 @@ impl SimDevice {
         y += "    update:\n";
         for (k, v) in update {
             y += &format!("      {k}: {}\n", q(&v));
+        }
+        if !self.client_needs_root {
+            // This device's client really runs as the (unprivileged) login user.
+            y += "      require_root: false\n";
         }
         y
     }
