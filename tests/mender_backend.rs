@@ -613,6 +613,32 @@ async fn a_wrong_token_says_unauthorized_and_names_the_variable() {
     assert!(reason.starts_with("forbidden"), "{reason}");
 }
 
+/// No right to the inventory: the devices still show, with a note that their attributes are
+/// missing (and the header stays connected: the server answered).
+#[tokio::test]
+async fn a_forbidden_inventory_leaves_the_devices_with_a_note() {
+    let s = MenderServer::with_fixtures(TOKEN).await;
+    s.fail_page(INVENTORY, 1, Reply::error(403, "Forbidden"));
+    let b = backend(&s, TOKEN);
+    let (tx, mut rx) = mpsc::channel(64);
+    let _h = b.watch(ResourceKind::MenderDevice, tx);
+    let (rows, note) = incomplete(&mut rx).await;
+    let rows = rows.expect("rows");
+    assert_eq!(rows.len(), 3);
+    assert!(
+        rows.iter().all(|r| r.cells[2].is_empty()),
+        "no inventory attributes"
+    );
+    assert!(
+        note.starts_with("incomplete list: GET /api/management/v1/inventory/devices page 1 (0 read): forbidden: Forbidden"),
+        "{note}"
+    );
+    match next_event(&mut rx, |e| matches!(e, BackendEvent::Status(..))).await {
+        BackendEvent::Status(_, SourceStatus::Connected(_)) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn rate_limited_honours_retry_after_then_recovers() {
     let s = MenderServer::with_fixtures(TOKEN).await;
@@ -774,6 +800,101 @@ async fn the_double_refuses_what_the_server_refuses() {
                 .iter()
                 .all(|d| d.get("attempts").is_none())
         );
+    }
+}
+
+/// The validator is not vacuous: what the upstream documents forbid, on either side, is
+/// caught and named.
+#[tokio::test]
+async fn the_validator_catches_what_the_spec_forbids() {
+    let s = MenderServer::with_fixtures(TOKEN).await;
+    let api = Api::new(&s.url(), Some(Token::new(TOKEN)));
+    let call = |method: http::Method, path: String, body: Option<serde_json::Value>| {
+        let api = api.clone();
+        async move {
+            api.request(method, &path, body.as_ref())
+                .await
+                .map(|r| r.status)
+        }
+    };
+    // Responses the double was told to serve.
+    s.reply(
+        "GET",
+        &format!("{DEPLOYMENTS}/{DEP1}"),
+        Reply::json(
+            200,
+            &json!({"id": DEP1, "name": "x", "artifact_name": "a", "status": "finished", "device_count": 1}),
+        ),
+    );
+    s.fail_page(
+        &format!("{DEPLOYMENTS}/{DEP2}/devices/list"),
+        1,
+        Reply::json(
+            200,
+            &json!([{"id": "d", "status": "exploded", "log": false}]),
+        ),
+    );
+    s.reply(
+        "GET",
+        &format!("{DEPLOYMENTS}/{DEP2}/statistics"),
+        Reply::json(200, &json!({"success": 1})),
+    );
+    s.reply(
+        "GET",
+        &format!("{DEVAUTH}/{DEV1}"),
+        Reply::error(418, "teapot"),
+    );
+    s.reply(
+        "GET",
+        &format!("{INVENTORY}/{DEV1}"),
+        Reply::json(
+            200,
+            &json!({"id": DEV1, "attributes": [{"name": "a", "value": "b"}]}),
+        ),
+    );
+    for path in [
+        format!("{DEPLOYMENTS}/{DEP1}"),
+        format!("{DEPLOYMENTS}/{DEP2}/devices/list"),
+        format!("{DEPLOYMENTS}/{DEP2}/statistics"),
+        format!("{DEVAUTH}/{DEV1}"),
+        format!("{INVENTORY}/{DEV1}"),
+    ] {
+        let _ = call(http::Method::GET, path, None).await;
+    }
+    // Requests fleetdeck must never send.
+    let _ = call(
+        http::Method::POST,
+        DEPLOYMENTS.to_string(),
+        Some(json!({"name": "x", "devices": ["d1"]})),
+    )
+    .await;
+    let _ = call(
+        http::Method::PUT,
+        format!("{DEPLOYMENTS}/{DEP2}/status"),
+        Some(json!({"status": "paused"})),
+    )
+    .await;
+    let _ = call(http::Method::DELETE, format!("{DEPLOYMENTS}/{DEP1}"), None).await;
+    let _ = call(
+        http::Method::GET,
+        "/api/management/v1/deployments/nope".into(),
+        None,
+    )
+    .await;
+    let _ = call(http::Method::GET, format!("{DEPLOYMENTS}/{DEP1}/log"), None).await;
+    let v = s.take_violations().join("\n");
+    for want in [
+        "missing required `created`",
+        "\"exploded\" is not one of",
+        "missing required `noartifact`",
+        "status 418 is not declared",
+        "missing required `scope`",
+        "missing required `artifact_name`",
+        "\"paused\" is not one of",
+        "DELETE is not an operation of /api/management/v1/deployments/deployments/{id}",
+        "no path in the spec matches /api/management/v1/deployments/nope",
+    ] {
+        assert!(v.contains(want), "{want} not caught in:\n{v}");
     }
 }
 

@@ -78,6 +78,8 @@ pub struct Recorded {
     pub at: Instant,
     pub served: Instant,
     pub status: u16,
+    /// Bytes of the response body.
+    pub bytes: usize,
 }
 
 impl Recorded {
@@ -870,6 +872,7 @@ async fn handle(st: Arc<Mutex<State>>, req: Request<Incoming>) -> Response<Full<
         at,
         served: Instant::now(),
         status: reply.status,
+        bytes: reply.body.len(),
     });
     respond(&reply)
 }

@@ -114,6 +114,9 @@ pub async fn newest(inner: &Inner, n: usize) -> Result<Vec<Value>, FetchError> {
 #[derive(Default)]
 pub struct Tracker {
     known: HashMap<String, Value>,
+    /// The row of each known deployment, mapped again only when its JSON changed: a refresh
+    /// then costs the mapping of the few active deployments, not of the whole history.
+    rows: HashMap<String, Resource>,
     /// `/statistics` of list items that came without `statistics` (older servers); kept for
     /// finished deployments, read again for active ones.
     stats: HashMap<String, Value>,
@@ -168,7 +171,7 @@ impl Tracker {
         } else {
             // The whole history was read: whatever is still missing no longer exists.
             for id in &left {
-                self.known.remove(id);
+                self.forget(id);
             }
         }
         self.statistics(inner).await?;
@@ -193,7 +196,7 @@ impl Tracker {
                         for d in items {
                             if let Some(id) = checked_id(inner, &d) {
                                 ids.insert(id.clone());
-                                self.known.insert(id, d);
+                                self.upsert(id, d);
                             }
                         }
                     }
@@ -224,7 +227,7 @@ impl Tracker {
                         Ok(r) => match r.json() {
                             Ok(d) if d.is_object() => {
                                 found.insert(id.clone());
-                                self.known.insert(id.clone(), d);
+                                self.upsert(id.clone(), d);
                             }
                             Ok(_) => {}
                             Err(e) => return Err(self.failed(FetchError::new(path, e), inner)),
@@ -244,7 +247,7 @@ impl Tracker {
                         for d in items {
                             if let Some(id) = checked_id(inner, &d) {
                                 found.insert(id.clone());
-                                self.known.insert(id, d);
+                                self.upsert(id, d);
                             }
                         }
                     }
@@ -255,13 +258,27 @@ impl Tracker {
         }
         for id in ids {
             if !found.contains(id) {
-                self.known.remove(id);
+                self.forget(id);
             }
         }
         Ok(())
     }
 
-    fn failed(&self, e: FetchError, inner: &Inner) -> Failed {
+    /// Keep the latest state of a deployment; its row is mapped again only when it changed.
+    fn upsert(&mut self, id: String, d: Value) {
+        if self.known.get(&id) != Some(&d) {
+            self.rows.remove(&id);
+            self.known.insert(id, d);
+        }
+    }
+
+    fn forget(&mut self, id: &str) {
+        self.known.remove(id);
+        self.rows.remove(id);
+        self.stats.remove(id);
+    }
+
+    fn failed(&mut self, e: FetchError, inner: &Inner) -> Failed {
         Failed::new(e, Some(self.rows(inner)))
     }
 
@@ -288,7 +305,10 @@ impl Tracker {
                 .and_then(|r| r.json())
             {
                 Ok(s) if s.is_object() => {
-                    self.stats.insert(id, s);
+                    if self.stats.get(&id) != Some(&s) {
+                        self.rows.remove(&id);
+                        self.stats.insert(id, s);
+                    }
                 }
                 Ok(_) => tracing::warn!(source = %inner.id, "mender {path}: not an object"),
                 Err(
@@ -303,15 +323,22 @@ impl Tracker {
         Ok(())
     }
 
-    fn rows(&self, inner: &Inner) -> Vec<Resource> {
-        self.known
+    fn rows(&mut self, inner: &Inner) -> Vec<Resource> {
+        let Tracker {
+            known, rows, stats, ..
+        } = self;
+        known
             .iter()
             .map(|(id, d)| {
-                let stats = d
-                    .get("statistics")
-                    .filter(|s| s.is_object())
-                    .or_else(|| self.stats.get(id));
-                map::deployment_row(&inner.id, d, stats)
+                rows.entry(id.clone())
+                    .or_insert_with(|| {
+                        let st = d
+                            .get("statistics")
+                            .filter(|s| s.is_object())
+                            .or_else(|| stats.get(id));
+                        map::deployment_row(&inner.id, d, st)
+                    })
+                    .clone()
             })
             .collect()
     }

@@ -282,18 +282,20 @@ fn on_failure(
         }
         events.push(ev);
     }
-    // The header says the server is not answering as it should.
-    let header_text = match &error.cause {
-        ApiError::RateLimited(_) => error.cause.to_string(),
-        _ => error.to_string(),
-    };
-    events.push(BackendEvent::Status(
-        inner.id.clone(),
-        SourceStatus::Reconnecting {
-            error: header_text,
+    // The header says the server is not answering as it should (a 403 on a secondary list is
+    // an answer: the server is fine, the note in the view says what is missing).
+    let status = match &error.cause {
+        ApiError::Forbidden(_) => SourceStatus::Connected(inner.server_text()),
+        ApiError::RateLimited(_) => SourceStatus::Reconnecting {
+            error: error.cause.to_string(),
             retry_in_secs: delay.as_secs(),
         },
-    ));
+        _ => SourceStatus::Reconnecting {
+            error: error.to_string(),
+            retry_in_secs: delay.as_secs(),
+        },
+    };
+    events.push(BackendEvent::Status(inner.id.clone(), status));
     Some((delay, events))
 }
 
