@@ -165,6 +165,8 @@ struct Steady {
     requests: f64,
     bytes: f64,
     cpu: Duration,
+    /// Of `cpu`: the reducer and the frame.
+    ui_cpu: Duration,
     rows: usize,
 }
 
@@ -224,11 +226,14 @@ fn run(
         }
         bench.server.clear_requests();
         let cpu0 = thread_cpu();
+        let mut ui_cpu = Duration::ZERO;
         let mut n = 0;
         while n < refreshes {
             let ev = recv(&mut rx).await;
             let done = matches!(ev, BackendEvent::Snapshot { .. });
+            let u0 = thread_cpu();
             console.apply(ev);
+            ui_cpu += thread_cpu() - u0;
             n += done as usize;
         }
         let cpu = thread_cpu() - cpu0;
@@ -237,6 +242,7 @@ fn run(
             requests: reqs.len() as f64 / refreshes as f64,
             bytes: reqs.iter().map(|r| r.bytes).sum::<usize>() as f64 / refreshes as f64,
             cpu: cpu / refreshes as u32,
+            ui_cpu: ui_cpu / refreshes as u32,
             rows: console.rows(),
         };
         (load, Some(steady))
@@ -254,6 +260,7 @@ fn report(bench: &Bench, kind: ResourceKind, view: &str, first_path: &str, want:
     let mut first_screen = Vec::new();
     let mut complete = Vec::new();
     let mut cpu = Vec::new();
+    let mut ui_cpu = Vec::new();
     let mut steady_last = None;
     let mut load_last = None;
     for _ in 0..RUNS {
@@ -267,6 +274,7 @@ fn report(bench: &Bench, kind: ResourceKind, view: &str, first_path: &str, want:
         first_screen.push(ms(load.first_screen));
         complete.push(ms(load.complete));
         cpu.push(ms(steady.cpu));
+        ui_cpu.push(ms(steady.ui_cpu));
         steady_last = Some(steady);
         load_last = Some(load);
     }
@@ -293,11 +301,12 @@ fn report(bench: &Bench, kind: ResourceKind, view: &str, first_path: &str, want:
         load.requests
     );
     println!(
-        "steady refresh: {:.2} requests, {:.0} bytes, console CPU median {:.2} ms ({})",
+        "steady refresh: {:.2} requests, {:.0} bytes, console CPU median {:.2} ms ({}), of which reducer + frame {:.2} ms",
         steady.requests,
         steady.bytes,
         median(cpu.clone()),
-        fmt(&cpu)
+        fmt(&cpu),
+        median(ui_cpu)
     );
 }
 
