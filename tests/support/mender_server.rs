@@ -54,10 +54,10 @@ pub enum LinkStyle {
     /// (backend/pkg/rest.utils/paging.go:157-194; `last` only where a total is known).
     Monorepo,
     /// go-lib-micro (services <= 3.7): prev, next, first, one line each, path-absolute
-    /// (go-lib-micro rest_utils/paging.go `MakePageLinkHdrs`/`MakeLink`).
+    /// (mendersoftware/go-lib-micro@e89531a rest_utils/paging.go `MakePageLinkHdrs`, `MakeLink`).
     GoLibMicro,
     /// Old inventory (<= 3.7): go-lib-micro's order, bare relative targets
-    /// `<devices?page=2&per_page=N>` (mendersoftware/inventory utils/http.go `MakeLink`).
+    /// `<devices?page=2&per_page=N>` (mendersoftware/inventory@4c53e7d utils/http.go `MakeLink`).
     /// Applied to every list here, so that every list is read through a relative reference.
     OldInventory,
     /// The monorepo's links comma-joined on ONE line (RFC 8288 allows it; a proxy may fold).
@@ -430,7 +430,7 @@ fn query_all(query: &str, name: &str) -> Vec<String> {
         .collect()
 }
 
-/// Upstream's paging parameters, or its 400 (paging.go:50-83).
+/// Upstream's paging parameters, or its 400 (mender-server backend/pkg/rest.utils/paging.go:50-83).
 fn paging(query: &str) -> Result<(usize, usize), Reply> {
     let parse = |name: &str, default: usize| -> Result<usize, Reply> {
         match query_param(query, name) {
@@ -466,7 +466,8 @@ fn go_encode(pairs: &[(String, String)]) -> String {
 }
 
 /// One page of `all` with upstream's headers. `total`: send X-Total-Count (and the monorepo's
-/// `last` link); device auth sends neither (api_devauth.go:258-276).
+/// `last` link); device auth sends neither (mender-server
+/// backend/services/deviceauth/api/http/api_devauth.go:258-276).
 fn page_of(style: LinkStyle, path: &str, query: &str, all: &[Value], total: bool) -> Reply {
     let (page, per_page) = match paging(query) {
         Ok(p) => p,
@@ -547,9 +548,10 @@ fn created(d: &Value) -> jiff::Timestamp {
         .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
 }
 
-/// The v1/v2 deployments list with upstream's filters (api_deployments.go:1636-1753;
-/// datastore_mongo.go:2743-2850): status, ids, names, created_after/before (Unix seconds,
-/// inclusive), sorted by creation, newest first unless `sort=asc`.
+/// The v1/v2 deployments list with upstream's filters: status, ids, names,
+/// created_after/before (Unix seconds, inclusive), sorted by creation, newest first unless
+/// `sort=asc` (mender-server backend/services/deployments/api/http/api_deployments.go:1636-1753,
+/// backend/services/deployments/store/mongo/datastore_mongo.go:2743-2850).
 fn deployments_list(data: &Data, query: &str, v2: bool) -> Result<Vec<Value>, Reply> {
     let status = query_param(query, "status");
     if let Some(s) = &status
@@ -665,7 +667,8 @@ fn create(s: &mut State, body: &Value, group: Option<&str>) -> Reply {
             .map(|dev| json!({"id": dev, "status": "pending", "log": false, "created": jiff::Timestamp::now().to_string()}))
             .collect(),
     );
-    // Location: path-absolute (api_deployments.go:1119-1121).
+    // Location: path-absolute (mender-server
+    // backend/services/deployments/api/http/api_deployments.go:1119-1121).
     Reply::empty(201).header("location", &format!("{DEPLOYMENTS}/{id}"))
 }
 
@@ -756,7 +759,7 @@ fn route(
             }
         }
         ("GET", "/api/management/v1/deployments/deployments/{deployment_id}/devices/list") => {
-            // (api_deployments.go:1573-1634)
+            // (mender-server backend/services/deployments/api/http/api_deployments.go:1573-1634)
             if !is_uuid(&dep_id) {
                 return Reply::error(400, "ID is not a valid UUID");
             }

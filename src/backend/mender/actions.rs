@@ -82,7 +82,7 @@ impl Inner {
     }
 
     /// POST a deployment to one group, or to a list of devices -> 201 + Location (the new id
-    /// is its last segment; management_v1.yaml:104-158,220-277).
+    /// is its last segment; management_v1.yaml:111-158,220-277).
     async fn create(&self, artifact: &str, devices: &[String]) -> anyhow::Result<String> {
         let artifact = artifact.trim();
         if artifact.is_empty() {

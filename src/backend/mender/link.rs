@@ -5,10 +5,10 @@
 //!
 //! Upstream: every service adds one line per link (`Header().Add("Link", l)`,
 //! mender-server backend/services/inventory/api/http/api_inventory.go:302-304); the monorepo
-//! emits first, prev, next, last (backend/pkg/rest.utils/paging.go:157-194), go-lib-micro
-//! emits prev, next, first (rest_utils/paging.go `MakePageLinkHdrs`), old inventory the same
-//! order with a bare relative target `<devices?page=2&per_page=N>`
-//! (mendersoftware/inventory utils/http.go `MakeLink`).
+//! emits first, prev, next, last (backend/pkg/rest.utils/paging.go:157-194); go-lib-micro
+//! (services <= 3.7) emits prev, next, first (mendersoftware/go-lib-micro rest_utils/paging.go
+//! `MakePageLinkHdrs`); old inventory the same order with a bare relative target
+//! `<devices?page=2&per_page=N>` (mendersoftware/inventory utils/http.go `MakeLink`).
 
 /// One link: its raw target (not resolved) and its relation types, lower-cased.
 #[derive(Debug, Clone, PartialEq, Eq)]
