@@ -270,6 +270,41 @@ async fn long_lists_are_read_completely_with_every_link_style() {
     }
 }
 
+/// Without any Link header, `X-Total-Count` decides: inventory (which sends it) stops when the
+/// total is read; device auth (which does not) asks until a page comes back short or empty.
+#[tokio::test]
+async fn x_total_count_is_the_fallback_without_links() {
+    let (devices, inventory) = mender_server::synth_devices(1000);
+    let s = MenderServer::start(TOKEN).await;
+    s.set_data(Data {
+        devices,
+        inventory,
+        ..Default::default()
+    });
+    s.link_style(LinkStyle::None);
+    let b = backend(&s, TOKEN);
+    let rows = snapshot(&b, ResourceKind::MenderDevice).await;
+    assert_eq!(rows.len(), 1000);
+    assert!(rows.iter().all(|r| r.cells[2] == "raspberrypi4"));
+    let pages = |path: &str| {
+        s.requests()
+            .iter()
+            .filter(|r| r.path == path)
+            .map(|r| r.param("page")[0].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        pages(INVENTORY),
+        ["1", "2"],
+        "the total was read after 2 full pages"
+    );
+    assert_eq!(
+        pages(DEVAUTH),
+        ["1", "2", "3"],
+        "no total: the empty 3rd page ends it"
+    );
+}
+
 #[tokio::test]
 async fn the_first_page_shows_before_the_rest() {
     let (devices, inventory) = mender_server::synth_devices(1201);
@@ -397,6 +432,24 @@ async fn deployment_devices_use_the_paged_list_and_logs_keep_fractional_times() 
             .collect();
         d.deployment_devices.insert(DEP2.into(), list);
     });
+    // A log written the way the server writes it: Go `time.String()`, fraction trimmed.
+    let log_t0 = "2024-05-02T08:00:10Z".parse::<jiff::Timestamp>().unwrap();
+    let log: String = [0i64, 500_000_000, 123_456_789, 1_000_000]
+        .iter()
+        .map(|n| {
+            let t = log_t0 + jiff::SignedDuration::from_nanos(*n);
+            format!("{} info: step\n", mender_server::go_time(t))
+        })
+        .collect();
+    assert!(
+        log.starts_with(
+            "2024-05-02 08:00:10 +0000 UTC info: step\n2024-05-02 08:00:10.5 +0000 UTC"
+        )
+    );
+    let dev0 = mender_server::device_id(0);
+    s.data(|d| {
+        d.logs.insert((DEP2.into(), dev0.clone()), log);
+    });
     let b = backend(&s, TOKEN);
     let rows = snapshot(&b, ResourceKind::MenderDeploymentDevice).await;
     assert_eq!(rows.len(), 1203, "2 + 1,201 devices");
@@ -470,6 +523,21 @@ async fn deployment_devices_use_the_paged_list_and_logs_keep_fractional_times() 
     assert_eq!(ts[0] - t0, 123_456_000, "fractional seconds kept");
     assert_eq!(ts[1] - t0, 29_000_000_000, "whole seconds too");
     assert_eq!(ts[3] % 1_000_000_000, 917_043, "nanoseconds");
+
+    let key = ResourceKey {
+        id: format!("{DEP2}/{dev0}"),
+        ..failed.key.clone()
+    };
+    let (tx, mut rx) = mpsc::channel(64);
+    let _h = b.logs(&key, LogOpts::default(), 8, tx);
+    let BackendEvent::LogLines { lines, .. } =
+        next_event(&mut rx, |e| matches!(e, BackendEvent::LogLines { .. })).await
+    else {
+        unreachable!()
+    };
+    let base = log_t0.as_nanosecond() as i64;
+    let got: Vec<i64> = lines.iter().map(|l| l.ts.unwrap() - base).collect();
+    assert_eq!(got, [0, 500_000_000, 123_456_789, 1_000_000]);
 }
 
 #[tokio::test]
