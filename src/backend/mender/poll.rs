@@ -181,11 +181,7 @@ pub async fn run(inner: Arc<Inner>, kind: ResourceKind, tx: EventTx) {
             Err(failed) => {
                 connected = false;
                 tracing::info!(source = %inner.id, kind = kind.name(), "mender: {}", failed.error);
-                let Some((delay, events)) =
-                    on_failure(&inner, kind, failed, &mut shown, &mut backoff)
-                else {
-                    return;
-                };
+                let (delay, events) = on_failure(&inner, kind, failed, &mut shown, &mut backoff);
                 for ev in events {
                     if tx.send(ev).await.is_err() {
                         return;
@@ -208,7 +204,7 @@ fn on_failure(
     failed: Failed,
     shown: &mut Shown,
     backoff: &mut Backoff,
-) -> Option<(Duration, Vec<BackendEvent>)> {
+) -> (Duration, Vec<BackendEvent>) {
     let Failed { error, rows } = failed;
     let has_rows = rows.as_ref().is_some_and(|r| !r.is_empty());
     let mut events = Vec::new();
@@ -236,7 +232,7 @@ fn on_failure(
             reason,
         });
         *shown = Shown::Nothing;
-        return Some((delay, events));
+        return (delay, events);
     }
     let delay = match &error.cause {
         ApiError::RateLimited(secs) => Duration::from_secs(*secs),
@@ -296,7 +292,7 @@ fn on_failure(
         },
     };
     events.push(BackendEvent::Status(inner.id.clone(), status));
-    Some((delay, events))
+    (delay, events)
 }
 
 fn incomplete(
