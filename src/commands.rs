@@ -33,6 +33,13 @@ pub async fn snapshot(
                         bail!("{id}: {error}")
                     }
                     BackendEvent::Unavailable { source, reason, .. } => bail!("{source}: {reason}"),
+                    // A script must never get a cut list as if it were the whole one.
+                    BackendEvent::Incomplete {
+                        source,
+                        note,
+                        loading: false,
+                        ..
+                    } => bail!("{source}: {note}"),
                     _ => {}
                 }
             }

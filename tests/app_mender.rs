@@ -253,3 +253,47 @@ fn read_only_refuses_mender_actions_and_audits() {
         }
     )));
 }
+
+/// An incomplete list shows its rows with a note; `None` keeps the rows shown; the next
+/// complete snapshot clears the note.
+#[test]
+fn incomplete_lists_keep_a_note_until_a_complete_snapshot() {
+    let mut st = state(false);
+    command(&mut st, "mdevices");
+    let key = (src(), ResourceKind::MenderDevice);
+    let incomplete = |rows: Option<Vec<Resource>>, note: &str, loading: bool| {
+        Msg::Backend(BackendEvent::Incomplete {
+            source: src(),
+            kind: ResourceKind::MenderDevice,
+            resources: rows,
+            note: note.into(),
+            loading,
+        })
+    };
+    let shown = |st: &AppState| match st.top() {
+        View::Table(t) => t.rows.len(),
+        _ => panic!("a table"),
+    };
+    update(
+        &mut st,
+        incomplete(
+            Some(devices()[..1].to_vec()),
+            "loading devices: 1 so far",
+            true,
+        ),
+    );
+    assert_eq!(shown(&st), 1);
+    assert!(st.incomplete[&key].loading);
+    snapshot(&mut st, ResourceKind::MenderDevice, devices());
+    assert_eq!(shown(&st), 3);
+    assert!(!st.incomplete.contains_key(&key), "complete: no note");
+    update(
+        &mut st,
+        incomplete(None, "not refreshed: GET ... page 2", false),
+    );
+    assert_eq!(shown(&st), 3, "the last complete list stays");
+    assert_eq!(st.incomplete[&key].text, "not refreshed: GET ... page 2");
+    assert!(!st.incomplete[&key].loading);
+    snapshot(&mut st, ResourceKind::MenderDevice, devices());
+    assert!(st.incomplete.is_empty());
+}

@@ -1,5 +1,6 @@
 //! The real binary in tmux against a local Mender API: list deployments, drill into a
-//! deployment's devices, read a device's deployment log, abort (confirmed, audited).
+//! deployment's devices, read a device's deployment log, abort (confirmed, audited; refused
+//! by the server for a finished deployment).
 
 #[path = "support/mender_server.rs"]
 mod mender_server;
@@ -7,7 +8,7 @@ mod support;
 
 use std::time::Duration;
 
-use mender_server::{MenderServer, Reply, fixture, fixture_text};
+use mender_server::MenderServer;
 use support::require;
 use support::tmux::{Tmux, fleetdeck_bin, shell_quote, tmux_available};
 
@@ -17,10 +18,6 @@ const DEPLOYMENTS: &str = "/api/management/v1/deployments/deployments";
 const DEP1: &str = "0c13a0e6-6b63-49b8-be8f-4bd3d3cd1e1b";
 const DEP2: &str = "1d24b1f7-7c74-4ac9-8f90-5ce4e4de2f2c";
 const DEV2: &str = "64a1f0c2e4b0a1b2c3d4e5f2";
-
-fn items(name: &str) -> Vec<serde_json::Value> {
-    fixture(name).as_array().unwrap().clone()
-}
 
 #[test]
 fn deployments_drill_log_and_abort_in_the_console() {
@@ -32,30 +29,8 @@ fn deployments_drill_log_and_abort_in_the_console() {
         .enable_all()
         .build()
         .unwrap();
-    let s = rt.block_on(MenderServer::start(TOKEN));
-    s.list(DEPLOYMENTS, items("deployments.json"), 1);
-    for (id, file) in [(DEP1, "0c13a0e6"), (DEP2, "1d24b1f7")] {
-        s.reply(
-            "GET",
-            &format!("{DEPLOYMENTS}/{id}"),
-            Reply::json(200, &fixture(&format!("deployment_{file}.json"))),
-        );
-        s.list(
-            &format!("{DEPLOYMENTS}/{id}/devices"),
-            items(&format!("deployment_devices_{file}.json")),
-            20,
-        );
-    }
-    s.reply(
-        "GET",
-        &format!("{DEPLOYMENTS}/{DEP1}/devices/{DEV2}/log"),
-        Reply::text(200, &fixture_text("deployment_log.txt")),
-    );
-    s.reply(
-        "PUT",
-        &format!("{DEPLOYMENTS}/{DEP1}/status"),
-        Reply::text(204, ""),
-    );
+    // The fixtures, served like the upstream server (checked against its OpenAPI documents).
+    let s = rt.block_on(MenderServer::with_fixtures(TOKEN));
 
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.yaml");
@@ -85,8 +60,10 @@ fn deployments_drill_log_and_abort_in_the_console() {
     assert!(screen.contains("release-2024.04 production"), "{screen}");
     assert!(screen.contains("inprogress"), "{screen}");
 
-    // Enter: the first deployment's devices; the failed one's deployment log.
-    t.keys(&["Enter"]);
+    // Enter: the first deployment's devices; the failed one's deployment log. (Home: the
+    // selection stays on the row that showed first, the active deployment, while the
+    // history loaded after it.)
+    t.keys(&["Home", "Enter"]);
     let screen = t.wait_for(DEV2, T);
     assert!(screen.contains("failure"), "{screen}");
     t.keys(&["Down", "l"]);
@@ -97,18 +74,36 @@ fn deployments_drill_log_and_abort_in_the_console() {
     t.keys(&["Escape"]);
     t.wait_for("release-2024.05 staging", T);
 
-    // x on the first deployment: confirmed, then the PUT.
+    // x on the first deployment: it has finished, the server refuses (422) and says why.
     t.keys(&["x"]);
     t.wait_for("abort", T);
     t.keys(&["y"]);
+    t.wait_for("Deployment already finished", T);
+    // x on the one in progress: confirmed, then the PUT.
+    t.keys(&["Down", "x"]);
+    t.wait_for("abort", T);
+    t.keys(&["y"]);
     t.wait_for("aborted", T);
-    let put = s
+    let puts: Vec<_> = s
         .requests()
         .into_iter()
-        .find(|r| r.method == "PUT")
-        .expect("PUT sent");
-    assert_eq!(put.path, format!("{DEPLOYMENTS}/{DEP1}/status"));
-    assert_eq!(put.json(), serde_json::json!({"status": "aborted"}));
+        .filter(|r| r.method == "PUT")
+        .collect();
+    assert_eq!(puts.len(), 2, "{puts:#?}");
+    assert_eq!(puts[0].path, format!("{DEPLOYMENTS}/{DEP1}/status"));
+    assert_eq!(puts[0].status, 422);
+    assert_eq!(puts[1].path, format!("{DEPLOYMENTS}/{DEP2}/status"));
+    assert_eq!(puts[1].json(), serde_json::json!({"status": "aborted"}));
+    assert_eq!(puts[1].status, 204);
+    // Lists came from the v2 list and the paged per-device list only.
+    assert!(
+        s.requests()
+            .iter()
+            .filter(|r| r.method == "GET")
+            .all(|r| r.path != DEPLOYMENTS
+                && !(r.path.starts_with(DEPLOYMENTS) && r.path.ends_with("/devices"))),
+        "no deprecated or v1 list"
+    );
 
     t.keys(&["q"]);
     t.wait_for("EXITED:0", T);

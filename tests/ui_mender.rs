@@ -137,3 +137,60 @@ fn mender_unauthorized_in_the_view_100x16() {
     );
     insta::assert_snapshot!(draw(&mut st, 100, 16));
 }
+
+/// Enter on a deployment: its devices from `/devices/list` (no ATTEMPTS column: Mender has no
+/// such field).
+#[test]
+fn mender_deployment_devices_120x16() {
+    let mut st = state();
+    command(&mut st, "mdeployments");
+    let mut rows = Vec::new();
+    for (id, file, name) in [
+        (
+            "0c13a0e6-6b63-49b8-be8f-4bd3d3cd1e1b",
+            "deployment_devices_0c13a0e6.json",
+            "release-2024.04 production",
+        ),
+        (
+            "1d24b1f7-7c74-4ac9-8f90-5ce4e4de2f2c",
+            "deployment_devices_1d24b1f7.json",
+            "release-2024.05 staging",
+        ),
+    ] {
+        for d in fixture(file).as_array().unwrap() {
+            rows.push(map::deployment_device_row(&src(), id, name, d));
+        }
+    }
+    update(
+        &mut st,
+        Msg::Backend(BackendEvent::Snapshot {
+            source: src(),
+            kind: ResourceKind::MenderDeploymentDevice,
+            resources: rows,
+        }),
+    );
+    command(&mut st, "mdd");
+    insta::assert_snapshot!(draw(&mut st, 120, 16));
+}
+
+/// A list that could not be read to its end says so above its rows, naming the endpoint.
+#[test]
+fn mender_incomplete_list_says_so_120x16() {
+    let mut st = state();
+    command(&mut st, "mdevices");
+    let rows = match st.data.get(&ResourceKind::MenderDevice) {
+        Some(m) => m[&src()].iter().take(2).map(|r| (**r).clone()).collect(),
+        None => Vec::new(),
+    };
+    update(
+        &mut st,
+        Msg::Backend(BackendEvent::Incomplete {
+            source: src(),
+            kind: ResourceKind::MenderDevice,
+            resources: Some(rows),
+            note: "incomplete list: GET /api/management/v2/devauth/devices page 2 (500 read): HTTP 500: internal error; retrying in 2s".into(),
+            loading: false,
+        }),
+    );
+    insta::assert_snapshot!(draw(&mut st, 120, 16));
+}

@@ -23,6 +23,8 @@ pub struct AppState {
     pub data: HashMap<ResourceKind, BTreeMap<SourceId, Vec<Arc<Resource>>>>,
     /// Why a source cannot list a kind at all ("This node is not a swarm manager…").
     pub unavailable: HashMap<(SourceId, ResourceKind), String>,
+    /// Lists shown although not complete (loading, or a page failed): the view says so.
+    pub incomplete: HashMap<(SourceId, ResourceKind), ListNote>,
     /// Navigation stack; never empty. Esc pops, Enter/l/d push.
     pub stack: Vec<View>,
     pub mode: Mode,
@@ -55,6 +57,14 @@ impl View {
             View::Describe(d) => format!("Describe({})", d.title),
         }
     }
+}
+
+/// Why a shown list is not the complete current one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListNote {
+    pub text: String,
+    /// More rows are on their way (a long first load); otherwise the listing failed.
+    pub loading: bool,
 }
 
 /// A text input line (command bar, filter, search, save path).
@@ -414,6 +424,7 @@ impl AppState {
             sources: BTreeMap::new(),
             data: HashMap::new(),
             unavailable: HashMap::new(),
+            incomplete: HashMap::new(),
             stack: vec![View::Table(TableView::new(ResourceKind::Container, None))],
             mode: Mode::Normal,
             toast: None,

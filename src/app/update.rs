@@ -127,7 +127,29 @@ fn on_backend(state: &mut AppState, ev: BackendEvent) {
             if let Some(m) = state.data.get_mut(&kind) {
                 m.remove(&source);
             }
+            state.incomplete.remove(&(source.clone(), kind));
             state.unavailable.insert((source, kind), reason);
+            refresh_tables(state, kind);
+        }
+        BackendEvent::Incomplete {
+            source,
+            kind,
+            resources,
+            note,
+            loading,
+        } => {
+            state.unavailable.remove(&(source.clone(), kind));
+            state.incomplete.insert(
+                (source.clone(), kind),
+                ListNote {
+                    text: note,
+                    loading,
+                },
+            );
+            if let Some(resources) = resources {
+                let entry = state.data.entry(kind).or_default();
+                entry.insert(source, resources.into_iter().map(Arc::new).collect());
+            }
             refresh_tables(state, kind);
         }
         BackendEvent::Snapshot {
@@ -136,6 +158,7 @@ fn on_backend(state: &mut AppState, ev: BackendEvent) {
             resources,
         } => {
             state.unavailable.remove(&(source.clone(), kind));
+            state.incomplete.remove(&(source.clone(), kind));
             if kind == ResourceKind::Device {
                 ask_passphrase(state, &resources);
             }
@@ -195,6 +218,7 @@ fn forget_source(state: &mut AppState, source: &crate::model::SourceId) {
         m.remove(source);
     }
     state.unavailable.retain(|(s, _), _| s != source);
+    state.incomplete.retain(|(s, _), _| s != source);
     let now = jiff::Timestamp::now();
     for v in state.stack.iter_mut() {
         if let View::Table(t) = v {

@@ -35,6 +35,18 @@ pub enum BackendEvent {
         kind: ResourceKind,
         resources: Vec<Resource>,
     },
+    /// The list of `kind` is not complete, and the view must say so (`note`) next to the rows:
+    /// the first pages of a long list while the rest loads (`loading`), or a listing that could
+    /// not be read to its end (`!loading`; the note names the endpoint and the page).
+    /// `resources` replaces the rows; None keeps the rows shown (the last complete list, now
+    /// not current). The next `Snapshot` replaces rows and note.
+    Incomplete {
+        source: SourceId,
+        kind: ResourceKind,
+        resources: Option<Vec<Resource>>,
+        note: String,
+        loading: bool,
+    },
     /// The source is up but cannot serve `kind` (e.g. swarm views on an engine that is not a
     /// swarm manager); the view shows `reason` instead of rows.
     Unavailable {

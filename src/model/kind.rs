@@ -607,7 +607,6 @@ static SPECS: &[KindSpec] = &[
             text("STATUS", 10),
             text("STARTED", 20),
             text("FINISHED", 20),
-            number("ATTEMPTS", 8),
             text("DEPLOYMENT", 12),
         ],
         drill: None,

@@ -34,17 +34,31 @@ pub fn render(frame: &mut Frame, state: &mut AppState) {
     chrome::header(frame, header, state, &theme);
     chrome::breadcrumbs(frame, crumbs, state, &theme);
     let AppState {
-        stack, unavailable, ..
+        stack,
+        unavailable,
+        incomplete,
+        ..
     } = state;
     match stack.last_mut().expect("stack never empty") {
         View::Table(t) => {
             // Sources that cannot list this kind say why in place of rows.
-            let notes: Vec<String> = unavailable
+            let mut notes: Vec<String> = unavailable
                 .iter()
                 .filter(|((_, k), _)| *k == t.kind)
                 .map(|((src, _), why)| format!("{src}: {why}"))
                 .collect();
-            table::render(frame, body, t, &notes, &theme)
+            notes.sort();
+            // Lists that are not complete say so above their rows.
+            let mut warnings: Vec<table::Warning> = incomplete
+                .iter()
+                .filter(|((_, k), _)| *k == t.kind)
+                .map(|((src, _), n)| table::Warning {
+                    text: format!("{src}: {}", n.text),
+                    loading: n.loading,
+                })
+                .collect();
+            warnings.sort_by(|a, b| a.text.cmp(&b.text));
+            table::render(frame, body, t, &notes, &warnings, &theme)
         }
         View::Logs(l) => logs::render(frame, body, l, &theme),
         View::Describe(d) => describe::render(frame, body, d, &theme),

@@ -20,9 +20,31 @@ pub fn health_role(h: Health) -> Role {
     }
 }
 
-pub fn render(frame: &mut Frame, area: Rect, t: &mut TableView, notes: &[String], theme: &Theme) {
+/// A note shown above a table whose list is not complete.
+pub struct Warning {
+    pub text: String,
+    /// Still loading (a hint), rather than failed (an error).
+    pub loading: bool,
+}
+
+fn warning_line(w: &Warning, theme: &Theme) -> Line<'static> {
+    let role = if w.loading {
+        Role::Hint
+    } else {
+        Role::StatusFailed
+    };
+    Line::from(Span::styled(format!(" {}", w.text), theme.style(role)))
+}
+
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    t: &mut TableView,
+    notes: &[String],
+    warnings: &[Warning],
+    theme: &Theme,
+) {
     let spec = t.kind.spec();
-    let height = area.height.saturating_sub(1) as usize; // minus the header row
     if t.rows.is_empty() {
         // Keep the header so the view reads as the same table, just empty.
         let names: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
@@ -43,12 +65,36 @@ pub fn render(frame: &mut Frame, area: Rect, t: &mut TableView, notes: &[String]
                 theme.style(Role::StatusFailed),
             )));
         }
+        lines.extend(warnings.iter().map(|w| warning_line(w, theme)));
         frame.render_widget(
             Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false }),
             area,
         );
         return;
     }
+    // An incomplete list says so above its rows (at most half the area), so that a cut list
+    // never passes for the whole one.
+    let area = if warnings.is_empty() {
+        area
+    } else {
+        // Wrapped: the end of the note (when it retries) matters as much as its start.
+        let cols = (area.width as usize).max(1);
+        let needed: usize = warnings
+            .iter()
+            .map(|w| (width(&w.text) + 1).div_ceil(cols).max(1))
+            .sum();
+        let n = (needed as u16).min(area.height / 2).max(1);
+        let [top, rest] =
+            ratatui::layout::Layout::vertical([Constraint::Length(n), Constraint::Min(0)])
+                .areas(area);
+        let lines: Vec<Line> = warnings.iter().map(|w| warning_line(w, theme)).collect();
+        frame.render_widget(
+            Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false }),
+            top,
+        );
+        rest
+    };
+    let height = area.height.saturating_sub(1) as usize; // minus the header row
     // Keep the selection visible; remember the offset so scrolling is stable between frames.
     if t.selected < t.offset {
         t.offset = t.selected;

@@ -1,5 +1,6 @@
-//! A small HTTPS client for the Mender management API: bearer token, JSON, pagination by
-//! `Link: rel="next"`, and the error classes the views tell apart (401, 403, 429, transport).
+//! A small HTTPS client for the Mender management API: bearer token, JSON, and the error
+//! classes the views tell apart (401, 403, 429, transport). Lists are read by
+//! [`super::paging::Pager`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -75,9 +76,6 @@ impl std::error::Error for ApiError {}
 /// Longest Retry-After honoured; a server asking for more is asked again after this.
 const MAX_RETRY_AFTER: u64 = 300;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
-/// Pages followed at most for one list (500 per page: 500k objects).
-const MAX_PAGES: usize = 1000;
-pub const PER_PAGE: usize = 500;
 
 pub struct Response {
     pub status: u16,
@@ -212,76 +210,11 @@ impl Api {
         check(resp)
     }
 
-    /// GET every page of a list: `page`/`per_page`, following `Link: <...>; rel="next"`.
-    pub async fn get_all(&self, path: &str) -> Result<Vec<Value>, ApiError> {
-        let sep = if path.contains('?') { '&' } else { '?' };
-        let mut url = format!("{}{path}{sep}page=1&per_page={PER_PAGE}", self.base);
-        let mut out = Vec::new();
-        for page in 1..=MAX_PAGES {
-            let resp = self.request_url(http::Method::GET, &url, None).await?;
-            let items = match resp.json()? {
-                Value::Array(items) => items,
-                other => return Err(ApiError::Decode(format!("expected a list, got {other}"))),
-            };
-            let n = items.len();
-            out.extend(items);
-            let next = resp.header("link").and_then(next_link);
-            url = match next {
-                Some(next) => match self.resolve(&next) {
-                    Some(u) => u,
-                    // A next page on another host would receive the token: never follow.
-                    None => {
-                        tracing::warn!("mender: ignoring a next link to another host");
-                        break;
-                    }
-                },
-                None if n >= PER_PAGE && resp.header("link").is_none() => format!(
-                    "{}{path}{sep}page={}&per_page={PER_PAGE}",
-                    self.base,
-                    page + 1
-                ),
-                None => break,
-            };
-            if n == 0 {
-                break;
-            }
-        }
-        Ok(out)
+    /// GET one absolute URL (a page of a list); the caller made sure it is on this server.
+    pub async fn get_url(&self, url: &url::Url) -> Result<Response, ApiError> {
+        self.request_url(http::Method::GET, url.as_str(), None)
+            .await
     }
-
-    /// A Link target as a full URL on this server; None for another origin.
-    fn resolve(&self, link: &str) -> Option<String> {
-        if link.starts_with('/') {
-            let origin = origin(&self.base);
-            return Some(format!("{origin}{link}"));
-        }
-        if origin(link) == origin(&self.base) {
-            return Some(link.to_string());
-        }
-        None
-    }
-}
-
-/// scheme://host[:port] of a URL.
-fn origin(url: &str) -> &str {
-    let after = url.find("://").map(|i| i + 3).unwrap_or(0);
-    match url[after..].find('/') {
-        Some(i) => &url[..after + i],
-        None => url,
-    }
-}
-
-/// The `rel="next"` target of a Link header.
-pub fn next_link(header: &str) -> Option<String> {
-    header.split(',').find_map(|part| {
-        let (target, params) = part.split_once(';')?;
-        let is_next = params.split(';').any(|p| {
-            let p = p.trim().replace(' ', "");
-            p == "rel=\"next\"" || p == "rel=next"
-        });
-        let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
-        is_next.then(|| target.to_string())
-    })
 }
 
 fn transport_text(e: &hyper_util::client::legacy::Error) -> String {
@@ -329,31 +262,6 @@ fn check(resp: Response) -> Result<Response, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn next_link_is_found_among_others() {
-        let h = r#"<https://m.example/api/x?page=1&per_page=20>; rel="first", <https://m.example/api/x?page=3&per_page=20>; rel="next""#;
-        assert_eq!(
-            next_link(h).as_deref(),
-            Some("https://m.example/api/x?page=3&per_page=20")
-        );
-        assert_eq!(next_link(r#"<https://m/a>; rel="first""#), None);
-    }
-
-    #[test]
-    fn links_to_other_hosts_are_not_followed() {
-        let api = Api::new("https://m.example:8443/", None);
-        assert_eq!(
-            api.resolve("/api/x?page=2").as_deref(),
-            Some("https://m.example:8443/api/x?page=2")
-        );
-        assert_eq!(
-            api.resolve("https://m.example:8443/api/x?page=2")
-                .as_deref(),
-            Some("https://m.example:8443/api/x?page=2")
-        );
-        assert_eq!(api.resolve("https://evil.example/api/x"), None);
-    }
 
     #[test]
     fn the_token_never_prints() {

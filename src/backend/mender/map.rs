@@ -1,4 +1,4 @@
-//! Mender JSON (devauth v2, inventory v1/v2, deployments v1) into neutral rows.
+//! Mender JSON (devauth v2, inventory v1/v2, deployments v1/v2) into neutral rows.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -141,7 +141,8 @@ pub fn deployment_row(source: &SourceId, d: &Value, stats: Option<&Value>) -> Re
     let counts = stats.map(stats_counts).unwrap_or_default();
     let count = |k: &str| -> u64 { counts.get(k).copied().unwrap_or(0) };
     let health = match status.as_str() {
-        "inprogress" | "pending" => Health::Pending,
+        // `scheduled` exists in the v2 schema only (management_v2.yaml DeploymentV2.status).
+        "inprogress" | "pending" | "scheduled" => Health::Pending,
         "finished" if count("failure") > 0 => Health::Failed,
         "finished" if count("aborted") > 0 => Health::Stopped,
         "finished" => Health::Ok,
@@ -185,8 +186,10 @@ pub fn deployment_row(source: &SourceId, d: &Value, stats: Option<&Value>) -> Re
 
 fn device_status_health(status: &str) -> Health {
     match status {
-        "success" | "already-installed" => Health::Ok,
-        "failure" | "noartifact" => Health::Failed,
+        // No artifact for the device type: "considered finished successfully"
+        // (management_v1.yaml, POST /deployments description).
+        "success" | "already-installed" | "noartifact" => Health::Ok,
+        "failure" => Health::Failed,
         "aborted" | "decommissioned" => Health::Stopped,
         "pending"
         | "downloading"
@@ -199,7 +202,9 @@ fn device_status_health(status: &str) -> Health {
     }
 }
 
-/// One MenderDeploymentDevice row: `dev` from `GET .../deployments/{id}/devices`.
+/// One MenderDeploymentDevice row: `dev` from `GET .../deployments/{id}/devices/list`
+/// (schema DeviceWithImage: id, status, created, started, finished, log, ... — there is no
+/// attempts counter, mender-server backend/services/deployments/model/device_deployment.go:200-253).
 pub fn deployment_device_row(
     source: &SourceId,
     deployment_id: &str,
@@ -213,11 +218,6 @@ pub fn deployment_device_row(
         .and_then(|v| v.as_str())
         .or_else(|| dev.get("created").and_then(|v| v.as_str()))
         .unwrap_or("");
-    let attempts = dev
-        .get("attempts")
-        .and_then(|a| a.as_u64())
-        .map(|a| a.to_string())
-        .unwrap_or_default();
     let mut labels = BTreeMap::new();
     labels.insert("deployment_id".into(), clean(deployment_id));
     if dev.get("log").and_then(|l| l.as_bool()) == Some(true) {
@@ -237,7 +237,6 @@ pub fn deployment_device_row(
             status,
             clean(started),
             clean(s(dev, "finished")),
-            attempts,
             clean(deployment_name),
         ],
         created: ts(started),
@@ -256,6 +255,23 @@ mod tests {
         assert_eq!(stats_counts(&nested).get("success"), Some(&2));
         let flat = json!({"success": 3, "already-installed": 1});
         assert_eq!(stats_counts(&flat).get("already-installed"), Some(&1));
+    }
+
+    #[test]
+    fn noartifact_is_a_success_and_there_is_no_attempts_column() {
+        let src = SourceId::new("mender:t");
+        let r = deployment_device_row(
+            &src,
+            "dep",
+            "rollout",
+            &json!({"id": "d1", "status": "noartifact", "log": false, "attempts": 3}),
+        );
+        assert_eq!(r.health, Health::Ok);
+        assert_eq!(
+            r.cells.len(),
+            ResourceKind::MenderDeploymentDevice.spec().columns.len()
+        );
+        assert!(!r.cells.contains(&"3".to_string()));
     }
 
     #[test]
