@@ -72,7 +72,7 @@ actions! {
     Update => "update", "Update the device(s) over SSH: artifact URL or local file; all shown when filtered";
     Commit => "commit", "Commit the installed update";
     ClearFailed => "clear_failed", "Clear the appliance failed flag and restart it";
-    Reboot => "reboot", "Reboot the device (confirmed; waits until it is back)";
+    Reboot => "reboot", "Reboot the device (confirmed)";
     // logs
     ToggleFollow => "toggle_follow", "Follow new lines on/off";
     ToggleTimestamps => "toggle_timestamps", "Timestamps on/off";
