@@ -134,6 +134,7 @@ per_client!(
     killed_mid_install_resumes,
     managed_by_a_daemon,
     install_lost_with_the_device,
+    inconsistent_is_never_a_success,
 );
 
 fn reboots(dev: &support::device::SimDevice) -> usize {
@@ -436,6 +437,40 @@ async fn install_lost_with_the_device(client: Client) {
             }
         }
     }
+}
+
+/// The health check fails and so does the rollback: the client marks the artifact
+/// `<name>_INCONSISTENT`. Never a success: failed, with what to check.
+async fn inconsistent_is_never_a_success(client: Client) {
+    if !have_sshd() {
+        return;
+    }
+    let (sim, _server, url) = fleet(1, "mender", client);
+    let yaml = std::fs::read_to_string(&sim.fleet_file).unwrap();
+    std::fs::write(
+        &sim.fleet_file,
+        yaml.replace(
+            "    update:\n",
+            "    update:\n      verify_command: \"false\"\n",
+        ),
+    )
+    .unwrap();
+    let dev = sim.device("dev-0");
+    dev.set_mode(&["rollback-fail"]);
+    let b = backend(&sim);
+    let id = start(&b, &["dev-0"], &url, 1).await;
+    let (_, records) = finish(&b, &id).await;
+    let r = only(&records);
+    assert_eq!(r.step, Step::Failed, "{r:#?}");
+    let reason = r.reason.as_deref().unwrap();
+    assert!(
+        reason.contains("the rollback failed")
+            && reason.contains("the client reports release-2_INCONSISTENT")
+            && reason.contains("may run a mix of old and new software"),
+        "{reason}"
+    );
+    assert_eq!(dev.artifact(), "release-2_INCONSISTENT");
+    assert_eq!(dev.count_calls("commit"), 0);
 }
 
 /// The `:updates` log of an update and the audit log hold every step, in order.
