@@ -3,9 +3,9 @@
 //! Every destructive action is written before it runs ("attempt") and after ("result"), or as
 //! "refused" when read-only mode stops it, so the log tells what was tried even if the console
 //! crashes mid-action.
-use std::fs::{DirBuilder, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -125,9 +125,8 @@ impl AuditLog {
         // A poisoned lock only means another append panicked; the file is still fine.
         let _guard = APPEND_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            // Audit data names hosts and targets: private to the user (only applies to
-            // directories this call creates).
-            DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+            // Audit data names hosts and targets: private to the user.
+            crate::fsx::private_dir_all(dir)?;
         }
         let mut file = OpenOptions::new()
             .create(true)

@@ -6,6 +6,7 @@ pub mod backend;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod fsx;
 pub mod logs;
 pub mod model;
 pub mod sources;

@@ -46,12 +46,14 @@ fn init_tracing(cli: &Cli) -> Option<tracing_appender::non_blocking::WorkerGuard
         .clone()
         .unwrap_or_else(|| paths::state_dir().join("fleetdeck.log"));
     let dir = path.parent()?.to_path_buf();
-    std::fs::create_dir_all(&dir).ok()?;
-    let file = std::fs::OpenOptions::new()
+    // The state dir and the log are the user's only (the log names hosts and commands).
+    fleetdeck::fsx::private_dir_all(&dir).ok()?;
+    let file = fleetdeck::fsx::private_file()
         .create(true)
         .append(true)
         .open(&path)
         .ok()?;
+    let _ = fleetdeck::fsx::tighten(&path);
     let (writer, guard) = tracing_appender::non_blocking(file);
     let filter = tracing_subscriber::EnvFilter::try_from_env("FLEETDECK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,hyper=warn,bollard=warn"));

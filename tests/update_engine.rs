@@ -437,3 +437,132 @@ async fn bad_requests_are_refused_clearly() {
         .unwrap_err();
     assert!(e.contains("already being updated"), "{e}");
 }
+
+/// Review H1: a console started while another process (`fleetdeck update`, another console)
+/// drives a rollout only shows it, live from disk, and never drives a device itself: no
+/// device is installed twice and no committed record is overwritten as failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_process_only_shows_a_live_rollout() {
+    let f = Fleet::new(3, 40);
+    let owner = f.updates();
+    let id = owner
+        .start(&request(
+            &["dev-0", "dev-1", "dev-2"],
+            1,
+            FailureLimit::Count(5),
+        ))
+        .await
+        .unwrap();
+    // "Another process": its own store over the same state dir.
+    let other = f.updates();
+    tokio::task::spawn_blocking({
+        let o = other.clone();
+        move || o.load()
+    })
+    .await
+    .unwrap();
+    other.resume();
+    let e = other.control(&id, RolloutState::Paused).await.unwrap_err();
+    assert!(
+        e.contains("is driven by another fleetdeck process (pid"),
+        "{e}"
+    );
+    let (rollouts, _) = other.rows(jiff::Timestamp::now());
+    assert!(
+        rollouts[0].cells[2].starts_with("running by pid"),
+        "{:?}",
+        rollouts[0].cells
+    );
+    let (state, records) = finish(&owner, &id).await;
+    assert_eq!(state, RolloutState::Done);
+    assert!(
+        records.iter().all(|r| r.step == Step::Committed),
+        "{records:#?}"
+    );
+    // The observer catches up from disk and never drove anything.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while other.state(&id) != Some(RolloutState::Done) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the observer never saw the end"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let seen = other.snapshot(&id).unwrap().1;
+    assert!(seen.iter().all(|r| r.step == Step::Committed), "{seen:#?}");
+    for d in ["dev-0", "dev-1", "dev-2"] {
+        assert_eq!(f.dev(d).installs(), 1, "{d} installed once");
+    }
+    let audit = std::fs::read_to_string(f.dir.path().join("audit.jsonl")).unwrap();
+    assert!(!audit.contains("→ failed"), "{audit}");
+    assert_eq!(audit.matches("verifying → committed").count(), 3);
+}
+
+/// The owner dies mid-rollout (its runtime dropped: its locks go with it, as with a killed
+/// process); the observing process takes the rollout over and finishes it from the records on
+/// disk, installing nothing twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_observer_takes_over_when_the_owner_is_gone() {
+    let f = Fleet::new(3, 60);
+    let owner_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let owner = f.updates();
+    let req = request(&["dev-0", "dev-1", "dev-2"], 1, FailureLimit::Count(5));
+    let id = {
+        let o = owner.clone();
+        owner_rt
+            .spawn(async move { o.start(&req).await })
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let other = f.updates();
+    tokio::task::spawn_blocking({
+        let o = other.clone();
+        move || o.load()
+    })
+    .await
+    .unwrap();
+    other.resume();
+    // Let the owner commit dev-0 and get into dev-1, then "kill" it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !f
+        .dev("dev-1")
+        .calls()
+        .iter()
+        .any(|c| c.starts_with("install "))
+    {
+        assert!(std::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    owner_rt.shutdown_background();
+    let (state, records) = finish(&other, &id).await;
+    assert_eq!(state, RolloutState::Done, "{records:#?}");
+    assert!(
+        records.iter().all(|r| r.step == Step::Committed),
+        "{records:#?}"
+    );
+    for d in ["dev-0", "dev-1", "dev-2"] {
+        assert_eq!(f.dev(d).installs(), 1, "{d} installed once");
+        assert_eq!(f.dev(d).artifact(), "release-2");
+    }
+}
+
+/// Review L7: two processes starting rollouts in the same second get two ids, and both start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollouts_started_together_by_two_processes_get_their_own_ids() {
+    let f = Fleet::new(2, 0);
+    let (a, b) = (f.updates(), f.updates());
+    let (qa, qb) = (
+        request(&["dev-0"], 1, FailureLimit::Count(1)),
+        request(&["dev-1"], 1, FailureLimit::Count(1)),
+    );
+    let (ra, rb) = tokio::join!(a.start(&qa), b.start(&qb));
+    let (ia, ib) = (ra.unwrap(), rb.unwrap());
+    assert_ne!(ia, ib);
+    assert_eq!(finish(&a, &ia).await.0, RolloutState::Done);
+    assert_eq!(finish(&b, &ib).await.0, RolloutState::Done);
+}

@@ -1160,3 +1160,126 @@ async fn the_devices_view_shows_the_live_update_step() {
     }
     finish(&b, &id).await;
 }
+
+/// Review H1 over real processes: a console started while `fleetdeck update` drives a rollout
+/// shows it live and never drives a device itself; nothing is installed twice, nothing
+/// committed is overwritten.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_started_during_a_cli_rollout_only_shows_it() {
+    if !have_sshd() {
+        return;
+    }
+    let (sim, _server, url) = fleet(3, "mender", Client::Mender5);
+    for d in &sim.devices {
+        d.set_step(0.2);
+    }
+    let child = fleetdeck(
+        &sim,
+        &[
+            "update",
+            "--all",
+            "--artifact",
+            &url,
+            "--parallel",
+            "1",
+            "--max-failures",
+            "5",
+        ],
+    )
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let dev0 = sim.device("dev-0");
+    assert!(support::wait_until(Duration::from_secs(30), || {
+        dev0.count_calls("install ") == 1
+    }));
+    let state = sim.dir.path().join("state-cli/fleetdeck/updates");
+    let b = backend_with_root(&sim, &state.join(fleet_name(&sim)));
+    let id = resume(&b).await;
+    let e = b
+        .act(
+            &ResourceKey {
+                source: b.id().clone(),
+                kind: ResourceKind::Rollout,
+                id: id.clone(),
+            },
+            &ResourceAction::Pause,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("is driven by another fleetdeck process"),
+        "{e}"
+    );
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while b.updates().state(&id) != Some(RolloutState::Done) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the console never saw the end"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for d in &sim.devices {
+        assert_eq!(d.count_calls("install "), 1, "{} installed once", d.name);
+        assert_eq!(d.artifact(), "release-2");
+    }
+    assert!(
+        b.updates()
+            .snapshot(&id)
+            .unwrap()
+            .1
+            .iter()
+            .all(|r| r.step == Step::Committed)
+    );
+}
+
+/// Review M5: the state dir, the diagnostics log, the audit log and every update record and
+/// lock are the user's only (records hold artifact URLs, often presigned), even when the state
+/// dir already existed with the umask's mode.
+#[test]
+fn state_files_are_private_to_the_user() {
+    use std::os::unix::fs::PermissionsExt;
+    if !have_sshd() {
+        return;
+    }
+    let (sim, _server, url) = fleet(1, "mender", Client::Mender5);
+    let state = sim.dir.path().join("state-cli/fleetdeck");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = fleetdeck(&sim, &["update", "--all", "--artifact", &url])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&state), 0o700);
+    assert_eq!(mode(&state.join("fleetdeck.log")), 0o600);
+    assert_eq!(mode(&state.join("audit.jsonl")), 0o600);
+    let mut seen = 0;
+    let mut dirs = vec![state.join("updates")];
+    while let Some(d) = dirs.pop() {
+        assert_eq!(mode(&d), 0o700, "{}", d.display());
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else {
+                assert_eq!(mode(&p), 0o600, "{}", p.display());
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen >= 3, "rollout.json, a device record and the locks");
+}

@@ -63,6 +63,17 @@ pub async fn drive(
             Err("the device has no updater: set `updater:` in the fleet file".to_string())
         }
     };
+    if let Err(reason) = &result
+        && !rec.step.is_final()
+        && let Some(disk) = journal.on_disk(&rec.device).await
+        && (disk.step != rec.step || disk.changed != rec.changed)
+    {
+        // Another process moved the record on: its truth stands, never overwritten as failed.
+        tracing::warn!(device = %rec.device, "stopped on a record another process changed: {reason}");
+        *rec = disk;
+        journal.progress(rec);
+        return;
+    }
     if let Err(reason) = result
         && !rec.step.is_final()
         && let Err(e) = journal.step(rec, Step::Failed, Some(reason.clone())).await
@@ -123,10 +134,28 @@ fn local_path(artifact: &str) -> std::path::PathBuf {
     }
 }
 
-/// Replace `{artifact}` and `{device}` in a custom command, shell-quoted.
+/// Replace `{artifact}` and `{device}` in a custom command, each shell-quoted, in one pass
+/// over the template: a placeholder inside a substituted value is never expanded again (an
+/// artifact URL naming `{device}` stays as it was sent and recorded).
 pub fn substitute(cmd: &str, artifact: &str, device: &str) -> String {
-    cmd.replace("{artifact}", &sh_quote(artifact))
-        .replace("{device}", &sh_quote(device))
+    let mut out = String::with_capacity(cmd.len() + artifact.len() + device.len());
+    let mut rest = cmd;
+    while let Some(at) = rest.find('{') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        if let Some(after) = tail.strip_prefix("{artifact}") {
+            out.push_str(&sh_quote(artifact));
+            rest = after;
+        } else if let Some(after) = tail.strip_prefix("{device}") {
+            out.push_str(&sh_quote(device));
+            rest = after;
+        } else {
+            out.push('{');
+            rest = &tail[1..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The boot id now; Err when the device does not answer (yet).
@@ -1099,6 +1128,15 @@ mod tests {
         assert_eq!(
             upload_target(&UpdateSettings::default(), "/tmp/rel-2.mender"),
             "/var/tmp/rel-2.mender"
+        );
+        // Review M4: a placeholder inside a value is not expanded again.
+        assert_eq!(
+            substitute(
+                "lab-update install {artifact} {device} {x}",
+                "http://h/{device}.mender",
+                "u$(touch pwned)"
+            ),
+            r"lab-update install 'http://h/{device}.mender' 'u$(touch pwned)' {x}"
         );
         assert!(is_url("https://h/a.mender"));
         assert!(!is_url("./a.mender"));

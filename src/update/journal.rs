@@ -88,6 +88,15 @@ impl Journal {
         Ok(())
     }
 
+    /// The device's record as it is on disk now (another process may have moved it on).
+    pub async fn on_disk(&self, device: &str) -> Option<UpdateRecord> {
+        let (store, device) = (self.store.clone(), device.to_string());
+        tokio::task::spawn_blocking(move || store.load(&device))
+            .await
+            .ok()?
+            .ok()?
+    }
+
     /// Show progress (percent, last line); not persisted: a restart resumes by step.
     pub fn progress(&self, rec: &UpdateRecord) {
         (self.publish)(rec);

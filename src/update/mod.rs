@@ -7,6 +7,7 @@ pub mod driver;
 pub mod job;
 pub mod journal;
 pub mod link;
+pub mod owner;
 pub mod progress;
 pub mod rollout;
 pub mod state;

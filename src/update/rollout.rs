@@ -3,11 +3,14 @@
 //!
 //! On disk, under the fleet's update dir: `<rollout id>/rollout.json` (what was asked and the
 //! rollout's state) and `<rollout id>/devices/<device>.json` (one record per device, written
-//! before each step is acted on), plus `locks/<device>.lock`, an flock held while a process
-//! drives that device so a console and a `fleetdeck update` never drive it twice.
+//! before each step is acted on), plus two kinds of locks (owner.rs): `<rollout id>/owner.lock`,
+//! held for as long as a process drives the rollout — another console or `fleetdeck update`
+//! only shows it, live from disk, and takes it over when the owner is gone — and
+//! `locks/<device>.lock`, held while a process drives that device, so two rollouts never drive
+//! one device at once. A driver re-reads the device's record after taking its lock, and the
+//! store refuses a transition from a record that is no longer the one on disk.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -19,7 +22,8 @@ use tokio::sync::watch;
 use super::driver::{self, Plan};
 use super::journal::{Journal, Publish};
 use super::link::DeviceLink;
-use super::state::{StateStore, Step, UpdateRecord};
+use super::owner::{self, Busy, Held};
+use super::state::{StateStore, Step, UpdateRecord, file_name};
 use crate::audit::AuditLog;
 use crate::model::{
     FailureLimit, Health, Resource, ResourceKey, ResourceKind, SourceId, UpdateRequest,
@@ -27,6 +31,8 @@ use crate::model::{
 
 /// The most rollouts the views list (newest first); older ones stay on disk.
 const SHOWN_ROLLOUTS: usize = 20;
+/// How often a rollout another process drives is re-read from disk.
+const OBSERVE_EVERY: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -121,6 +127,8 @@ struct Entry {
     control: Option<watch::Sender<RolloutState>>,
     /// Failure limit reached: no new devices start.
     stopping: bool,
+    /// Another process drives this rollout: this one only shows it (from disk).
+    owned_elsewhere: Option<Busy>,
     /// What each device's updater printed, and its steps (the update's log view), bounded.
     output: BTreeMap<String, Vec<(jiff::Timestamp, String)>>,
 }
@@ -209,38 +217,56 @@ impl Updates {
         };
         let mut found = BTreeMap::new();
         for d in dirs.flatten() {
-            let path = d.path().join("rollout.json");
-            let Ok(text) = std::fs::read(&path) else {
-                continue;
-            };
-            let spec: RolloutSpec = match serde_json::from_slice(&text) {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::warn!("{}: {e}", path.display());
-                    continue;
-                }
-            };
-            let (recs, errors) = self.store(&spec.id).load_all();
-            for e in errors {
-                tracing::warn!("{e}");
+            if let Some((spec, records)) = self.read_rollout(&d.path()) {
+                found.insert(
+                    spec.id.clone(),
+                    Entry {
+                        spec,
+                        records,
+                        control: None,
+                        stopping: false,
+                        owned_elsewhere: None,
+                        output: BTreeMap::new(),
+                    },
+                );
             }
-            let records = recs.into_iter().map(|r| (r.device.clone(), r)).collect();
-            found.insert(
-                spec.id.clone(),
-                Entry {
-                    spec,
-                    records,
-                    control: None,
-                    stopping: false,
-                    output: BTreeMap::new(),
-                },
-            );
         }
         let mut entries = self.entries();
         for (id, e) in found {
             entries.entry(id).or_insert(e);
         }
         drop(entries);
+        self.bump();
+    }
+
+    /// One rollout as it is on disk (blocking).
+    fn read_rollout(&self, dir: &Path) -> Option<(RolloutSpec, BTreeMap<String, UpdateRecord>)> {
+        let path = dir.join("rollout.json");
+        let text = std::fs::read(&path).ok()?;
+        let spec: RolloutSpec = match serde_json::from_slice(&text) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("{}: {e}", path.display());
+                return None;
+            }
+        };
+        let (recs, errors) = self.store(&spec.id).load_all();
+        for e in errors {
+            tracing::warn!("{e}");
+        }
+        let records = recs.into_iter().map(|r| (r.device.clone(), r)).collect();
+        Some((spec, records))
+    }
+
+    /// Replace this process's copy of rollout `id` by what is on disk (blocking).
+    fn refresh(&self, id: &str) {
+        let Some((spec, records)) = self.read_rollout(&self.shared.root.join(id)) else {
+            return;
+        };
+        if let Some(e) = self.entries().get_mut(id) {
+            e.spec = spec;
+            e.records = records;
+        }
         self.bump();
     }
 
@@ -251,12 +277,17 @@ impl Updates {
     fn save_spec(&self, spec: &RolloutSpec) -> Result<(), String> {
         let dir = self.shared.root.join(&spec.id);
         let write = || -> std::io::Result<()> {
-            std::fs::create_dir_all(&dir)?;
-            let tmp = dir.join("rollout.json.tmp");
+            crate::fsx::private_dir_all(&dir)?;
+            // A temp name of this process's own: never shared with another writer.
+            let tmp = dir.join(format!("rollout.json.{}.tmp", std::process::id()));
             let body = serde_json::to_vec_pretty(spec).map_err(std::io::Error::other)?;
             {
                 use std::io::Write;
-                let mut f = std::fs::File::create(&tmp)?;
+                let mut f = crate::fsx::private_file()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(&tmp)?;
                 f.write_all(&body)?;
                 f.sync_all()?;
             }
@@ -266,7 +297,8 @@ impl Updates {
         write().map_err(|e| format!("{}: {e}", dir.display()))
     }
 
-    /// Pick up rollouts a stopped console left running (once per process).
+    /// Pick up rollouts a stopped console left running (once per process). A rollout another
+    /// live process drives is only shown, from disk, until that process is gone.
     pub fn resume(&self) {
         if self.shared.resumed.swap(true, Ordering::SeqCst) {
             return;
@@ -279,9 +311,78 @@ impl Updates {
             .map(|e| e.spec.id.clone())
             .collect();
         for id in ids {
-            tracing::info!(rollout = %id, "resuming");
-            self.spawn_run(&id);
+            match self.claim(&id) {
+                Ok(Ok(held)) => {
+                    tracing::info!(rollout = %id, "resuming");
+                    self.refresh(&id);
+                    self.spawn_run(&id, held);
+                }
+                Ok(Err(busy)) => {
+                    tracing::info!(rollout = %id, "driven by {busy}: showing it");
+                    self.observe(&id, busy);
+                }
+                Err(e) => tracing::warn!(rollout = %id, "{e}"),
+            }
         }
+    }
+
+    /// The rollout's owner lock.
+    fn claim(&self, id: &str) -> Result<Result<Held, Busy>, String> {
+        owner::try_lock(&self.shared.root.join(id).join("owner.lock"))
+    }
+
+    /// Show a rollout another process drives: re-read it from disk every second; take it over
+    /// when that process is gone (its lock free), never before.
+    fn observe(&self, id: &str, busy: Busy) {
+        if let Some(e) = self.entries().get_mut(id) {
+            e.owned_elsewhere = Some(busy);
+        }
+        self.bump();
+        let weak: Weak<Shared> = Arc::downgrade(&self.shared);
+        let id = id.to_string();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(OBSERVE_EVERY).await;
+                let Some(shared) = weak.upgrade() else { return };
+                let this = Updates { shared };
+                let (t, i) = (this.clone(), id.clone());
+                let Ok((claimed, ended)) = tokio::task::spawn_blocking(move || {
+                    t.refresh(&i);
+                    let ended = t.entries().get(&i).is_none_or(|e| e.spec.state.is_final());
+                    (t.claim(&i), ended)
+                })
+                .await
+                else {
+                    return;
+                };
+                match claimed {
+                    Ok(Ok(held)) => {
+                        if let Some(e) = this.entries().get_mut(&id) {
+                            e.owned_elsewhere = None;
+                        }
+                        if !ended {
+                            tracing::info!(rollout = %id, "its owner is gone: taking it over");
+                            // Read again under the lock: the owner may have written last words.
+                            let (t, i) = (this.clone(), id.clone());
+                            let _ = tokio::task::spawn_blocking(move || t.refresh(&i)).await;
+                            this.spawn_run(&id, held);
+                        }
+                        this.bump();
+                        return;
+                    }
+                    Ok(Err(_)) if ended => {
+                        // The owner is finishing up: nothing left to take over.
+                        if let Some(e) = this.entries().get_mut(&id) {
+                            e.owned_elsewhere = None;
+                        }
+                        this.bump();
+                        return;
+                    }
+                    Ok(Err(_)) => {}
+                    Err(e) => tracing::warn!(rollout = %id, "{e}"),
+                }
+            }
+        });
     }
 
     /// Devices some unfinished rollout of this process is updating.
@@ -314,19 +415,14 @@ impl Updates {
                 Some(_) => {}
             }
         }
-        let (spec, records) = {
+        let (spec, records, held) = {
             let mut entries = self.entries();
             let busy = self.busy(&entries);
             if let Some(d) = req.devices.iter().find(|d| busy.contains(d)) {
                 return Err(format!("{d} is already being updated by a running rollout"));
             }
             let now = jiff::Timestamp::now();
-            let mut id = now.strftime("%Y%m%d-%H%M%S").to_string();
-            let mut n = 1;
-            while entries.contains_key(&id) || self.shared.root.join(&id).exists() {
-                n += 1;
-                id = format!("{}-{n}", now.strftime("%Y%m%d-%H%M%S"));
-            }
+            let (id, held) = self.reserve_id(&entries, now)?;
             let spec = RolloutSpec {
                 id: id.clone(),
                 artifact: req.artifact.trim().to_string(),
@@ -336,7 +432,7 @@ impl Updates {
                 created: now,
                 state: RolloutState::Running,
             };
-            // Reserve the id and the devices before the files exist.
+            // Reserve the devices before the files exist.
             let records: Vec<UpdateRecord> =
                 req.devices.iter().map(|d| pending(d, &spec)).collect();
             entries.insert(
@@ -349,10 +445,11 @@ impl Updates {
                         .collect(),
                     control: None,
                     stopping: false,
+                    owned_elsewhere: None,
                     output: BTreeMap::new(),
                 },
             );
-            (spec, records)
+            (spec, records, held)
         };
         let (this, s) = (self.clone(), spec.clone());
         let written = tokio::task::spawn_blocking(move || {
@@ -368,9 +465,48 @@ impl Updates {
             self.entries().remove(&spec.id);
             return Err(format!("cannot record the rollout: {e}"));
         }
-        self.spawn_run(&spec.id);
+        self.spawn_run(&spec.id, held);
         self.bump();
         Ok(spec.id)
+    }
+
+    /// A new rollout's id (its start second, `-2`, `-3`... when taken), reserved across
+    /// processes by creating its directory (`mkdir` fails when another process got there
+    /// first), and its owner lock. Called with the entries locked: quick syscalls only.
+    fn reserve_id(
+        &self,
+        entries: &BTreeMap<String, Entry>,
+        now: jiff::Timestamp,
+    ) -> Result<(String, Held), String> {
+        let root = &self.shared.root;
+        crate::fsx::private_dir_all(root)
+            .map_err(|e| format!("cannot record the rollout: {}: {e}", root.display()))?;
+        let base = now.strftime("%Y%m%d-%H%M%S").to_string();
+        for n in 1..1000 {
+            let id = if n == 1 {
+                base.clone()
+            } else {
+                format!("{base}-{n}")
+            };
+            if entries.contains_key(&id) {
+                continue;
+            }
+            let dir = root.join(&id);
+            match std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700)
+                .create(&dir)
+            {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => {
+                    return Err(format!("cannot record the rollout: {}: {e}", dir.display()));
+                }
+            }
+            return match self.claim(&id)? {
+                Ok(held) => Ok((id, held)),
+                Err(busy) => Err(format!("rollout {id} was just taken by {busy}")),
+            };
+        }
+        Err("cannot record the rollout: no free id for this second".into())
     }
 
     /// Pause (no new devices), resume, or abort (no new devices, for good).
@@ -385,6 +521,11 @@ impl Updates {
             }
             if e.spec.state == RolloutState::Aborting {
                 return Err(format!("rollout {id} is being aborted"));
+            }
+            if let Some(busy) = e.owned_elsewhere {
+                return Err(format!(
+                    "rollout {id} is driven by {busy}: pause or abort it there"
+                ));
             }
             let wish = match wish {
                 RolloutState::Aborted => RolloutState::Aborting,
@@ -450,7 +591,8 @@ impl Updates {
         self.busy(&self.entries()).iter().any(|d| d == device)
     }
 
-    fn spawn_run(&self, id: &str) {
+    /// Drive rollout `id` in this process, holding its owner lock until it ends.
+    fn spawn_run(&self, id: &str, owner: Held) {
         let (tx, _) = watch::channel(RolloutState::Running);
         {
             let mut entries = self.entries();
@@ -460,7 +602,10 @@ impl Updates {
         }
         let this = self.clone();
         let id = id.to_string();
-        tokio::spawn(async move { this.run(id, tx.subscribe()).await });
+        tokio::spawn(async move {
+            this.run(id, tx.subscribe()).await;
+            drop(owner);
+        });
     }
 
     fn publisher(&self, id: &str) -> Publish {
@@ -628,6 +773,21 @@ impl Updates {
                 }
             }
         };
+        // Whatever this process read before the lock may be stale: the record on disk is the
+        // truth (another process may have driven the device meanwhile).
+        let (store, device) = (self.store(&id), rec.device.clone());
+        match tokio::task::spawn_blocking(move || store.load(&device)).await {
+            Ok(Ok(Some(disk))) if disk != rec => {
+                rec = disk;
+                publish(&rec);
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!("{e}"),
+            Err(e) => tracing::warn!("{e}"),
+        }
+        if rec.step.is_final() {
+            return;
+        }
         driver::drive(
             &*target.link,
             &target.plan,
@@ -638,24 +798,15 @@ impl Updates {
         .await;
     }
 
-    fn lock(&self, device: &str) -> Result<std::fs::File, String> {
-        let dir = self.shared.root.join("locks");
-        let path = dir.join(format!("{}.lock", device.replace('/', "_")));
-        let file = std::fs::create_dir_all(&dir)
-            .and_then(|()| {
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .truncate(false)
-                    .write(true)
-                    .open(&path)
-            })
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        // SAFETY: flock on a descriptor we own; no memory is involved.
-        let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if r == 0 {
-            Ok(file)
-        } else {
-            Err("waiting: another fleetdeck process is updating this device".into())
+    fn lock(&self, device: &str) -> Result<Held, String> {
+        let path = self
+            .shared
+            .root
+            .join("locks")
+            .join(format!("{}.lock", file_name(device)));
+        match owner::try_lock(&path)? {
+            Ok(held) => Ok(held),
+            Err(busy) => Err(format!("waiting: {busy} is updating this device")),
         }
     }
 
@@ -716,6 +867,18 @@ fn pending(device: &str, spec: &RolloutSpec) -> UpdateRecord {
 fn state_text(e: &Entry) -> (String, Health) {
     let counts = Counts::of(e.records.values());
     let bad = counts.failures() > 0;
+    if let Some(busy) = e.owned_elsewhere
+        && !e.spec.state.is_final()
+    {
+        let by = busy
+            .pid
+            .map(|p| format!("pid {p}"))
+            .unwrap_or("another process".into());
+        return (
+            format!("{:?} by {by}", e.spec.state).to_lowercase(),
+            Health::Pending,
+        );
+    }
     match e.spec.state {
         RolloutState::Running if e.stopping => ("stopping (failure limit)".into(), Health::Failed),
         RolloutState::Running => (

@@ -137,6 +137,25 @@ impl UpdateRecord {
     }
 }
 
+/// A name (a device's, a fleet's) as one file name: ASCII letters, digits, `-`, `_` and `.`
+/// (not first) stay, everything else is `%XX` — so `gw:1` and `gw_1` never share a file, and
+/// `..`, `/` or a control character can never leave the directory or reach a terminal through
+/// a path.
+pub fn file_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for (i, b) in name.bytes().enumerate() {
+        if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || (b == b'.' && i > 0) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    if out.is_empty() {
+        out.push_str("%00");
+    }
+    out
+}
+
 /// One JSON file per device under `dir` (the state dir's `updates/`).
 #[derive(Debug, Clone)]
 pub struct StateStore {
@@ -158,6 +177,15 @@ pub enum StoreError {
     },
     #[error("{path}: {message}")]
     Corrupt { path: String, message: String },
+    /// The record on disk moved on without us (another process drove the device).
+    #[error(
+        "{device}: the record on disk is {on_disk:?}, not {expected:?}: another process updated it"
+    )]
+    Stale {
+        device: String,
+        expected: Step,
+        on_disk: Step,
+    },
 }
 
 fn io_error(path: &Path, source: std::io::Error) -> StoreError {
@@ -177,18 +205,7 @@ impl StateStore {
     }
 
     fn path_of(&self, device: &str) -> PathBuf {
-        // Device names come from the fleet file; keep them from escaping the directory.
-        let safe: String = device
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        self.dir.join(format!("{safe}.json"))
+        self.dir.join(format!("{}.json", file_name(device)))
     }
 
     /// `record` as a temp file next to its place: (temp path, final path), not yet durable.
@@ -203,7 +220,12 @@ impl StateStore {
             path: path.display().to_string(),
             message: e.to_string(),
         })?;
-        let mut f = std::fs::File::create(&tmp).map_err(|e| io_error(&tmp, e))?;
+        let mut f = crate::fsx::private_file()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)
+            .map_err(|e| io_error(&tmp, e))?;
         f.write_all(&body).map_err(|e| io_error(&tmp, e))?;
         if sync {
             f.sync_all().map_err(|e| io_error(&tmp, e))?;
@@ -213,7 +235,7 @@ impl StateStore {
 
     /// Write `record` durably: temp file, fsync, rename, fsync of the directory.
     pub fn save(&self, record: &UpdateRecord) -> Result<(), StoreError> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| io_error(&self.dir, e))?;
+        crate::fsx::private_dir_all(&self.dir).map_err(|e| io_error(&self.dir, e))?;
         let (tmp, path) = self.write_temp(record, true)?;
         std::fs::rename(&tmp, &path).map_err(|e| io_error(&path, e))?;
         std::fs::File::open(&self.dir)
@@ -225,7 +247,7 @@ impl StateStore {
     /// place, then one `syncfs` makes them all durable, instead of two fsyncs per file.
     pub fn save_all(&self, records: &[UpdateRecord]) -> Result<(), StoreError> {
         use std::os::fd::AsRawFd;
-        std::fs::create_dir_all(&self.dir).map_err(|e| io_error(&self.dir, e))?;
+        crate::fsx::private_dir_all(&self.dir).map_err(|e| io_error(&self.dir, e))?;
         for record in records {
             let (tmp, path) = self.write_temp(record, false)?;
             std::fs::rename(&tmp, &path).map_err(|e| io_error(&path, e))?;
@@ -238,7 +260,24 @@ impl StateStore {
         Ok(())
     }
 
+    /// The device's record as it is on disk now, if it has one.
+    pub fn load(&self, device: &str) -> Result<Option<UpdateRecord>, StoreError> {
+        let path = self.path_of(device);
+        match std::fs::read(&path) {
+            Ok(body) => serde_json::from_slice(&body)
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_error(&path, e)),
+        }
+    }
+
     /// Move `record` to `next` and persist it before returning: callers act only after this.
+    /// Refused when the record on disk is not the one `record` was read as (another process
+    /// moved it on): a driver never acts on a stale record.
     pub fn transition(
         &self,
         record: &mut UpdateRecord,
@@ -250,6 +289,15 @@ impl StateStore {
                 device: record.device.clone(),
                 from: record.step,
                 to: next,
+            });
+        }
+        if let Some(disk) = self.load(&record.device)?
+            && (disk.step != record.step || disk.changed != record.changed)
+        {
+            return Err(StoreError::Stale {
+                device: record.device.clone(),
+                expected: record.step,
+                on_disk: disk.step,
             });
         }
         let mut updated = record.clone();
@@ -343,7 +391,7 @@ mod tests {
         assert_eq!(unfinished[0].step, Step::Rebooting);
         assert_eq!(unfinished[0].device, "gw/01");
         assert!(
-            dir.path().join("updates/gw_01.json").exists(),
+            dir.path().join("updates/gw%2F01.json").exists(),
             "name kept inside the dir"
         );
 
@@ -386,5 +434,41 @@ mod tests {
         assert_eq!(records.len(), 1);
         assert_eq!(errors.len(), 1);
         assert!(errors[0].to_string().contains("b.json"));
+    }
+
+    #[test]
+    fn names_never_collide_nor_leave_the_directory() {
+        assert_ne!(file_name("gw:1"), file_name("gw_1"));
+        assert_eq!(file_name("gw_1"), "gw_1");
+        assert_eq!(file_name(".."), "%2E.");
+        assert_eq!(file_name("site.prod"), "site.prod");
+        assert_eq!(file_name("/abs/dir"), "%2Fabs%2Fdir");
+        assert_eq!(file_name("d\x1b]52"), "d%1B%5D52");
+        assert_eq!(file_name(""), "%00");
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::new(dir.path());
+        for d in ["gw:1", "gw_1"] {
+            store.save(&UpdateRecord::new(d, "a")).unwrap();
+        }
+        assert_eq!(store.load_all().0.len(), 2, "two devices, two records");
+    }
+
+    #[test]
+    fn a_transition_from_a_stale_record_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::new(dir.path());
+        let mut mine = UpdateRecord::new("gw-1", "release-2");
+        store.save(&mine).unwrap();
+        // Another process drives the device on from the same starting record.
+        let mut theirs = mine.clone();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        store
+            .transition(&mut theirs, Step::Installing, None)
+            .unwrap();
+        let err = store
+            .transition(&mut mine, Step::Installing, None)
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Stale { .. }), "{err}");
+        assert_eq!(store.load("gw-1").unwrap().unwrap(), theirs);
     }
 }

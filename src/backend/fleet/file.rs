@@ -323,11 +323,11 @@ impl FleetFile {
             .unwrap_or("fleet")
             .to_string();
         let name = match &doc.name {
-            Some(n) if n.value.trim().is_empty() || n.value.contains(char::is_whitespace) => {
+            Some(n) if !is_one_word(&n.value) => {
                 return Err(yaml::error_at(
                     path,
                     yaml::loc(n),
-                    "fleet name must be one word",
+                    "fleet name must be one word of printable characters",
                 ));
             }
             Some(n) => n.value.clone(),
@@ -339,11 +339,11 @@ impl FleetFile {
         let mut lines: Vec<u64> = Vec::new();
         for dev in &doc.devices {
             let n = dev.name.value.trim();
-            if n.is_empty() || n.contains(char::is_whitespace) || n.contains('/') {
+            if !is_one_word(n) || n.contains('/') {
                 return Err(yaml::error_at(
                     path,
                     yaml::loc(&dev.name),
-                    "device name must be one word without `/`",
+                    "device name must be one word of printable characters, without `/`",
                 ));
             }
             if let Some(i) = devices.iter().position(|x| x.name == n) {
@@ -451,6 +451,18 @@ impl FleetFile {
             devices,
         })
     }
+}
+
+/// A name shown in tables and used (encoded) in state paths: non-empty, no whitespace, no
+/// control or format characters (an escape sequence or a bidi override in a device name would
+/// reach the operator's terminal).
+fn is_one_word(name: &str) -> bool {
+    !name.is_empty()
+        && !name.chars().any(|c| {
+            c.is_whitespace()
+                || c.is_control()
+                || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+        })
 }
 
 #[cfg(test)]

@@ -216,7 +216,7 @@ impl FleetBackend {
         let updates = Updates::new(
             crate::config::paths::state_dir()
                 .join("updates")
-                .join(&inner.file.name),
+                .join(crate::update::state::file_name(&inner.file.name)),
             Some(crate::audit::AuditLog::default_location()),
             inner.id.clone(),
             updates::targets(&inner),
