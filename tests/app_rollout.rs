@@ -606,3 +606,83 @@ fn help_lists_the_update_keys_only_where_they_apply() {
         assert!(help_line(&text, absent).is_none(), "{absent}: {text:#?}");
     }
 }
+
+fn driving(st: &mut AppState) -> ResourceKey {
+    let key = ResourceKey {
+        source: src(),
+        kind: ResourceKind::Rollout,
+        id: "20261127-140000".into(),
+    };
+    update(
+        st,
+        Msg::Backend(BackendEvent::Work {
+            source: src(),
+            work: vec![fleetdeck::model::Work {
+                key: key.clone(),
+                summary: "2 device(s) mid-update, 3 to start".into(),
+            }],
+        }),
+    );
+    key
+}
+
+/// Review (UX bug 3): quitting while this console drives a rollout asks first — leave it
+/// running, abort it, or stay; ctrl-c and `:q!` still quit at once (never trapped).
+#[test]
+fn quitting_while_updating_asks_first() {
+    let mut st = on_devices(false, "");
+    let fx = key(&mut st, KeyCode::Char('q'));
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::Quit)),
+        "no work: quits"
+    );
+
+    let mut st = on_devices(false, "");
+    let rollout = driving(&mut st);
+    let fx = key(&mut st, KeyCode::Char('q'));
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Quit)));
+    let Mode::ConfirmQuit(work) = &st.mode else {
+        panic!("asked")
+    };
+    assert_eq!(work[0].key, rollout);
+    key(&mut st, KeyCode::Esc);
+    assert!(matches!(st.mode, Mode::Normal) && !st.quit, "stayed");
+
+    key(&mut st, KeyCode::Char('q'));
+    let fx = key(&mut st, KeyCode::Char('a'));
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::AbortAndQuit(k) if *k == [rollout.clone()])),
+        "abort, then quit"
+    );
+
+    let mut st = on_devices(false, "");
+    driving(&mut st);
+    key(&mut st, KeyCode::Char('q'));
+    let fx = key(&mut st, KeyCode::Char('l'));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Quit)), "left running");
+
+    let mut st = on_devices(false, "");
+    driving(&mut st);
+    let fx = press(&mut st, KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::Quit)),
+        "ctrl-c never traps"
+    );
+    let mut st = on_devices(false, "");
+    driving(&mut st);
+    command(&mut st, "q!");
+    assert!(st.quit);
+    // The work is gone (the rollout ended): q quits again.
+    let mut st = on_devices(false, "");
+    driving(&mut st);
+    update(
+        &mut st,
+        Msg::Backend(BackendEvent::Work {
+            source: src(),
+            work: Vec::new(),
+        }),
+    );
+    let fx = key(&mut st, KeyCode::Char('q'));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Quit)));
+}

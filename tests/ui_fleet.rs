@@ -421,3 +421,24 @@ fn help_on_device_updates_80x40() {
     key(&mut st, KeyCode::Char('?'));
     insta::assert_snapshot!(draw(&mut st, 80, 40));
 }
+
+#[test]
+fn quit_while_updating_80x24() {
+    let mut st = with_rollouts();
+    update(
+        &mut st,
+        Msg::Backend(BackendEvent::Work {
+            source: src(),
+            work: vec![fleetdeck::model::Work {
+                key: ResourceKey {
+                    source: src(),
+                    kind: ResourceKind::Rollout,
+                    id: "20261123-153012".into(),
+                },
+                summary: "2 device(s) mid-update, 3 to start".into(),
+            }],
+        }),
+    );
+    key(&mut st, KeyCode::Char('q'));
+    insta::assert_snapshot!(draw(&mut st, 80, 24));
+}

@@ -1283,3 +1283,74 @@ fn state_files_are_private_to_the_user() {
     }
     assert!(seen >= 3, "rollout.json, a device record and the locks");
 }
+
+/// Review UX bug 3, as an operator lives it: `q` while the console updates devices asks first;
+/// `a` aborts the rollout (on disk and in the audit log before the process ends) and quits;
+/// the device mid-update finishes on its own and nothing else starts.
+#[test]
+fn quitting_the_console_mid_rollout_asks_and_abort_is_recorded() {
+    use support::tmux::{Tmux, fleetdeck_bin, shell_quote, tmux_available};
+    if !have_sshd() || !support::require("tmux", tmux_available()) {
+        return;
+    }
+    let (sim, _server, url) = fleet(3, "mender", Client::Mender5);
+    for d in &sim.devices {
+        d.set_step(0.5);
+    }
+    let home = sim.dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let home_s = home.display().to_string();
+    let cmd = format!(
+        "{} --fleet {}",
+        shell_quote(fleetdeck_bin()),
+        shell_quote(sim.fleet_file.to_str().unwrap())
+    );
+    let t = Tmux::start(&cmd, 160, 30, &[("HOME", &home_s), ("SSH_AUTH_SOCK", "")]);
+    t.keys(&[":"]);
+    t.type_text("devices");
+    t.keys(&["Enter"]);
+    t.wait_until("devices up", Duration::from_secs(30), |s| {
+        s.matches(" up ").count() >= 3
+    });
+    // Filtered: every shown device; one at a time.
+    t.keys(&["/"]);
+    t.type_text("dev");
+    t.keys(&["Enter", "U"]);
+    t.wait_for("Update 3 devices to", Duration::from_secs(10));
+    t.type_text(&format!("{url} -p 1 -f 1"));
+    t.keys(&["Enter"]);
+    t.wait_for("release-2.mender", Duration::from_secs(10));
+    t.keys(&["y"]);
+    t.wait_until("installing", Duration::from_secs(30), |s| {
+        s.contains("Updates") && s.contains("installing")
+    });
+    t.keys(&["q"]);
+    let screen = t.wait_for("Quit?", Duration::from_secs(5));
+    assert!(screen.contains("mid-update"), "{screen}");
+    let pid = t.program_pid().expect("console pid");
+    t.keys(&["a"]);
+    assert!(
+        support::wait_until(Duration::from_secs(15), || !support::tmux::process_alive(
+            pid
+        )),
+        "the console quit after the abort"
+    );
+    let updates = t.state_dir().join("updates");
+    let rollout = std::fs::read_dir(updates.join(fleet_name(&sim)))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("rollout.json"))
+        .find(|p| p.exists())
+        .expect("a rollout on disk");
+    let spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&rollout).unwrap()).unwrap();
+    assert_eq!(spec["state"], "aborting", "{spec}");
+    let audit = std::fs::read_to_string(t.state_dir().join("audit.jsonl")).unwrap();
+    assert!(audit.contains("\"abort deployment\""), "{audit}");
+    // The install it left runs on, detached on the device; nothing else started.
+    let dev0 = sim.device("dev-0");
+    assert!(support::wait_until(Duration::from_secs(20), || {
+        dev0.pending().as_deref() == Some("release-2")
+    }));
+    assert_eq!(sim.device("dev-1").count_calls("install "), 0);
+}

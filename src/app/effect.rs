@@ -7,6 +7,8 @@ use crate::model::{LogOpts, ResourceAction, ResourceKey};
 /// and testable without a terminal or an engine.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
+    /// Abort these rollouts (audited, waited for), then quit.
+    AbortAndQuit(Vec<crate::model::ResourceKey>),
     OpenLogs {
         stream: StreamId,
         target: ResourceKey,

@@ -16,7 +16,7 @@ use super::state::{AppState, View};
 use super::update::update;
 use crate::audit::{AuditEntry, AuditLog};
 use crate::backend::{Backend, BackendEvent, EventTx, ShellOpts, TaskHandle};
-use crate::model::{ResourceKey, ResourceKind, SourceId, SourceStatus};
+use crate::model::{ResourceAction, ResourceKey, ResourceKind, SourceId, SourceStatus};
 use crate::term;
 
 /// When the process started (set by `main`), to report first-frame latency.
@@ -112,21 +112,7 @@ impl Runtime {
                 };
                 let (audit, app) = (self.audit.clone(), self.app.clone());
                 tokio::spawn(async move {
-                    let entry = AuditEntry::attempt(
-                        key.source.as_str(),
-                        target_name(&key, &name),
-                        action.label(),
-                    );
-                    write_audit(&audit, entry.clone()).await;
-                    let (result, offer) = match b.act_outcome(&key, &action).await {
-                        Ok(o) => (Ok(o.message), o.offer),
-                        Err(e) => (Err(format!("{} {name} failed: {e:#}", action.name())), None),
-                    };
-                    let done = match &result {
-                        Ok(t) => entry.result(true, t),
-                        Err(e) => entry.result(false, e),
-                    };
-                    write_audit(&audit, done).await;
+                    let (result, offer) = act_audited(&*b, &audit, &key, &name, &action).await;
                     let _ = app.send(Msg::ActionDone {
                         key,
                         name,
@@ -192,7 +178,7 @@ impl Runtime {
                 passphrase,
             } => crate::ssh::auth::passphrases().provide(&key_path, passphrase.0),
             // Shell needs the terminal and Quit ends the loop: both handled by `run`.
-            Effect::Shell(_) | Effect::Quit => {}
+            Effect::Shell(_) | Effect::Quit | Effect::AbortAndQuit(_) => {}
         }
     }
 }
@@ -250,6 +236,29 @@ impl Runtime {
             let _ = fan.await;
         });
     }
+}
+
+/// Run `action` on `key` through its backend, audited before and after: (the message or the
+/// error, what the backend offers next).
+async fn act_audited(
+    b: &dyn Backend,
+    audit: &AuditLog,
+    key: &ResourceKey,
+    name: &str,
+    action: &ResourceAction,
+) -> (Result<String, String>, Option<ResourceAction>) {
+    let entry = AuditEntry::attempt(key.source.as_str(), target_name(key, name), action.label());
+    write_audit(audit, entry.clone()).await;
+    let (result, offer) = match b.act_outcome(key, action).await {
+        Ok(o) => (Ok(o.message), o.offer),
+        Err(e) => (Err(format!("{} {name} failed: {e:#}", action.name())), None),
+    };
+    let done = match &result {
+        Ok(t) => entry.result(true, t),
+        Err(e) => entry.result(false, e),
+    };
+    write_audit(audit, done).await;
+    (result, offer)
 }
 
 fn target_name(key: &ResourceKey, name: &str) -> String {
@@ -386,6 +395,22 @@ async fn apply(
     for e in fx {
         match e {
             Effect::Quit => return Ok(true),
+            Effect::AbortAndQuit(keys) => {
+                // Waited for (bounded): the abort must be on disk before the process ends.
+                for key in keys {
+                    let Some(b) = rt.backend(&key.source) else {
+                        continue;
+                    };
+                    let action = ResourceAction::AbortDeployment;
+                    let done = tokio::time::timeout(
+                        std::time::Duration::from_secs(10),
+                        act_audited(&*b, &rt.audit, &key, &key.id, &action),
+                    )
+                    .await;
+                    tracing::info!("abort {} before quitting: {done:?}", key.id);
+                }
+                return Ok(true);
+            }
             Effect::Shell(key) => {
                 let result = shell(state, rt, &key, terminal, input).await;
                 // Whatever happened, the TUI comes back exactly where it was.

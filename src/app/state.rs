@@ -25,6 +25,8 @@ pub struct AppState {
     pub unavailable: HashMap<(SourceId, ResourceKind), String>,
     /// Lists shown although not complete (loading, or a page failed): the view says so.
     pub incomplete: HashMap<(SourceId, ResourceKind), ListNote>,
+    /// Rollouts this console drives, per source: quitting asks first while there are any.
+    pub work: HashMap<SourceId, Vec<crate::model::Work>>,
     /// Navigation stack; never empty. Esc pops, Enter/l/d push.
     pub stack: Vec<View>,
     pub mode: Mode,
@@ -94,6 +96,8 @@ pub enum Mode {
     Secret(SecretPrompt),
     /// Confirming a fleet command on one or more devices.
     ConfirmRun(RunConfirm),
+    /// Quitting while this console drives rollouts: leave them running, abort them, or stay.
+    ConfirmQuit(Vec<crate::model::Work>),
 }
 
 /// A list dialog; Enter opens a shell on `key` with the chosen option as `DEVICE/OPTION`.
@@ -425,6 +429,7 @@ impl AppState {
             data: HashMap::new(),
             unavailable: HashMap::new(),
             incomplete: HashMap::new(),
+            work: HashMap::new(),
             stack: vec![View::Table(TableView::new(ResourceKind::Container, None))],
             mode: Mode::Normal,
             toast: None,

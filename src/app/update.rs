@@ -119,6 +119,13 @@ fn on_backend(state: &mut AppState, ev: BackendEvent) {
             state.sources.insert(source, status);
             state.dirty = true;
         }
+        BackendEvent::Work { source, work } => {
+            if work.is_empty() {
+                state.work.remove(&source);
+            } else {
+                state.work.insert(source, work);
+            }
+        }
         BackendEvent::Unavailable {
             source,
             kind,
@@ -450,6 +457,23 @@ fn on_key(state: &mut AppState, key: KeyEvent, fx: &mut Vec<Effect>) {
                 Mode::Normal
             }
         },
+        Mode::ConfirmQuit(work) => match (
+            key.code,
+            state.settings.keymap.lookup(KeyContext::Dialog, &key),
+        ) {
+            (KeyCode::Char('l'), _) | (_, Some(Action::Confirm)) => {
+                state.quit = true;
+                Mode::Normal
+            }
+            (KeyCode::Char('a'), _) => {
+                fx.push(Effect::AbortAndQuit(
+                    work.into_iter().map(|w| w.key).collect(),
+                ));
+                Mode::Normal
+            }
+            (_, Some(Action::Cancel | Action::Back | Action::Quit)) => Mode::Normal,
+            _ => Mode::ConfirmQuit(work),
+        },
         Mode::ConfirmRun(c) => match state.settings.keymap.lookup(KeyContext::Dialog, &key) {
             Some(Action::Confirm) => {
                 start_run(state, c, fx);
@@ -643,12 +667,26 @@ fn on_command_key(state: &mut AppState, input: Input, key: KeyEvent) -> Mode {
     }
 }
 
+/// Quit, unless this console drives rollouts: then ask (leave them running, abort them, stay).
+/// Quitting never loses an update — installs run detached on the devices and the next console
+/// resumes the rollouts — but nothing moves on until one does, so the operator decides.
+fn request_quit(state: &mut AppState) {
+    let mut work: Vec<crate::model::Work> = state.work.values().flatten().cloned().collect();
+    if work.is_empty() {
+        state.quit = true;
+    } else {
+        work.sort_by(|a, b| a.key.id.cmp(&b.key.id));
+        state.mode = Mode::ConfirmQuit(work);
+    }
+}
+
 fn run_command(state: &mut AppState, text: &str) {
     let mut words = text.split_whitespace();
     let Some(word) = words.next() else { return };
     let arg = words.next();
     match word {
-        "q" | "quit" | "q!" => state.quit = true,
+        "q" | "quit" => request_quit(state),
+        "q!" | "quit!" => state.quit = true,
         "run" => {
             let rest = text.trim_start().strip_prefix("run").unwrap_or("");
             request_run(state, rest);
@@ -768,7 +806,7 @@ fn jump_to_match(l: &mut LogView, forward: bool) {
 
 fn on_action(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
     match action {
-        Action::Quit => state.quit = true,
+        Action::Quit => request_quit(state),
         Action::Help => state.mode = Mode::Help { scroll: 0 },
         Action::Command => state.mode = Mode::Command(Input::default()),
         _ => {}

@@ -47,6 +47,12 @@ pub enum BackendEvent {
         note: String,
         loading: bool,
     },
+    /// Work this console drives that quitting would interrupt (rollouts with devices to
+    /// update), replacing what the source said before; empty when there is none.
+    Work {
+        source: SourceId,
+        work: Vec<crate::model::Work>,
+    },
     /// The source is up but cannot serve `kind` (e.g. swarm views on an engine that is not a
     /// swarm manager); the view shows `reason` instead of rows.
     Unavailable {

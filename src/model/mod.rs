@@ -10,6 +10,6 @@ pub use kind::{Column, ColumnKind, KindSpec, ResourceKind};
 pub use log::{LogLine, LogOpts, StyleRun, StyledText};
 pub use resource::{
     ActionOutcome, Confirmation, Health, Resource, ResourceAction, ResourceKey, SourceId,
-    SourceStatus, StatsSample, age,
+    SourceStatus, StatsSample, Work, age,
 };
 pub use rollout::{FailureLimit, UpdateRequest};

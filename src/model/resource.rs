@@ -252,6 +252,15 @@ impl ResourceAction {
     }
 }
 
+/// Something this console drives that quitting would interrupt: a rollout, and what it is
+/// doing ("2 devices mid-update, 5 to start").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Work {
+    /// The rollout's row (aborting it is `AbortDeployment` on this key).
+    pub key: ResourceKey,
+    pub summary: String,
+}
+
 /// What a finished action reports back to the user, and what it offers next: an action on
 /// the same object that is asked for in a confirmation dialog, never run without one (a
 /// manual rollback offers the reboot that makes the device run the old software again).

@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 
 use crate::app::state::{Confirm, Picker, Prompt, PromptFor, RunConfirm, SecretPrompt};
 use crate::config::{Role, Theme};
-use crate::model::{ResourceAction, ResourceKind};
+use crate::model::{ResourceAction, ResourceKind, Work};
 
 pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let [v] = Layout::vertical([Constraint::Length(h.min(area.height))])
@@ -208,6 +208,47 @@ pub fn confirm_run(frame: &mut Frame, area: Rect, c: &RunConfirm, theme: &Theme)
         ]),
     ];
     boxed(frame, area, " Confirm ", body, theme)
+}
+
+/// Quitting while this console drives rollouts.
+pub fn confirm_quit(frame: &mut Frame, area: Rect, work: &[Work], theme: &Theme) {
+    let mut body = vec![Line::from(Span::styled(
+        "This console is updating devices:",
+        theme.style(Role::DialogDanger),
+    ))];
+    for w in work.iter().take(4) {
+        body.push(Line::from(Span::styled(
+            format!("  {}: {}", w.key.id, w.summary),
+            theme.style(Role::DialogText),
+        )));
+    }
+    if work.len() > 4 {
+        body.push(Line::from(Span::styled(
+            format!("  and {} more", work.len() - 4),
+            theme.style(Role::Hint),
+        )));
+    }
+    body.push(Line::from(Span::styled(
+        "Installs go on on the devices; the next fleetdeck started here resumes the rollouts.",
+        theme.style(Role::Hint),
+    )));
+    body.push(Line::from(""));
+    body.push(Line::from(vec![
+        Span::styled("[l/y] ", theme.style(Role::HelpKey)),
+        Span::styled("leave them running, quit   ", theme.style(Role::DialogText)),
+    ]));
+    body.push(Line::from(vec![
+        Span::styled("[a] ", theme.style(Role::HelpKey)),
+        Span::styled(
+            "abort (no new devices start), quit   ",
+            theme.style(Role::DialogText),
+        ),
+    ]));
+    body.push(Line::from(vec![
+        Span::styled("[n/Esc] ", theme.style(Role::HelpKey)),
+        Span::styled("stay", theme.style(Role::DialogText)),
+    ]));
+    boxed(frame, area, " Quit? ", body, theme)
 }
 
 fn boxed_owned(frame: &mut Frame, area: Rect, title: String, body: Vec<Line<'_>>, theme: &Theme) {

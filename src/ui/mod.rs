@@ -75,6 +75,7 @@ pub fn render(frame: &mut Frame, state: &mut AppState) {
         Mode::Pick(p) => dialog::picker(frame, area, p, &theme),
         Mode::Secret(p) => dialog::secret(frame, area, p, &theme),
         Mode::ConfirmRun(c) => dialog::confirm_run(frame, area, c, &theme),
+        Mode::ConfirmQuit(work) => dialog::confirm_quit(frame, area, work, &theme),
         _ => {}
     }
 }

@@ -553,6 +553,31 @@ impl Updates {
         })
     }
 
+    /// Rollouts this process drives that have devices left to update: what quitting would
+    /// interrupt.
+    pub fn work(&self) -> Vec<crate::model::Work> {
+        self.entries()
+            .values()
+            .filter(|e| e.control.is_some() && !e.spec.state.is_final())
+            .filter_map(|e| {
+                let c = Counts::of(e.records.values());
+                let starting = if e.spec.state == RolloutState::Running && !e.stopping {
+                    c.pending
+                } else {
+                    0
+                };
+                (c.running + starting > 0).then(|| crate::model::Work {
+                    key: ResourceKey {
+                        source: self.shared.source.clone(),
+                        kind: ResourceKind::Rollout,
+                        id: e.spec.id.clone(),
+                    },
+                    summary: format!("{} device(s) mid-update, {starting} to start", c.running),
+                })
+            })
+            .collect()
+    }
+
     /// Is any device update under way (the views' elapsed times move)?
     pub fn any_running(&self) -> bool {
         self.entries().values().any(|e| !e.spec.state.is_final())

@@ -598,13 +598,33 @@ impl Backend for FleetBackend {
             let _ = tokio::task::spawn_blocking(move || updates.resume()).await;
         });
         let (id, n) = (self.inner.id.clone(), self.inner.devices.len());
+        let updates = self.updates.clone();
         Some(TaskHandle::spawn(async move {
             let _ = tx
                 .send(BackendEvent::Status(
-                    id,
+                    id.clone(),
                     SourceStatus::Connected(format!("{n} devices")),
                 ))
                 .await;
+            // Tell the console what quitting would interrupt, whenever that changes.
+            let mut changes = updates.subscribe();
+            let mut told = Vec::new();
+            loop {
+                let work = updates.work();
+                if work != told {
+                    let event = BackendEvent::Work {
+                        source: id.clone(),
+                        work: work.clone(),
+                    };
+                    if tx.send(event).await.is_err() {
+                        return;
+                    }
+                    told = work;
+                }
+                if changes.changed().await.is_err() {
+                    return;
+                }
+            }
         }))
     }
 
