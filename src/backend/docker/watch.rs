@@ -1,6 +1,6 @@
 //! Keep one kind's list current: connect, snapshot, then re-snapshot on engine events.
 //!
-//! `/events` pushes changes, so nothing is polled (principle 4), except a slow resync of
+//! `/events` pushes changes, so nothing is polled (principle 4, docs/ARCHITECTURE.md), except a slow resync of
 //! containers whose STATUS text ("Up 5 minutes") ages without any event.
 
 use std::sync::Arc;
