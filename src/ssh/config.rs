@@ -474,6 +474,15 @@ mod tests {
             t0.elapsed()
         );
         assert_eq!(e.path, cfg);
+        assert!(e.why.contains("does a file include itself?"), "{e}");
+        // Many files without any nesting: the count stops it.
+        std::fs::create_dir(dir.path().join("d")).unwrap();
+        for i in 0..300 {
+            std::fs::write(dir.path().join(format!("d/{i:03}")), "").unwrap();
+        }
+        let wide = dir.path().join("wide");
+        std::fs::write(&wide, "Include d/*\n").unwrap();
+        let e = SshConfig::load(&wide).unwrap_err();
         assert!(e.why.contains("Include reads more than 256 files"), "{e}");
         // A chain deeper than 16 levels.
         for i in 0..20 {
