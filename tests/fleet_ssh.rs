@@ -1145,6 +1145,8 @@ fn console_passphrase_dialog_sandbox_picker_and_device_logs() {
     t.wait_for("Devices", Duration::from_secs(5));
 }
 
+/// L8: the CLI asks on the terminal, outside the 10 s connect timeout (an answer after 11 s
+/// still connects), and asks again after a wrong answer, 3 times like ssh.
 #[test]
 fn cli_asks_the_passphrase_on_the_terminal() {
     if !have_sshd() || !support::require("tmux", support::tmux::tmux_available()) {
@@ -1158,19 +1160,38 @@ fn cli_asks_the_passphrase_on_the_terminal() {
         support::tmux::shell_quote(support::tmux::fleetdeck_bin()),
         support::tmux::shell_quote(fleet_file.to_str().unwrap())
     );
-    let t = support::tmux::Tmux::start(
-        &cmd,
-        140,
-        30,
-        &[("HOME", home_s.as_str()), ("SSH_AUTH_SOCK", "")],
-    );
+    let env = [("HOME", home_s.as_str()), ("SSH_AUTH_SOCK", "")];
+    let prompts = |s: &str| s.matches("Enter passphrase for key").count();
+    let t = support::tmux::Tmux::start(&cmd, 140, 30, &env);
     t.wait_for("Enter passphrase for key", Duration::from_secs(20));
+    // A person taking their time: longer than the connect timeout.
+    std::thread::sleep(Duration::from_secs(11));
+    t.type_text("not-it");
+    t.keys(&["Enter"]);
+    t.wait_until("asked again", Duration::from_secs(20), |s| prompts(s) == 2);
     t.type_text("open-sesame");
     t.keys(&["Enter"]);
     let screen = t.wait_for("EXITED:", Duration::from_secs(20));
     assert!(screen.contains("cli-2"), "{screen}");
     assert!(screen.contains("EXITED:0"), "{screen}");
-    assert!(!screen.contains("open-sesame"), "no echo: {screen}");
+    assert!(!screen.contains("timed out"), "{screen}");
+    assert!(
+        !screen.contains("open-sesame") && !screen.contains("not-it"),
+        "no echo: {screen}"
+    );
+    drop(t);
+
+    // Three wrong answers: no fourth prompt, the device fails with the reason.
+    let t = support::tmux::Tmux::start(&cmd, 140, 30, &env);
+    for n in 1..=3 {
+        t.wait_until("prompt", Duration::from_secs(20), |s| prompts(s) == n);
+        t.type_text(&format!("wrong-{n}"));
+        t.keys(&["Enter"]);
+    }
+    let screen = t.wait_for("EXITED:", Duration::from_secs(20));
+    assert_eq!(prompts(&screen), 3, "{screen}");
+    assert!(screen.contains("3 wrong passphrases for"), "{screen}");
+    assert!(screen.contains("EXITED:1"), "{screen}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1330,6 +1351,91 @@ fn cli_run_is_refused_and_audited_in_read_only_mode() {
         "{audit}"
     );
     assert!(audit.contains("device/a"), "{audit}");
+}
+
+/// L9: an ssh_config that cannot be used (endless, or including itself) is refused at once
+/// with its name, like ssh refuses a bad config; the fleets it configures are left out.
+#[test]
+fn an_unusable_ssh_config_is_named_and_its_fleet_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("fleet.yaml");
+    let ls = |home: &Path| {
+        let t0 = Instant::now();
+        let out = std::process::Command::new(support::tmux::fleetdeck_bin())
+            .args(["--fleet", f.to_str().unwrap(), "ls", "devices"])
+            .env("HOME", home)
+            .env("XDG_STATE_HOME", dir.path().join("state"))
+            .env("XDG_CONFIG_HOME", dir.path().join("config"))
+            .output()
+            .unwrap();
+        assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+        assert_eq!(out.status.code(), Some(1));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    std::fs::write(
+        &f,
+        "ssh_config: /dev/zero\ndevices:\n  - {name: a, host: 127.0.0.1, port: 1}\n",
+    )
+    .unwrap();
+    let err = ls(dir.path());
+    assert!(
+        err.contains(&format!(
+            "{}: ssh_config /dev/zero: larger than 4 MiB; not read (fleet not loaded)",
+            f.display()
+        )),
+        "{err}"
+    );
+    // ~/.ssh/config including itself twelve times (it hung for minutes).
+    std::fs::write(&f, "devices:\n  - {name: a, host: 127.0.0.1, port: 1}\n").unwrap();
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir(home.path().join(".ssh")).unwrap();
+    let cfg = home.path().join(".ssh/config");
+    std::fs::write(&cfg, "Include config\n".repeat(12)).unwrap();
+    let err = ls(home.path());
+    assert!(
+        err.contains(&format!(
+            "{}: Include nested more than 16 levels",
+            cfg.display()
+        )) && err.contains("(fleets not loaded)"),
+        "{err}"
+    );
+}
+
+/// L10: `USER=alice` does not make the audit say alice: the uid comes from the OS and the name
+/// from the user database.
+#[test]
+fn audit_user_is_the_uid_not_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("fleet.yaml");
+    std::fs::write(&f, "devices:\n  - {name: a, host: 127.0.0.1, port: 1}\n").unwrap();
+    let out = std::process::Command::new(support::tmux::fleetdeck_bin())
+        .args([
+            "--readonly",
+            "--fleet",
+            f.to_str().unwrap(),
+            "run",
+            "--all",
+            "--",
+            "true",
+        ])
+        .env("HOME", dir.path())
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .env("USER", "alice")
+        .env("LOGNAME", "alice")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let audit = std::fs::read_to_string(dir.path().join("state/fleetdeck/audit.jsonl")).unwrap();
+    let entry: serde_json::Value = serde_json::from_str(audit.lines().next().unwrap()).unwrap();
+    let uid = support::run_ok("id", &["-u"])
+        .trim()
+        .parse::<u64>()
+        .unwrap();
+    let name = support::run_ok("id", &["-un"]).trim().to_string();
+    assert_eq!(entry["uid"], uid, "{audit}");
+    assert_eq!(entry["user"], name.as_str(), "{audit}");
+    assert!(!audit.contains("alice"), "{audit}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
