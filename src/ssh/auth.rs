@@ -114,6 +114,10 @@ pub enum Asked {
 /// Ask for `key`'s passphrase on the terminal from async code: the read blocks, so it runs on
 /// a blocking thread, never on a runtime worker.
 pub async fn prompt(key: &Path) -> Asked {
+    if !passphrases().tty.load(std::sync::atomic::Ordering::Relaxed) {
+        // The console: its dialog provides the passphrase.
+        return Asked::NoTerminal;
+    }
     let key = key.to_path_buf();
     tokio::task::spawn_blocking(move || passphrases().ask_tty(&key))
         .await

@@ -39,11 +39,22 @@ impl SshOptions {
     /// From `$HOME/.ssh`, like ssh. A `~/.ssh/config` that cannot be used (too large, an
     /// Include loop) is an error naming the file, as ssh refuses to run with it.
     pub fn load_home() -> Result<SshOptions, FileError> {
-        let home = std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/"));
+        let home = home_dir();
         let config = SshConfig::load(&home.join(".ssh/config"))?;
-        Ok(SshOptions {
+        Ok(Self::with_config(home, config))
+    }
+
+    /// Like [`SshOptions::load_home`], but a `~/.ssh/config` that cannot be used is logged and
+    /// left out (for callers that have no way to report it).
+    pub fn from_home() -> SshOptions {
+        Self::load_home().unwrap_or_else(|e| {
+            tracing::warn!("{e}");
+            Self::with_config(home_dir(), SshConfig::default())
+        })
+    }
+
+    fn with_config(home: PathBuf, config: SshConfig) -> SshOptions {
+        SshOptions {
             config: Arc::new(config),
             user_known_hosts: home.join(".ssh/known_hosts"),
             home,
@@ -51,8 +62,14 @@ impl SshOptions {
                 .filter(|s| !s.is_empty())
                 .map(PathBuf::from),
             connect_timeout: Duration::from_secs(10),
-        })
+        }
     }
+}
+
+fn home_dir() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/"))
 }
 
 /// What a device entry says; unset fields come from ssh_config, then defaults.
@@ -494,14 +511,13 @@ async fn open_exec(
     cmd: &str,
 ) -> Result<(russh::Channel<client::Msg>, Vec<ChannelMsg>), SshError> {
     let secs = conn.step.as_secs().max(1);
-    let ch = tokio::time::timeout(conn.step, conn.handle.channel_open_session())
+    let mut ch = tokio::time::timeout(conn.step, conn.handle.channel_open_session())
         .await
         .map_err(|_| SshError::Connect(format!("opening a channel: no answer within {secs}s")))?
         .map_err(|e| SshError::Connect(format!("open channel: {e}")))?;
     ch.exec(true, cmd)
         .await
         .map_err(|e| SshError::Connect(format!("exec: {e}")))?;
-    let mut ch = ch;
     let mut early = Vec::new();
     let started = tokio::time::timeout(conn.step, async {
         loop {
