@@ -213,7 +213,7 @@ impl ResourceAction {
             ),
             ResourceAction::StartUpdate(req) => req.label(),
             // The audit log records which key the operator confirmed.
-            ResourceAction::AcceptHostKey(fp) => format!("accept host key {fp}"),
+            ResourceAction::AcceptHostKey(fp) if !fp.is_empty() => format!("accept host key {fp}"),
             other => other.name().to_string(),
         }
     }
