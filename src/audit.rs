@@ -15,6 +15,10 @@ use serde::Serialize;
 pub struct AuditEntry {
     /// RFC 3339
     pub time: String,
+    /// Who: the real uid of the process, from the OS (environment variables cannot change it).
+    pub uid: u32,
+    /// That uid's name in the user database, for reading only (`uid:N` when it has none);
+    /// `uid` is what counts.
     pub user: String,
     pub source: String,
     pub target: String,
@@ -29,15 +33,17 @@ pub struct AuditEntry {
 }
 
 impl AuditEntry {
-    /// The entry written before an action runs; `time` is now, `user` the local user.
+    /// The entry written before an action runs; `time` is now, `uid`/`user` the process's.
     pub fn attempt(
         source: impl Into<String>,
         target: impl Into<String>,
         action: impl Into<String>,
     ) -> AuditEntry {
+        let uid = current_uid();
         AuditEntry {
             time: now(),
-            user: current_user(),
+            uid,
+            user: user_name(uid),
             source: source.into(),
             target: target.into(),
             action: action.into(),
@@ -74,21 +80,30 @@ fn now() -> String {
     jiff::Timestamp::now().to_string()
 }
 
-/// `$USER`, else `$LOGNAME`, else `uid:N`: an audit line must always say who.
-fn current_user() -> String {
-    user_from(|k| std::env::var(k).ok())
+fn current_uid() -> u32 {
+    // SAFETY: getuid has no preconditions and cannot fail (POSIX).
+    unsafe { libc::getuid() }
 }
 
-fn user_from(get: impl Fn(&str) -> Option<String>) -> String {
-    ["USER", "LOGNAME"]
-        .iter()
-        .filter_map(|k| get(k))
-        .find(|v| !v.trim().is_empty())
-        .unwrap_or_else(|| {
-            // SAFETY: getuid has no preconditions and cannot fail (POSIX).
-            let uid = unsafe { libc::getuid() };
-            format!("uid:{uid}")
-        })
+/// The login name of `uid` from the user database (not `$USER`/`$LOGNAME`, which anyone can
+/// set), else `uid:N`.
+fn user_name(uid: u32) -> String {
+    let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut buf = vec![0 as libc::c_char; 4096];
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer is valid for the call; buf's length is passed; getpwuid_r writes
+    // only into pw and buf, and sets found to &pw or null.
+    let rc = unsafe { libc::getpwuid_r(uid, &mut pw, buf.as_mut_ptr(), buf.len(), &mut found) };
+    if rc == 0 && !found.is_null() && !pw.pw_name.is_null() {
+        // SAFETY: pw_name points into buf, NUL-terminated by getpwuid_r.
+        let name = unsafe { std::ffi::CStr::from_ptr(pw.pw_name) };
+        if let Ok(n) = name.to_str()
+            && !n.is_empty()
+        {
+            return n.to_string();
+        }
+    }
+    format!("uid:{uid}")
 }
 
 /// Serialises appends within the process so two threads can never interleave inside one
@@ -163,21 +178,16 @@ mod tests {
         assert_eq!((f.phase.as_str(), f.ok), ("refused", Some(false)));
     }
 
+    /// The uid comes from the OS and the name from the user database, whatever `$USER` says
+    /// (the binary test `audit_user_is_the_uid_not_the_environment` sets `USER=alice`).
     #[test]
-    fn user_fallbacks() {
-        assert_eq!(
-            user_from(|k| (k == "USER").then(|| "alice".to_string())),
-            "alice"
-        );
-        assert_eq!(
-            user_from(|k| (k == "LOGNAME").then(|| "bob".to_string())),
-            "bob"
-        );
-        assert_eq!(
-            user_from(|k| (k == "USER").then(String::new)),
-            user_from(|_| None)
-        );
-        assert!(user_from(|_| None).starts_with("uid:"));
+    fn uid_and_name_from_the_os() {
+        let a = AuditEntry::attempt("s", "t", "a");
+        assert_eq!(a.uid, unsafe { libc::getuid() });
+        assert_eq!(user_name(0), "root");
+        assert_eq!(user_name(4_000_000_000), "uid:4000000000");
+        let line = serde_json::to_string(&a).unwrap();
+        assert!(line.contains(&format!("\"uid\":{}", a.uid)), "{line}");
     }
 
     #[test]

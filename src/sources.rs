@@ -152,7 +152,15 @@ pub fn build_fleets(
     base: Option<&Path>,
 ) -> (Vec<crate::backend::fleet::FleetBackend>, Vec<String>) {
     use crate::backend::fleet::{FleetBackend, FleetFile};
-    let opts = crate::ssh::SshOptions::from_home();
+    // Like ssh, a ~/.ssh/config that cannot be used stops the connections it would configure.
+    let opts = match crate::ssh::SshOptions::load_home() {
+        Ok(o) => o,
+        Err(e) if files.is_empty() => {
+            tracing::warn!("{e}");
+            return (Vec::new(), Vec::new());
+        }
+        Err(e) => return (Vec::new(), vec![format!("{e} (fleets not loaded)")]),
+    };
     let home = std::env::var_os("HOME")
         .map(PathBuf::from)
         .unwrap_or_default();
@@ -174,7 +182,13 @@ pub fn build_fleets(
                     ));
                     continue;
                 }
-                out.push(FleetBackend::new(file, opts.clone()));
+                match FleetBackend::try_new(file, opts.clone()) {
+                    Ok(b) => out.push(b),
+                    Err(e) => warnings.push(format!(
+                        "{}: ssh_config {e} (fleet not loaded)",
+                        path.display()
+                    )),
+                }
             }
             Err(e) => warnings.push(format!("{e} (fleet not loaded)")),
         }

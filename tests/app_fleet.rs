@@ -243,26 +243,84 @@ fn run_is_refused_and_audited_in_read_only_mode() {
     assert!(!fx.iter().any(|e| matches!(e, Effect::RunCommand { .. })));
 }
 
+/// Devices whose last poll saw an unknown key (gw-1), a changed key (gw-2), none (lab-1).
+fn on_devices_with_host_keys(read_only: bool) -> AppState {
+    let mut st = state(read_only);
+    let rows = vec![
+        device(
+            "gw-1",
+            &["prod"],
+            &[
+                ("host_key", "unknown"),
+                ("fingerprint", "SHA256:seen-by-the-poll"),
+            ],
+        ),
+        device(
+            "gw-2",
+            &["prod"],
+            &[("host_key", "changed"), ("fingerprint", "SHA256:other")],
+        ),
+        device("lab-1", &["lab"], &[]),
+    ];
+    snapshot(&mut st, ResourceKind::Device, rows);
+    command(&mut st, "devices");
+    st
+}
+
+/// H2: the dialog shows the fingerprint the poll saw and the action carries that very
+/// fingerprint (the backend trusts that key only; the audit label names it).
 #[test]
 fn accept_host_key_needs_the_name_typed_and_read_only_refuses() {
-    let mut st = on_devices(false);
+    let mut st = on_devices_with_host_keys(false);
     key(&mut st, KeyCode::Char('A'));
     let Mode::Confirm(c) = &st.mode else {
         panic!("typed confirmation expected")
     };
-    assert_eq!(c.action, ResourceAction::AcceptHostKey);
+    let confirmed = ResourceAction::AcceptHostKey("SHA256:seen-by-the-poll".into());
+    assert_eq!(c.action, confirmed);
+    assert_eq!(
+        c.detail.as_deref(),
+        Some("Presented key: SHA256:seen-by-the-poll")
+    );
     assert!(c.typed.is_some());
+    assert_eq!(confirmed.label(), "accept host key SHA256:seen-by-the-poll");
     typed(&mut st, "gw-1");
     let fx = key(&mut st, KeyCode::Enter);
     assert!(fx.iter().any(|e| matches!(
         e,
-        Effect::Act { action: ResourceAction::AcceptHostKey, name, .. } if name == "gw-1"
+        Effect::Act { action, name, .. } if name == "gw-1" && *action == confirmed
     )));
 
-    let mut st = on_devices(true);
+    let mut st = on_devices_with_host_keys(true);
     let fx = key(&mut st, KeyCode::Char('A'));
     assert!(fx.iter().any(|e| matches!(e, Effect::AuditRefused { .. })));
     assert!(matches!(st.mode, Mode::Normal));
+}
+
+/// No unknown key seen (a changed one, or none yet): nothing to accept, no dialog, no action.
+#[test]
+fn accept_host_key_without_an_unknown_key_offers_nothing() {
+    for (down, why) in [
+        (
+            1,
+            "its host key CHANGED; fleetdeck never accepts a changed key",
+        ),
+        (2, "no unknown host key is recorded for it (yet)"),
+    ] {
+        let mut st = on_devices_with_host_keys(false);
+        for _ in 0..down {
+            key(&mut st, KeyCode::Down);
+        }
+        let fx = key(&mut st, KeyCode::Char('A'));
+        assert!(matches!(st.mode, Mode::Normal), "no dialog");
+        assert!(!fx.iter().any(|e| matches!(e, Effect::Act { .. })));
+        let toast = st
+            .toast
+            .as_ref()
+            .map(|t| t.text.clone())
+            .unwrap_or_default();
+        assert!(toast.ends_with(why), "{toast}");
+    }
 }
 
 #[test]

@@ -199,9 +199,9 @@ async fn unknown_key_refused_accepted_explicitly_changed_key_refused() {
         Some("unknown")
     );
 
-    // Explicit accept writes the fleet's known_hosts; then it connects.
+    // Explicit accept of the key shown writes the fleet's known_hosts; then it connects.
     let msg = b
-        .act(&key(&b, "d"), &ResourceAction::AcceptHostKey)
+        .act(&key(&b, "d"), &ResourceAction::AcceptHostKey(fp.clone()))
         .await
         .unwrap();
     assert!(msg.contains(&fp), "{msg}");
@@ -232,7 +232,7 @@ async fn unknown_key_refused_accepted_explicitly_changed_key_refused() {
         "{err}"
     );
     let err = b2
-        .act(&key(&b2, "d"), &ResourceAction::AcceptHostKey)
+        .act(&key(&b2, "d"), &ResourceAction::AcceptHostKey(fp.clone()))
         .await
         .unwrap_err()
         .to_string();
@@ -242,6 +242,370 @@ async fn unknown_key_refused_accepted_explicitly_changed_key_refused() {
             .unwrap()
             .contains(s.sshd.host_key_pub.split_whitespace().nth(1).unwrap())
     );
+}
+
+/// H2: the operator confirms the key the poll saw (A); the device switches to B before the
+/// confirmation reaches it. A is not presented any more and B was never confirmed: refused with
+/// both fingerprints, nothing written. Then B, confirmed, is trusted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accepting_trusts_only_the_key_the_operator_confirmed() {
+    if !have_sshd() {
+        return;
+    }
+    let s = setup();
+    let p = s.sshd.port();
+    let kh = s.dir.path().join("fleet_known_hosts");
+    let yaml = format!(
+        "known_hosts: fleet_known_hosts\ndevices:\n - {{name: d, host: 127.0.0.1, port: {p}, user: {TEST_USER}, identity_file: {}}}\n",
+        s.ed25519.display()
+    );
+    let home = tempfile::tempdir().unwrap();
+    let b = fleet(s.dir.path(), &yaml, options(home.path(), None, ""));
+    let fp_a = ssh_keygen_fingerprint(&s.sshd.host_key_pub);
+    let err = exec(&b, "d", "true").await.unwrap_err().to_string();
+    assert!(err.contains(&fp_a), "{err}");
+
+    // The MITM's key: sshd reads its host key file again for every connection.
+    let (b_key, b_pub) = sshd::keygen(s.dir.path(), "mitm_host", "ed25519", "");
+    std::fs::copy(&b_key, &s.sshd.host_key).unwrap();
+    let fp_b = ssh_keygen_fingerprint(&b_pub);
+    let err = b
+        .act(&key(&b, "d"), &ResourceAction::AcceptHostKey(fp_a.clone()))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&format!(
+            "now presents {fp_b}, not the {fp_a} you confirmed"
+        )),
+        "{err}"
+    );
+    assert!(!kh.exists(), "nothing trusted");
+    // The row now shows the key presented, for a new decision.
+    let row = b.rows().remove(0);
+    assert_eq!(row.labels.get("fingerprint"), Some(&fp_b), "{row:?}");
+    // An action without a confirmed fingerprint trusts nothing either.
+    let err = b
+        .act(&key(&b, "d"), &ResourceAction::AcceptHostKey(String::new()))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no host key fingerprint was confirmed"),
+        "{err}"
+    );
+    assert!(!kh.exists());
+
+    let msg = b
+        .act(&key(&b, "d"), &ResourceAction::AcceptHostKey(fp_b.clone()))
+        .await
+        .unwrap();
+    assert!(msg.contains(&format!("trusted {fp_b}")), "{msg}");
+    let written = std::fs::read_to_string(&kh).unwrap();
+    assert!(
+        written.contains(b_pub.split_whitespace().nth(1).unwrap()),
+        "{written}"
+    );
+    assert_eq!(exec(&b, "d", "true").await.unwrap().0, 0);
+}
+
+/// H3: known_hosts records an ed25519 key for the host; the server presents an RSA key. That
+/// is a changed key (OpenSSH: REMOTE HOST IDENTIFICATION HAS CHANGED), not an unknown one, and
+/// no action accepts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_of_another_type_than_the_recorded_one_is_changed_not_unknown() {
+    if !have_sshd() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (k, k_pub) = sshd::keygen(dir.path(), "id_ed25519", "ed25519", "");
+    let rsa_only = Sshd::start(SshdOpts {
+        authorized: vec![k_pub],
+        host_key_types: vec!["rsa"],
+        ..Default::default()
+    });
+    let p = rsa_only.port();
+    let recorded = sshd::keygen(dir.path(), "recorded_host", "ed25519", "").1;
+    let kh = dir.path().join("known_hosts");
+    let kh_text = sshd::known_hosts_line_of(&recorded, "127.0.0.1", p) + "\n";
+    std::fs::write(&kh, &kh_text).unwrap();
+    let yaml = format!(
+        "known_hosts: known_hosts\ndevices:\n - {{name: d, host: 127.0.0.1, port: {p}, user: {TEST_USER}, identity_file: {}}}\n",
+        k.display()
+    );
+    let home = tempfile::tempdir().unwrap();
+    let b = fleet(dir.path(), &yaml, options(home.path(), None, ""));
+    let fp_rsa = ssh_keygen_fingerprint(&rsa_only.host_key_pub);
+    let err = exec(&b, "d", "true").await.unwrap_err().to_string();
+    assert!(
+        err.contains("HOST KEY CHANGED") && err.contains(&fp_rsa),
+        "{err}"
+    );
+    assert!(err.contains(&format!("{}:1", kh.display())), "{err}");
+    let row = b.rows().remove(0);
+    assert_eq!(
+        row.labels.get("host_key").map(String::as_str),
+        Some("changed")
+    );
+    let err = b
+        .act(&key(&b, "d"), &ResourceAction::AcceptHostKey(fp_rsa))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("never replaces a changed key"), "{err}");
+    assert_eq!(std::fs::read_to_string(&kh).unwrap(), kh_text);
+}
+
+/// H3: a host with ed25519 and RSA keys, known by only one of them: the recorded type is
+/// negotiated first, so either way it connects (russh would pick ed25519 by itself).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_known_by_its_rsa_key_connects_with_it() {
+    if !have_sshd() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (k, k_pub) = sshd::keygen(dir.path(), "id_ed25519", "ed25519", "");
+    let both = Sshd::start(SshdOpts {
+        authorized: vec![k_pub],
+        host_key_types: vec!["ed25519", "rsa"],
+        ..Default::default()
+    });
+    let p = both.port();
+    let yaml = format!(
+        "known_hosts: known_hosts\ndevices:\n - {{name: d, host: 127.0.0.1, port: {p}, user: {TEST_USER}, identity_file: {}}}\n",
+        k.display()
+    );
+    let home = tempfile::tempdir().unwrap();
+    for (i, known) in both.host_keys_pub.iter().enumerate() {
+        std::fs::write(
+            dir.path().join("known_hosts"),
+            sshd::known_hosts_line_of(known, "127.0.0.1", p) + "\n",
+        )
+        .unwrap();
+        let b = fleet(dir.path(), &yaml, options(home.path(), None, ""));
+        let (code, out) = exec(&b, "d", "echo in").await.unwrap_or_else(|e| {
+            panic!(
+                "known by key {i} ({}): {e}",
+                known.split(' ').next().unwrap()
+            )
+        });
+        assert_eq!((code, out.trim()), (0, "in"));
+    }
+}
+
+/// M6: `@revoked` in ~/.ssh/known_hosts refuses the key although the fleet's known_hosts
+/// (checked first) lists it (OpenSSH: REVOKED HOST KEY DETECTED).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoked_in_any_known_hosts_file_refuses_the_key() {
+    if !have_sshd() {
+        return;
+    }
+    let s = setup();
+    let p = s.sshd.port();
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir(home.path().join(".ssh")).unwrap();
+    let user_kh = home.path().join(".ssh/known_hosts");
+    std::fs::write(
+        &user_kh,
+        format!(
+            "# revoked after a leak\n@revoked {}\n",
+            s.sshd.known_hosts_line(p)
+        ),
+    )
+    .unwrap();
+    let yaml = format!(
+        "known_hosts: known_hosts\ndevices:\n - {{name: d, host: 127.0.0.1, port: {p}, user: {TEST_USER}, identity_file: {}}}\n",
+        s.ed25519.display()
+    );
+    let b = fleet(s.dir.path(), &yaml, options(home.path(), None, ""));
+    let fp = ssh_keygen_fingerprint(&s.sshd.host_key_pub);
+    let err = exec(&b, "d", "true").await.unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "REVOKED HOST KEY for [127.0.0.1]:{p} ({fp}): {}:2 marks it @revoked",
+            user_kh.display()
+        )
+    );
+    let err = b
+        .act(&key(&b, "d"), &ResourceAction::AcceptHostKey(fp))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("REVOKED"), "{err}");
+}
+
+/// L9: a known_hosts file that cannot be read (here endless) refuses every key at once, with
+/// its name, instead of reading gigabytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_known_hosts_file_is_refused_by_name() {
+    if !have_sshd() {
+        return;
+    }
+    let s = setup();
+    let p = s.sshd.port();
+    let yaml = format!(
+        "known_hosts: /dev/zero\ndevices:\n - {{name: d, host: 127.0.0.1, port: {p}, user: {TEST_USER}, identity_file: {}}}\n",
+        s.ed25519.display()
+    );
+    let home = tempfile::tempdir().unwrap();
+    let b = fleet(s.dir.path(), &yaml, options(home.path(), None, ""));
+    let t0 = Instant::now();
+    let err = exec(&b, "d", "true").await.unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "cannot check the host key of [127.0.0.1]:{p}: known_hosts /dev/zero: larger than 4 MiB; not read"
+        )
+    );
+    assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+}
+
+/// The TCP socket of a session has keepalive on, at the SSH keepalive interval (15 s when
+/// ssh_config sets none): /proc/net/tcp shows its keepalive timer armed within 15 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_have_keepalives_by_default_and_tcp_keepalive() {
+    if !have_sshd() {
+        return;
+    }
+    let s = setup();
+    let p = s.sshd.port();
+    let yaml = format!(
+        "known_hosts: known_hosts\ndevices:\n - {{name: d, host: 127.0.0.1, port: {p}, user: {TEST_USER}, identity_file: {}}}\n",
+        s.ed25519.display()
+    );
+    let b = fleet(s.dir.path(), &yaml, options(s.dir.path(), None, ""));
+    let dest = b.devices()[0].route.dest().clone();
+    assert_eq!((dest.alive_interval, dest.alive_count), (15, 3));
+    assert_eq!(exec(&b, "d", "true").await.unwrap().0, 0);
+    // Our end of the session: remote port = the sshd's, established (01).
+    let tcp = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let ours: Vec<&str> = tcp
+        .lines()
+        .filter(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() > 5 && f[2] == format!("0100007F:{p:04X}") && f[3] == "01"
+        })
+        .collect();
+    assert_eq!(ours.len(), 1, "{tcp}");
+    let timer = ours[0].split_whitespace().nth(5).unwrap();
+    let (kind, when) = timer.split_once(':').unwrap();
+    assert_eq!(kind, "02", "keepalive timer armed: {}", ours[0]);
+    let ticks = u64::from_str_radix(when, 16).unwrap();
+    assert!(ticks <= 15 * 100, "fires within 15 s: {}", ours[0]);
+
+    // ssh_config's values win; `ServerAliveInterval 0` cannot turn them off.
+    let b = fleet(
+        s.dir.path(),
+        &yaml,
+        options(
+            s.dir.path(),
+            None,
+            "Host *\n  ServerAliveInterval 4\n  ServerAliveCountMax 5\n",
+        ),
+    );
+    let dest = b.devices()[0].route.dest().clone();
+    assert_eq!((dest.alive_interval, dest.alive_count), (4, 5));
+    let b = fleet(
+        s.dir.path(),
+        &yaml,
+        options(s.dir.path(), None, "Host *\n  ServerAliveInterval 0\n"),
+    );
+    assert_eq!(b.devices()[0].route.dest().alive_interval, 15);
+}
+
+/// M3: the device freezes (its sshd session processes stopped) while `fleetdeck run` waits for
+/// the command: the keepalives go unanswered and the run ends with an error naming why,
+/// within interval × (count + 1), instead of hanging. Here with ssh_config's 1 s × 2.
+#[test]
+fn a_frozen_device_makes_run_fail_instead_of_hanging() {
+    frozen_run(
+        Some("Host *\n  ServerAliveInterval 1\n  ServerAliveCountMax 2\n"),
+        "connection lost: no answer to 2 keepalives 1s apart",
+        Duration::from_secs(10),
+    );
+}
+
+/// M3 as the review met it: no ServerAliveInterval anywhere. The default keepalives (15 s × 3)
+/// end the run after about a minute; before, it waited as long as the device stayed frozen.
+#[test]
+fn a_frozen_device_fails_run_with_the_default_keepalives() {
+    frozen_run(
+        None,
+        "connection lost: no answer to 3 keepalives 15s apart",
+        Duration::from_secs(75),
+    );
+}
+
+fn frozen_run(ssh_config: Option<&str>, expect: &str, within: Duration) {
+    if !have_sshd() {
+        return;
+    }
+    let s = setup();
+    let p = s.sshd.port();
+    use std::os::unix::fs::PermissionsExt;
+    let marks = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(marks.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let mark = marks.path().join("started");
+    let mut yaml = "known_hosts: known_hosts\n".to_string();
+    if let Some(cfg) = ssh_config {
+        std::fs::write(s.dir.path().join("ssh_config"), cfg).unwrap();
+        yaml += "ssh_config: ssh_config\n";
+    }
+    yaml += &format!(
+        "devices:\n - {{name: d, host: 127.0.0.1, port: {p}, user: {TEST_USER}, identity_file: {}}}\n",
+        s.ed25519.display()
+    );
+    let fleet_file = s.dir.path().join("fleet.yaml");
+    std::fs::write(&fleet_file, yaml).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let cmd = format!("touch {}; sleep 8; echo finished", mark.display());
+    let child = std::process::Command::new(support::tmux::fleetdeck_bin())
+        .args([
+            "--fleet",
+            fleet_file.to_str().unwrap(),
+            "run",
+            "--device",
+            "d",
+            "--",
+        ])
+        .arg(&cmd)
+        .env("HOME", home.path())
+        .env("XDG_STATE_HOME", home.path().join("state"))
+        .env("XDG_CONFIG_HOME", home.path().join("config"))
+        .env_remove("SSH_AUTH_SOCK")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    assert!(
+        support::wait_until(Duration::from_secs(20), || mark.exists()),
+        "the command never started"
+    );
+    let frozen = s.sshd.freeze_sessions();
+    let t0 = Instant::now();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let out = match rx.recv_timeout(within + Duration::from_secs(20)) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            // Still hanging: end it (our own child, by pid) and fail.
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            panic!("fleetdeck run hung on a frozen device");
+        }
+    };
+    let waited = t0.elapsed();
+    drop(frozen);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("== d (error"), "{stdout}");
+    assert!(stdout.contains(expect), "{stdout}");
+    assert!(!stdout.contains("finished"), "{stdout}");
+    assert!(waited < within, "took {waited:?}");
+    eprintln!("frozen device detected after {waited:?}");
 }
 
 async fn next_snapshot(rx: &mut tokio::sync::mpsc::Receiver<BackendEvent>) -> Vec<Resource> {
@@ -669,8 +1033,12 @@ fn console_accepts_an_unknown_key_then_runs_a_command() {
     t.wait_until("devices up", Duration::from_secs(40), |s| {
         s.matches(" up ").count() >= 3 || s.contains("3/3 devices up")
     });
+    // The audit names the key the operator confirmed.
     let audit = std::fs::read_to_string(t.state_dir().join("audit.jsonl")).unwrap();
-    assert!(audit.contains("accept host key"), "{audit}");
+    assert!(
+        audit.contains(&format!("\"action\":\"accept host key {fp}\"")),
+        "{audit}"
+    );
 
     // :run on the filtered set (tag prod) → confirm → results view.
     t.keys(&[":"]);
@@ -789,6 +1157,8 @@ fn console_passphrase_dialog_sandbox_picker_and_device_logs() {
     t.wait_for("Devices", Duration::from_secs(5));
 }
 
+/// L8: the CLI asks on the terminal, outside the 10 s connect timeout (an answer after 11 s
+/// still connects), and asks again after a wrong answer, 3 times like ssh.
 #[test]
 fn cli_asks_the_passphrase_on_the_terminal() {
     if !have_sshd() || !support::require("tmux", support::tmux::tmux_available()) {
@@ -802,19 +1172,38 @@ fn cli_asks_the_passphrase_on_the_terminal() {
         support::tmux::shell_quote(support::tmux::fleetdeck_bin()),
         support::tmux::shell_quote(fleet_file.to_str().unwrap())
     );
-    let t = support::tmux::Tmux::start(
-        &cmd,
-        140,
-        30,
-        &[("HOME", home_s.as_str()), ("SSH_AUTH_SOCK", "")],
-    );
+    let env = [("HOME", home_s.as_str()), ("SSH_AUTH_SOCK", "")];
+    let prompts = |s: &str| s.matches("Enter passphrase for key").count();
+    let t = support::tmux::Tmux::start(&cmd, 140, 30, &env);
     t.wait_for("Enter passphrase for key", Duration::from_secs(20));
+    // A person taking their time: longer than the connect timeout.
+    std::thread::sleep(Duration::from_secs(11));
+    t.type_text("not-it");
+    t.keys(&["Enter"]);
+    t.wait_until("asked again", Duration::from_secs(20), |s| prompts(s) == 2);
     t.type_text("open-sesame");
     t.keys(&["Enter"]);
     let screen = t.wait_for("EXITED:", Duration::from_secs(20));
     assert!(screen.contains("cli-2"), "{screen}");
     assert!(screen.contains("EXITED:0"), "{screen}");
-    assert!(!screen.contains("open-sesame"), "no echo: {screen}");
+    assert!(!screen.contains("timed out"), "{screen}");
+    assert!(
+        !screen.contains("open-sesame") && !screen.contains("not-it"),
+        "no echo: {screen}"
+    );
+    drop(t);
+
+    // Three wrong answers: no fourth prompt, the device fails with the reason.
+    let t = support::tmux::Tmux::start(&cmd, 140, 30, &env);
+    for n in 1..=3 {
+        t.wait_until("prompt", Duration::from_secs(20), |s| prompts(s) == n);
+        t.type_text(&format!("wrong-{n}"));
+        t.keys(&["Enter"]);
+    }
+    let screen = t.wait_for("EXITED:", Duration::from_secs(20));
+    assert_eq!(prompts(&screen), 3, "{screen}");
+    assert!(screen.contains("3 wrong passphrases for"), "{screen}");
+    assert!(screen.contains("EXITED:1"), "{screen}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -974,6 +1363,91 @@ fn cli_run_is_refused_and_audited_in_read_only_mode() {
         "{audit}"
     );
     assert!(audit.contains("device/a"), "{audit}");
+}
+
+/// L9: an ssh_config that cannot be used (endless, or including itself) is refused at once
+/// with its name, like ssh refuses a bad config; the fleets it configures are left out.
+#[test]
+fn an_unusable_ssh_config_is_named_and_its_fleet_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("fleet.yaml");
+    let ls = |home: &Path| {
+        let t0 = Instant::now();
+        let out = std::process::Command::new(support::tmux::fleetdeck_bin())
+            .args(["--fleet", f.to_str().unwrap(), "ls", "devices"])
+            .env("HOME", home)
+            .env("XDG_STATE_HOME", dir.path().join("state"))
+            .env("XDG_CONFIG_HOME", dir.path().join("config"))
+            .output()
+            .unwrap();
+        assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+        assert_eq!(out.status.code(), Some(1));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    std::fs::write(
+        &f,
+        "ssh_config: /dev/zero\ndevices:\n  - {name: a, host: 127.0.0.1, port: 1}\n",
+    )
+    .unwrap();
+    let err = ls(dir.path());
+    assert!(
+        err.contains(&format!(
+            "{}: ssh_config /dev/zero: larger than 4 MiB; not read (fleet not loaded)",
+            f.display()
+        )),
+        "{err}"
+    );
+    // ~/.ssh/config including itself twelve times (it hung for minutes).
+    std::fs::write(&f, "devices:\n  - {name: a, host: 127.0.0.1, port: 1}\n").unwrap();
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir(home.path().join(".ssh")).unwrap();
+    let cfg = home.path().join(".ssh/config");
+    std::fs::write(&cfg, "Include config\n".repeat(12)).unwrap();
+    let err = ls(home.path());
+    assert!(
+        err.contains(&format!(
+            "{}: Include nested more than 16 levels",
+            cfg.display()
+        )) && err.contains("(fleets not loaded)"),
+        "{err}"
+    );
+}
+
+/// L10: `USER=alice` does not make the audit say alice: the uid comes from the OS and the name
+/// from the user database.
+#[test]
+fn audit_user_is_the_uid_not_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("fleet.yaml");
+    std::fs::write(&f, "devices:\n  - {name: a, host: 127.0.0.1, port: 1}\n").unwrap();
+    let out = std::process::Command::new(support::tmux::fleetdeck_bin())
+        .args([
+            "--readonly",
+            "--fleet",
+            f.to_str().unwrap(),
+            "run",
+            "--all",
+            "--",
+            "true",
+        ])
+        .env("HOME", dir.path())
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .env("USER", "alice")
+        .env("LOGNAME", "alice")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let audit = std::fs::read_to_string(dir.path().join("state/fleetdeck/audit.jsonl")).unwrap();
+    let entry: serde_json::Value = serde_json::from_str(audit.lines().next().unwrap()).unwrap();
+    let uid = support::run_ok("id", &["-u"])
+        .trim()
+        .parse::<u64>()
+        .unwrap();
+    let name = support::run_ok("id", &["-un"]).trim().to_string();
+    assert_eq!(entry["uid"], uid, "{audit}");
+    assert_eq!(entry["user"], name.as_str(), "{audit}");
+    assert!(!audit.contains("alice"), "{audit}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -827,6 +827,63 @@ async fn a_killed_update_resumes_to_committed_after_a_restart() {
     assert_eq!(dev.count_calls("install "), 1, "never installed twice");
 }
 
+/// M3: the device freezes (its sshd session processes stopped, the listener still answering)
+/// while `fleetdeck update` follows the install. The keepalives go unanswered, the follow
+/// stream ends with an error, the engine connects again and follows the install to its end:
+/// committed, installed once. Before, the follow waited as long as the device stayed frozen.
+#[test]
+fn a_frozen_session_during_an_update_resumes_instead_of_hanging() {
+    if !have_sshd() {
+        return;
+    }
+    let (sim, _server, url) = fleet(1, "mender", Client::Mender5);
+    let dev = sim.device("dev-0");
+    // No ServerAliveInterval anywhere: the default keepalives (15 s × 3) must end the frozen
+    // session, in about a minute. The engine follows again until `reboot_timeout` (30 s in
+    // the simulated fleet, then it would end failed with the keepalive reason): 2 minutes here.
+    dev.set_step(1.0);
+    let yaml = sim.fleet_yaml();
+    assert!(yaml.contains("reboot_timeout: \"30s\""), "{yaml}");
+    std::fs::write(
+        &sim.fleet_file,
+        yaml.replace("reboot_timeout: \"30s\"", "reboot_timeout: \"120s\""),
+    )
+    .unwrap();
+    let child = fleetdeck(&sim, &["update", "--device", "dev-0", "--artifact", &url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let installing =
+        support::wait_until(Duration::from_secs(30), || dev.count_calls("install ") == 1);
+    assert!(installing, "the install never started: {:?}", dev.calls());
+    // Into the 5 s install, while its output is followed.
+    std::thread::sleep(Duration::from_millis(1500));
+    let frozen = dev.sshd.freeze_sessions();
+    let t0 = std::time::Instant::now();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let out = match rx.recv_timeout(Duration::from_secs(180)) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            // Still hanging: end it (our own child, by pid) and fail.
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            panic!("fleetdeck update hung on a frozen session");
+        }
+    };
+    drop(frozen);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("update ended {:?} after the freeze", t0.elapsed());
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("dev-0 committed"), "{stdout}");
+    assert_eq!(dev.artifact(), "release-2");
+    assert_eq!(dev.count_calls("install "), 1, "never installed twice");
+}
+
 fn fleet_name(sim: &SimFleet) -> String {
     FleetFile::load(&sim.fleet_file).unwrap().name
 }

@@ -1064,18 +1064,37 @@ fn on_table_action(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
                     ),
                     true,
                 );
+            } else if let ResourceAction::AcceptHostKey(_) = ra {
+                accept_host_key(state, &row, fx);
             } else {
                 request_action(state, row.key.clone(), row.name.clone(), ra, fx);
-                if let Mode::Confirm(c) = &mut state.mode
-                    && c.action == ResourceAction::AcceptHostKey
-                {
-                    c.detail = Some(match row.labels.get("fingerprint") {
-                        Some(fp) => format!("Presented key: {fp}"),
-                        None => "No unknown key is recorded for this device yet.".into(),
-                    });
-                }
             }
         }
+    }
+}
+
+/// `A` on a device: the dialog shows the fingerprint of the unknown key the last poll saw, and
+/// the action carries it, so the backend trusts that key and no other (a key switched after
+/// the poll is refused). Without an unknown key there is nothing to accept.
+fn accept_host_key(state: &mut AppState, row: &crate::model::Resource, fx: &mut Vec<Effect>) {
+    let fp = row
+        .labels
+        .get("fingerprint")
+        .filter(|_| row.labels.get("host_key").map(String::as_str) == Some("unknown"));
+    let Some(fp) = fp.cloned().or_else(|| state.read_only.then(String::new)) else {
+        let why = match row.labels.get("host_key").map(String::as_str) {
+            Some("changed") => "its host key CHANGED; fleetdeck never accepts a changed key",
+            Some("revoked") => "its host key is REVOKED",
+            _ => "no unknown host key is recorded for it (yet)",
+        };
+        state.toast(format!("{}: {why}", row.name), true);
+        return;
+    };
+    let detail = format!("Presented key: {fp}");
+    let ra = ResourceAction::AcceptHostKey(fp);
+    request_action(state, row.key.clone(), row.name.clone(), ra, fx);
+    if let Mode::Confirm(c) = &mut state.mode {
+        c.detail = Some(detail);
     }
 }
 
@@ -1132,7 +1151,8 @@ fn resource_action(action: Action) -> Option<ResourceAction> {
         Action::Drain => ResourceAction::Drain,
         Action::PauseNode => ResourceAction::Pause,
         Action::Activate => ResourceAction::Activate,
-        Action::AcceptHostKey => ResourceAction::AcceptHostKey,
+        // The fingerprint comes from the row ([`accept_host_key`]).
+        Action::AcceptHostKey => ResourceAction::AcceptHostKey(String::new()),
         Action::AbortDeployment => ResourceAction::AbortDeployment,
         Action::Commit => ResourceAction::Commit,
         Action::ClearFailed => ResourceAction::ClearFailed,

@@ -523,7 +523,7 @@ static SPECS: &[KindSpec] = &[
         ],
         drill: None,
         actions: &[
-            A::AcceptHostKey,
+            A::AcceptHostKey(String::new()),
             A::StartUpdate(UpdateRequest::EMPTY),
             A::Commit,
             A::Rollback,

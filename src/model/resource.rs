@@ -146,8 +146,9 @@ pub enum ResourceAction {
     Activate,
     /// Make the row the active scope (a Kubernetes context or namespace): Enter on such rows.
     Switch,
-    /// Trust a device's unknown host key (written to known_hosts). Never for a changed key.
-    AcceptHostKey,
+    /// Trust a device's unknown host key (written to known_hosts), but only the key with this
+    /// fingerprint: the one the operator saw and confirmed. Never for a changed key.
+    AcceptHostKey(String),
     /// A fleet command line (`:run`), audited per device.
     Run(String),
     /// Stop a Mender deployment (`PUT .../status {"status":"aborted"}`).
@@ -189,7 +190,7 @@ impl ResourceAction {
             ResourceAction::Pause => "pause",
             ResourceAction::Activate => "activate",
             ResourceAction::Switch => "switch",
-            ResourceAction::AcceptHostKey => "accept host key",
+            ResourceAction::AcceptHostKey(_) => "accept host key",
             ResourceAction::Run(_) => "run",
             ResourceAction::AbortDeployment => "abort deployment",
             ResourceAction::CreateDeployment(..) => "create deployment",
@@ -211,6 +212,8 @@ impl ResourceAction {
                 devices.join(",")
             ),
             ResourceAction::StartUpdate(req) => req.label(),
+            // The audit log records which key the operator confirmed.
+            ResourceAction::AcceptHostKey(fp) if !fp.is_empty() => format!("accept host key {fp}"),
             other => other.name().to_string(),
         }
     }
@@ -235,7 +238,7 @@ impl ResourceAction {
             | ResourceAction::ClearFailed
             | ResourceAction::Reboot => Confirmation::YesNo,
             // Trusting a key is a security decision: always asked, even with confirmations off.
-            ResourceAction::AcceptHostKey => Confirmation::TypeName,
+            ResourceAction::AcceptHostKey(_) => Confirmation::TypeName,
             _ => Confirmation::None,
         }
     }

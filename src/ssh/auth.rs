@@ -1,6 +1,7 @@
 //! Authentication like OpenSSH: ssh-agent keys first (SSH_AUTH_SOCK), then identity files
 //! (IdentityFile, else ~/.ssh/id_ed25519, id_ecdsa, id_rsa). Encrypted keys take their
-//! passphrase from a process-wide store filled by the console's dialog or the CLI's tty prompt.
+//! passphrase from a process-wide store filled by the console's dialog or the CLI's tty prompt
+//! ([`prompt`], asked between connection attempts, never while one is timed).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -68,19 +69,59 @@ impl Passphrases {
         self.tty.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
-    fn ask_tty(&self, key: &Path) -> Option<String> {
+    /// Ask for `key`'s passphrase on the terminal (blocking: run it on a blocking thread, and
+    /// outside any connect timeout, since a person answers). A second device waiting for the
+    /// same key reuses the answer given meanwhile.
+    fn ask_tty(&self, key: &Path) -> Asked {
         if !self.tty.load(std::sync::atomic::Ordering::Relaxed) {
-            return None;
+            return Asked::NoTerminal;
         }
-        // One prompt at a time; a second device waiting for the same key reuses the answer.
-        let _g = self.tty_lock.lock().ok()?;
-        if let Some(p) = self.get(key) {
-            return Some(p);
+        // One prompt at a time.
+        let Ok(_g) = self.tty_lock.lock() else {
+            return Asked::NoTerminal;
+        };
+        if self.get(key).is_some() {
+            return Asked::Answered;
         }
-        let p = read_tty_secret(&format!("Enter passphrase for key '{}': ", key.display()))?;
-        self.provide(key, p.clone());
-        Some(p)
+        let tries = self.failures(key);
+        if tries >= MAX_TRIES {
+            return Asked::GaveUp(tries);
+        }
+        match read_tty_secret(&format!("Enter passphrase for key '{}': ", key.display())) {
+            Some(p) => {
+                self.provide(key, p);
+                Asked::Answered
+            }
+            None => Asked::NoTerminal,
+        }
     }
+}
+
+/// Wrong passphrases accepted per key before the CLI stops asking (ssh asks 3 times).
+pub const MAX_TRIES: u32 = 3;
+
+/// The outcome of a terminal prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asked {
+    /// A passphrase is stored: connect again.
+    Answered,
+    /// Not the CLI, or no terminal (or it was closed): the key stays locked.
+    NoTerminal,
+    /// This many wrong answers already.
+    GaveUp(u32),
+}
+
+/// Ask for `key`'s passphrase on the terminal from async code: the read blocks, so it runs on
+/// a blocking thread, never on a runtime worker.
+pub async fn prompt(key: &Path) -> Asked {
+    if !passphrases().tty.load(std::sync::atomic::Ordering::Relaxed) {
+        // The console: its dialog provides the passphrase.
+        return Asked::NoTerminal;
+    }
+    let key = key.to_path_buf();
+    tokio::task::spawn_blocking(move || passphrases().ask_tty(&key))
+        .await
+        .unwrap_or(Asked::NoTerminal)
 }
 
 pub fn passphrases() -> &'static Passphrases {
@@ -160,13 +201,9 @@ fn load(path: &Path, rsa_hash: Option<russh::keys::HashAlg>) -> Loaded {
 
 fn load_uncached(path: &Path, rsa_hash: Option<russh::keys::HashAlg>) -> Loaded {
     let store = passphrases();
-    let pass = store.get(path).or_else(|| {
-        // Only prompt on the tty for keys that really are encrypted.
-        match russh::keys::load_secret_key(path, None) {
-            Err(russh::keys::Error::KeyIsEncrypted) => store.ask_tty(path),
-            _ => None,
-        }
-    });
+    // No prompt here: this runs inside the connect timeout. A locked key ends the attempt
+    // with PassphraseNeeded; the caller asks (client::connect) and connects again.
+    let pass = store.get(path);
     match russh::keys::load_secret_key(path, pass.as_deref()) {
         Ok(k) => Loaded::Key(PrivateKeyWithHashAlg::new(Arc::new(k), rsa_hash)),
         Err(russh::keys::Error::KeyIsEncrypted) if pass.is_none() => Loaded::NeedsPassphrase,

@@ -1,5 +1,11 @@
 //! russh client used like OpenSSH: resolve through ssh_config, ProxyJump chains, strict host
 //! key checking against known_hosts, ssh-agent then identity files, exec, PTY shells.
+//!
+//! Liveness: every session sends keepalives (ServerAliveInterval × ServerAliveCountMax from
+//! ssh_config, 15 s × 3 when unset) and its TCP socket has keepalive on, so a device that
+//! freezes ends the session with an error instead of a hang; opening a channel and starting a
+//! command each have their own timeout. A command that was cut by a lost session is an error,
+//! never an exit status.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,11 +14,12 @@ use std::time::Duration;
 use futures::StreamExt;
 use russh::ChannelMsg;
 use russh::client::{self, Handle};
-use russh::keys::{PublicKey, PublicKeyOrCertificate};
+use russh::keys::{Algorithm, PublicKey, PublicKeyOrCertificate};
 use tokio::sync::mpsc;
 
 use super::auth;
 use super::config::{self, SshConfig};
+use super::files::FileError;
 use super::known_hosts::{self, HostKeyStatus};
 use crate::backend::ShellSession;
 
@@ -29,15 +36,24 @@ pub struct SshOptions {
 }
 
 impl SshOptions {
-    /// From `$HOME/.ssh`, like ssh.
+    /// From `$HOME/.ssh`, like ssh. A `~/.ssh/config` that cannot be used (too large, an
+    /// Include loop) is an error naming the file, as ssh refuses to run with it.
+    pub fn load_home() -> Result<SshOptions, FileError> {
+        let home = home_dir();
+        let config = SshConfig::load(&home.join(".ssh/config"))?;
+        Ok(Self::with_config(home, config))
+    }
+
+    /// Like [`SshOptions::load_home`], but a `~/.ssh/config` that cannot be used is logged and
+    /// left out (for callers that have no way to report it).
     pub fn from_home() -> SshOptions {
-        let home = std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/"));
-        let config = SshConfig::load(&home.join(".ssh/config")).unwrap_or_else(|e| {
-            tracing::warn!("~/.ssh/config: {e}");
-            SshConfig::default()
-        });
+        Self::load_home().unwrap_or_else(|e| {
+            tracing::warn!("{e}");
+            Self::with_config(home_dir(), SshConfig::default())
+        })
+    }
+
+    fn with_config(home: PathBuf, config: SshConfig) -> SshOptions {
         SshOptions {
             config: Arc::new(config),
             user_known_hosts: home.join(".ssh/known_hosts"),
@@ -48,6 +64,12 @@ impl SshOptions {
             connect_timeout: Duration::from_secs(10),
         }
     }
+}
+
+fn home_dir() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/"))
 }
 
 /// What a device entry says; unset fields come from ssh_config, then defaults.
@@ -73,8 +95,17 @@ pub struct Hop {
     pub identity_files: Vec<PathBuf>,
     pub identities_only: bool,
     pub known_hosts: Vec<PathBuf>,
-    pub keepalive: Option<u64>,
+    /// Seconds of silence before a keepalive (ServerAliveInterval).
+    pub alive_interval: u64,
+    /// Unanswered keepalives before the session is given up (ServerAliveCountMax).
+    pub alive_count: u32,
 }
+
+/// Keepalive interval when ssh_config sets none (OpenSSH sends none by default; fleetdeck
+/// always does, so a frozen device cannot hang a command).
+pub const DEFAULT_ALIVE_INTERVAL: u64 = 15;
+/// Unanswered keepalives tolerated when ssh_config sets none (OpenSSH's default).
+pub const DEFAULT_ALIVE_COUNT: u32 = 3;
 
 /// Jumps first, the destination last.
 #[derive(Debug, Clone, PartialEq)]
@@ -128,7 +159,17 @@ fn resolve_hop(
         identity_files: ids,
         identities_only: hc.identities_only,
         known_hosts: known,
-        keepalive: hc.server_alive_interval.filter(|s| *s > 0),
+        // `ServerAliveInterval 0` (off in OpenSSH) is taken as unset: a session without
+        // keepalives cannot tell a frozen device from a quiet one.
+        alive_interval: hc
+            .server_alive_interval
+            .filter(|s| *s > 0)
+            .unwrap_or(DEFAULT_ALIVE_INTERVAL),
+        // 0 would mean "never give up" to russh.
+        alive_count: hc
+            .server_alive_count_max
+            .unwrap_or(DEFAULT_ALIVE_COUNT)
+            .max(1),
     };
     (hop, hc.proxy_jump)
 }
@@ -174,15 +215,19 @@ pub enum SshError {
         file: String,
         line: usize,
     },
-    #[error("host key of {host} ({fingerprint}) is revoked in {file}:{line}")]
+    #[error("REVOKED HOST KEY for {host} ({fingerprint}): {file}:{line} marks it @revoked")]
     RevokedHostKey {
         host: String,
         fingerprint: String,
         file: String,
         line: usize,
     },
+    #[error("cannot check the host key of {host}: known_hosts {error}")]
+    KnownHostsUnreadable { host: String, error: String },
     #[error("passphrase needed for {}", key.display())]
     PassphraseNeeded { key: PathBuf },
+    #[error("{tries} wrong passphrases for {}", key.display())]
+    BadPassphrase { key: PathBuf, tries: u32 },
     #[error("permission denied for {user}@{host} (tried: {tried})")]
     AuthFailed {
         user: String,
@@ -196,9 +241,13 @@ pub enum SshError {
 /// The host-key verdict the handler saw, read after a refused handshake.
 type Verdict = Arc<std::sync::Mutex<Option<(HostKeyStatus, PublicKey)>>>;
 
+/// Why an established session ended, written by the handler when it does.
+type Ended = Arc<std::sync::Mutex<Option<String>>>;
+
 pub struct Client {
     hop: Hop,
     verdict: Verdict,
+    ended: Ended,
 }
 
 impl client::Handler for Client {
@@ -224,6 +273,30 @@ impl client::Handler for Client {
         }
         Ok(ok)
     }
+
+    /// Called once the session is over: keep why, for the commands it cut short.
+    async fn disconnected(
+        &mut self,
+        reason: client::DisconnectReason<Self::Error>,
+    ) -> Result<(), Self::Error> {
+        let (why, result) = match reason {
+            client::DisconnectReason::ReceivedDisconnect(_) => {
+                ("the device closed the connection".to_string(), Ok(()))
+            }
+            client::DisconnectReason::Error(russh::Error::KeepaliveTimeout) => (
+                format!(
+                    "no answer to {} keepalives {}s apart: the device is frozen or unreachable",
+                    self.hop.alive_count, self.hop.alive_interval
+                ),
+                Err(russh::Error::KeepaliveTimeout),
+            ),
+            client::DisconnectReason::Error(e) => (e.to_string(), Err(e)),
+        };
+        if let Ok(mut slot) = self.ended.lock() {
+            slot.get_or_insert(why);
+        }
+        result
+    }
 }
 
 /// An authenticated session (and the jump sessions it tunnels through).
@@ -231,29 +304,97 @@ pub struct Connection {
     pub handle: Handle<Client>,
     _jumps: Vec<Arc<Connection>>,
     pub route: Route,
+    ended: Ended,
+    /// Bound on each step of a command (opening its channel, starting it).
+    step: Duration,
 }
 
 impl Connection {
     pub fn is_closed(&self) -> bool {
         self.handle.is_closed()
     }
+
+    /// Why the session ended, once it has (None while it is up).
+    pub fn lost(&self) -> Option<String> {
+        if !self.is_closed() {
+            return None;
+        }
+        let why = self.ended.lock().ok().and_then(|w| w.clone());
+        Some(why.unwrap_or_else(|| "the connection closed".into()))
+    }
+
+    /// The error for a command whose channel ended without an exit status: the session's loss
+    /// when that is why, else None (the command died of a signal).
+    fn cut_short(&self) -> Option<SshError> {
+        self.lost()
+            .map(|why| SshError::Connect(format!("connection lost: {why}")))
+    }
 }
 
-fn client_config(hop: &Hop) -> Arc<client::Config> {
+fn client_config(hop: &Hop, recorded: &[Algorithm]) -> Arc<client::Config> {
     Arc::new(client::Config {
-        keepalive_interval: hop.keepalive.map(Duration::from_secs),
-        keepalive_max: 3,
+        keepalive_interval: Some(Duration::from_secs(hop.alive_interval)),
+        keepalive_max: usize::try_from(hop.alive_count).unwrap_or(usize::MAX),
         nodelay: true,
+        preferred: russh::Preferred {
+            key: host_key_order(recorded).into(),
+            ..russh::Preferred::DEFAULT
+        },
         ..Default::default()
     })
 }
 
-/// Connect and authenticate along `route`, within the connect timeout.
+/// russh's host key algorithms with the types known_hosts records for the host first (like
+/// OpenSSH's order_hostkeyalgs): a host known by its RSA key then presents that key, not an
+/// ed25519 key that would look changed.
+fn host_key_order(recorded: &[Algorithm]) -> Vec<Algorithm> {
+    let same_type = |a: &Algorithm, r: &Algorithm| match (a, r) {
+        // Every RSA signature algorithm uses the one `ssh-rsa` key.
+        (Algorithm::Rsa { .. }, Algorithm::Rsa { .. }) => true,
+        _ => a == r,
+    };
+    let default = russh::Preferred::DEFAULT.key;
+    let (mut first, rest): (Vec<Algorithm>, Vec<Algorithm>) = default
+        .iter()
+        .cloned()
+        .partition(|a| recorded.iter().any(|r| same_type(a, r)));
+    first.extend(rest);
+    first
+}
+
+/// Connect and authenticate along `route`, within the connect timeout. A key that needs a
+/// passphrase is asked for on the terminal (CLI) between attempts, outside the timeout, up to
+/// [`auth::MAX_TRIES`] wrong answers; then the route is tried again.
 pub async fn connect(route: &Route, opts: &SshOptions) -> Result<Connection, SshError> {
     let secs = opts.connect_timeout.as_secs().max(1);
-    tokio::time::timeout(opts.connect_timeout, connect_inner(route, opts))
-        .await
-        .map_err(|_| SshError::Timeout(secs))?
+    // Bounded even if answers keep coming: each attempt uses up a stored passphrase.
+    for _ in 0..16 {
+        let attempt = tokio::time::timeout(opts.connect_timeout, connect_inner(route, opts))
+            .await
+            .map_err(|_| SshError::Timeout(secs))?;
+        match attempt {
+            Err(SshError::PassphraseNeeded { key }) => match auth::prompt(&key).await {
+                auth::Asked::Answered => continue,
+                auth::Asked::NoTerminal => return Err(SshError::PassphraseNeeded { key }),
+                auth::Asked::GaveUp(tries) => return Err(SshError::BadPassphrase { key, tries }),
+            },
+            other => return other,
+        }
+    }
+    Err(SshError::Connect("too many passphrase attempts".into()))
+}
+
+/// TCP keepalive on the first hop's socket, as ssh's TCPKeepAlive: the kernel notices a peer
+/// that is gone (power cut, cable pulled) even while the SSH layer is idle.
+fn tcp_keepalive(sock: &tokio::net::TcpStream, hop: &Hop) {
+    let every = Duration::from_secs(hop.alive_interval);
+    let ka = socket2::TcpKeepalive::new()
+        .with_time(every)
+        .with_interval(every)
+        .with_retries(hop.alive_count);
+    if let Err(e) = socket2::SockRef::from(sock).set_tcp_keepalive(&ka) {
+        tracing::debug!("TCP keepalive on {}:{}: {e}", hop.host, hop.port);
+    }
 }
 
 async fn connect_inner(route: &Route, opts: &SshOptions) -> Result<Connection, SshError> {
@@ -262,11 +403,14 @@ async fn connect_inner(route: &Route, opts: &SshOptions) -> Result<Connection, S
     let n = route.hops.len();
     for (i, hop) in route.hops.iter().enumerate() {
         let verdict: Verdict = Default::default();
+        let ended: Ended = Default::default();
         let handler = Client {
             hop: hop.clone(),
             verdict: verdict.clone(),
+            ended: ended.clone(),
         };
-        let cfg = client_config(hop);
+        let recorded = known_hosts::recorded_algorithms(&hop.known_hosts, &hop.key_name, hop.port);
+        let cfg = client_config(hop, &recorded);
         let res = match &prev {
             None => {
                 let sock = tokio::net::TcpStream::connect((hop.host.as_str(), hop.port))
@@ -275,6 +419,7 @@ async fn connect_inner(route: &Route, opts: &SshOptions) -> Result<Connection, S
                         SshError::Connect(format!("connect to {}:{}: {e}", hop.host, hop.port))
                     })?;
                 let _ = sock.set_nodelay(true);
+                tcp_keepalive(&sock, hop);
                 client::connect_stream(cfg, sock, handler).await
             }
             Some(jump) => {
@@ -314,6 +459,8 @@ async fn connect_inner(route: &Route, opts: &SshOptions) -> Result<Connection, S
             handle,
             _jumps: chain.clone(),
             route: sub_route,
+            ended,
+            step: opts.connect_timeout,
         };
         if i + 1 == n {
             return Ok(conn);
@@ -349,26 +496,61 @@ fn host_key_error(hop: &Hop, verdict: &Verdict) -> Option<SshError> {
             file: file.display().to_string(),
             line,
         },
+        HostKeyStatus::Unreadable(e) => SshError::KnownHostsUnreadable {
+            host,
+            error: e.to_string(),
+        },
     })
 }
 
-/// A session channel running `cmd` (no PTY).
-async fn open_exec(conn: &Connection, cmd: &str) -> Result<russh::Channel<client::Msg>, SshError> {
-    let ch = conn
-        .handle
-        .channel_open_session()
+/// A session channel running `cmd` (no PTY), and the messages that arrived before the server
+/// confirmed the command started. Opening the channel and the start are each bounded by the
+/// connection's step timeout: a device that froze answers neither.
+async fn open_exec(
+    conn: &Connection,
+    cmd: &str,
+) -> Result<(russh::Channel<client::Msg>, Vec<ChannelMsg>), SshError> {
+    let secs = conn.step.as_secs().max(1);
+    let mut ch = tokio::time::timeout(conn.step, conn.handle.channel_open_session())
         .await
+        .map_err(|_| SshError::Connect(format!("opening a channel: no answer within {secs}s")))?
         .map_err(|e| SshError::Connect(format!("open channel: {e}")))?;
     ch.exec(true, cmd)
         .await
         .map_err(|e| SshError::Connect(format!("exec: {e}")))?;
-    Ok(ch)
+    let mut early = Vec::new();
+    let started = tokio::time::timeout(conn.step, async {
+        loop {
+            match ch.wait().await {
+                Some(ChannelMsg::Success) => return Ok(()),
+                Some(ChannelMsg::Failure) => {
+                    return Err(SshError::Connect(
+                        "the server refused to run the command".into(),
+                    ));
+                }
+                Some(other) => early.push(other),
+                None => {
+                    return Err(conn.cut_short().unwrap_or_else(|| {
+                        SshError::Connect("the channel closed before the command started".into())
+                    }));
+                }
+            }
+        }
+    })
+    .await;
+    match started {
+        Ok(Ok(())) => Ok((ch, early)),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(SshError::Connect(format!(
+            "starting the command: no answer within {secs}s"
+        ))),
+    }
 }
 
 /// Output of a command run without a PTY.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExecOutput {
-    /// None when the command died of a signal or the channel closed without a status.
+    /// None when the command died of a signal.
     pub code: Option<u32>,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
@@ -376,22 +558,30 @@ pub struct ExecOutput {
 
 /// Run `cmd` (a shell command line), collecting at most `limit` bytes of each stream.
 pub async fn exec(conn: &Connection, cmd: &str, limit: usize) -> Result<ExecOutput, SshError> {
-    let mut ch = open_exec(conn, cmd).await?;
+    let (mut ch, early) = open_exec(conn, cmd).await?;
     let mut out = ExecOutput::default();
-    while let Some(msg) = ch.wait().await {
-        match msg {
-            ChannelMsg::Data { data } => push_limited(&mut out.stdout, &data, limit),
-            ChannelMsg::ExtendedData { data, .. } => push_limited(&mut out.stderr, &data, limit),
-            ChannelMsg::ExitStatus { exit_status } => out.code = Some(exit_status),
-            ChannelMsg::Failure => {
-                return Err(SshError::Connect(
-                    "the server refused to run the command".into(),
-                ));
-            }
-            _ => {}
-        }
+    let take = |msg: ChannelMsg, out: &mut ExecOutput| match msg {
+        ChannelMsg::Data { data } => push_limited(&mut out.stdout, &data, limit),
+        ChannelMsg::ExtendedData { data, .. } => push_limited(&mut out.stderr, &data, limit),
+        ChannelMsg::ExitStatus { exit_status } => out.code = Some(exit_status),
+        _ => {}
+    };
+    for msg in early {
+        take(msg, &mut out);
     }
+    while let Some(msg) = ch.wait().await {
+        take(msg, &mut out);
+    }
+    ended(conn, out.code)?;
     Ok(out)
+}
+
+/// A channel ended: an error when the session was lost before the exit status came.
+fn ended(conn: &Connection, code: Option<u32>) -> Result<(), SshError> {
+    match (code, conn.cut_short()) {
+        (None, Some(e)) => Err(e),
+        _ => Ok(()),
+    }
 }
 
 fn push_limited(buf: &mut Vec<u8>, data: &[u8], limit: usize) {
@@ -400,26 +590,27 @@ fn push_limited(buf: &mut Vec<u8>, data: &[u8], limit: usize) {
 }
 
 /// Run `cmd`, handing its stdout+stderr bytes to `on_data` as they arrive (an updater's
-/// progress); returns the exit status (None: killed by a signal or the channel closed).
+/// progress); returns the exit status (None: killed by a signal). A session lost on the way
+/// (a frozen device: no answer to keepalives) is an error.
 pub async fn exec_each(
     conn: &Connection,
     cmd: &str,
     on_data: &mut (dyn FnMut(&[u8]) + Send),
 ) -> Result<Option<u32>, SshError> {
-    let mut ch = open_exec(conn, cmd).await?;
+    let (mut ch, early) = open_exec(conn, cmd).await?;
     let mut code = None;
-    while let Some(msg) = ch.wait().await {
-        match msg {
-            ChannelMsg::Data { data } | ChannelMsg::ExtendedData { data, .. } => on_data(&data),
-            ChannelMsg::ExitStatus { exit_status } => code = Some(exit_status),
-            ChannelMsg::Failure => {
-                return Err(SshError::Connect(
-                    "the server refused to run the command".into(),
-                ));
-            }
-            _ => {}
-        }
+    let mut take = |msg: ChannelMsg, code: &mut Option<u32>| match msg {
+        ChannelMsg::Data { data } | ChannelMsg::ExtendedData { data, .. } => on_data(&data),
+        ChannelMsg::ExitStatus { exit_status } => *code = Some(exit_status),
+        _ => {}
+    };
+    for msg in early {
+        take(msg, &mut code);
     }
+    while let Some(msg) = ch.wait().await {
+        take(msg, &mut code);
+    }
+    ended(conn, code)?;
     Ok(code)
 }
 
@@ -433,20 +624,25 @@ pub async fn exec_with_input(
 ) -> Result<(Option<u32>, String), SshError> {
     use tokio::io::AsyncReadExt;
     let err = |what: &str, e: &dyn std::fmt::Display| SshError::Connect(format!("{what}: {e}"));
-    let (mut read, write) = open_exec(conn, cmd).await?.split();
+    let (ch, early) = open_exec(conn, cmd).await?;
+    let (mut read, write) = ch.split();
     // The reader runs beside the writer: a command that fails early must not leave us
     // blocked on a full window.
     let reader = tokio::spawn(async move {
         let mut code = None;
         let mut out = Vec::new();
-        while let Some(msg) = read.wait().await {
-            match msg {
-                ChannelMsg::Data { data } | ChannelMsg::ExtendedData { data, .. } => {
-                    push_limited(&mut out, &data, 16 * 1024)
-                }
-                ChannelMsg::ExitStatus { exit_status } => code = Some(exit_status),
-                _ => {}
+        let mut take = |msg: ChannelMsg| match msg {
+            ChannelMsg::Data { data } | ChannelMsg::ExtendedData { data, .. } => {
+                push_limited(&mut out, &data, 16 * 1024)
             }
+            ChannelMsg::ExitStatus { exit_status } => code = Some(exit_status),
+            _ => {}
+        };
+        for msg in early {
+            take(msg);
+        }
+        while let Some(msg) = read.wait().await {
+            take(msg);
         }
         (code, String::from_utf8_lossy(&out).into_owned())
     });
@@ -466,18 +662,28 @@ pub async fn exec_with_input(
     }
     .await;
     let (code, out) = reader.await.map_err(|e| err("upload", &e))?;
-    write_result.map(|()| (code, out))
+    write_result?;
+    ended(conn, code)?;
+    Ok((code, out))
 }
 
-/// Start `cmd` and stream its stdout+stderr bytes (logs). Ends when the command exits.
+/// Start `cmd` and stream its stdout+stderr bytes (logs). Ends when the command exits or the
+/// session is lost ([`Connection::lost`] then says why).
 pub async fn exec_stream(
     conn: Arc<Connection>,
     cmd: &str,
 ) -> Result<mpsc::Receiver<Vec<u8>>, SshError> {
-    let mut ch = open_exec(&conn, cmd).await?;
+    let (mut ch, early) = open_exec(&conn, cmd).await?;
     let (tx, rx) = mpsc::channel(64);
     tokio::spawn(async move {
         let _keep = conn;
+        for msg in early {
+            if let ChannelMsg::Data { data } | ChannelMsg::ExtendedData { data, .. } = msg
+                && tx.send(data.to_vec()).await.is_err()
+            {
+                return;
+            }
+        }
         loop {
             tokio::select! {
                 msg = ch.wait() => match msg {
@@ -505,10 +711,14 @@ pub async fn shell(
     rows: u16,
 ) -> Result<ShellSession, SshError> {
     let err = |what: &str, e: russh::Error| SshError::Connect(format!("{what}: {e}"));
-    let ch = conn
-        .handle
-        .channel_open_session()
+    let ch = tokio::time::timeout(conn.step, conn.handle.channel_open_session())
         .await
+        .map_err(|_| {
+            SshError::Connect(format!(
+                "opening a channel: no answer within {}s",
+                conn.step.as_secs().max(1)
+            ))
+        })?
         .map_err(|e| err("open channel", e))?;
     let term = std::env::var("TERM").unwrap_or_else(|_| "xterm-256color".into());
     ch.request_pty(true, &term, u32::from(cols), u32::from(rows), 0, 0, &[])

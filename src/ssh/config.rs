@@ -1,10 +1,22 @@
 //! A subset of `ssh_config(5)`, read like OpenSSH: `Host` blocks with `*`/`?` wildcards and
 //! `!` negation, first obtained value wins, `IdentityFile` accumulates. Supported keywords:
 //! HostName, User, Port, IdentityFile, IdentitiesOnly, ProxyJump, ServerAliveInterval,
-//! UserKnownHostsFile, HostKeyAlias, and `Include` (with globs). `Match` blocks are skipped
-//! (never match), everything else is ignored.
+//! ServerAliveCountMax, UserKnownHostsFile, HostKeyAlias, and `Include` (with globs). `Match`
+//! blocks are skipped (never match), everything else is ignored.
+//!
+//! Reading is bounded: each file at most [`files::MAX_BYTES`], `Include` at most
+//! [`MAX_INCLUDE_DEPTH`] levels deep (OpenSSH's limit) and [`MAX_INCLUDED_FILES`] files in all,
+//! so a config that includes itself fails at once with an error naming the file.
 
 use std::path::{Path, PathBuf};
+
+use super::files::{self, FileError};
+
+/// `Include` nesting limit (OpenSSH's READCONF_MAX_DEPTH).
+pub const MAX_INCLUDE_DEPTH: usize = 16;
+/// Files read through `Include` in all: a file including itself several times would otherwise
+/// fan out exponentially within the depth limit.
+pub const MAX_INCLUDED_FILES: usize = 256;
 
 /// One `Host` block.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -29,6 +41,7 @@ pub struct HostConfig {
     /// `none` is mapped to an empty list.
     pub proxy_jump: Option<Vec<String>>,
     pub server_alive_interval: Option<u64>,
+    pub server_alive_count_max: Option<u32>,
     pub user_known_hosts: Vec<String>,
     pub host_key_alias: Option<String>,
 }
@@ -36,16 +49,16 @@ pub struct HostConfig {
 impl SshConfig {
     /// Read a file; a missing file is an empty config. `Include` lines are expanded in place
     /// (relative names are taken from the file's directory, `~/` and `*`/`?` in file names
-    /// work), nested up to 8 levels like ssh.
-    pub fn load(path: &Path) -> std::io::Result<SshConfig> {
-        match std::fs::read_to_string(path) {
-            Ok(t) => {
-                let base = path.parent().unwrap_or(Path::new("."));
-                Ok(SshConfig::parse(&expand_includes(&t, base, 0)))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(SshConfig::default()),
-            Err(e) => Err(e),
-        }
+    /// work). A file too large, an Include nested too deeply or too many included files is an
+    /// error naming the file, like ssh refusing a bad config.
+    pub fn load(path: &Path) -> Result<SshConfig, FileError> {
+        let Some(text) = files::read(path)? else {
+            return Ok(SshConfig::default());
+        };
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut budget = Includes::default();
+        let expanded = expand_includes(&text, path, base, 0, &mut budget)?;
+        Ok(SshConfig::parse(&expanded))
     }
 
     pub fn parse(text: &str) -> SshConfig {
@@ -123,6 +136,7 @@ impl SshConfig {
                         })
                     }
                     "serveraliveinterval" => hc.server_alive_interval = first.parse().ok(),
+                    "serveralivecountmax" => hc.server_alive_count_max = first.parse().ok(),
                     "hostkeyalias" => hc.host_key_alias = Some(first.clone()),
                     _ => {}
                 }
@@ -136,7 +150,21 @@ fn yes(s: &str) -> bool {
     matches!(s.to_ascii_lowercase().as_str(), "yes" | "true")
 }
 
-fn expand_includes(text: &str, base: &Path, depth: usize) -> String {
+/// What the Includes of one load have used so far.
+#[derive(Default)]
+struct Includes {
+    files: usize,
+    bytes: u64,
+}
+
+/// `text` (the contents of `file`) with its Include lines replaced by the included files.
+fn expand_includes(
+    text: &str,
+    file: &Path,
+    base: &Path,
+    depth: usize,
+    budget: &mut Includes,
+) -> Result<String, FileError> {
     let mut out = String::with_capacity(text.len());
     for line in text.lines() {
         let (key, rest) = split_keyword(line.trim());
@@ -145,21 +173,46 @@ fn expand_includes(text: &str, base: &Path, depth: usize) -> String {
             out.push('\n');
             continue;
         }
-        if depth >= 8 {
-            tracing::warn!("ssh_config: Include nested too deeply");
-            continue;
+        if depth >= MAX_INCLUDE_DEPTH {
+            return Err(FileError::new(
+                file,
+                format!(
+                    "Include nested more than {MAX_INCLUDE_DEPTH} levels deep (does a file include itself?)"
+                ),
+            ));
         }
         for pattern in split_args(rest) {
-            for file in include_files(&pattern, base) {
-                if let Ok(t) = std::fs::read_to_string(&file) {
-                    let dir = file.parent().unwrap_or(base);
-                    out.push_str(&expand_includes(&t, dir, depth + 1));
-                    out.push('\n');
+            for inc in include_files(&pattern, base) {
+                budget.files += 1;
+                if budget.files > MAX_INCLUDED_FILES {
+                    return Err(FileError::new(
+                        file,
+                        format!(
+                            "Include reads more than {MAX_INCLUDED_FILES} files (does a file include itself?)"
+                        ),
+                    ));
                 }
+                // A missing file is skipped, like ssh does.
+                let Some(t) = files::read(&inc)? else {
+                    continue;
+                };
+                budget.bytes += t.len() as u64;
+                if budget.bytes > files::MAX_BYTES {
+                    return Err(FileError::new(
+                        file,
+                        format!(
+                            "its Includes add up to more than {} MiB",
+                            files::MAX_BYTES >> 20
+                        ),
+                    ));
+                }
+                let dir = inc.parent().unwrap_or(base);
+                out.push_str(&expand_includes(&t, &inc, dir, depth + 1, budget)?);
+                out.push('\n');
             }
         }
     }
-    out
+    Ok(out)
 }
 
 /// Files an Include pattern names, sorted (wildcards only in the last component).
@@ -404,6 +457,74 @@ mod tests {
         assert_eq!(c.resolve("gw-1").port, Some(2200));
         assert_eq!(c.resolve("x").user.as_deref(), Some("x"));
         assert_eq!(c.resolve("other").user.as_deref(), Some("fallback"));
+    }
+
+    /// `Include config` twelve times in `config` itself: refused at once, naming the file,
+    /// where the unbounded expansion ran for minutes.
+    #[test]
+    fn a_self_including_config_is_refused_quickly() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("config");
+        std::fs::write(&cfg, "Include config\n".repeat(12) + "Host x\n  User x\n").unwrap();
+        let t0 = std::time::Instant::now();
+        let e = SshConfig::load(&cfg).unwrap_err();
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            t0.elapsed()
+        );
+        assert_eq!(e.path, cfg);
+        assert!(e.why.contains("does a file include itself?"), "{e}");
+        // Many files without any nesting: the count stops it.
+        std::fs::create_dir(dir.path().join("d")).unwrap();
+        for i in 0..300 {
+            std::fs::write(dir.path().join(format!("d/{i:03}")), "").unwrap();
+        }
+        let wide = dir.path().join("wide");
+        std::fs::write(&wide, "Include d/*\n").unwrap();
+        let e = SshConfig::load(&wide).unwrap_err();
+        assert!(e.why.contains("Include reads more than 256 files"), "{e}");
+        // A chain deeper than 16 levels.
+        for i in 0..20 {
+            std::fs::write(
+                dir.path().join(format!("c{i}")),
+                format!("Include c{}\n", i + 1),
+            )
+            .unwrap();
+        }
+        let e = SshConfig::load(&dir.path().join("c0")).unwrap_err();
+        assert!(e.why.contains("nested more than 16 levels"), "{e}");
+        assert_eq!(e.path, dir.path().join("c16"));
+        // 16 levels are fine.
+        std::fs::write(dir.path().join("c15"), "Host deep\n  User deep\n").unwrap();
+        let c = SshConfig::load(&dir.path().join("c0")).unwrap();
+        assert_eq!(c.resolve("deep").user.as_deref(), Some("deep"));
+    }
+
+    #[test]
+    fn an_endless_config_or_include_is_refused() {
+        let e = SshConfig::load(Path::new("/dev/zero")).unwrap_err();
+        assert_eq!(e.to_string(), "/dev/zero: larger than 4 MiB; not read");
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("config");
+        std::fs::write(&cfg, "Include /dev/zero\n").unwrap();
+        let e = SshConfig::load(&cfg).unwrap_err();
+        assert_eq!(e.path, PathBuf::from("/dev/zero"));
+        assert_eq!(
+            SshConfig::load(&dir.path().join("missing")).unwrap(),
+            SshConfig::default()
+        );
+    }
+
+    #[test]
+    fn server_alive_count_max() {
+        let c = SshConfig::parse("Host a\n  ServerAliveInterval 5\n  ServerAliveCountMax 2\n");
+        let h = c.resolve("a");
+        assert_eq!(
+            (h.server_alive_interval, h.server_alive_count_max),
+            (Some(5), Some(2))
+        );
+        assert_eq!(c.resolve("b").server_alive_count_max, None);
     }
 
     #[test]

@@ -1,31 +1,42 @@
 //! `known_hosts` verification like OpenSSH: plain names, `[host]:port`, comma lists, `*`/`?`
-//! wildcards, `!` negation, hashed entries (`|1|salt|hmac`), `@revoked` (refuses) and
-//! `@cert-authority` (ignored: certificates are not accepted). russh's helper does not handle
-//! patterns or markers, so this is our own reader.
+//! wildcards, `!` negation, hashed entries (`|1|salt|hmac`), `@revoked` (refuses, whichever
+//! file lists it) and `@cert-authority` (ignored: certificates are not accepted). russh's helper
+//! does not handle patterns or markers, so this is our own reader.
+//!
+//! Verdicts follow OpenSSH's: the key matches an entry → known; it is `@revoked` anywhere →
+//! revoked; another key of ANY type is recorded for the host → changed ("REMOTE HOST
+//! IDENTIFICATION HAS CHANGED"), never offered for acceptance; only a host with no entry at all
+//! is unknown. [`recorded_algorithms`] lets the client ask for the recorded key types first, so
+//! a host known by its RSA key is not refused because ed25519 was negotiated.
 
-use std::io::Write;
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
-use russh::keys::{HashAlg, PublicKey};
+use russh::keys::{Algorithm, HashAlg, PublicKey};
+
+use super::files;
 
 /// The verdict for one host key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostKeyStatus {
     Known,
-    /// No entry for this host and key type.
+    /// No entry for this host at all.
     Unknown,
-    /// An entry for this host with the same key type but another key: possible MITM.
+    /// Another key (of any type) is recorded for this host, and none matches: possible MITM.
     Changed {
         file: PathBuf,
         line: usize,
     },
-    /// The key is listed as `@revoked`.
+    /// The key is listed as `@revoked` (in any of the files).
     Revoked {
         file: PathBuf,
         line: usize,
     },
+    /// A known_hosts file exists but cannot be read (too large, unreadable): it might revoke
+    /// this key, so nothing is trusted.
+    Unreadable(files::FileError),
 }
 
 /// The name a host is recorded under: `host`, or `[host]:port` when the port is not 22.
@@ -42,85 +53,123 @@ pub fn fingerprint(key: &PublicKey) -> String {
     key.fingerprint(HashAlg::Sha256).to_string()
 }
 
-/// Check `key` for `host`:`port` against every file in order (missing files are empty).
+/// Check `key` for `host`:`port` against every file (missing files are empty). A match in one
+/// file makes the key known, unless a file revokes it.
 pub fn check(files: &[PathBuf], host: &str, port: u16, key: &PublicKey) -> HostKeyStatus {
     let name = host_port(host, port);
+    let mut known = false;
     let mut changed = None;
     for file in files {
-        let Ok(text) = std::fs::read_to_string(file) else {
-            continue;
+        let text = match files::read(file) {
+            Ok(Some(t)) => t,
+            Ok(None) => continue,
+            Err(e) => return HostKeyStatus::Unreadable(e),
         };
-        match check_text(&text, &name, key) {
-            (Some(HostKeyStatus::Known), _) => return HostKeyStatus::Known,
-            (Some(HostKeyStatus::Revoked { line, .. }), _) => {
-                return HostKeyStatus::Revoked {
-                    file: file.clone(),
-                    line,
-                };
-            }
-            (_, Some(line)) if changed.is_none() => {
-                changed = Some(HostKeyStatus::Changed {
-                    file: file.clone(),
-                    line,
-                })
-            }
-            _ => {}
+        let found = scan(&text, &name, key);
+        if let Some(line) = found.revoked {
+            return HostKeyStatus::Revoked {
+                file: file.clone(),
+                line,
+            };
+        }
+        known |= found.known;
+        if changed.is_none() {
+            changed = found.other.map(|line| (file.clone(), line));
         }
     }
-    changed.unwrap_or(HostKeyStatus::Unknown)
+    match (known, changed) {
+        (true, _) => HostKeyStatus::Known,
+        (false, Some((file, line))) => HostKeyStatus::Changed { file, line },
+        (false, None) => HostKeyStatus::Unknown,
+    }
 }
 
-/// (Known or Revoked when found, first line with a different key of the same type).
-fn check_text(text: &str, name: &str, key: &PublicKey) -> (Option<HostKeyStatus>, Option<usize>) {
-    let algo = key.algorithm();
-    let mut changed = None;
-    let mut known = false;
-    for (i, raw) in text.lines().enumerate() {
+/// The key types recorded for `host`:`port` (plain entries only), in file order, without
+/// repeats. Unreadable files count as empty here: [`check`] refuses them anyway.
+pub fn recorded_algorithms(files: &[PathBuf], host: &str, port: u16) -> Vec<Algorithm> {
+    let name = host_port(host, port);
+    let mut out: Vec<Algorithm> = Vec::new();
+    for file in files {
+        let Ok(Some(text)) = files::read(file) else {
+            continue;
+        };
+        for entry in entries(&text) {
+            if entry.marker.is_none()
+                && hosts_match(entry.hosts, &name)
+                && !out.contains(&entry.key.algorithm())
+            {
+                out.push(entry.key.algorithm());
+            }
+        }
+    }
+    out
+}
+
+/// What one file says about a host and a key.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Found {
+    known: bool,
+    /// Line of an `@revoked` entry for this key.
+    revoked: Option<usize>,
+    /// First line recording another key for this host.
+    other: Option<usize>,
+}
+
+/// One parsed known_hosts line.
+struct Entry<'a> {
+    line: usize,
+    marker: Option<&'a str>,
+    hosts: &'a str,
+    key: PublicKey,
+}
+
+/// The lines of a known_hosts text that parse (comments, blanks and bad keys are skipped).
+fn entries(text: &str) -> impl Iterator<Item = Entry<'_>> {
+    text.lines().enumerate().filter_map(|(i, raw)| {
         let line = raw.trim();
         if line.is_empty() || line.starts_with('#') {
-            continue;
+            return None;
         }
         let mut fields = line.split_whitespace();
-        let mut first = fields.next().unwrap_or("");
-        let marker = if first.starts_with('@') {
-            let m = first;
-            first = fields.next().unwrap_or("");
+        let mut hosts = fields.next()?;
+        let marker = if hosts.starts_with('@') {
+            let m = hosts;
+            hosts = fields.next()?;
             Some(m)
         } else {
             None
         };
-        let (Some(_ktype), Some(b64)) = (fields.next(), fields.next()) else {
-            continue;
-        };
-        if !hosts_match(first, name) {
+        let (_ktype, b64) = (fields.next()?, fields.next()?);
+        let key = russh::keys::parse_public_key_base64(b64).ok()?;
+        Some(Entry {
+            line: i + 1,
+            marker,
+            hosts,
+            key,
+        })
+    })
+}
+
+fn scan(text: &str, name: &str, key: &PublicKey) -> Found {
+    let mut found = Found::default();
+    for e in entries(text) {
+        if !hosts_match(e.hosts, name) {
             continue;
         }
-        let Ok(recorded) = russh::keys::parse_public_key_base64(b64) else {
-            continue;
-        };
-        match marker {
-            Some("@revoked") => {
-                if recorded.key_data() == key.key_data() {
-                    return (
-                        Some(HostKeyStatus::Revoked {
-                            file: PathBuf::new(),
-                            line: i + 1,
-                        }),
-                        None,
-                    );
-                }
+        let same = e.key.key_data() == key.key_data();
+        match e.marker {
+            Some("@revoked") if same => {
+                found.revoked = Some(e.line);
+                return found;
             }
             Some(_) => {}
+            None if same => found.known = true,
             None => {
-                if recorded.key_data() == key.key_data() {
-                    known = true;
-                } else if recorded.algorithm() == algo && changed.is_none() {
-                    changed = Some(i + 1);
-                }
+                found.other.get_or_insert(e.line);
             }
         }
     }
-    (known.then_some(HostKeyStatus::Known), changed)
+    found
 }
 
 /// Does a known_hosts host field (comma list of patterns or one hashed name) match `name`?
@@ -165,14 +214,20 @@ pub fn learn(file: &Path, host: &str, port: u16, key: &PublicKey) -> std::io::Re
     {
         std::fs::create_dir_all(dir)?;
     }
-    let existing = std::fs::read(file).unwrap_or_default();
     let mut f = std::fs::OpenOptions::new()
         .create(true)
+        .read(true)
         .append(true)
         .open(file)?;
+    // Only the last byte matters (does the file end its last line?): never read it whole.
     let mut line = String::new();
-    if !existing.is_empty() && !existing.ends_with(b"\n") {
-        line.push('\n');
+    if f.metadata()?.len() > 0 {
+        let mut last = [0u8; 1];
+        f.seek(std::io::SeekFrom::End(-1))?;
+        f.read_exact(&mut last)?;
+        if last[0] != b'\n' {
+            line.push('\n');
+        }
     }
     let openssh = key.to_openssh().map_err(std::io::Error::other)?;
     // Drop the comment: the line names the host, not the key's origin.
@@ -200,17 +255,21 @@ mod tests {
             "# c\n[10.0.0.5]:2222 ssh-ed25519 {K1}\n*.prod,!bad.prod ssh-ed25519 {K1}\nweb-? ssh-ed25519 {K2}\n"
         );
         let k1 = key(K1);
+        let known = Found {
+            known: true,
+            ..Found::default()
+        };
+        assert_eq!(scan(&text, "[10.0.0.5]:2222", &k1), known);
+        assert_eq!(scan(&text, "10.0.0.5", &k1), Found::default());
+        assert_eq!(scan(&text, "a.prod", &k1), known);
+        assert_eq!(scan(&text, "bad.prod", &k1), Found::default());
         assert_eq!(
-            check_text(&text, "[10.0.0.5]:2222", &k1).0,
-            Some(HostKeyStatus::Known)
+            scan(&text, "web-1", &k1),
+            Found {
+                other: Some(4),
+                ..Found::default()
+            }
         );
-        assert_eq!(check_text(&text, "10.0.0.5", &k1), (None, None));
-        assert_eq!(
-            check_text(&text, "a.prod", &k1).0,
-            Some(HostKeyStatus::Known)
-        );
-        assert_eq!(check_text(&text, "bad.prod", &k1), (None, None));
-        assert_eq!(check_text(&text, "web-1", &k1), (None, Some(4)));
     }
 
     #[test]
@@ -226,15 +285,9 @@ mod tests {
             b64.encode(salt),
             b64.encode(hash)
         );
-        assert_eq!(
-            check_text(&line, "[127.0.0.1]:2222", &key(K1)).0,
-            Some(HostKeyStatus::Known)
-        );
-        assert_eq!(
-            check_text(&line, "[127.0.0.1]:2222", &key(K2)),
-            (None, Some(1))
-        );
-        assert_eq!(check_text(&line, "127.0.0.1", &key(K1)), (None, None));
+        assert!(scan(&line, "[127.0.0.1]:2222", &key(K1)).known);
+        assert_eq!(scan(&line, "[127.0.0.1]:2222", &key(K2)).other, Some(1));
+        assert_eq!(scan(&line, "127.0.0.1", &key(K1)), Found::default());
     }
 
     #[test]
@@ -254,11 +307,82 @@ mod tests {
             check(std::slice::from_ref(&f), "h", 2200, &key(K2)),
             HostKeyStatus::Changed { line: 1, .. }
         ));
-        std::fs::write(&f, format!("@revoked * ssh-ed25519 {K2}\n")).unwrap();
+        std::fs::write(&f, format!("@revoked * ssh-ed25519 {K2}")).unwrap();
         assert!(matches!(
             check(std::slice::from_ref(&f), "h", 2200, &key(K2)),
             HostKeyStatus::Revoked { line: 1, .. }
         ));
+        // Appending ends the unterminated last line first.
+        learn(&f, "h", 22, &key(K1)).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&f).unwrap(),
+            format!("@revoked * ssh-ed25519 {K2}\nh ssh-ed25519 {K1}\n")
+        );
         assert!(fingerprint(&key(K1)).starts_with("SHA256:"));
     }
+
+    /// An RSA key recorded for the host: an ed25519 key presented is a CHANGED key (OpenSSH:
+    /// "REMOTE HOST IDENTIFICATION HAS CHANGED"), not an unknown one that could be accepted.
+    #[test]
+    fn another_key_of_another_type_is_changed() {
+        let rsa = RSA;
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("known_hosts");
+        std::fs::write(&f, format!("[gw]:2222 {rsa}\n")).unwrap();
+        assert_eq!(
+            check(std::slice::from_ref(&f), "gw", 2222, &key(K1)),
+            HostKeyStatus::Changed {
+                file: f.clone(),
+                line: 1
+            }
+        );
+        assert_eq!(
+            recorded_algorithms(std::slice::from_ref(&f), "gw", 2222),
+            [Algorithm::Rsa { hash: None }]
+        );
+        assert!(recorded_algorithms(std::slice::from_ref(&f), "other", 22).is_empty());
+    }
+
+    /// `@revoked` in one file wins over a plain entry in another, in either order (OpenSSH:
+    /// "REVOKED HOST KEY DETECTED").
+    #[test]
+    fn revoked_in_any_file_refuses() {
+        let dir = tempfile::tempdir().unwrap();
+        let (plain, revoked) = (dir.path().join("fleet"), dir.path().join("user"));
+        std::fs::write(&plain, format!("h ssh-ed25519 {K1}\n")).unwrap();
+        std::fs::write(&revoked, format!("@revoked h ssh-ed25519 {K1}\n")).unwrap();
+        for files in [
+            [plain.clone(), revoked.clone()],
+            [revoked.clone(), plain.clone()],
+        ] {
+            assert_eq!(
+                check(&files, "h", 22, &key(K1)),
+                HostKeyStatus::Revoked {
+                    file: revoked.clone(),
+                    line: 1
+                }
+            );
+        }
+    }
+
+    /// A file that cannot be read might revoke the key: refused, naming the file, at once
+    /// (`/dev/zero` is never read whole).
+    #[test]
+    fn an_unreadable_file_refuses() {
+        let zero = PathBuf::from("/dev/zero");
+        let t0 = std::time::Instant::now();
+        let HostKeyStatus::Unreadable(e) = check(std::slice::from_ref(&zero), "h", 22, &key(K1))
+        else {
+            panic!("refused expected")
+        };
+        assert!(
+            e.to_string().starts_with("/dev/zero: larger than 4 MiB"),
+            "{e}"
+        );
+        assert!(t0.elapsed() < std::time::Duration::from_secs(5));
+        assert!(recorded_algorithms(&[zero], "h", 22).is_empty());
+    }
+
+    /// An RSA host key (ssh-keygen -t rsa -b 2048).
+    const RSA: &str = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC5zALZiuYb+FPqipzfBPGAKStLUBvTew4AjkqYoJN7bUQRcQtQVpBJ22imnK0VSOnZgp29NjAtjEeDerNUUH9ATO5DikE2a/vDdeoIvu+6UEBWYLXeeoP3kasa5r4nnF2R94HXBU8oSLSR3pILEzhgXhaRdqF4Js3OqoS01nngkkONdwvjDSjADnfHhecB7HYZD801C2uip3F+eYMS+tAbIyyxvlkPv4E2oyaTlPuqixENOQ25cc9+sEfi4lyIUdmBdzP1pyTh+EWwg+xNj7aGi1+kP2FQxZz1ryd03bK4UnOtdkOiVuZoRNTLyVffemza2Ig43tAi0VIA2voncIb7";
 }

@@ -32,6 +32,8 @@ pub fn confirm(frame: &mut Frame, area: Rect, c: &Confirm, theme: &Theme) {
                 ResourceAction::AbortDeployment if c.key.kind == ResourceKind::Rollout => {
                     "Abort".to_string()
                 }
+                // The detail line shows the fingerprint (the label, for the audit, has it too).
+                ResourceAction::AcceptHostKey(_) => capitalise(action.name()),
                 a => capitalise(&a.label()),
             };
             Line::from(vec![

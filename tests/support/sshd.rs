@@ -91,8 +91,13 @@ pub struct Sshd {
     child: Option<std::process::Child>,
     pub ports: Vec<u16>,
     pub dir: tempfile::TempDir,
-    /// `ssh-ed25519 AAAA... comment` of the host key.
+    /// `ssh-ed25519 AAAA... comment` of the (first) host key.
     pub host_key_pub: String,
+    /// The first host key's private file: sshd reads it again for every connection, so
+    /// overwriting it switches the key the next connection presents.
+    pub host_key: PathBuf,
+    /// Every host key's public line, the first one first.
+    pub host_keys_pub: Vec<String>,
 }
 
 #[derive(Default, Clone)]
@@ -113,6 +118,9 @@ pub struct SshdOpts {
     /// Run sshd as PID 1 of its own PID namespace (with its own /proc): its sessions see only
     /// this server's processes, like on a separate machine, and killing it ends them all.
     pub pid_namespace: bool,
+    /// Types of the generated host keys (ssh-keygen -t), the first one first; default
+    /// `["ed25519"]`. Ignored for the first key when `host_key` is given.
+    pub host_key_types: Vec<&'static str>,
 }
 
 impl Sshd {
@@ -124,14 +132,30 @@ impl Sshd {
         let dir = tempfile::tempdir().expect("tempdir");
         // sshd reads authorized_keys as the logging-in user: the directory must be readable.
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        let host_key = match &opts.host_key {
-            Some(k) => k.clone(),
-            None => keygen(dir.path(), "host_ed25519", "ed25519", "").0,
+        let types: Vec<&str> = if opts.host_key_types.is_empty() {
+            vec!["ed25519"]
+        } else {
+            opts.host_key_types.clone()
         };
-        let host_key_pub = std::fs::read_to_string(format!("{}.pub", host_key.display()))
-            .expect("host pub")
-            .trim()
-            .to_string();
+        let host_keys: Vec<PathBuf> = types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| match (&opts.host_key, i) {
+                (Some(k), 0) => k.clone(),
+                _ => keygen(dir.path(), &format!("host_{i}_{t}"), t, "").0,
+            })
+            .collect();
+        let host_keys_pub: Vec<String> = host_keys
+            .iter()
+            .map(|k| {
+                std::fs::read_to_string(format!("{}.pub", k.display()))
+                    .expect("host pub")
+                    .trim()
+                    .to_string()
+            })
+            .collect();
+        let host_key = host_keys[0].clone();
+        let host_key_pub = host_keys_pub[0].clone();
         let ak = dir.path().join("authorized_keys");
         std::fs::write(&ak, opts.authorized.join("\n") + "\n").unwrap();
         std::fs::set_permissions(&ak, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -141,6 +165,9 @@ impl Sshd {
             let mut cfg = String::new();
             for p in &ports {
                 cfg += &format!("Port {p}\n");
+            }
+            for k in &host_keys[1..] {
+                cfg += &format!("HostKey {}\n", k.display());
             }
             cfg += &format!(
                 "ListenAddress {}\nHostKey {}\nPidFile {}\nAuthorizedKeysFile {}\n\
@@ -191,6 +218,8 @@ impl Sshd {
                     ports,
                     dir,
                     host_key_pub,
+                    host_key,
+                    host_keys_pub,
                 };
             }
             let _ = child.kill();
@@ -206,12 +235,26 @@ impl Sshd {
     }
 
     pub fn known_hosts_line_for(&self, host: &str, port: u16) -> String {
-        let mut parts = self.host_key_pub.split_whitespace();
-        format!(
-            "[{host}]:{port} {} {}",
-            parts.next().unwrap(),
-            parts.next().unwrap()
-        )
+        known_hosts_line_of(&self.host_key_pub, host, port)
+    }
+
+    /// SIGSTOP every session process of this server (the `sshd` processes serving its
+    /// connections, not the listener): the device freezes for the clients connected now,
+    /// while new connections still work. Killed (by pid) when the guard drops.
+    pub fn freeze_sessions(&self) -> Frozen {
+        let server = self.server_pid().expect("sshd pid");
+        let pids: Vec<u32> = descendants(server)
+            .into_iter()
+            .filter(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/comm"))
+                    .is_ok_and(|c| c.trim().starts_with("sshd"))
+            })
+            .collect();
+        assert!(!pids.is_empty(), "no session to freeze");
+        for p in &pids {
+            signal(*p, libc::SIGSTOP);
+        }
+        Frozen { pids }
     }
 
     pub fn log(&self) -> String {
@@ -245,6 +288,67 @@ impl Sshd {
         }
         None
     }
+}
+
+/// `[host]:port TYPE KEY` for a public key line.
+pub fn known_hosts_line_of(pub_line: &str, host: &str, port: u16) -> String {
+    let mut parts = pub_line.split_whitespace();
+    format!(
+        "[{host}]:{port} {} {}",
+        parts.next().unwrap(),
+        parts.next().unwrap()
+    )
+}
+
+/// Session processes stopped by [`Sshd::freeze_sessions`]; killed on drop (they belong to the
+/// test's own sshd).
+pub struct Frozen {
+    pub pids: Vec<u32>,
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        for p in &self.pids {
+            signal(*p, libc::SIGKILL);
+        }
+    }
+}
+
+fn signal(pid: u32, sig: libc::c_int) {
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
+        // SAFETY: kill has no memory preconditions; the pid is one of our sshd's processes.
+        unsafe { libc::kill(pid, sig) };
+    }
+}
+
+/// Every process below `pid` (children, grandchildren, ...), from /proc.
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut parent_of: Vec<(u32, u32)> = Vec::new();
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(p) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid ...`; comm may hold spaces, so split after the last `)`.
+        if let Some(pp) = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|x| x.parse::<u32>().ok())
+        {
+            parent_of.push((p, pp));
+        }
+    }
+    let mut out = Vec::new();
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        for (child, _) in parent_of.iter().filter(|(_, pp)| *pp == p) {
+            out.push(*child);
+            todo.push(*child);
+        }
+    }
+    out
 }
 
 impl Drop for Sshd {

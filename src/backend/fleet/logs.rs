@@ -49,6 +49,7 @@ async fn stream_logs(
         Err(e) => return Ok(Some(e.to_string())),
     };
     let cmd = log_command(&dev.spec, opts);
+    let session = conn.clone();
     let mut rx = match client::exec_stream(conn, &cmd).await {
         Ok(rx) => rx,
         Err(e) => return Ok(Some(e.to_string())),
@@ -95,6 +96,12 @@ async fn stream_logs(
         })
         .await
         .map_err(|_| ())?;
+    }
+    // A frozen or vanished device ends the stream through the keepalives: say so, rather than
+    // look like a command that ended.
+    if let Some(why) = session.lost() {
+        inner.forget(dev).await;
+        return Ok(Some(format!("connection lost: {why}")));
     }
     Ok(None)
 }

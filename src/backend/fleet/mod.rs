@@ -1,7 +1,8 @@
 //! The device-fleet backend (`fleet:<name>`): devices from a fleet file, reached over SSH
 //! (src/ssh). Facts are polled per device with its own interval and a backoff, at most
 //! `concurrency` sessions at once; logs are `journalctl -f` or `tail -F` streamed over exec;
-//! shells are russh PTYs; `AcceptHostKey` trusts an unknown host key (audited by the app).
+//! shells are russh PTYs; `AcceptHostKey` trusts an unknown host key, only the one whose
+//! fingerprint the operator confirmed (audited by the app).
 //!
 //! Sandboxes are addressed as `DEVICE/SANDBOX` in a `ResourceKey` of kind Device (device names
 //! never contain `/`), so the generic shell hand-off works unchanged.
@@ -181,14 +182,34 @@ pub struct FleetBackend {
 }
 
 impl FleetBackend {
+    /// The fleet with its own `ssh_config:` when it names one; a config that cannot be read is
+    /// logged and the process-wide one used (tests; [`FleetBackend::try_new`] refuses instead).
     pub fn new(file: FleetFile, opts: SshOptions) -> Self {
         let mut opts = opts;
         if let Some(cfg) = &file.ssh_config {
             match crate::ssh::config::SshConfig::load(cfg) {
                 Ok(c) => opts.config = Arc::new(c),
-                Err(e) => tracing::warn!("{}: {e}", cfg.display()),
+                Err(e) => tracing::warn!("{e}"),
             }
         }
+        Self::with_options(file, opts)
+    }
+
+    /// Like [`FleetBackend::new`], but a fleet whose `ssh_config:` cannot be used (too large,
+    /// an Include loop) is an error naming the file: its devices would be reached with other
+    /// settings than the ones written for them.
+    pub fn try_new(
+        file: FleetFile,
+        opts: SshOptions,
+    ) -> Result<Self, crate::ssh::files::FileError> {
+        let mut opts = opts;
+        if let Some(cfg) = &file.ssh_config {
+            opts.config = Arc::new(crate::ssh::config::SshConfig::load(cfg)?);
+        }
+        Ok(Self::with_options(file, opts))
+    }
+
+    fn with_options(file: FleetFile, opts: SshOptions) -> Self {
         let devices = file
             .devices
             .iter()
@@ -303,8 +324,10 @@ fn short_error(e: &SshError) -> String {
         SshError::ChangedHostKey { fingerprint, .. } => {
             format!("CHANGED key {fingerprint}")
         }
-        SshError::RevokedHostKey { fingerprint, .. } => format!("revoked key {fingerprint}"),
+        SshError::RevokedHostKey { fingerprint, .. } => format!("REVOKED key {fingerprint}"),
+        SshError::KnownHostsUnreadable { .. } => "known_hosts unreadable".into(),
         SshError::PassphraseNeeded { key } => format!("passphrase needed for {}", key.display()),
+        SshError::BadPassphrase { .. } => "wrong passphrase".into(),
         SshError::AuthFailed { .. } => "auth failed".into(),
         SshError::Timeout(_) => "timeout".into(),
         SshError::Connect(t) => format!("unreachable: {t}"),
@@ -362,6 +385,10 @@ pub fn row(source: &SourceId, dev: &Device) -> Resource {
                 }
                 SshError::ChangedHostKey { fingerprint, .. } => {
                     labels.insert("host_key".into(), "changed".into());
+                    labels.insert("fingerprint".into(), fingerprint.clone());
+                }
+                SshError::RevokedHostKey { fingerprint, .. } => {
+                    labels.insert("host_key".into(), "revoked".into());
                     labels.insert("fingerprint".into(), fingerprint.clone());
                 }
                 SshError::PassphraseNeeded { key } => {
@@ -515,7 +542,9 @@ async fn poll_device(
                     let slow = matches!(
                         c,
                         Conn::Down(
-                            SshError::ChangedHostKey { .. } | SshError::RevokedHostKey { .. }
+                            SshError::ChangedHostKey { .. }
+                                | SshError::RevokedHostKey { .. }
+                                | SshError::KnownHostsUnreadable { .. }
                         )
                     );
                     s.conn = c;
@@ -819,55 +848,87 @@ impl FleetBackend {
             .device(&target.id)
             .ok_or_else(|| anyhow!("no device {}", target.id))?;
         match action {
-            ResourceAction::AcceptHostKey => {
-                // Connect now: the verdict must be about the key the device presents now.
-                self.inner.forget(dev).await;
-                match client::connect(&dev.route, &self.inner.opts).await {
-                    Ok(c) => {
-                        *dev.conn.lock().await = Some(Arc::new(c));
-                        dev.wake.notify_one();
-                        bail!("the host key of {} is already trusted", target.id)
-                    }
-                    Err(SshError::UnknownHostKey {
-                        host,
-                        port: _,
-                        fingerprint,
-                        key,
-                    }) => {
-                        // The hop whose key is unknown: the device or one of its jump hosts.
-                        let hop = dev
-                            .route
-                            .hops
-                            .iter()
-                            .find(|h| known_hosts::host_port(&h.key_name, h.port) == host)
-                            .unwrap_or(dev.route.dest());
-                        let file = self
-                            .inner
-                            .file
-                            .known_hosts
-                            .clone()
-                            .or_else(|| dev.spec.known_hosts.first().cloned())
-                            .unwrap_or_else(|| self.inner.opts.user_known_hosts.clone());
-                        known_hosts::learn(&file, &hop.key_name, hop.port, &key)
-                            .map_err(|e| anyhow!("write {}: {e}", file.display()))?;
-                        dev.wake.notify_one();
-                        Ok(format!(
-                            "trusted {fingerprint} for {} in {}",
-                            known_hosts::host_port(&hop.key_name, hop.port),
-                            file.display()
-                        ))
-                    }
-                    Err(e @ SshError::ChangedHostKey { .. }) => Err(anyhow!(
-                        "refused: {e}. fleetdeck never replaces a changed key"
-                    )),
-                    Err(e) => {
-                        dev.set_conn(Conn::Down(e.clone()));
-                        dev.wake.notify_one();
-                        bail!("the host key is not unknown: {e}")
-                    }
-                }
+            ResourceAction::AcceptHostKey(confirmed) => {
+                self.accept_host_key(dev, &target.id, confirmed).await
             }
             other => bail!("{} is not available for devices", other.name()),
+        }
+    }
+}
+
+impl FleetBackend {
+    /// Trust `dev`'s unknown host key, but only the key whose fingerprint the operator saw in
+    /// the dialog (`confirmed`). The device is asked again now, and a different key presented
+    /// now (a MITM switching keys after the poll) is refused with both fingerprints: the check
+    /// and the write concern the same key, the one of this very handshake.
+    async fn accept_host_key(
+        &self,
+        dev: &Device,
+        name: &str,
+        confirmed: &str,
+    ) -> anyhow::Result<String> {
+        if confirmed.is_empty() {
+            bail!("no host key fingerprint was confirmed for {name}; nothing trusted");
+        }
+        self.inner.forget(dev).await;
+        match client::connect(&dev.route, &self.inner.opts).await {
+            Ok(c) => {
+                *dev.conn.lock().await = Some(Arc::new(c));
+                dev.wake.notify_one();
+                bail!("the host key of {name} is already trusted")
+            }
+            Err(SshError::UnknownHostKey {
+                host,
+                port,
+                fingerprint,
+                key,
+            }) => {
+                if fingerprint != confirmed {
+                    let e = SshError::UnknownHostKey {
+                        host,
+                        port,
+                        fingerprint: fingerprint.clone(),
+                        key,
+                    };
+                    // The row shows the key presented now, for a decision about that one.
+                    dev.set_conn(Conn::Down(e));
+                    dev.wake.notify_one();
+                    bail!(
+                        "refused: {name} now presents {fingerprint}, not the {confirmed} you \
+                         confirmed; nothing was trusted"
+                    );
+                }
+                // The hop whose key is unknown: the device or one of its jump hosts.
+                let hop = dev
+                    .route
+                    .hops
+                    .iter()
+                    .find(|h| known_hosts::host_port(&h.key_name, h.port) == host)
+                    .unwrap_or(dev.route.dest());
+                let file = self
+                    .inner
+                    .file
+                    .known_hosts
+                    .clone()
+                    .or_else(|| dev.spec.known_hosts.first().cloned())
+                    .unwrap_or_else(|| self.inner.opts.user_known_hosts.clone());
+                known_hosts::learn(&file, &hop.key_name, hop.port, &key)
+                    .map_err(|e| anyhow!("write {}: {e}", file.display()))?;
+                dev.wake.notify_one();
+                Ok(format!(
+                    "trusted {fingerprint} for {} in {}",
+                    known_hosts::host_port(&hop.key_name, hop.port),
+                    file.display()
+                ))
+            }
+            Err(e @ SshError::ChangedHostKey { .. }) => Err(anyhow!(
+                "refused: {e} (you confirmed {confirmed}). fleetdeck never replaces a changed key"
+            )),
+            Err(e) => {
+                dev.set_conn(Conn::Down(e.clone()));
+                dev.wake.notify_one();
+                bail!("the host key is not unknown: {e}")
+            }
         }
     }
 }
