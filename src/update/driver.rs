@@ -542,9 +542,14 @@ impl Driver<'_> {
     }
 
     /// Follow the install's job until it ends, through lost connections (the job goes on
-    /// without us); (how it ended, its whole output).
+    /// without us); (how it ended, its whole output). A follow that breaks is started again
+    /// (it replays the job's log from the start); the device may stay unreachable for
+    /// `reboot_timeout` since the last time a follow brought new output — so a long install
+    /// with one blip goes on, and a device that never answers again ends the update.
     async fn follow(&self, rec: &mut UpdateRecord, dir: &str) -> Result<(JobEnd, String), String> {
-        let deadline = Instant::now() + Duration::from_secs(self.plan.settings.reboot_timeout);
+        let patience = Duration::from_secs(self.plan.settings.reboot_timeout);
+        let mut last_news = Instant::now();
+        let mut longest = 0;
         loop {
             let mut output = String::new();
             let mut bar = progress::Progress::default();
@@ -565,9 +570,13 @@ impl Driver<'_> {
                     journal.progress(rec);
                 })
                 .await;
+            if output.len() > longest {
+                longest = output.len();
+                last_news = Instant::now();
+            }
             match followed {
                 Ok(end) => return Ok((end, output)),
-                Err(e) if Instant::now() < deadline => {
+                Err(e) if last_news.elapsed() < patience => {
                     tracing::info!(device = %rec.device, "following the install: {e}; again");
                     rec.last_line = format!("reconnecting to follow the install ({e})");
                     self.journal.progress(rec);
