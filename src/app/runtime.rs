@@ -16,7 +16,7 @@ use super::state::{AppState, View};
 use super::update::update;
 use crate::audit::{AuditEntry, AuditLog};
 use crate::backend::{Backend, BackendEvent, EventTx, ShellOpts, TaskHandle};
-use crate::model::{ResourceKey, ResourceKind, SourceId, SourceStatus};
+use crate::model::{ResourceAction, ResourceKey, ResourceKind, SourceId, SourceStatus};
 use crate::term;
 
 /// When the process started (set by `main`), to report first-frame latency.
@@ -75,16 +75,30 @@ impl Runtime {
     }
 
     /// Run exactly the watches the navigation stack needs; dropped handles stop their streams.
-    pub fn reconcile_watches(&mut self, kinds: &[ResourceKind]) {
+    /// Returns the watches it started, with where each asks: (source, kind, endpoint).
+    pub fn reconcile_watches(
+        &mut self,
+        kinds: &[ResourceKind],
+    ) -> Vec<(SourceId, ResourceKind, String)> {
         self.watches.retain(|(_, k), _| kinds.contains(k));
+        let mut started = Vec::new();
         for b in &self.backends {
             for &k in kinds {
-                if b.kinds().contains(&k) {
-                    self.watches
-                        .entry((b.id().clone(), k))
-                        .or_insert_with(|| b.watch(k, self.events.clone()));
+                let key = (b.id().clone(), k);
+                if b.kinds().contains(&k) && !self.watches.contains_key(&key) {
+                    self.watches.insert(key, b.watch(k, self.events.clone()));
+                    let endpoint = b.endpoint().unwrap_or_else(|| b.id().to_string());
+                    started.push((b.id().clone(), k, endpoint));
                 }
             }
+        }
+        started
+    }
+
+    /// [`Runtime::reconcile_watches`] for `state`'s views; new watches are awaited there.
+    fn reconcile(&mut self, state: &mut AppState) {
+        for (source, kind, endpoint) in self.reconcile_watches(&state.wanted_kinds()) {
+            state.watch_started(source, kind, endpoint);
         }
     }
 
@@ -114,10 +128,21 @@ impl Runtime {
                 tokio::spawn(async move {
                     let entry = AuditEntry::attempt(
                         key.source.as_str(),
-                        target_name(&key, &name),
+                        action_target(&key, &name, &action),
                         action.label(),
                     );
-                    write_audit(&audit, entry.clone()).await;
+                    // Durability over convenience: an action that cannot be audited does not
+                    // run, and the operator sees why.
+                    if let Err(e) = write_audit(&audit, entry.clone()).await {
+                        let _ = app.send(Msg::ActionDone {
+                            result: Err(format!("{} {name} refused: {e}", action.name())),
+                            key,
+                            name,
+                            action,
+                            offer: None,
+                        });
+                        return;
+                    }
                     let (result, offer) = match b.act_outcome(&key, &action).await {
                         Ok(o) => (Ok(o.message), o.offer),
                         Err(e) => (Err(format!("{} {name} failed: {e:#}", action.name())), None),
@@ -126,7 +151,12 @@ impl Runtime {
                         Ok(t) => entry.result(true, t),
                         Err(e) => entry.result(false, e),
                     };
-                    write_audit(&audit, done).await;
+                    // It ran: its outcome stands, and the missing line is said with it.
+                    let result = match (write_audit(&audit, done).await, result) {
+                        (Ok(()), r) => r,
+                        (Err(e), Ok(t)) => Err(format!("{t} (but {e})")),
+                        (Err(e), Err(t)) => Err(format!("{t} (and {e})")),
+                    };
                     let _ = app.send(Msg::ActionDone {
                         key,
                         name,
@@ -141,11 +171,14 @@ impl Runtime {
                 tokio::spawn(async move {
                     let entry = AuditEntry::attempt(
                         key.source.as_str(),
-                        target_name(&key, &name),
+                        action_target(&key, &name, &action),
                         action.label(),
                     )
                     .refused("read-only mode");
-                    write_audit(&audit, entry).await;
+                    // Nothing ran: a refusal that cannot be written is only logged.
+                    if let Err(e) = write_audit(&audit, entry).await {
+                        tracing::error!("{e}");
+                    }
                 });
             }
             Effect::Describe(key) => {
@@ -252,24 +285,25 @@ impl Runtime {
     }
 }
 
-fn target_name(key: &ResourceKey, name: &str) -> String {
-    format!("{}/{}", key.kind.name(), name)
-}
-
-/// fsync happens off the UI thread.
-async fn write_audit(audit: &AuditLog, entry: AuditEntry) {
-    let audit = audit.clone();
-    let res = tokio::task::spawn_blocking(move || audit.append(&entry)).await;
-    if let Ok(Err(e)) | Err(e) = res.map_err(std::io::Error::other) {
-        tracing::error!("audit log {}: {e}", audit_path_hint());
+/// What an action's audit lines name: `kind/name`; an update lists each of its devices
+/// (`devices/r1,devices/r2`), as the CLI and the update journal do.
+fn action_target(key: &ResourceKey, name: &str, action: &ResourceAction) -> String {
+    match action {
+        ResourceAction::StartUpdate(req) if !req.devices.is_empty() => {
+            crate::audit::devices_target(&req.devices)
+        }
+        _ => format!("{}/{}", key.kind.name(), name),
     }
 }
 
-fn audit_path_hint() -> String {
-    crate::config::paths::state_dir()
-        .join("audit.jsonl")
-        .display()
-        .to_string()
+/// Append off the UI thread (fsync); the error names the log.
+async fn write_audit(audit: &AuditLog, entry: AuditEntry) -> Result<(), String> {
+    let audit = audit.clone();
+    match tokio::task::spawn_blocking(move || audit.append(&entry)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(format!("audit log: {e}")),
+    }
 }
 
 fn save_logs(state: &AppState, path: &std::path::Path) -> Result<String, String> {
@@ -314,7 +348,7 @@ pub async fn run(
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
-    rt.reconcile_watches(&state.wanted_kinds());
+    rt.reconcile(&mut state);
     rt.probe_sources();
     let mut last_draw: Option<Instant> = None;
     let mut urgent = true;
@@ -398,7 +432,7 @@ async fn apply(
     }
     // Always, not only after effects: a `:stacks` typed in the command bar changes the views
     // without any effect, and its watch must start all the same. Cheap: a few map lookups.
-    rt.reconcile_watches(&state.wanted_kinds());
+    rt.reconcile(state);
     Ok(state.quit)
 }
 

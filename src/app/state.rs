@@ -25,6 +25,8 @@ pub struct AppState {
     pub unavailable: HashMap<(SourceId, ResourceKind), String>,
     /// Lists shown although not complete (loading, or a page failed): the view says so.
     pub incomplete: HashMap<(SourceId, ResourceKind), ListNote>,
+    /// Watches whose first list has not arrived: the view says `loading…`, then no answer.
+    pub awaiting: HashMap<(SourceId, ResourceKind), super::waiting::FirstList>,
     /// Navigation stack; never empty. Esc pops, Enter/l/d push.
     pub stack: Vec<View>,
     pub mode: Mode,
@@ -425,6 +427,7 @@ impl AppState {
             data: HashMap::new(),
             unavailable: HashMap::new(),
             incomplete: HashMap::new(),
+            awaiting: HashMap::new(),
             stack: vec![View::Table(TableView::new(ResourceKind::Container, None))],
             mode: Mode::Normal,
             toast: None,
@@ -461,6 +464,33 @@ impl AppState {
         kinds.sort();
         kinds.dedup();
         kinds
+    }
+
+    /// A watch of `kind` on `source` started: until its first list arrives, its rows are
+    /// unknown, not absent.
+    pub fn watch_started(&mut self, source: SourceId, kind: ResourceKind, endpoint: String) {
+        self.awaiting
+            .insert((source, kind), super::waiting::FirstList::new(endpoint));
+        self.dirty = true;
+    }
+
+    /// What the view of `kind` says about sources that have not answered its list yet:
+    /// (source, note), for sources with no rows of `kind` at all.
+    pub fn first_list_notes(&self, kind: ResourceKind, now: Instant) -> Vec<(SourceId, ListNote)> {
+        let known = self.data.get(&kind);
+        let mut notes: Vec<(SourceId, ListNote)> = self
+            .awaiting
+            .iter()
+            .filter(|((src, k), _)| {
+                *k == kind
+                    && known.is_none_or(|m| !m.contains_key(src))
+                    && !self.unavailable.contains_key(&(src.clone(), kind))
+                    && !self.incomplete.contains_key(&(src.clone(), kind))
+            })
+            .map(|((src, _), f)| (src.clone(), f.note(now)))
+            .collect();
+        notes.sort_by(|a, b| a.0.cmp(&b.0));
+        notes
     }
 
     pub fn toast(&mut self, text: impl Into<String>, error: bool) {

@@ -135,6 +135,12 @@ pub trait Backend: Send + Sync + 'static {
         None
     }
 
+    /// Where this source's lists are asked (an API server URL, a socket), for "no answer from
+    /// …" texts. None = the source id says it.
+    fn endpoint(&self) -> Option<String> {
+        None
+    }
+
     /// Enter on a row that selects a scope (a Kubernetes context or namespace, kinds offering
     /// `ResourceAction::Switch`): the backend that replaces this one, built without network
     /// access (its id may differ). None = nothing to switch.

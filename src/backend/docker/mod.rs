@@ -144,6 +144,10 @@ impl Backend for DockerBackend {
         &self.inner.id
     }
 
+    fn endpoint(&self) -> Option<String> {
+        self.resolved().ok().map(|r| r.endpoint.to_string())
+    }
+
     fn kinds(&self) -> &'static [ResourceKind] {
         KINDS
     }

@@ -297,6 +297,10 @@ impl Backend for KubeBackend {
         exec::run_collect(&self.inner, client, target, cmd).await
     }
 
+    fn endpoint(&self) -> Option<String> {
+        self.inner.server()
+    }
+
     fn probe(&self, tx: EventTx) -> Option<TaskHandle> {
         Some(TaskHandle::spawn(watch::probe(Arc::clone(&self.inner), tx)))
     }

@@ -228,18 +228,26 @@ fn transport_text(e: &hyper_util::client::legacy::Error) -> String {
     text
 }
 
-/// The Mender error body's `error` text, else the start of the body.
+/// Longest server text quoted in an error (the rest is counted, not shown).
+const ERROR_TEXT_MAX: usize = 200;
+
+/// The Mender error body's `error` text, else the start of the body; sanitised and bounded
+/// either way: a server can put anything there, of any length.
 fn error_text(body: &[u8]) -> String {
+    use crate::term::sanitize::sanitize_short;
     if let Ok(v) = serde_json::from_slice::<Value>(body)
         && let Some(e) = v.get("error").and_then(|e| e.as_str())
     {
-        return crate::term::sanitize::sanitize_plain(e);
+        return sanitize_short(e, ERROR_TEXT_MAX);
     }
-    let text = String::from_utf8_lossy(body);
-    crate::term::sanitize::sanitize_plain(text.trim())
-        .chars()
-        .take(200)
-        .collect()
+    // Only the start of the body is looked at: it may be megabytes.
+    let head = &body[..body.len().min(4 * ERROR_TEXT_MAX)];
+    let clean = crate::term::sanitize::sanitize_plain(String::from_utf8_lossy(head).trim());
+    if head.len() == body.len() && clean.chars().count() <= ERROR_TEXT_MAX {
+        return clean;
+    }
+    let start: String = clean.chars().take(ERROR_TEXT_MAX).collect();
+    format!("{start}… ({} bytes in all)", body.len())
 }
 
 fn check(resp: Response) -> Result<Response, ApiError> {

@@ -244,6 +244,10 @@ impl Backend for MenderBackend {
         None
     }
 
+    fn endpoint(&self) -> Option<String> {
+        Some(self.inner.api.base().to_string())
+    }
+
     fn probe(&self, tx: EventTx) -> Option<TaskHandle> {
         Some(TaskHandle::spawn(probe(self.inner.clone(), tx)))
     }
