@@ -7,6 +7,7 @@ pub mod fleet;
 pub mod kube;
 pub mod mender;
 pub mod task;
+pub mod too_large;
 
 use std::pin::Pin;
 use std::sync::Arc;

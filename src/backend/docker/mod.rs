@@ -9,6 +9,7 @@
 //! (shell and exec), `actions` (act, describe).
 
 pub mod actions;
+mod capped;
 pub mod connect;
 pub mod containers;
 pub mod error;

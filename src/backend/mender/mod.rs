@@ -7,6 +7,7 @@
 //! is read to its end ([`paging`]); one that cannot be is shown with a note saying so.
 
 mod actions;
+mod body;
 pub mod client;
 mod deployment_devices;
 mod deployments;
