@@ -487,7 +487,17 @@ impl AppState {
                     && !self.unavailable.contains_key(&(src.clone(), kind))
                     && !self.incomplete.contains_key(&(src.clone(), kind))
             })
-            .map(|((src, _), f)| (src.clone(), f.note(now)))
+            .map(|((src, _), f)| {
+                // A source that failed says why at once (the header says it too).
+                let note = match self.sources.get(src) {
+                    Some(SourceStatus::Reconnecting { error, .. }) => ListNote {
+                        text: error.clone(),
+                        loading: false,
+                    },
+                    _ => f.note(now),
+                };
+                (src.clone(), note)
+            })
             .collect();
         notes.sort_by(|a, b| a.0.cmp(&b.0));
         notes
