@@ -214,6 +214,10 @@ pub async fn logs(
     Ok(())
 }
 
+/// `fleetdeck exec`: the command's output is printed raw, byte for byte, like `ssh host cmd`
+/// and `docker exec`, so that it can be piped or redirected unchanged. Unlike every other
+/// path (tables, logs, `run`), nothing is neutralised here: run it on a terminal only for
+/// output you trust, or pipe it (`| cat -v`).
 pub async fn exec(
     backends: &[Arc<dyn Backend>],
     target: &str,
