@@ -552,10 +552,11 @@ async fn an_endless_docker_answer_is_an_error_not_gigabytes() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// L2: ids from remote systems reach the terminal escaped in -o json and -o yaml
+// L1/L2: ids from remote systems reach the terminal escaped in -o json and -o yaml, and
+// neutralised in tables
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ls_json_and_yaml_escape_c1_and_bidi_in_ids() {
+async fn ls_escapes_c1_and_bidi_in_ids_as_json_yaml_and_table() {
     let server = support::kube_server::KubeServer::start().await;
     let hostile = "web\u{9b}2J\u{202e}1";
     server.put(
@@ -572,7 +573,7 @@ async fn ls_json_and_yaml_escape_c1_and_bidi_in_ids() {
         &support::kube_server::kubeconfig_yaml(&[("t", &server.url(), "default")]),
     );
     let home = tempfile::tempdir().unwrap();
-    for output in ["json", "yaml"] {
+    for output in ["json", "yaml", "table"] {
         let mut cmd = fleetdeck(
             home.path(),
             &["ls", "pods", "-o", output],
@@ -593,6 +594,11 @@ async fn ls_json_and_yaml_escape_c1_and_bidi_in_ids() {
                 .any(|c| fleetdeck::term::sanitize::is_hidden(c) && c != '\n'),
             "{output}: {text:?}"
         );
+        if output == "table" {
+            // L1: the table shows the name neutralised (C1 and the bidi override dropped).
+            assert!(text.contains("web2J1"), "{text}");
+            continue;
+        }
         // The data is intact for a parser.
         let v: serde_json::Value = if output == "json" {
             serde_json::from_str(&text).unwrap()
