@@ -417,13 +417,13 @@ impl RawServer {
 const AAA: &str = r#"{"id":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}"#;
 
 /// The endless-body tests measure peak RSS: one at a time.
-static MEASURE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+static MEASURE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The review: 5.0 GB in 10 s. Now a list answer stops at 1000 items (pages are asked 500 at
 /// a time) or at 16 MiB, whichever comes first, and the error names the endpoint.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_endless_mender_answer_is_an_error_not_gigabytes() {
-    let _one = MEASURE.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = MEASURE.lock().await;
     // Endless items, then one endless item (a string that never closes).
     let items = RawServer::tcp(|_| Plan::Endless("[", AAA)).await;
     let one =
@@ -471,7 +471,7 @@ async fn an_endless_mender_answer_is_an_error_not_gigabytes() {
 /// The review: 6.6 GB in 10 s. Now a list page stops at 64 MiB, naming the server and path.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_endless_kube_list_is_an_error_not_gigabytes() {
-    let _one = MEASURE.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = MEASURE.lock().await;
     let (server, port) = RawServer::tcp(|_| {
         Plan::Endless(
             r#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":["#,
@@ -512,7 +512,7 @@ async fn an_endless_kube_list_is_an_error_not_gigabytes() {
 /// A Docker socket answering the container list forever.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_endless_docker_answer_is_an_error_not_gigabytes() {
-    let _one = MEASURE.lock().unwrap_or_else(|e| e.into_inner());
+    let _one = MEASURE.lock().await;
     let home = tempfile::tempdir().unwrap();
     let sock = home.path().join("docker.sock");
     let server = RawServer::unix(&sock, |line| {
