@@ -242,6 +242,52 @@ async fn cli_run_and_update_refuse_when_the_audit_log_cannot_be_written() {
     assert_eq!(device.count(), 0, "the device was never contacted");
 }
 
+/// The review: audit targets were `devices/r1` for `run` but `r1` for `update`. Now every line
+/// about a device names it `devices/NAME`: run, the update's attempt and its transitions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_targets_name_devices_the_same_way_for_run_and_update() {
+    let home = tempfile::tempdir().unwrap();
+    // Port 1: refused at once, so both fail fast but are audited.
+    let fleet = fleet_file(home.path(), 1);
+    let fleet = fleet.to_str().unwrap().to_string();
+    let home_path = home.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        for args in [
+            vec!["--fleet", &fleet, "run", "--device", "r1", "--", "true"],
+            vec![
+                "--fleet",
+                &fleet,
+                "update",
+                "--device",
+                "r1",
+                "--artifact",
+                "http://127.0.0.1:1/a.mender",
+            ],
+        ] {
+            let o = fleetdeck(&home_path, &args, &[]).output().unwrap();
+            assert_eq!(
+                o.status.code(),
+                Some(1),
+                "{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+    })
+    .await
+    .unwrap();
+    let audit = std::fs::read_to_string(home.path().join("state/fleetdeck/audit.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let phases: Vec<&str> = lines.iter().map(|v| v["phase"].as_str().unwrap()).collect();
+    assert!(phases.contains(&"transition"), "{audit}");
+    assert!(lines.len() >= 4, "{audit}");
+    for v in &lines {
+        assert_eq!(v["target"], "devices/r1", "{audit}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_actions_and_rollouts_refuse_when_the_audit_log_cannot_be_written() {
     let device = Untouched::start().await;
@@ -657,6 +703,34 @@ async fn mender_error_texts_are_sanitised_and_bounded() {
         assert!(err.contains("/api/management/"), "{kind}: {err}");
     }
     let _ = s.take_violations();
+}
+
+// ---------------------------------------------------------------------------------------------
+// L4: Mender describe keeps its line breaks
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mender_describe_is_multi_line_yaml() {
+    use fleetdeck::backend::mender::MenderBackend;
+    use fleetdeck::backend::mender::client::Token;
+    let s = mender_server::MenderServer::with_fixtures("tok").await;
+    let b = MenderBackend::new(
+        &fleetdeck::config::MenderSource {
+            name: "m".into(),
+            url: s.url(),
+            token_env: "UNUSED".into(),
+        },
+        Some(Token::new("tok")),
+    );
+    let key = ResourceKey {
+        source: b.id().clone(),
+        kind: ResourceKind::MenderDevice,
+        id: "64a1f0c2e4b0a1b2c3d4e5f1".into(),
+    };
+    let text = b.describe(&key).await.unwrap();
+    // The review: `device:  id: dev1  identity_data: …inventory:- attributes:` on one line.
+    assert!(text.lines().count() > 10, "{text}");
+    assert!(text.lines().any(|l| l == "device:"), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("  id: ")), "{text}");
 }
 
 // ---------------------------------------------------------------------------------------------
