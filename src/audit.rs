@@ -3,6 +3,12 @@
 //! Every destructive action is written before it runs ("attempt") and after ("result"), or as
 //! "refused" when read-only mode stops it, so the log tells what was tried even if the console
 //! crashes mid-action.
+//!
+//! Durability over convenience: an action whose "attempt" cannot be written does not run
+//! (`run`, `update`, every console action); the operator sees [`AuditError`] instead.
+//!
+//! Targets name the kind and the object, `devices/r1`; an action on several devices lists
+//! them all (`devices/r1,devices/r2`), so one grep finds everything done to a device.
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -106,6 +112,25 @@ fn user_name(uid: u32) -> String {
     format!("uid:{uid}")
 }
 
+/// The audit log could not be written: the action it was for must not run.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the audit log {}: {source}", path.display())]
+pub struct AuditError {
+    pub path: PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// The audit target of fleet devices: `devices/NAME`, comma-separated for several.
+pub fn devices_target<S: AsRef<str>>(devices: &[S]) -> String {
+    let kind = crate::model::ResourceKind::Device.name();
+    devices
+        .iter()
+        .map(|d| format!("{kind}/{}", d.as_ref()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Serialises appends within the process so two threads can never interleave inside one
 /// line (O_APPEND makes each write atomic in position, but a large line may be split across
 /// writes by the kernel/libc; the lock removes that doubt).
@@ -134,23 +159,42 @@ impl AuditLog {
     }
 
     /// Blocking (fsync): call from `spawn_blocking` or a backend task, never the UI loop.
-    pub fn append(&self, entry: &AuditEntry) -> std::io::Result<()> {
-        let mut line = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
+    pub fn append(&self, entry: &AuditEntry) -> Result<(), AuditError> {
+        let mut line = serde_json::to_vec(entry).map_err(|e| self.error(e.into()))?;
         line.push(b'\n');
         // A poisoned lock only means another append panicked; the file is still fine.
         let _guard = APPEND_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        let mut file = self.open().map_err(|e| self.error(e))?;
+        // One write call for the whole line keeps it contiguous for other processes too.
+        file.write_all(&line)
+            .and_then(|()| file.sync_data())
+            .map_err(|e| self.error(e))
+    }
+
+    /// Can entries be appended (the directory and the file open for appending)? Writes
+    /// nothing: for a check before an action that audits later (a rollout's transitions).
+    /// Blocking, like [`AuditLog::append`].
+    pub fn check_writable(&self) -> Result<(), AuditError> {
+        self.open().map(drop).map_err(|e| self.error(e))
+    }
+
+    fn open(&self) -> std::io::Result<std::fs::File> {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             // Audit data names hosts and targets: private to the user.
             crate::fsx::private_dir_all(dir)?;
         }
-        let mut file = OpenOptions::new()
+        OpenOptions::new()
             .create(true)
             .append(true)
             .mode(0o600)
-            .open(&self.path)?;
-        // One write call for the whole line keeps it contiguous for other processes too.
-        file.write_all(&line)?;
-        file.sync_data()
+            .open(&self.path)
+    }
+
+    fn error(&self, source: std::io::Error) -> AuditError {
+        AuditError {
+            path: self.path.clone(),
+            source,
+        }
     }
 }
 
@@ -188,6 +232,37 @@ mod tests {
         assert_eq!(user_name(4_000_000_000), "uid:4000000000");
         let line = serde_json::to_string(&a).unwrap();
         assert!(line.contains(&format!("\"uid\":{}", a.uid)), "{line}");
+    }
+
+    #[test]
+    fn an_unwritable_log_is_an_error_naming_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        // What the review did: a directory where the file should be (root ignores modes).
+        let path = tmp.path().join("audit.jsonl");
+        std::fs::create_dir(&path).unwrap();
+        let log = AuditLog::new(&path);
+        let e = log
+            .append(&AuditEntry::attempt("s", "t", "stop"))
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with(&format!("cannot write the audit log {}: ", path.display())),
+            "{e}"
+        );
+        assert!(log.check_writable().is_err());
+        let ok = AuditLog::new(tmp.path().join("x/audit.jsonl"));
+        ok.check_writable().unwrap();
+        assert_eq!(
+            std::fs::read(ok.path()).unwrap(),
+            b"",
+            "a check writes nothing"
+        );
+    }
+
+    #[test]
+    fn device_targets_name_the_kind() {
+        assert_eq!(devices_target(&["r1"]), "devices/r1");
+        assert_eq!(devices_target(&["r1", "r2"]), "devices/r1,devices/r2");
     }
 
     #[test]

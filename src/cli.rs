@@ -108,8 +108,8 @@ pub enum Command {
         /// A URL the devices install from, or a local file that is uploaded to them first.
         #[arg(long)]
         artifact: String,
-        /// Devices updated at once.
-        #[arg(long, default_value_t = 5)]
+        /// Devices updated at once (1 to 100).
+        #[arg(long, default_value_t = 5, value_parser = parse_parallel)]
         parallel: usize,
         /// Start no new device after this many failures or rollbacks (a count like 1, or a
         /// percentage of the devices like 10%).
@@ -145,6 +145,11 @@ pub struct KubeArgs {
     /// Kubernetes context from the kubeconfig (KUBECONFIG or ~/.kube/config).
     #[arg(long)]
     pub context: Option<String>,
+}
+
+/// `--parallel`: 1 to 100, as the console's update dialog accepts (0 is refused, not clamped).
+fn parse_parallel(v: &str) -> Result<usize, String> {
+    crate::model::UpdateRequest::parse_parallel(v)
 }
 
 /// "30s", "10m", "2h", "1d", or plain seconds.
@@ -184,5 +189,32 @@ mod tests {
         assert!(
             matches!(c.command, Some(Command::Exec { ref command, .. }) if command == &["echo", "hi"])
         );
+    }
+
+    #[test]
+    fn update_parallel_zero_is_refused_like_the_dialog() {
+        let parse = |p: &str| {
+            Cli::try_parse_from([
+                "fleetdeck",
+                "update",
+                "--all",
+                "--artifact",
+                "a",
+                "--parallel",
+                p,
+            ])
+        };
+        let e = parse("0").unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::ValueValidation);
+        assert!(
+            e.to_string()
+                .contains("a number of devices from 1 to 100, not `0`"),
+            "{e}"
+        );
+        assert!(parse("101").is_err());
+        assert!(matches!(
+            parse("3").unwrap().command,
+            Some(Command::Update { parallel: 3, .. })
+        ));
     }
 }

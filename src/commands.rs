@@ -14,6 +14,14 @@ use crate::model::{ColumnKind, LogOpts, Resource, ResourceKind, SourceStatus};
 
 const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// One line to stdout, ignoring failure: `println!` panics when the terminal hung up or the
+/// pipe closed, and a rollout must go on (and stay audited) without anyone watching.
+fn say(line: std::fmt::Arguments) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
 /// The current set of `kind` from every source that has it. An unreachable source is an error.
 pub async fn snapshot(
     backends: &[Arc<dyn Backend>],
@@ -69,13 +77,15 @@ pub fn format(
     let mut sorted: Vec<&Resource> = resources.iter().collect();
     sorted.sort_by(|a, b| crate::app::state::natural_cmp(&a.name, &b.name));
     match output {
+        // Ids and fields come from remote systems: the terminal-safe writers escape every
+        // control and invisible format character (serde_json would leave C1 raw).
         Output::Json => {
             let v: Vec<serde_json::Value> = sorted.iter().map(|r| r.to_json()).collect();
-            Ok(serde_json::to_string_pretty(&v)? + "\n")
+            Ok(crate::term::json::to_string_pretty(&v)? + "\n")
         }
         Output::Yaml => {
             let v: Vec<serde_json::Value> = sorted.iter().map(|r| r.to_json()).collect();
-            Ok(serde_saphyr::to_string(&v)?)
+            Ok(crate::term::yaml::to_string(&serde_json::Value::Array(v))?)
         }
         Output::Table => {
             let now = jiff::Timestamp::now();
@@ -204,6 +214,10 @@ pub async fn logs(
     Ok(())
 }
 
+/// `fleetdeck exec`: the command's output is printed raw, byte for byte, like `ssh host cmd`
+/// and `docker exec`, so that it can be piped or redirected unchanged. Unlike every other
+/// path (tables, logs, `run`), nothing is neutralised here: run it on a terminal only for
+/// output you trust, or pipe it (`| cat -v`).
 pub async fn exec(
     backends: &[Arc<dyn Backend>],
     target: &str,
@@ -281,18 +295,23 @@ pub async fn update(
     };
     let attempt = crate::audit::AuditEntry::attempt(
         backend.id().as_str(),
-        req.devices.join(","),
+        crate::audit::devices_target(&req.devices),
         req.label(),
     );
     if read_only {
         let _ = audit.append(&attempt.refused("read-only mode"));
         bail!("read-only mode: update refused");
     }
-    let _ = audit.append(&attempt);
+    // Nothing starts unaudited.
+    let written = audit.clone();
+    let entry = attempt.clone();
+    tokio::task::spawn_blocking(move || written.append(&entry))
+        .await?
+        .map_err(|e| anyhow!("update refused: {e}"))?;
     let updates = backend.updates().clone();
     let mut changes = updates.subscribe();
     let id = updates.start(&req).await.map_err(|e| anyhow::anyhow!(e))?;
-    println!("rollout {id}: {}", req.label());
+    say(format_args!("rollout {id}: {}", req.label()));
     // What was printed per device: (step, percent bucket).
     let mut shown: std::collections::HashMap<String, (Step, u8)> = Default::default();
     let mut interrupted = false;
@@ -330,9 +349,12 @@ pub async fn update(
         drop(out);
         if spec.state.is_final() {
             let counts = crate::update::rollout::Counts::of(&records);
-            println!("-- rollout {id} {:?}: {counts}", spec.state);
+            say(format_args!("-- rollout {id} {:?}: {counts}", spec.state));
             let ok = counts.succeeded == records.len();
-            let _ = audit.append(&attempt.result(ok, counts.to_string()));
+            if let Err(e) = audit.append(&attempt.result(ok, counts.to_string())) {
+                // The rollout is over: say that its end is missing from the log.
+                let _ = writeln!(std::io::stderr(), "fleetdeck: warning: {e}");
+            }
             return Ok(if ok { 0 } else { 1 });
         }
         tokio::select! {
@@ -343,14 +365,14 @@ pub async fn update(
             }
             _ = interrupts.recv() => {
                 if interrupted {
-                    println!("-- left running: a console started later resumes rollout {id}");
+                    say(format_args!("-- left running: a console started later resumes rollout {id}"));
                     return Ok(130);
                 }
                 interrupted = true;
                 // What an operator means by Ctrl-C: stop starting devices; the ones mid-update
                 // must finish (a half-done install is worse than either version).
                 let _ = updates.control(&id, crate::update::rollout::RolloutState::Aborted).await;
-                println!("-- aborting rollout {id}: running devices finish, no new ones start (Ctrl-C again to leave now)");
+                say(format_args!("-- aborting rollout {id}: running devices finish, no new ones start (Ctrl-C again to leave now)"));
             }
         }
         // Progress lines ten times a second at most: a burst of changes is one look.
@@ -457,10 +479,11 @@ pub async fn run(
                     b["device"].as_str().unwrap_or(""),
                 )
             });
+            let v = serde_json::Value::Array(v);
             let text = if output == Output::Json {
-                serde_json::to_string_pretty(&v)? + "\n"
+                crate::term::json::to_string_pretty(&v)? + "\n"
             } else {
-                serde_saphyr::to_string(&v)?
+                crate::term::yaml::to_string(&v)?
             };
             let _ = std::io::stdout().write_all(text.as_bytes());
         }

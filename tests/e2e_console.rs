@@ -252,6 +252,31 @@ fn hangup_ends_the_console() {
     );
 }
 
+/// A terminal that disappears under the console (tmux killed, SSH dropped) must not make the
+/// exit panic: ratatui's `Drop` reported the failed cursor restore with `eprintln!`, which
+/// panicked on the dead tty and landed in fleetdeck.log as `panic: … failed printing to stderr`.
+#[test]
+fn hangup_leaves_no_panic_behind() {
+    if !require("tmux", tmux_available()) {
+        return;
+    }
+    for round in 0..3 {
+        let t = console("--docker-host unix:///nonexistent/docker.sock");
+        t.wait_for("cannot reach Docker", T);
+        let pid = t.program_pid().expect("fleetdeck pid");
+        t.kill_session();
+        assert!(
+            support::wait_until(Duration::from_secs(5), || !process_alive(pid)),
+            "fleetdeck {pid} still running after hang-up"
+        );
+        let log = std::fs::read_to_string(t.state_dir().join("fleetdeck.log")).unwrap_or_default();
+        assert!(
+            !log.contains("panic") && !log.contains("failed printing"),
+            "round {round}: {log}"
+        );
+    }
+}
+
 #[test]
 fn sigterm_restores_the_terminal() {
     if !ready() {

@@ -110,6 +110,13 @@ async fn one_device_installs_reboots_verifies_and_commits() {
     let on_disk = StateStore::new(f.dir.path().join("updates").join(&id).join("devices"));
     assert_eq!(on_disk.load_all().0[0].step, Step::Committed);
     let audit = std::fs::read_to_string(f.dir.path().join("audit.jsonl")).unwrap();
+    // The target names the kind, like `run`'s and every console action's (`devices/NAME`).
+    assert!(
+        audit.lines().all(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["target"] == "devices/dev-0"
+        }),
+        "{audit}"
+    );
     let steps: Vec<String> = audit
         .lines()
         .map(|l| {

@@ -6,6 +6,7 @@ pub mod effect;
 pub mod msg;
 pub mod state;
 pub mod update;
+pub mod waiting;
 
 pub use effect::Effect;
 pub use msg::Msg;

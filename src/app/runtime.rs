@@ -75,16 +75,30 @@ impl Runtime {
     }
 
     /// Run exactly the watches the navigation stack needs; dropped handles stop their streams.
-    pub fn reconcile_watches(&mut self, kinds: &[ResourceKind]) {
+    /// Returns the watches it started, with where each asks: (source, kind, endpoint).
+    pub fn reconcile_watches(
+        &mut self,
+        kinds: &[ResourceKind],
+    ) -> Vec<(SourceId, ResourceKind, String)> {
         self.watches.retain(|(_, k), _| kinds.contains(k));
+        let mut started = Vec::new();
         for b in &self.backends {
             for &k in kinds {
-                if b.kinds().contains(&k) {
-                    self.watches
-                        .entry((b.id().clone(), k))
-                        .or_insert_with(|| b.watch(k, self.events.clone()));
+                let key = (b.id().clone(), k);
+                if b.kinds().contains(&k) && !self.watches.contains_key(&key) {
+                    self.watches.insert(key, b.watch(k, self.events.clone()));
+                    let endpoint = b.endpoint().unwrap_or_else(|| b.id().to_string());
+                    started.push((b.id().clone(), k, endpoint));
                 }
             }
+        }
+        started
+    }
+
+    /// [`Runtime::reconcile_watches`] for `state`'s views; new watches are awaited there.
+    fn reconcile(&mut self, state: &mut AppState) {
+        for (source, kind, endpoint) in self.reconcile_watches(&state.wanted_kinds()) {
+            state.watch_started(source, kind, endpoint);
         }
     }
 
@@ -127,11 +141,14 @@ impl Runtime {
                 tokio::spawn(async move {
                     let entry = AuditEntry::attempt(
                         key.source.as_str(),
-                        target_name(&key, &name),
+                        action_target(&key, &name, &action),
                         action.label(),
                     )
                     .refused("read-only mode");
-                    write_audit(&audit, entry).await;
+                    // Nothing ran: a refusal that cannot be written is only logged.
+                    if let Err(e) = write_audit(&audit, entry).await {
+                        tracing::error!("{e}");
+                    }
                 });
             }
             Effect::Describe(key) => {
@@ -239,7 +256,8 @@ impl Runtime {
 }
 
 /// Run `action` on `key` through its backend, audited before and after: (the message or the
-/// error, what the backend offers next).
+/// error, what the backend offers next). Durability over convenience: an action whose
+/// attempt cannot be audited does not run, and the operator sees why.
 async fn act_audited(
     b: &dyn Backend,
     audit: &AuditLog,
@@ -247,8 +265,14 @@ async fn act_audited(
     name: &str,
     action: &ResourceAction,
 ) -> (Result<String, String>, Option<ResourceAction>) {
-    let entry = AuditEntry::attempt(key.source.as_str(), target_name(key, name), action.label());
-    write_audit(audit, entry.clone()).await;
+    let entry = AuditEntry::attempt(
+        key.source.as_str(),
+        action_target(key, name, action),
+        action.label(),
+    );
+    if let Err(e) = write_audit(audit, entry.clone()).await {
+        return (Err(format!("{} {name} refused: {e}", action.name())), None);
+    }
     let (result, offer) = match b.act_outcome(key, action).await {
         Ok(o) => (Ok(o.message), o.offer),
         Err(e) => (Err(format!("{} {name} failed: {e:#}", action.name())), None),
@@ -257,28 +281,34 @@ async fn act_audited(
         Ok(t) => entry.result(true, t),
         Err(e) => entry.result(false, e),
     };
-    write_audit(audit, done).await;
+    // It ran: its outcome stands, and the missing line is said with it.
+    let result = match (write_audit(audit, done).await, result) {
+        (Ok(()), r) => r,
+        (Err(e), Ok(t)) => Err(format!("{t} (but {e})")),
+        (Err(e), Err(t)) => Err(format!("{t} (and {e})")),
+    };
     (result, offer)
 }
 
-fn target_name(key: &ResourceKey, name: &str) -> String {
-    format!("{}/{}", key.kind.name(), name)
-}
-
-/// fsync happens off the UI thread.
-async fn write_audit(audit: &AuditLog, entry: AuditEntry) {
-    let audit = audit.clone();
-    let res = tokio::task::spawn_blocking(move || audit.append(&entry)).await;
-    if let Ok(Err(e)) | Err(e) = res.map_err(std::io::Error::other) {
-        tracing::error!("audit log {}: {e}", audit_path_hint());
+/// What an action's audit lines name: `kind/name`; an update lists each of its devices
+/// (`devices/r1,devices/r2`), as the CLI and the update journal do.
+fn action_target(key: &ResourceKey, name: &str, action: &ResourceAction) -> String {
+    match action {
+        ResourceAction::StartUpdate(req) if !req.devices.is_empty() => {
+            crate::audit::devices_target(&req.devices)
+        }
+        _ => format!("{}/{}", key.kind.name(), name),
     }
 }
 
-fn audit_path_hint() -> String {
-    crate::config::paths::state_dir()
-        .join("audit.jsonl")
-        .display()
-        .to_string()
+/// Append off the UI thread (fsync); the error names the log.
+async fn write_audit(audit: &AuditLog, entry: AuditEntry) -> Result<(), String> {
+    let audit = audit.clone();
+    match tokio::task::spawn_blocking(move || audit.append(&entry)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(format!("audit log: {e}")),
+    }
 }
 
 fn save_logs(state: &AppState, path: &std::path::Path) -> Result<String, String> {
@@ -323,7 +353,7 @@ pub async fn run(
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
-    rt.reconcile_watches(&state.wanted_kinds());
+    rt.reconcile(&mut state);
     rt.probe_sources();
     let mut last_draw: Option<Instant> = None;
     let mut urgent = true;
@@ -423,7 +453,7 @@ async fn apply(
     }
     // Always, not only after effects: a `:stacks` typed in the command bar changes the views
     // without any effect, and its watch must start all the same. Cheap: a few map lookups.
-    rt.reconcile_watches(&state.wanted_kinds());
+    rt.reconcile(state);
     Ok(state.quit)
 }
 

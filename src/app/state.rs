@@ -27,6 +27,8 @@ pub struct AppState {
     pub incomplete: HashMap<(SourceId, ResourceKind), ListNote>,
     /// Rollouts this console drives, per source: quitting asks first while there are any.
     pub work: HashMap<SourceId, Vec<crate::model::Work>>,
+    /// Watches whose first list has not arrived: the view says `loading…`, then no answer.
+    pub awaiting: HashMap<(SourceId, ResourceKind), super::waiting::FirstList>,
     /// Navigation stack; never empty. Esc pops, Enter/l/d push.
     pub stack: Vec<View>,
     pub mode: Mode,
@@ -430,6 +432,7 @@ impl AppState {
             unavailable: HashMap::new(),
             incomplete: HashMap::new(),
             work: HashMap::new(),
+            awaiting: HashMap::new(),
             stack: vec![View::Table(TableView::new(ResourceKind::Container, None))],
             mode: Mode::Normal,
             toast: None,
@@ -466,6 +469,43 @@ impl AppState {
         kinds.sort();
         kinds.dedup();
         kinds
+    }
+
+    /// A watch of `kind` on `source` started: until its first list arrives, its rows are
+    /// unknown, not absent.
+    pub fn watch_started(&mut self, source: SourceId, kind: ResourceKind, endpoint: String) {
+        self.awaiting
+            .insert((source, kind), super::waiting::FirstList::new(endpoint));
+        self.dirty = true;
+    }
+
+    /// What the view of `kind` says about sources that have not answered its list yet:
+    /// (source, note), for sources with no rows of `kind` at all.
+    pub fn first_list_notes(&self, kind: ResourceKind, now: Instant) -> Vec<(SourceId, ListNote)> {
+        let known = self.data.get(&kind);
+        let mut notes: Vec<(SourceId, ListNote)> = self
+            .awaiting
+            .iter()
+            .filter(|((src, k), _)| {
+                *k == kind
+                    && known.is_none_or(|m| !m.contains_key(src))
+                    && !self.unavailable.contains_key(&(src.clone(), kind))
+                    && !self.incomplete.contains_key(&(src.clone(), kind))
+            })
+            .map(|((src, _), f)| {
+                // A source that failed says why at once (the header says it too).
+                let note = match self.sources.get(src) {
+                    Some(SourceStatus::Reconnecting { error, .. }) => ListNote {
+                        text: error.clone(),
+                        loading: false,
+                    },
+                    _ => f.note(now),
+                };
+                (src.clone(), note)
+            })
+            .collect();
+        notes.sort_by(|a, b| a.0.cmp(&b.0));
+        notes
     }
 
     pub fn toast(&mut self, text: impl Into<String>, error: bool) {

@@ -111,6 +111,12 @@ fn on_tick(state: &mut AppState) {
             state.dirty = true;
         }
     }
+    // A first list still awaited: its note turns from "loading…" into "no answer … after Ns".
+    if let View::Table(t) = state.top()
+        && state.awaiting.keys().any(|(_, k)| *k == t.kind)
+    {
+        state.dirty = true;
+    }
 }
 
 fn on_backend(state: &mut AppState, ev: BackendEvent) {
@@ -135,6 +141,7 @@ fn on_backend(state: &mut AppState, ev: BackendEvent) {
                 m.remove(&source);
             }
             state.incomplete.remove(&(source.clone(), kind));
+            state.awaiting.remove(&(source.clone(), kind));
             state.unavailable.insert((source, kind), reason);
             refresh_tables(state, kind);
         }
@@ -146,6 +153,7 @@ fn on_backend(state: &mut AppState, ev: BackendEvent) {
             loading,
         } => {
             state.unavailable.remove(&(source.clone(), kind));
+            state.awaiting.remove(&(source.clone(), kind));
             state.incomplete.insert(
                 (source.clone(), kind),
                 ListNote {
@@ -166,6 +174,7 @@ fn on_backend(state: &mut AppState, ev: BackendEvent) {
         } => {
             state.unavailable.remove(&(source.clone(), kind));
             state.incomplete.remove(&(source.clone(), kind));
+            state.awaiting.remove(&(source.clone(), kind));
             if kind == ResourceKind::Device {
                 ask_passphrase(state, &resources);
             }
@@ -226,6 +235,7 @@ fn forget_source(state: &mut AppState, source: &crate::model::SourceId) {
     }
     state.unavailable.retain(|(s, _), _| s != source);
     state.incomplete.retain(|(s, _), _| s != source);
+    state.awaiting.retain(|(s, _), _| s != source);
     let now = jiff::Timestamp::now();
     for v in state.stack.iter_mut() {
         if let View::Table(t) = v {
@@ -1167,8 +1177,6 @@ const UPDATE_DETAIL: &str =
 
 /// Most devices updated at once by default: a group update starts with a handful.
 const DEFAULT_PARALLEL: usize = 5;
-/// Upper bound of `-p`.
-const MAX_PARALLEL: usize = 100;
 
 fn default_parallel(devices: usize) -> usize {
     devices.clamp(1, DEFAULT_PARALLEL)
@@ -1204,14 +1212,7 @@ fn parse_update_answer(text: &str, devices: Vec<String>) -> Result<UpdateRequest
         match opt {
             "-p" | "--parallel" => {
                 let v = value("a number of devices (1 to 100)")?;
-                parallel = match v.parse::<usize>() {
-                    Ok(n) if (1..=MAX_PARALLEL).contains(&n) => n,
-                    _ => {
-                        return Err(format!(
-                            "{opt}: a number of devices from 1 to {MAX_PARALLEL}, not `{v}`"
-                        ));
-                    }
-                };
+                parallel = UpdateRequest::parse_parallel(&v).map_err(|e| format!("{opt}: {e}"))?;
             }
             "-f" | "--max-failures" => {
                 let v = value("a count (1, 2 ...) or a percentage (10%)")?;

@@ -7,6 +7,7 @@ pub mod fleet;
 pub mod kube;
 pub mod mender;
 pub mod task;
+pub mod too_large;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -138,6 +139,12 @@ pub trait Backend: Send + Sync + 'static {
     /// Find out once whether the source answers, so the header shows its status before any of
     /// its views is opened (watches report from then on). None = the watches are enough.
     fn probe(&self, _tx: EventTx) -> Option<TaskHandle> {
+        None
+    }
+
+    /// Where this source's lists are asked (an API server URL, a socket), for "no answer from
+    /// …" texts. None = the source id says it.
+    fn endpoint(&self) -> Option<String> {
         None
     }
 

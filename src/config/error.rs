@@ -15,19 +15,30 @@ pub struct ConfigError {
 
 impl std::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let file = shown_path(&self.file);
         if self.line == 0 {
-            write!(f, "{}: {}", self.file.display(), self.message)
+            write!(f, "{file}: {}", self.message)
         } else {
-            write!(
-                f,
-                "{}:{}:{}: {}",
-                self.file.display(),
-                self.line,
-                self.col,
-                self.message
-            )
+            write!(f, "{file}:{}:{}: {}", self.line, self.col, self.message)
         }
     }
+}
+
+/// Characters of a path shown in an error; a longer one keeps its start and its end.
+const PATH_MAX: usize = 200;
+
+/// The path as the terminal may show it: controls escaped (a theme or keymap *name* becomes part
+/// of the path, and names can hold anything), and at most [`PATH_MAX`] characters.
+fn shown_path(file: &Path) -> String {
+    let clean = super::yaml::sanitize(&file.to_string_lossy());
+    let n = clean.chars().count();
+    if n <= PATH_MAX {
+        return clean;
+    }
+    let half = PATH_MAX / 2;
+    let head: String = clean.chars().take(half).collect();
+    let tail: String = clean.chars().skip(n - half).collect();
+    format!("{head}…{tail}")
 }
 
 impl std::error::Error for ConfigError {}
@@ -75,5 +86,29 @@ mod tests {
         assert!(e.has_position());
         let e = ConfigError::whole_file(Path::new("/x/c.yaml"), "file not found");
         assert_eq!(e.to_string(), "/x/c.yaml: file not found");
+    }
+
+    #[test]
+    fn the_path_is_escaped_and_bounded_and_keeps_its_position() {
+        let e = ConfigError::new(
+            Path::new("/t/\u{1b}]52;c;SGVsbG8=\u{7}\u{9b}2J\u{202e}.yaml"),
+            2,
+            5,
+            "bad",
+        );
+        let text = e.to_string();
+        assert!(
+            !text.chars().any(crate::term::sanitize::is_hidden),
+            "{text:?}"
+        );
+        assert_eq!(
+            text,
+            "/t/\\u{1b}]52;c;SGVsbG8=\\u{7}\\u{9b}2J\\u{202e}.yaml:2:5: bad"
+        );
+        let long = format!("/themes/{}.yaml", "x".repeat(3_000_000));
+        let text = ConfigError::whole_file(Path::new(&long), "file not found").to_string();
+        assert!(text.chars().count() < 250, "{} chars", text.chars().count());
+        assert!(text.starts_with("/themes/xxx"), "{text}");
+        assert!(text.ends_with("xxx.yaml: file not found"), "{text}");
     }
 }

@@ -122,13 +122,15 @@ fn innermost(err: &serde_saphyr::Error) -> &serde_saphyr::Error {
     e
 }
 
-/// Messages end up in a terminal (toasts, stderr): never let control characters from the
-/// input through.
+/// Messages end up in a terminal (toasts, stderr): never let control characters (or the
+/// invisible format characters that reorder text) from the input through; they show escaped.
 pub(crate) fn sanitize(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if c.is_control() {
             out.extend(c.escape_debug());
+        } else if crate::term::sanitize::is_hidden(c) {
+            out.extend(c.escape_unicode());
         } else {
             out.push(c);
         }

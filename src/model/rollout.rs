@@ -71,6 +71,22 @@ impl UpdateRequest {
         max_failures: FailureLimit::Count(1),
     };
 
+    /// Most devices updated at once (`-p`, `--parallel`).
+    pub const MAX_PARALLEL: usize = 100;
+
+    /// A `--parallel` value: 1 to [`Self::MAX_PARALLEL`]. Zero is refused, not clamped, so that
+    /// what the operator typed is what runs (the console dialog and the CLI say the same).
+    pub fn parse_parallel(v: &str) -> Result<usize, String> {
+        match v.trim().parse::<usize>() {
+            Ok(n) if (1..=Self::MAX_PARALLEL).contains(&n) => Ok(n),
+            _ => Err(format!(
+                "a number of devices from 1 to {}, not `{}`",
+                Self::MAX_PARALLEL,
+                crate::term::sanitize::sanitize_short(v, 20)
+            )),
+        }
+    }
+
     pub fn label(&self) -> String {
         let who = match self.devices.as_slice() {
             [one] => one.clone(),

@@ -1,7 +1,9 @@
 //! Terminal setup/restore, the shell hand-off and sanitising of remote text.
 
 pub mod handoff;
+pub mod json;
 pub mod sanitize;
+pub mod yaml;
 
 use std::io::{self, Stdout, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,7 +16,32 @@ use crossterm::terminal::{
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
-pub type Tui = Terminal<CrosstermBackend<Stdout>>;
+/// The console's terminal. Derefs to the ratatui `Terminal`; see [`Tui`]'s `Drop` for why it
+/// is wrapped.
+pub struct Tui(std::mem::ManuallyDrop<Terminal<CrosstermBackend<Stdout>>>);
+
+impl std::ops::Deref for Tui {
+    type Target = Terminal<CrosstermBackend<Stdout>>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Tui {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for Tui {
+    /// ratatui's own `Drop` shows the cursor and, when that fails, reports it with `eprintln!`,
+    /// which panics when stderr is a terminal that hung up ("failed printing to stderr"). So
+    /// the cursor is shown here with the error ignored, and ratatui's `Drop` never runs: the
+    /// terminal is dropped once, at exit, and its buffers go with the process.
+    fn drop(&mut self) {
+        let _ = self.0.show_cursor();
+    }
+}
 
 /// Whether we changed the terminal, so restore is idempotent and a panic in a subcommand that
 /// never touched the terminal does not spray escape codes.
@@ -26,7 +53,9 @@ pub fn enter() -> io::Result<Tui> {
     enable_raw_mode()?;
     ACTIVE.store(true, Ordering::SeqCst);
     execute!(io::stdout(), EnterAlternateScreen, Hide)?;
-    let mut t = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+    let mut t = Tui(std::mem::ManuallyDrop::new(Terminal::new(
+        CrosstermBackend::new(io::stdout()),
+    )?));
     redraw_all(&mut t)?;
     Ok(t)
 }

@@ -4,6 +4,14 @@
 //!
 //! Parsing uses `vte` (the parser alacritty uses) so split, malformed and exotic sequences (DCS,
 //! APC, PM, 8-bit C1) are recognised the way a real terminal would recognise them, and dropped.
+//!
+//! Invisible format characters (Unicode category Cf: bidi overrides and isolates such as U+202E
+//! and U+2066–2069, zero-width spaces and joiners U+200B–U+200F, the BOM, …) are dropped like
+//! controls: they let remote text reorder or hide what the operator reads ("Trojan source").
+//!
+//! One exception on purpose: `fleetdeck exec` prints the command's output raw, like `ssh host
+//! cmd` and `docker exec`, so that it can be piped into files and other programs byte for byte.
+//! Everything else (tables, logs, `run`, describe, errors) goes through here.
 use ratatui::style::{Color, Modifier, Style};
 
 use crate::model::{StyleRun, StyledText};
@@ -37,6 +45,65 @@ pub fn sanitize(raw: &[u8]) -> StyledText {
 /// Plain-text variant for single-line fields (names, labels, error messages): no styles kept.
 pub fn sanitize_plain(raw: &str) -> String {
     sanitize(raw.as_bytes()).text
+}
+
+/// [`sanitize_plain`], then at most `max` characters (a cut is marked with `…` and the number of
+/// characters left out): for server texts quoted in one-line errors, which must neither steer
+/// the terminal nor flood it.
+pub fn sanitize_short(raw: &str, max: usize) -> String {
+    let clean = sanitize_plain(raw);
+    let total = clean.chars().count();
+    if total <= max {
+        return clean;
+    }
+    let mut out: String = clean.chars().take(max).collect();
+    out.push_str(&format!("… ({} more characters)", total - max));
+    out
+}
+
+/// [`sanitize_plain`] line by line, keeping the line breaks: multi-line documents (describe
+/// YAML) stay readable while each line is neutralised on its own.
+pub fn sanitize_lines(raw: &str) -> String {
+    raw.split('\n')
+        .map(|l| sanitize_plain(l.strip_suffix('\r').unwrap_or(l)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Never shown: controls (C0, DEL, C1) and invisible format characters (category Cf), which
+/// can reorder (bidi overrides, isolates) or hide (zero-width) the text around them.
+pub fn is_hidden(c: char) -> bool {
+    c.is_control() || is_format(c)
+}
+
+/// Unicode general category Cf (Unicode 16), as code point ranges.
+fn is_format(c: char) -> bool {
+    const CF: &[(u32, u32)] = &[
+        (0x00AD, 0x00AD),
+        (0x0600, 0x0605),
+        (0x061C, 0x061C),
+        (0x06DD, 0x06DD),
+        (0x070F, 0x070F),
+        (0x0890, 0x0891),
+        (0x08E2, 0x08E2),
+        (0x180E, 0x180E),
+        (0x200B, 0x200F),
+        (0x202A, 0x202E),
+        (0x2060, 0x2064),
+        (0x2066, 0x206F),
+        (0xFEFF, 0xFEFF),
+        (0xFFF9, 0xFFFB),
+        (0x110BD, 0x110BD),
+        (0x110CD, 0x110CD),
+        (0x13430, 0x1343F),
+        (0x1BCA0, 0x1BCA3),
+        (0x1D173, 0x1D17A),
+        (0xE0001, 0xE0001),
+        (0xE0020, 0xE007F),
+    ];
+    let c = c as u32;
+    // Everything below U+00AD is ASCII or C1/Latin-1: the common case returns at once.
+    c >= 0xAD && CF.iter().any(|&(lo, hi)| (lo..=hi).contains(&c))
 }
 
 struct Sink {
@@ -80,8 +147,9 @@ impl Sink {
 
 impl vte::Perform for Sink {
     fn print(&mut self, c: char) {
-        // vte hands C1 controls and DEL through print in some states; never show them.
-        if c.is_control() {
+        // vte hands C1 controls and DEL through print in some states; never show them, nor
+        // the invisible format characters that reorder or hide text.
+        if is_hidden(c) {
             return;
         }
         self.text.push(c);
@@ -258,6 +326,57 @@ mod tests {
         // A UTF-8 encoded C1 CSI is dropped; what followed it is then harmless text.
         assert_eq!(text("a\u{9b}2Jb".as_bytes()), "a2Jb");
         assert_eq!(text(b"a\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\"), "alink");
+    }
+
+    #[test]
+    fn bidi_and_invisible_format_characters_are_dropped() {
+        // Trojan-source style spoofing: an override that reverses what follows, isolates, and
+        // zero-width characters that hide a difference between two names.
+        assert_eq!(text("a\u{202e}txet desrever".as_bytes()), "atxet desrever");
+        for c in [
+            '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{202a}', '\u{202d}',
+        ] {
+            assert_eq!(
+                text(format!("x{c}y").as_bytes()),
+                "xy",
+                "U+{:04X}",
+                c as u32
+            );
+        }
+        for c in 0x200B..=0x200F {
+            let c = char::from_u32(c).unwrap();
+            assert_eq!(
+                text(format!("x{c}y").as_bytes()),
+                "xy",
+                "U+{:04X}",
+                c as u32
+            );
+        }
+        // Other Cf: BOM, word joiner, soft hyphen, Arabic letter mark, tag characters.
+        assert_eq!(
+            text("\u{feff}a\u{2060}b\u{ad}c\u{61c}d\u{e0041}e".as_bytes()),
+            "abcde"
+        );
+        assert_eq!(sanitize_plain("web\u{200b}-1"), "web-1");
+        // Visible text of every script stays.
+        assert_eq!(text("é ü 日本 ‐ – — ‖ 𝔸".as_bytes()), "é ü 日本 ‐ – — ‖ 𝔸");
+    }
+
+    #[test]
+    fn short_texts_are_cut_and_say_so() {
+        assert_eq!(sanitize_short("a\u{9b}b", 10), "ab");
+        let long = "A".repeat(5000);
+        let cut = sanitize_short(&format!("\u{9b}{long}"), 200);
+        assert!(cut.starts_with(&"A".repeat(200)), "{cut}");
+        assert!(cut.ends_with("… (4800 more characters)"), "{cut}");
+    }
+
+    #[test]
+    fn lines_keep_their_breaks() {
+        assert_eq!(
+            sanitize_lines("device:\n  id: a\u{9b}2J\r\n  name: \x1b]0;t\x07b\u{202e}c"),
+            "device:\n  id: a2J\n  name: bc"
+        );
     }
 
     #[test]

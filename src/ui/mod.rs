@@ -33,6 +33,12 @@ pub fn render(frame: &mut Frame, state: &mut AppState) {
 
     chrome::header(frame, header, state, &theme);
     chrome::breadcrumbs(frame, crumbs, state, &theme);
+    // Sources whose first list of the top table's kind has not arrived (computed before the
+    // stack is borrowed mutably).
+    let first_lists = match state.top() {
+        View::Table(t) => state.first_list_notes(t.kind, std::time::Instant::now()),
+        _ => Vec::new(),
+    };
     let AppState {
         stack,
         unavailable,
@@ -56,6 +62,10 @@ pub fn render(frame: &mut Frame, state: &mut AppState) {
                     text: format!("{src}: {}", n.text),
                     loading: n.loading,
                 })
+                .chain(first_lists.iter().map(|(src, n)| table::Warning {
+                    text: format!("{src}: {}", n.text),
+                    loading: n.loading,
+                }))
                 .collect();
             warnings.sort_by(|a, b| a.text.cmp(&b.text));
             table::render(frame, body, t, &notes, &warnings, &theme)

@@ -56,7 +56,9 @@ pub fn render(
             names.join("  "),
             theme.style(Role::TableHeader),
         ))];
-        if notes.is_empty() {
+        // "no pods" only when nothing else is said: a list still loading, not answered or
+        // cut short is not an empty one.
+        if notes.is_empty() && warnings.is_empty() {
             lines.push(Line::from(Span::styled(msg, theme.style(Role::Hint))));
         }
         for n in notes {

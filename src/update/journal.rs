@@ -54,9 +54,10 @@ impl Journal {
         .map_err(|e| format!("cannot record the update state: {e}"))?;
         *rec = moved;
         if let Some(audit) = self.audit.clone() {
+            // `devices/NAME`, like every other action on a device.
             let mut entry = AuditEntry::attempt(
                 self.source.clone(),
-                rec.device.clone(),
+                crate::audit::devices_target(std::slice::from_ref(&rec.device)),
                 format!("update to {}", rec.artifact),
             );
             entry.phase = "transition".into();

@@ -415,6 +415,13 @@ impl Updates {
                 Some(_) => {}
             }
         }
+        // Nothing starts unaudited: the journal audits every transition (issue 11, M1).
+        if let Some(audit) = self.shared.audit.clone() {
+            tokio::task::spawn_blocking(move || audit.check_writable())
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("update refused: {e}"))?;
+        }
         let (spec, records, held) = {
             let mut entries = self.entries();
             let busy = self.busy(&entries);

@@ -11,11 +11,13 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bollard::Docker;
 use sha2::{Digest, Sha256};
 
+use super::capped::{self, Dial};
 use super::error::human_error;
 
 /// Where the docker CLI would look when nothing is configured.
@@ -321,13 +323,13 @@ fn client_for(endpoint: &Endpoint) -> Result<Docker, bollard::errors::Error> {
     let version = bollard::API_DEFAULT_VERSION;
     // Keep bollard's default request timeout; slow calls (stop with a grace period) need it.
     let timeout = 120;
+    // Socket, plain TCP and SkipTLSVerify go through the capped transport (an endless answer
+    // is an error, not gigabytes); verified TLS and ssh:// keep bollard's own.
     match endpoint {
         Endpoint::Unix(path) => {
-            Docker::connect_with_unix(&format!("unix://{}", path.display()), timeout, version)
+            capped::docker(Dial::Unix(path.clone()), "http://docker".into(), timeout)
         }
-        Endpoint::Http { addr } => {
-            Docker::connect_with_http(&format!("tcp://{addr}"), timeout, version)
-        }
+        Endpoint::Http { addr } => capped::docker(Dial::Tcp, format!("http://{addr}"), timeout),
         Endpoint::Tls {
             addr,
             files,
@@ -344,7 +346,11 @@ fn client_for(endpoint: &Endpoint) -> Result<Docker, bollard::errors::Error> {
             addr,
             files,
             skip_verify: true,
-        } => super::tls_insecure::connect(addr, files, timeout),
+        } => capped::docker(
+            Dial::Tls(Arc::new(super::tls_insecure::config(files)?)),
+            format!("https://{addr}"),
+            timeout,
+        ),
         Endpoint::Ssh { target } => {
             Docker::connect_with_ssh(&format!("ssh://{target}"), timeout, version, None)
         }

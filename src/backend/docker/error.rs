@@ -67,6 +67,15 @@ pub fn is_not_found(e: &BollardError) -> bool {
 
 /// A human sentence for `e`, naming the endpoint when the engine could not be reached.
 pub fn human_error(endpoint: &Endpoint, e: &BollardError) -> String {
+    // An answer over its size cap (`super::capped`): say what was too large, and where.
+    if let Some(t) = crate::backend::too_large::TooLarge::find(e) {
+        return sanitize_plain(&format!(
+            "{} of Docker at {endpoint} ({}) is larger than {} MiB: stopped reading",
+            t.what,
+            t.path,
+            t.limit / (1024 * 1024)
+        ));
+    }
     let text = match e {
         BollardError::SocketNotFoundError(_) => {
             format!("cannot reach Docker at {endpoint}: No such file or directory")

@@ -22,7 +22,7 @@ use crate::backend::batch::{Batcher, Gone};
 use crate::backend::{BackendEvent, EventTx, StreamId};
 use crate::logs::split_timestamp;
 use crate::model::{LogLine, LogOpts, ResourceKey, ResourceKind};
-use crate::term::sanitize::{LineSplitter, sanitize};
+use crate::term::sanitize::{LineSplitter, sanitize, sanitize_plain};
 use bollard::query_parameters::InspectServiceOptions;
 
 /// One container's stream state.
@@ -133,7 +133,7 @@ async fn targets(docker: &Docker, target: &ResourceKey) -> Result<Vec<Target>, T
                         Origin::Container,
                         id,
                         name.clone(),
-                        Some(Arc::from(name.as_str())),
+                        Some(Arc::from(sanitize_plain(&name).as_str())),
                     ))
                 })
                 .collect()
@@ -167,7 +167,7 @@ async fn targets(docker: &Docker, target: &ResourceKey) -> Result<Vec<Target>, T
                         Origin::Task,
                         tid,
                         label.clone(),
-                        Some(Arc::from(label.as_str())),
+                        Some(Arc::from(sanitize_plain(&label).as_str())),
                     ));
                 }
             }

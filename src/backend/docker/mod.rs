@@ -9,6 +9,7 @@
 //! (shell and exec), `actions` (act, describe).
 
 pub mod actions;
+mod capped;
 pub mod connect;
 pub mod containers;
 pub mod error;
@@ -142,6 +143,10 @@ impl DockerBackend {
 impl Backend for DockerBackend {
     fn id(&self) -> &SourceId {
         &self.inner.id
+    }
+
+    fn endpoint(&self) -> Option<String> {
+        self.resolved().ok().map(|r| r.endpoint.to_string())
     }
 
     fn kinds(&self) -> &'static [ResourceKind] {

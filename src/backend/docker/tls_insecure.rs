@@ -3,15 +3,12 @@
 //! bollard's own TLS client always verifies the server certificate, so a context the docker CLI
 //! accepts would fail here. This builds the same rustls + hyper stack bollard uses, with a
 //! verifier that accepts any server certificate (still checking handshake signatures) and the
-//! context's client certificate when it has one, and hands it to bollard as a custom transport.
+//! context's client certificate when it has one; `super::capped` sends bollard's requests
+//! through it.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use bollard::{BollardRequest, Docker};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use rustls::DigitallySignedStruct;
 use rustls::SignatureScheme;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -101,11 +98,10 @@ fn client_identity(
     Ok(Some((certs, key)))
 }
 
-pub fn connect(
-    addr: &str,
-    files: &TlsFiles,
-    timeout: u64,
-) -> Result<Docker, bollard::errors::Error> {
+/// The client config for a `SkipTLSVerify` context: any server certificate (handshake
+/// signatures still checked), the context's client certificate when it has one. Sent through
+/// the capped transport (`super::capped`).
+pub fn config(files: &TlsFiles) -> Result<rustls::ClientConfig, bollard::errors::Error> {
     // ring explicitly: the crate graph is ring-only and must not depend on a process default.
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
@@ -113,33 +109,10 @@ pub fn connect(
         .map_err(|e| tls_error(format!("TLS setup failed: {e}")))?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert(provider)));
-    let config = match client_identity(files)? {
+    match client_identity(files)? {
         Some((certs, key)) => builder
             .with_client_auth_cert(certs, key)
-            .map_err(|e| tls_error(format!("client certificate rejected: {e}")))?,
-        None => builder.with_no_client_auth(),
-    };
-
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    let https = hyper_rustls::HttpsConnector::from((http, config));
-    let mut client_builder = Client::builder(TokioExecutor::new());
-    // As bollard does: no idle pool, every request gets its own connection.
-    client_builder.pool_max_idle_per_host(0);
-    let client = Arc::new(client_builder.build(https));
-
-    Docker::connect_with_custom_transport(
-        move |req: BollardRequest| {
-            let client = Arc::clone(&client);
-            async move {
-                client
-                    .request(req)
-                    .await
-                    .map_err(bollard::errors::Error::from)
-            }
-        },
-        Some(format!("https://{addr}")),
-        timeout,
-        bollard::API_DEFAULT_VERSION,
-    )
+            .map_err(|e| tls_error(format!("client certificate rejected: {e}"))),
+        None => Ok(builder.with_no_client_auth()),
+    }
 }

@@ -41,7 +41,8 @@ impl RunOutcome {
 }
 
 /// Run `command` on every target, at most `concurrency` at once; `on_done` sees each outcome
-/// as it finishes. With an audit log, each target gets an attempt and a result entry.
+/// as it finishes. With an audit log, each target gets an attempt and a result entry, and a
+/// target whose attempt cannot be written is not run: its outcome is that error.
 pub async fn run_all(
     targets: Vec<RunTarget>,
     command: String,
@@ -56,8 +57,16 @@ pub async fn run_all(
             let label = format!("run: {cmd}");
             let target = format!("{}/{}", t.key.kind.name(), t.name);
             let entry = AuditEntry::attempt(t.key.source.as_str(), target, label);
-            if let Some(a) = &audit {
-                write(a, entry.clone()).await;
+            if let Some(a) = &audit
+                && let Err(e) = write(a, entry.clone()).await
+            {
+                // Durability over convenience: nothing runs unaudited.
+                return RunOutcome {
+                    key: t.key,
+                    name: t.name,
+                    result: Err(format!("not run: {e}")),
+                    secs: 0.0,
+                };
             }
             let start = Instant::now();
             let result = t
@@ -71,7 +80,10 @@ pub async fn run_all(
                     Ok((code, _)) => entry.result(*code == 0, format!("exit {code}")),
                     Err(e) => entry.result(false, e.clone()),
                 };
-                write(a, done).await;
+                // The command ran: its outcome stands; the gap is in fleetdeck.log.
+                if let Err(e) = write(a, done).await {
+                    tracing::error!("{e}: the result on {} is not recorded", t.name);
+                }
             }
             RunOutcome {
                 key: t.key,
@@ -90,11 +102,13 @@ pub async fn run_all(
     out
 }
 
-async fn write(audit: &AuditLog, entry: AuditEntry) {
+/// Append off the async threads (fsync).
+async fn write(audit: &AuditLog, entry: AuditEntry) -> Result<(), String> {
     let audit = audit.clone();
-    let r = tokio::task::spawn_blocking(move || audit.append(&entry)).await;
-    if let Ok(Err(e)) = r {
-        tracing::error!("audit log: {e}");
+    match tokio::task::spawn_blocking(move || audit.append(&entry)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(format!("audit log: {e}")),
     }
 }
 

@@ -36,6 +36,16 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 
 /// Human text for a client error of `verb resource` on this source.
 pub fn classify(inner: &Inner, verb: &str, resource: &str, e: &kube::Error) -> Failure {
+    // An answer over its size cap is not a reachability problem: say what was too large.
+    if let Some(t) = super::limit::TooLarge::find(e) {
+        let server = inner.server().unwrap_or_default();
+        return Failure::Other(sanitize_plain(&format!(
+            "{verb} {resource}: {} of {server}{} is larger than {} MiB: stopped reading",
+            t.what,
+            t.path,
+            t.limit / (1024 * 1024)
+        )));
+    }
     match e {
         kube::Error::Api(status) if status.code == 401 || status.code == 403 => {
             let mut text = forbidden_text(verb, resource, inner.namespace.as_deref());

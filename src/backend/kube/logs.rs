@@ -109,7 +109,8 @@ pub async fn targets(
         namespace: ns.clone(),
         pod: pod.to_string(),
         container: container.to_string(),
-        prefix: prefix.map(|p| Arc::from(p.as_str())),
+        // Names come from the server: the prefix is shown before every line.
+        prefix: prefix.map(|p| Arc::from(crate::term::sanitize::sanitize_plain(&p).as_str())),
     };
     match target.kind {
         ResourceKind::PodContainer => {

@@ -12,6 +12,7 @@
 pub mod actions;
 pub mod error;
 pub mod exec;
+pub mod limit;
 pub mod logs;
 pub mod map;
 pub mod watch;
@@ -98,7 +99,9 @@ impl Inner {
                 let config = kube::Config::from_custom_kubeconfig(kc, &opts)
                     .await
                     .map_err(|e| format!("kubeconfig context {}: {e}", self.context))?;
-                Client::try_from(config)
+                // Every answer is capped (see `limit`): an endless body is an error, not OOM.
+                kube::client::ClientBuilder::try_from(config)
+                    .map(|b| b.with_layer(&limit::LimitLayer).build())
                     .map_err(|e| format!("cannot make a client for {}: {e}", self.context))
             })
             .await
@@ -295,6 +298,10 @@ impl Backend for KubeBackend {
         }
         let client = self.inner.client().await.map_err(|e| anyhow!(e))?;
         exec::run_collect(&self.inner, client, target, cmd).await
+    }
+
+    fn endpoint(&self) -> Option<String> {
+        self.inner.server()
     }
 
     fn probe(&self, tx: EventTx) -> Option<TaskHandle> {

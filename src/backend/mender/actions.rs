@@ -51,7 +51,8 @@ impl Inner {
             k => bail!("{} is not a Mender kind", k.name()),
         };
         let text = serde_saphyr::to_string(&doc)?;
-        Ok(crate::term::sanitize::sanitize(text.as_bytes()).text)
+        // Line by line: the YAML keeps its line breaks, each line is neutralised.
+        Ok(crate::term::sanitize::sanitize_lines(&text))
     }
 
     pub(super) async fn act(

@@ -6,11 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
+
+use super::body::{MAX_BODY, MAX_ERROR_BODY, ReadError, read_bytes, read_list};
 
 /// A personal access token. Never printed: Debug and Display show `***`.
 #[derive(Clone, PartialEq, Eq)]
@@ -50,6 +52,8 @@ pub enum ApiError {
     RateLimited(u64),
     /// Any other HTTP error status, with the server's `error` text.
     Status(u16, String),
+    /// The answer of this path was larger than the cap (bytes): reading stopped there.
+    TooLarge(String, usize),
     /// Connection refused, DNS, TLS, timeout ...
     Transport(String),
     /// The server answered something that is not the expected JSON.
@@ -67,6 +71,11 @@ impl std::fmt::Display for ApiError {
             ApiError::Status(code, m) => write!(f, "HTTP {code}: {m}"),
             ApiError::Transport(m) => f.write_str(m),
             ApiError::Decode(m) => write!(f, "unexpected answer: {m}"),
+            ApiError::TooLarge(path, limit) => write!(
+                f,
+                "the answer of {path} is larger than {} MiB: stopped reading",
+                limit / (1024 * 1024)
+            ),
         }
     }
 }
@@ -80,12 +89,18 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 pub struct Response {
     pub status: u16,
     pub headers: http::HeaderMap,
+    /// The body (empty when it was read as a list).
     pub body: Bytes,
+    /// The body's items, when it was read as a list ([`Api::get_list_url`]).
+    pub list: Option<Vec<Value>>,
 }
 
 impl Response {
     pub fn json(&self) -> Result<Value, ApiError> {
-        serde_json::from_slice(&self.body).map_err(|e| ApiError::Decode(e.to_string()))
+        if let Some(items) = &self.list {
+            return Ok(Value::Array(items.clone()));
+        }
+        super::body::parse(&self.body).map_err(ApiError::Decode)
     }
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
@@ -162,6 +177,17 @@ impl Api {
         url: &str,
         body: Option<&Value>,
     ) -> Result<Response, ApiError> {
+        self.exchange(method, url, body, false).await
+    }
+
+    /// One request; a 2xx body is read with a cap, as a list item by item when `list`.
+    async fn exchange(
+        &self,
+        method: http::Method,
+        url: &str,
+        body: Option<&Value>,
+        list: bool,
+    ) -> Result<Response, ApiError> {
         let token = self.token.as_ref().ok_or(ApiError::NoToken)?;
         let client = self
             .client
@@ -192,16 +218,37 @@ impl Api {
                 .map_err(|e| ApiError::Transport(transport_text(&e)))?;
             let status = resp.status().as_u16();
             let headers = resp.headers().clone();
-            let body = resp
-                .into_body()
-                .collect()
+            let path = endpoint_of(url);
+            let read_error = |e: ReadError| match e {
+                ReadError::TooLarge(limit) => ApiError::TooLarge(path.clone(), limit),
+                ReadError::Transport(t) => ApiError::Transport(t),
+                ReadError::Decode(d) => ApiError::Decode(d),
+            };
+            let ok = (200..300).contains(&status);
+            if ok && list {
+                let items = read_list(resp.into_body(), MAX_BODY)
+                    .await
+                    .map_err(read_error)?;
+                return Ok::<_, ApiError>(Response {
+                    status,
+                    headers,
+                    body: Bytes::new(),
+                    list: Some(items),
+                });
+            }
+            // An error answer is only quoted (its start): the rest is not read.
+            let limit = if ok { MAX_BODY } else { MAX_ERROR_BODY };
+            let (body, cut) = read_bytes(resp.into_body(), limit)
                 .await
-                .map_err(|e| ApiError::Transport(e.to_string()))?
-                .to_bytes();
+                .map_err(read_error)?;
+            if ok && cut {
+                return Err(ApiError::TooLarge(path, limit));
+            }
             Ok::<_, ApiError>(Response {
                 status,
                 headers,
                 body,
+                list: None,
             })
         };
         let resp = tokio::time::timeout(REQUEST_TIMEOUT, fut)
@@ -215,6 +262,20 @@ impl Api {
         self.request_url(http::Method::GET, url.as_str(), None)
             .await
     }
+
+    /// GET one page of a list, parsed item by item as it arrives (see [`super::body`]); the
+    /// items are in `Response::list`.
+    pub async fn get_list_url(&self, url: &url::Url) -> Result<Response, ApiError> {
+        self.exchange(http::Method::GET, url.as_str(), None, true)
+            .await
+    }
+}
+
+/// The path of `url`, without the query: what errors name.
+fn endpoint_of(url: &str) -> String {
+    url.parse::<http::Uri>()
+        .map(|u| u.path().to_string())
+        .unwrap_or_else(|_| url.split('?').next().unwrap_or(url).to_string())
 }
 
 fn transport_text(e: &hyper_util::client::legacy::Error) -> String {
@@ -228,18 +289,26 @@ fn transport_text(e: &hyper_util::client::legacy::Error) -> String {
     text
 }
 
-/// The Mender error body's `error` text, else the start of the body.
+/// Longest server text quoted in an error (the rest is counted, not shown).
+const ERROR_TEXT_MAX: usize = 200;
+
+/// The Mender error body's `error` text, else the start of the body; sanitised and bounded
+/// either way: a server can put anything there, of any length.
 fn error_text(body: &[u8]) -> String {
+    use crate::term::sanitize::sanitize_short;
     if let Ok(v) = serde_json::from_slice::<Value>(body)
         && let Some(e) = v.get("error").and_then(|e| e.as_str())
     {
-        return crate::term::sanitize::sanitize_plain(e);
+        return sanitize_short(e, ERROR_TEXT_MAX);
     }
-    let text = String::from_utf8_lossy(body);
-    crate::term::sanitize::sanitize_plain(text.trim())
-        .chars()
-        .take(200)
-        .collect()
+    // Only the start of the body is looked at: it may be megabytes.
+    let head = &body[..body.len().min(4 * ERROR_TEXT_MAX)];
+    let clean = crate::term::sanitize::sanitize_plain(String::from_utf8_lossy(head).trim());
+    if head.len() == body.len() && clean.chars().count() <= ERROR_TEXT_MAX {
+        return clean;
+    }
+    let start: String = clean.chars().take(ERROR_TEXT_MAX).collect();
+    format!("{start}… ({} bytes in all)", body.len())
 }
 
 fn check(resp: Response) -> Result<Response, ApiError> {

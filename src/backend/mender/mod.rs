@@ -7,6 +7,7 @@
 //! is read to its end ([`paging`]); one that cannot be is shown with a note saying so.
 
 mod actions;
+mod body;
 pub mod client;
 mod deployment_devices;
 mod deployments;
@@ -242,6 +243,10 @@ impl Backend for MenderBackend {
 
     fn stats(&self, _target: &ResourceKey, _tx: EventTx) -> Option<TaskHandle> {
         None
+    }
+
+    fn endpoint(&self) -> Option<String> {
+        Some(self.inner.api.base().to_string())
     }
 
     fn probe(&self, tx: EventTx) -> Option<TaskHandle> {

@@ -171,14 +171,13 @@ impl<'a> Pager<'a> {
             )));
         }
         self.page += 1;
-        let resp = self.api.get_url(&url).await.map_err(|e| self.fail(e))?;
-        let items = match resp.json() {
-            Ok(Value::Array(items)) => items,
-            Ok(other) => {
-                return Err(self.anomaly(format!("expected a JSON list, got {}", kind(&other))));
-            }
-            Err(e) => return Err(self.fail(e)),
-        };
+        // Parsed item by item as it arrives, with a size cap (see `super::body`).
+        let mut resp = self
+            .api
+            .get_list_url(&url)
+            .await
+            .map_err(|e| self.fail(e))?;
+        let items = resp.list.take().unwrap_or_default();
         self.read += items.len();
         // A total that does not parse is ignored rather than trusted (the links still work).
         if let Some(t) = resp
@@ -243,17 +242,6 @@ impl<'a> Pager<'a> {
             return Ok(Some(with_page(page_url, page + 1)));
         }
         Ok(None)
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
     }
 }
 

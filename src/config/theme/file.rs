@@ -242,6 +242,8 @@ const MAX_PALETTE_HOPS: usize = 8;
 
 fn resolve_color(c: &ColorRef, palette: &HashMap<&str, &ColorRef>) -> Result<Color, ConfigError> {
     let mut cur = c;
+    // The names followed so far: a repeat is a cycle; a long chain without one is just long.
+    let mut seen: Vec<&str> = Vec::new();
     for _ in 0..=MAX_PALETTE_HOPS {
         let Some(text) = cur.text.as_deref() else {
             return Err(yaml::error_at(
@@ -251,6 +253,19 @@ fn resolve_color(c: &ColorRef, palette: &HashMap<&str, &ColorRef>) -> Result<Col
             ));
         };
         if let Some(next) = palette.get(text) {
+            if seen.contains(&text) {
+                seen.push(text);
+                let chain: Vec<String> = seen.iter().map(|n| yaml::quote(n)).collect();
+                return Err(yaml::error_at(
+                    &c.file,
+                    &c.at,
+                    format!(
+                        "palette names refer to each other in a cycle: {}",
+                        chain.join(" → ")
+                    ),
+                ));
+            }
+            seen.push(text);
             cur = next;
             continue;
         }
@@ -282,6 +297,10 @@ fn resolve_color(c: &ColorRef, palette: &HashMap<&str, &ColorRef>) -> Result<Col
     Err(yaml::error_at(
         &c.file,
         &c.at,
-        "palette names refer to each other in a cycle",
+        format!(
+            "palette chain too long: more than {MAX_PALETTE_HOPS} names refer on to each other \
+             (starting {}); let a name give a colour within {MAX_PALETTE_HOPS} steps",
+            seen.first().map(|n| yaml::quote(n)).unwrap_or_default()
+        ),
     ))
 }

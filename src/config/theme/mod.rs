@@ -501,7 +501,17 @@ mod tests {
         );
 
         let e = t("palette:\n  a: b\n  b: a\nstyles:\n  hint: { fg: a }\n").unwrap_err();
-        assert!(e.message.contains("cycle"), "{e}");
+        assert!(e.message.contains("cycle: `a` → `b` → `a`"), "{e}");
+
+        // A long chain without a repeat is not a cycle: it says so (the review's 100,000 steps).
+        let mut chain = String::from("palette:\n");
+        for i in 0..100_000 {
+            chain += &format!("  c{i}: c{}\n", i + 1);
+        }
+        chain += "  c100000: red\nstyles:\n  hint: { fg: c0 }\n";
+        let e = t(&chain).unwrap_err();
+        assert!(e.message.contains("palette chain too long"), "{e}");
+        assert!(!e.message.contains("cycle"), "{e}");
 
         let e = t("styles:\n  hint: { fg: #5fafff }\n").unwrap_err();
         assert!(e.message.contains("quote hex"), "{e}");
