@@ -573,3 +573,36 @@ async fn rollouts_started_together_by_two_processes_get_their_own_ids() {
     assert_eq!(finish(&a, &ia).await.0, RolloutState::Done);
     assert_eq!(finish(&b, &ib).await.0, RolloutState::Done);
 }
+
+/// Review M1 for a running rollout: when the audit log stops taking lines, the device's next
+/// step is not acted on (no reboot here), and the update ends failed, saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollout_stops_acting_when_its_audit_log_cannot_be_written() {
+    let f = Fleet::new(1, 150);
+    let u = f.updates();
+    let id = u
+        .start(&request(&["dev-0"], 1, FailureLimit::Count(1)))
+        .await
+        .unwrap();
+    let mut changes = u.subscribe();
+    while step_of(&u.snapshot(&id).unwrap().1, "dev-0") != Step::Installing {
+        changes.changed().await.unwrap();
+    }
+    let audit = f.dir.path().join("audit.jsonl");
+    std::fs::remove_file(&audit).unwrap();
+    std::fs::create_dir(&audit).unwrap();
+    let (_, records) = finish(&u, &id).await;
+    let r = &records[0];
+    assert_eq!(r.step, Step::Failed, "{r:#?}");
+    assert!(
+        r.reason
+            .as_deref()
+            .unwrap()
+            .contains("cannot write the audit log"),
+        "{r:?}"
+    );
+    assert!(
+        !f.dev("dev-0").calls().iter().any(|c| c == "reboot"),
+        "the unaudited reboot was not ordered"
+    );
+}

@@ -69,9 +69,14 @@ impl Journal {
                 _ => format!("{} → {}", from.label(), next.label()),
             });
             let written = tokio::task::spawn_blocking(move || audit.append(&entry)).await;
-            if !matches!(written, Ok(Ok(()))) {
-                tracing::warn!(device = %rec.device, "audit log not written: {written:?}");
-            }
+            (self.publish)(rec);
+            // Nothing runs unaudited (review M1): the step is on disk, but the driver does not
+            // act on it; a resumed driver continues from it once the log can be written.
+            return match written {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(format!("stopped: {e}")),
+                Err(e) => Err(format!("stopped: the audit log: {e}")),
+            };
         }
         (self.publish)(rec);
         Ok(())
