@@ -2,7 +2,9 @@
 # Runs every fleetdeck test on a fresh Debian machine with Rust: installs what the tests need
 # when it is missing (tmux, busybox-static for the test image, openssh-server, docker.io, and for
 # the simulated devices Debian's mender-client 3.4 and mender-artifact, python3, procps), makes
-# sure a Docker Engine answers, then runs `cargo test`. Extra arguments go to `cargo test`.
+# sure a Docker Engine answers, then runs the gates (rustfmt, clippy with warnings as errors,
+# cargo deny for licences/bans/sources) and `cargo test`. Extra arguments go to `cargo test`
+# (and skip the gates: `bash tests/run.sh --test update_ssh` is for a quick re-run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +38,21 @@ if command -v docker >/dev/null && ! docker info >/dev/null 2>&1 && command -v d
   mkdir -p /var/lib/fleetdeck-dockerd
   nohup dockerd --pidfile /var/run/fleetdeck-dockerd.pid >/var/lib/fleetdeck-dockerd/dockerd.log 2>&1 &
   for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
+fi
+
+if [ $# -eq 0 ]; then
+  echo "tests/run.sh: gates: cargo fmt --check, cargo clippy -D warnings, cargo deny"
+  cargo fmt --check
+  cargo clippy --all-targets --locked -- -D warnings
+  if command -v cargo-deny >/dev/null; then
+    # Advisories need the database from GitHub, which the build machines cannot reach.
+    cargo deny --locked check licenses bans sources
+  elif [ "${FLEETDECK_REQUIRE_ENV:-}" = 1 ]; then
+    echo "tests/run.sh: cargo-deny missing (cargo install --locked cargo-deny)" >&2
+    exit 1
+  else
+    echo "SKIPPED: cargo deny (cargo install --locked cargo-deny)" >&2
+  fi
 fi
 
 exec cargo test --locked "$@"
