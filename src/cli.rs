@@ -46,6 +46,13 @@ pub enum Output {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Print shell completions: `fleetdeck completions bash > /etc/bash_completion.d/fleetdeck`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `fleetdeck man > /usr/local/share/man/man1/fleetdeck.1`.
+    Man,
     /// List resources: containers, projects, images, volumes, networks, pods, deploy ...
     Ls {
         kind: String,
@@ -217,4 +224,21 @@ mod tests {
             Some(Command::Update { parallel: 3, .. })
         ));
     }
+}
+
+/// Completions for `shell`, from the same clap definitions the parser uses. Rendered into
+/// memory first: clap_complete panics on a write error, and `| head` closes the pipe.
+pub fn completions(
+    shell: clap_complete::Shell,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let mut text = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "fleetdeck", &mut text);
+    out.write_all(&text)
+}
+
+/// The man page (roff), from the same clap definitions.
+pub fn man_page(out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(out)
 }

@@ -66,6 +66,24 @@ fn init_tracing(cli: &Cli) -> Option<tracing_appender::non_blocking::WorkerGuard
 }
 
 async fn run(cli: Cli) -> i32 {
+    // Generated from the CLI definitions alone: no config, no sources.
+    let generated = match &cli.command {
+        Some(Command::Completions { shell }) => {
+            Some(fleetdeck::cli::completions(*shell, &mut std::io::stdout()))
+        }
+        Some(Command::Man) => Some(fleetdeck::cli::man_page(&mut std::io::stdout())),
+        _ => None,
+    };
+    match generated {
+        Some(Ok(())) => return 0,
+        // A reader that stopped early (`| head`) is not an error.
+        Some(Err(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => return 0,
+        Some(Err(e)) => {
+            say!("fleetdeck: {e}");
+            return 1;
+        }
+        None => {}
+    }
     let loaded = match load_settings(
         cli.config.as_deref(),
         cli.theme.as_deref(),
@@ -241,6 +259,8 @@ async fn run(cli: Cli) -> i32 {
             )
             .await
         }
+        // Answered before the config was read.
+        Some(Command::Completions { .. } | Command::Man) => Ok(0),
     };
     match result {
         Ok(code) => code,

@@ -134,3 +134,22 @@ fn console_refuses_without_a_terminal() {
     assert_eq!(code, 2);
     assert!(err.contains("needs a terminal"), "{err}");
 }
+
+/// Shell completions and the man page come from the clap definitions: every subcommand is in
+/// them, and a reader that stops early is not an error.
+#[test]
+fn completions_and_man_page_are_generated_from_the_cli() {
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, out, err) = fleetdeck(&["completions", shell]);
+        assert_eq!(code, 0, "{shell}: {err}");
+        for sub in ["ls", "logs", "exec", "run", "update", "completions", "man"] {
+            assert!(out.contains(sub), "{shell} completions lack {sub}");
+        }
+    }
+    let (code, out, _) = fleetdeck(&["man"]);
+    assert_eq!(code, 0);
+    assert!(out.contains(".TH fleetdeck 1"), "{out}");
+    assert!(out.contains("update"));
+    let (code, _, err) = fleetdeck(&["completions", "tcsh"]);
+    assert_eq!(code, 2, "{err}");
+}
