@@ -174,6 +174,23 @@ pub fn parse_duration_secs(s: &str) -> Option<u64> {
     n.checked_mul(mult)
 }
 
+/// Completions for `shell`, from the same clap definitions the parser uses. Rendered into
+/// memory first: clap_complete panics on a write error, and `| head` closes the pipe.
+pub fn completions(
+    shell: clap_complete::Shell,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let mut text = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "fleetdeck", &mut text);
+    out.write_all(&text)
+}
+
+/// The man page (roff), from the same clap definitions.
+pub fn man_page(out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,21 +241,4 @@ mod tests {
             Some(Command::Update { parallel: 3, .. })
         ));
     }
-}
-
-/// Completions for `shell`, from the same clap definitions the parser uses. Rendered into
-/// memory first: clap_complete panics on a write error, and `| head` closes the pipe.
-pub fn completions(
-    shell: clap_complete::Shell,
-    out: &mut dyn std::io::Write,
-) -> std::io::Result<()> {
-    let mut cmd = <Cli as clap::CommandFactory>::command();
-    let mut text = Vec::new();
-    clap_complete::generate(shell, &mut cmd, "fleetdeck", &mut text);
-    out.write_all(&text)
-}
-
-/// The man page (roff), from the same clap definitions.
-pub fn man_page(out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(out)
 }
