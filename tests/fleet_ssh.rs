@@ -478,16 +478,34 @@ async fn sessions_have_keepalives_by_default_and_tcp_keepalive() {
     let dest = b.devices()[0].route.dest().clone();
     assert_eq!((dest.alive_interval, dest.alive_count), (15, 3));
     assert_eq!(exec(&b, "d", "true").await.unwrap().0, 0);
-    // Our end of the session: remote port = the sshd's, established (01).
-    let tcp = std::fs::read_to_string("/proc/net/tcp").unwrap();
-    let ours: Vec<&str> = tcp
-        .lines()
-        .filter(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            f.len() > 5 && f[2] == format!("0100007F:{p:04X}") && f[3] == "01"
-        })
-        .collect();
-    assert_eq!(ours.len(), 1, "{tcp}");
+    // Our end of the session: remote port = the sshd's, established (01). While bytes are in
+    // flight the socket shows its retransmit timer (01) instead, so look again until the
+    // queue drained and the keepalive timer (02) shows.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let ours = loop {
+        let tcp = std::fs::read_to_string("/proc/net/tcp").unwrap();
+        let ours: Vec<String> = tcp
+            .lines()
+            .filter(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                f.len() > 5 && f[2] == format!("0100007F:{p:04X}") && f[3] == "01"
+            })
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(ours.len(), 1, "{tcp}");
+        let kind = ours[0]
+            .split_whitespace()
+            .nth(5)
+            .unwrap()
+            .split(':')
+            .next()
+            .unwrap()
+            .to_owned();
+        if kind == "02" || Instant::now() > deadline {
+            break ours;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let timer = ours[0].split_whitespace().nth(5).unwrap();
     let (kind, when) = timer.split_once(':').unwrap();
     assert_eq!(kind, "02", "keepalive timer armed: {}", ours[0]);

@@ -104,12 +104,45 @@ fn message(err: &serde_saphyr::Error) -> String {
             .format_message(inner)
             .into_owned(),
     };
-    let text = sanitize(&text);
+    let text = cap(&sanitize(&shorten_echoes(&text)), MAX_MESSAGE);
     if text.contains("invalid boolean") {
         // serde-saphyr words a bad bool as "invalid boolean" through more than one variant.
         return "expected true or false".to_string();
     }
     text
+}
+
+/// Most of the user's own text a message repeats inside quotes, in characters. serde's
+/// messages quote the offending key or value whole (`unknown field `…``), and a 3 MB key must
+/// not come back as a 3 MB toast (found by fuzzing).
+const MAX_ECHO: usize = 60;
+/// A backstop for every message, whatever its wording.
+const MAX_MESSAGE: usize = 1024;
+
+/// `s` cut to `max` characters, with `…` when something was cut.
+fn cap(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_string(),
+    }
+}
+
+/// Every `…` or "…" part of a library message cut to [`MAX_ECHO`] characters (an unclosed one
+/// up to the end).
+fn shorten_echoes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(MAX_MESSAGE));
+    let mut rest = text;
+    while let Some(open) = rest.find(['`', '"']) {
+        let quote = &rest[open..=open];
+        out.push_str(&rest[..=open]);
+        let inner = &rest[open + 1..];
+        let close = inner.find(quote).unwrap_or(inner.len());
+        out.push_str(&cap(&inner[..close], MAX_ECHO));
+        out.push_str(&inner[close..(close + 1).min(inner.len())]);
+        rest = &inner[(close + 1).min(inner.len())..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Alias and snippet wrappers carry the real error inside; the formatter wants that one.
@@ -349,6 +382,29 @@ mod tests {
         );
         assert_eq!(did_you_mean("zzzzzz", ["start", "stop"]), None);
         assert_eq!(hint("quti", ["quit"]), " (did you mean `quit`?)");
+    }
+
+    #[test]
+    fn a_long_key_or_value_is_not_echoed_whole() {
+        // fuzz/config_yaml: an unknown key of 1,300 characters came back whole in the message.
+        let key = "k".repeat(1_000);
+        let e =
+            parse::<super::super::Config>(&format!("{key}: 1\n"), Path::new("c.yaml")).unwrap_err();
+        assert!(e.message.len() < 300, "{} bytes", e.message.len());
+        assert!(
+            e.message.starts_with(&format!(
+                "unknown field `{}…`, expected one of",
+                "k".repeat(60)
+            )),
+            "{}",
+            e.message
+        );
+        assert_eq!(
+            shorten_echoes("a \"xy\" `unclosed"),
+            "a \"xy\" `unclosed",
+            "short echoes stay"
+        );
+        assert_eq!(cap("ab", 1), "a…");
     }
 
     #[test]

@@ -147,6 +147,9 @@ pub fn display_line(line: &str) -> Option<String> {
         return None;
     }
     match log_entry(t) {
+        // A log line with an empty message (`msg=` or `msg=""`) says nothing: it must not blank
+        // the line shown, nor hide the message before it (found by fuzzing).
+        Some((_, msg)) if msg.trim().is_empty() => None,
         Some((level, msg)) if matches!(level.as_str(), "info" | "debug" | "trace") => Some(msg),
         Some((level, msg)) => Some(format!("{level}: {msg}")),
         None => Some(t.to_string()),
@@ -181,6 +184,9 @@ pub fn client_reason(output: &str) -> Option<String> {
             continue;
         }
         match log_entry(t) {
+            // An empty message is no reason: it must not replace "no reason given" nor the
+            // text before it (found by fuzzing).
+            Some((_, msg)) if msg.trim().is_empty() => {}
             Some((level, msg)) => {
                 if let Some(said) = module_stderr(&msg).filter(|s| !s.is_empty()) {
                     module = Some(said.to_string());
@@ -272,6 +278,19 @@ mod tests {
     }
 
     #[test]
+    fn a_log_line_without_a_message_shows_nothing() {
+        // fuzz/update_progress: `msg= output…` parsed as an empty message.
+        let line = r#"record_id=1 severity=info time="t" name="Global" msg= output (stderr): x"#;
+        assert_eq!(display_line(line), None);
+        assert_eq!(display_line(r#"time="t" level=error msg="""#), None);
+        let out = "time=\"t\" level=info msg=\"Installed\"\ntime=\"t\" level=info msg=\n";
+        assert_eq!(
+            out.lines().rev().find_map(display_line).as_deref(),
+            Some("Installed")
+        );
+    }
+
+    #[test]
     fn the_clients_reason_is_its_last_error() {
         let out = "Committing Artifact...\n\
             time=\"t\" level=error msg=\"ArtifactCommit_Enter script failed: exit 1\"\n\
@@ -295,6 +314,19 @@ mod tests {
         let m5 = "record_id=4 severity=error time=\"t\" name=\"Global\" msg=\"Update Module output (stderr): health gate: no\"\n\
             Committing failed.\nRolled back.\n";
         assert_eq!(client_reason(m5).as_deref(), Some("health gate: no"));
+    }
+
+    #[test]
+    fn an_error_without_a_message_is_no_reason() {
+        // fuzz/update_progress: `level=error msg= of size …` gave the reason "".
+        assert_eq!(
+            client_reason("time=\"t\" level=error msg= of size 1\n"),
+            None
+        );
+        assert_eq!(
+            client_reason("disk full\ntime=\"t\" level=error msg=\"\"\n").as_deref(),
+            Some("disk full")
+        );
     }
 
     #[test]

@@ -34,9 +34,11 @@ struct Source {
     done: bool,
 }
 
-/// One of a container's two output streams.
+/// One of a container's two output streams. Public (hidden) only so the fuzzer can feed it
+/// engine frames without an engine (fuzz/fuzz_targets/docker_log_frames.rs).
+#[doc(hidden)]
 #[derive(Default)]
-struct Half {
+pub struct Half {
     splitter: LineSplitter,
     /// The last frame did not end a line. The engine splits long lines (16 KiB) into partial
     /// messages and, with `timestamps=true`, stamps each one: the stamp of a continuation must
@@ -45,7 +47,8 @@ struct Half {
 }
 
 impl Half {
-    fn push(&mut self, frame: &[u8], mut emit: impl FnMut(&[u8])) {
+    /// One frame's payload; `emit` gets every complete line (still raw, stamped).
+    pub fn push(&mut self, frame: &[u8], mut emit: impl FnMut(&[u8])) {
         let mut data = frame;
         if self.mid_line
             && let (Some(_), rest) = split_timestamp(data)
@@ -57,12 +60,19 @@ impl Half {
         }
         self.splitter.push(data, &mut emit);
     }
+
+    /// The stream ended: emit its unterminated last line.
+    pub fn finish(&mut self, emit: impl FnMut(&[u8])) {
+        self.splitter.finish(emit);
+    }
 }
 
 /// One merged item: (source index, frame or None when that source's stream ended).
 type Tagged = (usize, Option<Result<LogOutput, bollard::errors::Error>>);
 
-fn to_line(raw: &[u8], source: &Option<Arc<str>>) -> LogLine {
+/// A raw line as the view gets it: its stamp parsed off, its text sanitised.
+#[doc(hidden)]
+pub fn to_line(raw: &[u8], source: &Option<Arc<str>>) -> LogLine {
     let (ts, rest) = split_timestamp(raw);
     LogLine {
         ts,
@@ -305,11 +315,7 @@ async fn stream_logs(
 /// Emit the unterminated last lines of a finished stream and mark it done.
 fn finish(src: &mut Source, batch: &mut Batcher) {
     let label = src.label.clone();
-    src.stdout
-        .splitter
-        .finish(|line| batch.push(to_line(line, &label)));
-    src.stderr
-        .splitter
-        .finish(|line| batch.push(to_line(line, &label)));
+    src.stdout.finish(|line| batch.push(to_line(line, &label)));
+    src.stderr.finish(|line| batch.push(to_line(line, &label)));
     src.done = true;
 }

@@ -18,7 +18,7 @@ use std::collections::HashSet;
 use serde_json::Value;
 use url::Url;
 
-use super::client::{Api, ApiError};
+use super::client::{Api, ApiError, Response};
 use super::link;
 
 /// Rows per page: the most the server allows.
@@ -149,6 +149,36 @@ impl<'a> Pager<'a> {
 
     /// The next page's items; `Ok(None)` once the list is complete.
     pub async fn next_page(&mut self) -> Result<Option<Vec<Value>>, FetchError> {
+        let Some(url) = self.start_page()? else {
+            return Ok(None);
+        };
+        // Parsed item by item as it arrives, with a size cap (see `super::body`).
+        let mut resp = self
+            .api
+            .get_list_url(&url)
+            .await
+            .map_err(|e| self.fail(e))?;
+        self.take_page(&url, &mut resp)
+    }
+
+    /// [`next_page`](Self::next_page) with the response handed in instead of fetched: the same
+    /// paging decisions without a server, so the fuzzer can drive them with hostile headers and
+    /// bodies (fuzz/fuzz_targets/mender_pages.rs). `get` receives the URL that would be asked.
+    #[doc(hidden)]
+    pub fn next_page_with(
+        &mut self,
+        get: impl FnOnce(&Url) -> Result<Response, ApiError>,
+    ) -> Result<Option<Vec<Value>>, FetchError> {
+        let Some(url) = self.start_page()? else {
+            return Ok(None);
+        };
+        let mut resp = get(&url).map_err(|e| self.fail(e))?;
+        self.take_page(&url, &mut resp)
+    }
+
+    /// The checks before a request: a pending error, the end of the list, the page limit, a
+    /// loop. Returns the URL to ask, `None` once the list is complete.
+    fn start_page(&mut self) -> Result<Option<Url>, FetchError> {
         if let Some(e) = self.pending.take() {
             return Err(e);
         }
@@ -171,13 +201,26 @@ impl<'a> Pager<'a> {
             )));
         }
         self.page += 1;
-        // Parsed item by item as it arrives, with a size cap (see `super::body`).
-        let mut resp = self
-            .api
-            .get_list_url(&url)
-            .await
-            .map_err(|e| self.fail(e))?;
-        let items = resp.list.take().unwrap_or_default();
+        Ok(Some(url))
+    }
+
+    /// One page's answer: its items, and where the list goes on.
+    fn take_page(
+        &mut self,
+        url: &Url,
+        resp: &mut Response,
+    ) -> Result<Option<Vec<Value>>, FetchError> {
+        let parsed = match resp.list.take() {
+            Some(items) => Ok(Value::Array(items)),
+            None => resp.json(),
+        };
+        let items = match parsed {
+            Ok(Value::Array(items)) => items,
+            Ok(other) => {
+                return Err(self.anomaly(format!("expected a JSON list, got {}", kind(&other))));
+            }
+            Err(e) => return Err(self.fail(e)),
+        };
         self.read += items.len();
         // A total that does not parse is ignored rather than trusted (the links still work).
         if let Some(t) = resp
@@ -193,8 +236,8 @@ impl<'a> Pager<'a> {
             .filter_map(|v| v.to_str().ok())
             .collect();
         let next = match link::find(lines.iter().copied(), "next") {
-            Some(target) => self.follow(&url, &target).map(Some),
-            None => self.without_next_link(&url, items.len(), !lines.is_empty()),
+            Some(target) => self.follow(url, &target).map(Some),
+            None => self.without_next_link(url, items.len(), !lines.is_empty()),
         };
         match next {
             Ok(next) => self.next = next,
@@ -242,6 +285,17 @@ impl<'a> Pager<'a> {
             return Ok(Some(with_page(page_url, page + 1)));
         }
         Ok(None)
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
     }
 }
 
