@@ -18,6 +18,14 @@ fuzz_target!(|data: &[u8]| {
             // Device names become file names (update state) and table cells.
             for d in &fleet.devices {
                 assert!(!d.name.is_empty() && !d.name.contains('/'), "{:?}", d.name);
+                // Review L6: one word of printable characters.
+                assert!(
+                    !d.name
+                        .chars()
+                        .any(|c| c.is_whitespace() || fleetdeck::term::sanitize::is_hidden(c)),
+                    "{:?}",
+                    d.name
+                );
             }
         }
     }

@@ -7,7 +7,8 @@ use fleetdeck::model::StyledText;
 /// Text that reaches the terminal: no C0, DEL or C1 control (ESC, CSI U+009B, BEL, CR ...).
 /// `char::is_control` is exactly Unicode Cc, which is that set.
 pub fn assert_clean(s: &str, what: &str) {
-    if let Some(c) = s.chars().find(|c| c.is_control()) {
+    // Controls and invisible format characters (bidi overrides, zero-width): review item L1.
+    if let Some(c) = s.chars().find(|&c| fleetdeck::term::sanitize::is_hidden(c)) {
         panic!("{what}: control character {c:?} reaches the terminal in {s:?}");
     }
 }

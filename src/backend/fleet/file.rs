@@ -458,11 +458,9 @@ impl FleetFile {
 /// reach the operator's terminal).
 fn is_one_word(name: &str) -> bool {
     !name.is_empty()
-        && !name.chars().any(|c| {
-            c.is_whitespace()
-                || c.is_control()
-                || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
-        })
+        && !name
+            .chars()
+            .any(|c| c.is_whitespace() || crate::term::sanitize::is_hidden(c))
 }
 
 #[cfg(test)]
