@@ -15,8 +15,8 @@ use fake_link::FakeDevice;
 use fleetdeck::audit::AuditLog;
 use fleetdeck::backend::fleet::file::{UpdateSettings, UpdaterKind};
 use fleetdeck::model::{FailureLimit, SourceId, UpdateRequest};
-use fleetdeck::update::driver::Plan;
-use fleetdeck::update::rollout::{Counts, DeviceTarget, Updates};
+use fleetdeck::rollout::driver::Plan;
+use fleetdeck::rollout::engine::{Counts, DeviceTarget, Updates};
 
 fn cpu_secs() -> f64 {
     // SAFETY: getrusage fills the struct we own.

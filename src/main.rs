@@ -13,10 +13,11 @@ use std::process::ExitCode;
 use clap::Parser;
 use fleetdeck::app::{AppState, runtime};
 use fleetdeck::audit::AuditLog;
+use fleetdeck::backend::registry;
+use fleetdeck::cli::commands;
 use fleetdeck::cli::{Cli, Command, parse_duration_secs};
 use fleetdeck::config::{load_settings, paths};
 use fleetdeck::model::{LogOpts, ResourceKind};
-use fleetdeck::{commands, sources};
 
 fn main() -> ExitCode {
     let _ = runtime::STARTED.set(std::time::Instant::now());
@@ -109,7 +110,7 @@ async fn run(cli: Cli) -> i32 {
         _ => Default::default(),
     };
     let mut backends =
-        sources::build_with(&settings.config, cli.docker_host.as_deref(), &kube_args);
+        registry::build_with(&settings.config, cli.docker_host.as_deref(), &kube_args);
     let mut fleet_files = settings.config.fleet.clone();
     fleet_files.extend(cli.fleet.iter().cloned());
     let config_dir = settings
@@ -117,7 +118,7 @@ async fn run(cli: Cli) -> i32 {
         .as_deref()
         .and_then(|f| f.parent())
         .map(|p| p.to_path_buf());
-    let (fleets, fleet_warnings) = sources::build_fleets(&fleet_files, config_dir.as_deref());
+    let (fleets, fleet_warnings) = registry::build_fleets(&fleet_files, config_dir.as_deref());
     let mut warnings = loaded.warnings.clone();
     for w in &fleet_warnings {
         tracing::warn!("{w}");

@@ -1091,9 +1091,9 @@ async fn console_drills_and_switches_context_end_to_end() {
 /// current-context wins, missing files are skipped; no kubeconfig at all = no kube source.
 #[test]
 fn kubeconfig_files_merge_like_kubectl() {
+    use fleetdeck::backend::registry::{kube_sources, read_kubeconfig_from};
     use fleetdeck::cli::KubeArgs;
     use fleetdeck::config::Config;
-    use fleetdeck::sources::{kube_sources, read_kubeconfig_from};
     let (d1, p1) = write_kubeconfig(&kubeconfig_yaml(&[("one", "http://127.0.0.1:1", "a")]));
     let (d2, p2) = write_kubeconfig(&kubeconfig_yaml(&[
         ("two", "http://127.0.0.1:2", "b"),

@@ -1,4 +1,4 @@
-//! The update engine (src/update) over in-memory devices that follow the Mender 5 contract
+//! The update engine (src/rollout) over in-memory devices that follow the Mender 5 contract
 //! (tests/support/fake_link.rs): rollout limits, pause/resume/abort, failure paths and resuming
 //! from the state dir. The same driver runs over real SSH, against the real Mender 3 client
 //! and the 4.0/5.x simulator, in tests/update_ssh.rs.
@@ -12,9 +12,9 @@ use std::time::Duration;
 use fleetdeck::audit::AuditLog;
 use fleetdeck::backend::fleet::file::{UpdateSettings, UpdaterKind};
 use fleetdeck::model::{FailureLimit, SourceId, UpdateRequest};
-use fleetdeck::update::driver::Plan;
-use fleetdeck::update::rollout::{Counts, DeviceTarget, RolloutState, Updates};
-use fleetdeck::update::{StateStore, Step, UpdateRecord};
+use fleetdeck::rollout::driver::Plan;
+use fleetdeck::rollout::engine::{Counts, DeviceTarget, RolloutState, Updates};
+use fleetdeck::rollout::{StateStore, Step, UpdateRecord};
 use support::fake_link::FakeDevice;
 
 struct Fleet {

@@ -18,10 +18,10 @@ use fleetdeck::audit::AuditLog;
 use fleetdeck::backend::Backend;
 use fleetdeck::backend::fleet::{FleetBackend, FleetFile};
 use fleetdeck::model::{FailureLimit, ResourceAction, ResourceKey, ResourceKind, UpdateRequest};
+use fleetdeck::rollout::engine::RolloutState;
+use fleetdeck::rollout::{Step, UpdateRecord};
 use fleetdeck::ssh::SshOptions;
 use fleetdeck::ssh::config::SshConfig;
-use fleetdeck::update::rollout::RolloutState;
-use fleetdeck::update::{Step, UpdateRecord};
 use support::artifact_server::ArtifactServer;
 use support::device::{ArtifactSpec, Client, SimFleet, SimOpts, artifact_file, artifact_file_with};
 

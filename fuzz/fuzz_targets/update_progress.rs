@@ -3,8 +3,8 @@
 //! (`job::parse_mark`) per line, and `client_reason` over the whole output.
 #![no_main]
 
-use fleetdeck::update::job::{JobEnd, parse_mark};
-use fleetdeck::update::progress::{Progress, client_reason, display_line, percent, wants_reboot};
+use fleetdeck::rollout::job::{JobEnd, parse_mark};
+use fleetdeck::rollout::progress::{Progress, client_reason, display_line, percent, wants_reboot};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -6,6 +6,7 @@ pub mod docker;
 pub mod fleet;
 pub mod kube;
 pub mod mender;
+pub mod registry;
 pub mod task;
 pub mod too_large;
 

@@ -39,7 +39,7 @@ pub enum ResourceKind {
     MenderDeployment,
     /// One device's part in a Mender deployment (parent = the deployment's name).
     MenderDeploymentDevice,
-    // Updates over SSH (src/update)
+    // Updates over SSH (src/rollout)
     /// A group (or one-device) update of fleet devices (`:rollouts`).
     Rollout,
     /// One device's update (`:updates`; parent = the rollout id).

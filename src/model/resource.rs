@@ -155,7 +155,7 @@ pub enum ResourceAction {
     AbortDeployment,
     /// Create a Mender deployment of an artifact (by name) to these device ids.
     CreateDeployment(String, Vec<String>),
-    /// Install an artifact on fleet devices over SSH, as a rollout (src/update).
+    /// Install an artifact on fleet devices over SSH, as a rollout (src/rollout).
     StartUpdate(super::UpdateRequest),
     /// Commit the update a device runs on (`mender-update commit`, the custom commit).
     Commit,

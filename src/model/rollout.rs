@@ -1,5 +1,5 @@
 //! What a group update (rollout) over SSH is asked to do: neutral, so views, the CLI and the
-//! update engine (src/update) share it.
+//! update engine (src/rollout) share it.
 
 use std::fmt;
 

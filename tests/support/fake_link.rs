@@ -15,8 +15,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use fleetdeck::update::job::JobEnd;
-use fleetdeck::update::link::DeviceLink;
+use fleetdeck::rollout::job::JobEnd;
+use fleetdeck::rollout::link::DeviceLink;
 
 #[derive(Debug, Default)]
 pub struct FakeState {

@@ -1,11 +1,11 @@
-//! Waiting for a rollout (src/update) to end, for the update tests.
+//! Waiting for a rollout (src/rollout) to end, for the update tests.
 
 #![allow(dead_code)]
 
 use std::time::Duration;
 
-use fleetdeck::update::UpdateRecord;
-use fleetdeck::update::rollout::{RolloutState, Updates};
+use fleetdeck::rollout::UpdateRecord;
+use fleetdeck::rollout::engine::{RolloutState, Updates};
 
 /// The rollout's final state and records; panics with the records after `timeout`.
 pub async fn finish(u: &Updates, id: &str, timeout: Duration) -> (RolloutState, Vec<UpdateRecord>) {

@@ -29,9 +29,9 @@ use crate::model::{
     ActionOutcome, Health, LogOpts, Resource, ResourceAction, ResourceKey, ResourceKind, SourceId,
     SourceStatus,
 };
+use crate::rollout::engine::{RolloutState, Updates};
 use crate::ssh::client::{self, Route, SshError, SshOptions, Target};
 use crate::ssh::{Connection, known_hosts};
-use crate::update::rollout::{RolloutState, Updates};
 pub use facts::Facts;
 pub use file::{DeviceSpec, FleetFile};
 
@@ -177,7 +177,7 @@ impl Inner {
 #[derive(Clone)]
 pub struct FleetBackend {
     pub inner: Arc<Inner>,
-    /// Rollouts of this fleet (src/update), persisted under the state dir.
+    /// Rollouts of this fleet (src/rollout), persisted under the state dir.
     updates: Updates,
 }
 
@@ -237,7 +237,7 @@ impl FleetBackend {
         let updates = Updates::new(
             crate::config::paths::state_dir()
                 .join("updates")
-                .join(crate::update::state::file_name(&inner.file.name)),
+                .join(crate::rollout::state::file_name(&inner.file.name)),
             Some(crate::audit::AuditLog::default_location()),
             inner.id.clone(),
             updates::targets(&inner),
@@ -697,7 +697,7 @@ impl Backend for FleetBackend {
         target: &ResourceKey,
         action: &ResourceAction,
     ) -> anyhow::Result<ActionOutcome> {
-        use crate::update::driver;
+        use crate::rollout::driver;
         let manual = matches!(
             action,
             ResourceAction::Commit

@@ -1,4 +1,4 @@
-//! The fleet's side of updates (src/update): a [`DeviceLink`] over the device's SSH session,
+//! The fleet's side of updates (src/rollout): a [`DeviceLink`] over the device's SSH session,
 //! the rollout store of this fleet, and the `:rollouts` / `:updates` snapshots.
 
 use std::path::Path;
@@ -11,10 +11,10 @@ use super::facts::sh_quote;
 use super::{Device, Inner};
 use crate::backend::{BackendEvent, EventTx, StreamId};
 use crate::model::{LogLine, LogOpts, ResourceKind, StyledText};
+use crate::rollout::driver::Plan;
+use crate::rollout::engine::{DeviceTarget, Targets, Updates};
+use crate::rollout::link::{DeviceLink, LineSplitter};
 use crate::ssh::client;
-use crate::update::driver::Plan;
-use crate::update::link::{DeviceLink, LineSplitter};
-use crate::update::rollout::{DeviceTarget, Targets, Updates};
 
 /// Output kept from one command (an updater's answer is short; a flood is cut).
 const OUTPUT_LIMIT: usize = 64 * 1024;

@@ -1,4 +1,7 @@
 //! Command line: `fleetdeck` runs the console; subcommands make the same views scriptable.
+//! This module holds the clap definitions; [`commands`] runs the subcommands.
+
+pub mod commands;
 
 use std::path::PathBuf;
 

@@ -34,7 +34,7 @@ pub trait DeviceLink: Send + Sync {
     async fn disconnect(&self);
 
     /// Start `cmd` detached on the device, its output and status kept in the job directory
-    /// `dir` (src/update/job.rs): a console exit or a dropped session does not stop it.
+    /// `dir` (src/rollout/job.rs): a console exit or a dropped session does not stop it.
     async fn start_job(&self, dir: &str, cmd: &str) -> Result<(), String> {
         let (code, out) = self
             .run(&job::start_script(dir, cmd), Duration::from_secs(30))

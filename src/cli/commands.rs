@@ -280,7 +280,7 @@ pub async fn update(
     read_only: bool,
     audit: crate::audit::AuditLog,
 ) -> anyhow::Result<i32> {
-    use crate::update::Step;
+    use crate::rollout::Step;
     let chosen = select_devices(fleets, &select)?;
     let fleet = chosen[0].0;
     if chosen.iter().any(|(i, _)| *i != fleet) {
@@ -348,7 +348,7 @@ pub async fn update(
         let _ = out.flush();
         drop(out);
         if spec.state.is_final() {
-            let counts = crate::update::rollout::Counts::of(&records);
+            let counts = crate::rollout::engine::Counts::of(&records);
             say(format_args!("-- rollout {id} {:?}: {counts}", spec.state));
             let ok = counts.succeeded == records.len();
             if let Err(e) = audit.append(&attempt.result(ok, counts.to_string())) {
@@ -371,7 +371,7 @@ pub async fn update(
                 interrupted = true;
                 // What an operator means by Ctrl-C: stop starting devices; the ones mid-update
                 // must finish (a half-done install is worse than either version).
-                let _ = updates.control(&id, crate::update::rollout::RolloutState::Aborted).await;
+                let _ = updates.control(&id, crate::rollout::engine::RolloutState::Aborted).await;
                 say(format_args!("-- aborting rollout {id}: running devices finish, no new ones start (Ctrl-C again to leave now)"));
             }
         }

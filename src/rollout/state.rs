@@ -104,7 +104,7 @@ pub struct UpdateRecord {
     /// The device rebooted into the update (a rollback must reboot it again).
     #[serde(default)]
     pub rebooted: bool,
-    /// The install's job directory on the device (src/update/job.rs).
+    /// The install's job directory on the device (src/rollout/job.rs).
     #[serde(default)]
     pub job: Option<String>,
     /// The reboot back into the old software was ordered (`boot_id` is the one before it).
