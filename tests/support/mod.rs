@@ -14,6 +14,7 @@ pub mod artifact_server;
 pub mod device;
 pub mod fake_link;
 pub mod kube_server;
+pub mod mender_server;
 pub mod rollout;
 pub mod sshd;
 pub mod swarm;

@@ -638,10 +638,10 @@ fn garbage_never_panics() {
     }
     // Mutations of the real files.
     let originals = [
-        include_str!("../themes/default.yaml"),
-        include_str!("../themes/light.yaml"),
-        include_str!("../keymaps/default.yaml"),
-        include_str!("../keymaps/vim.yaml"),
+        include_str!("../../themes/default.yaml"),
+        include_str!("../../themes/light.yaml"),
+        include_str!("../../keymaps/default.yaml"),
+        include_str!("../../keymaps/vim.yaml"),
     ];
     for original in originals {
         for _ in 0..200 {

@@ -1,7 +1,7 @@
 //! The real binary in tmux against a real single-node swarm: an operator opens `:stacks`,
 //! drills into a stack's services and a service's tasks, and reads the service's logs.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -8,10 +8,9 @@
 //! - L2/L3/L12: terminal-safe JSON/YAML ids, bounded Mender error texts, "loading…" and
 //!   "no answer" instead of an empty table.
 
-mod support;
+use crate::support;
 
-#[path = "support/mender_server.rs"]
-mod mender_server;
+use crate::support::mender_server;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! real API shapes, through a kubeconfig written to a temp dir: `kube::Client` runs its real
 //! code path (HTTP, watch streams, log streams, websocket exec).
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -7,7 +7,7 @@
 //! update` binary. Every scenario that applies runs against each client. No real reboot ever
 //! runs: every device's `reboot_command` is the simulation.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -14,8 +14,7 @@
 //! console CPU. For comparison, the cost of re-reading the whole deployments history every
 //! refresh (what the console did before, with working pagination).
 
-#[path = "support/mender_server.rs"]
-mod mender_server;
+use crate::support::mender_server;
 
 use std::time::{Duration, Instant};
 

@@ -11,7 +11,7 @@
 //!
 //! Network only on 127.0.0.1; nothing touches the real machine's boot.
 
-mod support;
+use crate::support;
 
 use std::process::Output;
 use std::time::{Duration, Instant};

@@ -1,6 +1,6 @@
 //! The scriptable subcommands against the real engine.
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 

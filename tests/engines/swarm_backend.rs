@@ -3,7 +3,7 @@
 //! again afterwards only if the tests did the init). Stacks come from
 //! tests/fixtures/swarm/stack.yml with unique names and are removed afterwards.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

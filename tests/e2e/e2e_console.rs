@@ -1,6 +1,6 @@
 //! The real binary in tmux against the real Docker Engine, driven as an operator would.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

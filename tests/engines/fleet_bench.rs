@@ -8,7 +8,7 @@
 //! each, concurrency 32), (b) the peak RSS of that process, (c) the console: launch → the
 //! header says 100/100 devices up, and its RSS (VmRSS / VmHWM) with 100 open sessions.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

@@ -4,7 +4,7 @@
 //! Engine tests skip loudly without Docker (fail under FLEETDECK_REQUIRE_ENV=1). They only touch
 //! objects they create (unique names, label `fleetdeck.test=1`), removed by Drop guards.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -2,7 +2,7 @@
 //! auth, host key policy, ProxyJump, facts, file tails, fleet commands, the shell in tmux.
 //! No SSH mocks. Network only on 127.0.0.0/8.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -1,8 +1,7 @@
 //! Mender views rendered with ratatui's TestBackend (insta snapshots): rows mapped from the
 //! real-shaped fixtures by the backend's own mapping.
 
-#[path = "support/mender_server.rs"]
-mod mender_server;
+use crate::support::mender_server;
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use fleetdeck::app::action::Action;

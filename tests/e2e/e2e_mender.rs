@@ -2,9 +2,8 @@
 //! deployment's devices, read a device's deployment log, abort (confirmed, audited; refused
 //! by the server for a finished deployment).
 
-#[path = "support/mender_server.rs"]
-mod mender_server;
-mod support;
+use crate::support;
+use crate::support::mender_server;
 
 use std::time::Duration;
 

@@ -1,8 +1,7 @@
 //! The Mender backend against a local HTTP server that answers like the upstream server and
 //! checks every exchange against the upstream OpenAPI documents (tests/support/mender_server.rs).
 
-#[path = "support/mender_server.rs"]
-mod mender_server;
+use crate::support::mender_server;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};

@@ -3,7 +3,7 @@
 //! from the state dir. The same driver runs over real SSH, against the real Mender 3 client
 //! and the 4.0/5.x simulator, in tests/update_ssh.rs.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

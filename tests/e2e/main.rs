@@ -1,0 +1,10 @@
+//! The real `fleetdeck` binary end to end: the console under tmux (`e2e_*`) and the command
+//! line (`cli`). One test binary; each former test file is a module, `support` is shared.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod cli;
+mod e2e_console;
+mod e2e_mender;
+mod e2e_swarm;

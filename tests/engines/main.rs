@@ -1,0 +1,19 @@
+//! Backends and engines against real Docker, sshd, simulated devices and HTTP doubles: the
+//! Docker, Swarm, Kubernetes and Mender backends, the SSH fleet, the update engine, updates over
+//! SSH, the device simulator, hardening, and the ignored benchmarks (`fleet_bench`,
+//! `mender_bench`). One test binary; each former test file is a module, `support` is shared.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod device_sim;
+mod docker_backend;
+mod fleet_bench;
+mod fleet_ssh;
+mod hardening;
+mod kube_backend;
+mod mender_backend;
+mod mender_bench;
+mod swarm_backend;
+mod update_engine;
+mod update_ssh;
