@@ -3,12 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use fleetdeck::app::state::{Mode, View};
-use fleetdeck::app::{AppState, Effect, Msg, update};
-use fleetdeck::backend::BackendEvent;
-use fleetdeck::config::load_settings;
+use fleetdeck::app::{AppState, Effect};
 use fleetdeck::model::{Health, Resource, ResourceAction, ResourceKey, ResourceKind, SourceId};
+
+use crate::support::console::*;
 
 fn src() -> SourceId {
     SourceId::new("fleet:test")
@@ -38,45 +37,6 @@ fn device(name: &str, tags: &[&str], extra: &[(&str, &str)]) -> Resource {
     }
 }
 
-fn state(read_only: bool) -> AppState {
-    let s = load_settings(None, Some("default"), Some("default"))
-        .expect("defaults")
-        .value;
-    AppState::new(s, read_only)
-}
-
-fn snapshot(st: &mut AppState, kind: ResourceKind, rs: Vec<Resource>) -> Vec<Effect> {
-    update(
-        st,
-        Msg::Backend(BackendEvent::Snapshot {
-            source: src(),
-            kind,
-            resources: rs,
-        }),
-    )
-}
-
-fn key(st: &mut AppState, code: KeyCode) -> Vec<Effect> {
-    update(
-        st,
-        Msg::Term(Event::Key(KeyEvent::new(code, KeyModifiers::NONE))),
-    )
-}
-
-fn typed(st: &mut AppState, text: &str) -> Vec<Effect> {
-    let mut fx = Vec::new();
-    for c in text.chars() {
-        fx.extend(key(st, KeyCode::Char(c)));
-    }
-    fx
-}
-
-fn command(st: &mut AppState, text: &str) -> Vec<Effect> {
-    key(st, KeyCode::Char(':'));
-    typed(st, text);
-    key(st, KeyCode::Enter)
-}
-
 fn devices() -> Vec<Resource> {
     vec![
         device("gw-1", &["prod"], &[("sandboxes", "app,db")]),
@@ -87,7 +47,7 @@ fn devices() -> Vec<Resource> {
 
 fn on_devices(read_only: bool) -> AppState {
     let mut st = state(read_only);
-    snapshot(&mut st, ResourceKind::Device, devices());
+    snapshot(&mut st, &src(), ResourceKind::Device, devices());
     command(&mut st, "devices");
     st
 }
@@ -95,7 +55,7 @@ fn on_devices(read_only: bool) -> AppState {
 #[test]
 fn tag_filter_from_the_command_bar() {
     let mut st = state(false);
-    snapshot(&mut st, ResourceKind::Device, devices());
+    snapshot(&mut st, &src(), ResourceKind::Device, devices());
     command(&mut st, "devices prod");
     let View::Table(t) = st.top() else { panic!() };
     let names: Vec<&str> = t.rows.iter().map(|r| r.name.as_str()).collect();
@@ -105,13 +65,13 @@ fn tag_filter_from_the_command_bar() {
 #[test]
 fn shift_s_is_sandbox_on_devices_and_scale_on_services() {
     let mut st = on_devices(false);
-    key(&mut st, KeyCode::Char('S'));
+    key(&mut st, 'S');
     let Mode::Pick(p) = &st.mode else {
         panic!("sandbox picker expected")
     };
     assert_eq!(p.options, ["app", "db"]);
-    key(&mut st, KeyCode::Down);
-    let fx = key(&mut st, KeyCode::Enter);
+    key(&mut st, "down");
+    let fx = key(&mut st, "enter");
     let shell = fx.iter().find_map(|e| match e {
         Effect::Shell(k) => Some(k.clone()),
         _ => None,
@@ -120,8 +80,8 @@ fn shift_s_is_sandbox_on_devices_and_scale_on_services() {
     assert!(matches!(st.mode, Mode::Normal));
 
     // A device without sandboxes says so.
-    key(&mut st, KeyCode::Down);
-    key(&mut st, KeyCode::Char('S'));
+    key(&mut st, "down");
+    key(&mut st, 'S');
     assert!(matches!(st.mode, Mode::Normal));
     assert!(st.toast.as_ref().unwrap().text.contains("no sandboxes"));
 
@@ -136,9 +96,9 @@ fn shift_s_is_sandbox_on_devices_and_scale_on_services() {
     };
     svc.cells = vec![String::new(); ResourceKind::Service.spec().columns.len()];
     svc.cells[2] = "1/1".into();
-    snapshot(&mut st, ResourceKind::Service, vec![svc]);
+    snapshot(&mut st, &src(), ResourceKind::Service, vec![svc]);
     command(&mut st, "services");
-    key(&mut st, KeyCode::Char('S'));
+    key(&mut st, 'S');
     assert!(matches!(st.mode, Mode::Prompt(_)), "scale dialog");
 }
 
@@ -173,12 +133,12 @@ fn run_on_selection_or_on_the_filtered_set_confirmed() {
     };
     assert_eq!(c.targets.len(), 1);
     assert_eq!(c.command, "uptime");
-    key(&mut st, KeyCode::Char('n'));
+    key(&mut st, 'n');
     assert!(matches!(st.mode, Mode::Normal));
 
     // Filtered by tag: every device shown.
     let mut st = state(false);
-    snapshot(&mut st, ResourceKind::Device, devices());
+    snapshot(&mut st, &src(), ResourceKind::Device, devices());
     command(&mut st, "devices prod");
     command(&mut st, "run df -h /");
     assert!(
@@ -186,7 +146,7 @@ fn run_on_selection_or_on_the_filtered_set_confirmed() {
         "{:?}",
         st.toast.as_ref().map(|t| &t.text)
     );
-    let fx = key(&mut st, KeyCode::Char('y'));
+    let fx = key(&mut st, 'y');
     let (targets, cmd) = fx
         .iter()
         .find_map(|e| match e {
@@ -212,8 +172,8 @@ fn run_on_selection_or_on_the_filtered_set_confirmed() {
             secs: 0.2,
         }),
     );
-    snapshot(&mut st, ResourceKind::RunResult, vec![row]);
-    let fx = key(&mut st, KeyCode::Enter);
+    snapshot(&mut st, &src(), ResourceKind::RunResult, vec![row]);
+    let fx = key(&mut st, "enter");
     assert!(fx.is_empty(), "no backend call: {fx:?}");
     let View::Describe(d) = st.top() else {
         panic!()
@@ -225,7 +185,7 @@ fn run_on_selection_or_on_the_filtered_set_confirmed() {
 #[test]
 fn run_is_refused_and_audited_in_read_only_mode() {
     let mut st = state(true);
-    snapshot(&mut st, ResourceKind::Device, devices());
+    snapshot(&mut st, &src(), ResourceKind::Device, devices());
     command(&mut st, "devices prod");
     let fx = command(&mut st, "run reboot");
     assert!(matches!(st.mode, Mode::Normal), "no dialog");
@@ -262,7 +222,7 @@ fn on_devices_with_host_keys(read_only: bool) -> AppState {
         ),
         device("lab-1", &["lab"], &[]),
     ];
-    snapshot(&mut st, ResourceKind::Device, rows);
+    snapshot(&mut st, &src(), ResourceKind::Device, rows);
     command(&mut st, "devices");
     st
 }
@@ -272,7 +232,7 @@ fn on_devices_with_host_keys(read_only: bool) -> AppState {
 #[test]
 fn accept_host_key_needs_the_name_typed_and_read_only_refuses() {
     let mut st = on_devices_with_host_keys(false);
-    key(&mut st, KeyCode::Char('A'));
+    key(&mut st, 'A');
     let Mode::Confirm(c) = &st.mode else {
         panic!("typed confirmation expected")
     };
@@ -285,14 +245,14 @@ fn accept_host_key_needs_the_name_typed_and_read_only_refuses() {
     assert!(c.typed.is_some());
     assert_eq!(confirmed.label(), "accept host key SHA256:seen-by-the-poll");
     typed(&mut st, "gw-1");
-    let fx = key(&mut st, KeyCode::Enter);
+    let fx = key(&mut st, "enter");
     assert!(fx.iter().any(|e| matches!(
         e,
         Effect::Act { action, name, .. } if name == "gw-1" && *action == confirmed
     )));
 
     let mut st = on_devices_with_host_keys(true);
-    let fx = key(&mut st, KeyCode::Char('A'));
+    let fx = key(&mut st, 'A');
     assert!(fx.iter().any(|e| matches!(e, Effect::AuditRefused { .. })));
     assert!(matches!(st.mode, Mode::Normal));
 }
@@ -309,9 +269,9 @@ fn accept_host_key_without_an_unknown_key_offers_nothing() {
     ] {
         let mut st = on_devices_with_host_keys(false);
         for _ in 0..down {
-            key(&mut st, KeyCode::Down);
+            key(&mut st, "down");
         }
-        let fx = key(&mut st, KeyCode::Char('A'));
+        let fx = key(&mut st, 'A');
         assert!(matches!(st.mode, Mode::Normal), "no dialog");
         assert!(!fx.iter().any(|e| matches!(e, Effect::Act { .. })));
         let toast = st
@@ -336,13 +296,13 @@ fn passphrase_needed_opens_a_masked_prompt_once_per_attempt() {
             ],
         )]
     };
-    snapshot(&mut st, ResourceKind::Device, needs("0"));
+    snapshot(&mut st, &src(), ResourceKind::Device, needs("0"));
     let Mode::Secret(p) = &st.mode else {
         panic!("passphrase prompt expected")
     };
     assert_eq!(p.key_path, "/k/id_ed25519");
     typed(&mut st, "hunter2");
-    let fx = key(&mut st, KeyCode::Enter);
+    let fx = key(&mut st, "enter");
     let provided = fx.iter().find_map(|e| match e {
         Effect::ProvidePassphrase {
             key_path,
@@ -357,9 +317,9 @@ fn passphrase_needed_opens_a_masked_prompt_once_per_attempt() {
     );
     assert!(!debug.contains("hunter2"), "never in Debug output: {debug}");
     // Same attempt again: not asked twice.
-    snapshot(&mut st, ResourceKind::Device, needs("0"));
+    snapshot(&mut st, &src(), ResourceKind::Device, needs("0"));
     assert!(matches!(st.mode, Mode::Normal));
     // The answer was wrong: asked again.
-    snapshot(&mut st, ResourceKind::Device, needs("1"));
+    snapshot(&mut st, &src(), ResourceKind::Device, needs("1"));
     assert!(matches!(st.mode, Mode::Secret(_)));
 }

@@ -3,13 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-use fleetdeck::app::action::Action;
 use fleetdeck::app::state::{Mode, View};
 use fleetdeck::app::{AppState, Effect, Msg, update};
 use fleetdeck::backend::BackendEvent;
-use fleetdeck::config::load_settings;
 use fleetdeck::model::{Health, Resource, ResourceAction, ResourceKey, ResourceKind, SourceId};
+
+use crate::support::console::*;
 
 fn src() -> SourceId {
     SourceId::new("mender:hosted")
@@ -33,52 +32,6 @@ fn row(kind: ResourceKind, id: &str, name: &str, parent: Option<&str>) -> Resour
     }
 }
 
-fn state(read_only: bool) -> AppState {
-    let s = load_settings(None, Some("default"), Some("default"))
-        .expect("defaults")
-        .value;
-    AppState::new(s, read_only)
-}
-
-fn snapshot(st: &mut AppState, kind: ResourceKind, rs: Vec<Resource>) {
-    update(
-        st,
-        Msg::Backend(BackendEvent::Snapshot {
-            source: src(),
-            kind,
-            resources: rs,
-        }),
-    );
-}
-
-fn key(st: &mut AppState, code: KeyCode) -> Vec<Effect> {
-    update(
-        st,
-        Msg::Term(Event::Key(KeyEvent::new(code, KeyModifiers::NONE))),
-    )
-}
-
-fn typed(st: &mut AppState, text: &str) {
-    for c in text.chars() {
-        key(st, KeyCode::Char(c));
-    }
-}
-
-fn command(st: &mut AppState, cmd: &str) {
-    update(st, Msg::Action(Action::Command));
-    typed(st, cmd);
-    key(st, KeyCode::Enter);
-}
-
-fn acts(fx: &[Effect]) -> Vec<(String, ResourceAction)> {
-    fx.iter()
-        .filter_map(|e| match e {
-            Effect::Act { name, action, .. } => Some((name.clone(), action.clone())),
-            _ => None,
-        })
-        .collect()
-}
-
 fn devices() -> Vec<Resource> {
     [
         ("d1", "production"),
@@ -100,6 +53,7 @@ fn x_aborts_a_deployment_after_yes() {
     command(&mut st, "mdeployments");
     snapshot(
         &mut st,
+        &src(),
         ResourceKind::MenderDeployment,
         vec![row(
             ResourceKind::MenderDeployment,
@@ -108,10 +62,10 @@ fn x_aborts_a_deployment_after_yes() {
             None,
         )],
     );
-    let fx = key(&mut st, KeyCode::Char('x'));
+    let fx = key(&mut st, 'x');
     assert!(acts(&fx).is_empty(), "nothing before the confirmation");
     assert!(matches!(&st.mode, Mode::Confirm(c) if c.action == ResourceAction::AbortDeployment));
-    let fx = key(&mut st, KeyCode::Char('y'));
+    let fx = key(&mut st, 'y');
     assert_eq!(
         acts(&fx),
         vec![("rollout".to_string(), ResourceAction::AbortDeployment)]
@@ -124,6 +78,7 @@ fn enter_on_a_deployment_shows_its_devices() {
     command(&mut st, "mdeployments");
     snapshot(
         &mut st,
+        &src(),
         ResourceKind::MenderDeployment,
         vec![row(
             ResourceKind::MenderDeployment,
@@ -134,6 +89,7 @@ fn enter_on_a_deployment_shows_its_devices() {
     );
     snapshot(
         &mut st,
+        &src(),
         ResourceKind::MenderDeploymentDevice,
         vec![
             row(
@@ -150,7 +106,7 @@ fn enter_on_a_deployment_shows_its_devices() {
             ),
         ],
     );
-    key(&mut st, KeyCode::Enter);
+    key(&mut st, "enter");
     let View::Table(t) = st.top() else {
         panic!("a table")
     };
@@ -162,7 +118,7 @@ fn enter_on_a_deployment_shows_its_devices() {
             .contains(&ResourceKind::MenderDeploymentDevice)
     );
     // `l` opens the device's deployment log.
-    let fx = key(&mut st, KeyCode::Char('l'));
+    let fx = key(&mut st, 'l');
     assert!(
         fx.iter()
             .any(|e| matches!(e, Effect::OpenLogs { target, .. } if target.id == "dep-1/d1")),
@@ -174,17 +130,17 @@ fn enter_on_a_deployment_shows_its_devices() {
 fn create_deployment_prompts_for_the_artifact_then_confirms() {
     let mut st = state(false);
     command(&mut st, "mdevices");
-    snapshot(&mut st, ResourceKind::MenderDevice, devices());
-    key(&mut st, KeyCode::Char('U'));
+    snapshot(&mut st, &src(), ResourceKind::MenderDevice, devices());
+    key(&mut st, 'U');
     assert!(matches!(st.mode, Mode::Prompt(_)), "asks the artifact");
     // An empty answer is not accepted.
-    key(&mut st, KeyCode::Enter);
+    key(&mut st, "enter");
     assert!(matches!(&st.mode, Mode::Prompt(p) if p.error.is_some()));
     typed(&mut st, "release-2024.05");
-    let fx = key(&mut st, KeyCode::Enter);
+    let fx = key(&mut st, "enter");
     assert!(acts(&fx).is_empty(), "confirmed first");
     assert!(matches!(st.mode, Mode::Confirm(_)));
-    let fx = key(&mut st, KeyCode::Char('y'));
+    let fx = key(&mut st, 'y');
     assert_eq!(
         acts(&fx),
         vec![(
@@ -198,11 +154,11 @@ fn create_deployment_prompts_for_the_artifact_then_confirms() {
 fn create_deployment_on_a_filtered_table_targets_every_shown_device() {
     let mut st = state(false);
     command(&mut st, "mdevices production");
-    snapshot(&mut st, ResourceKind::MenderDevice, devices());
-    key(&mut st, KeyCode::Char('U'));
+    snapshot(&mut st, &src(), ResourceKind::MenderDevice, devices());
+    key(&mut st, 'U');
     typed(&mut st, "rel-2");
-    key(&mut st, KeyCode::Enter);
-    let fx = key(&mut st, KeyCode::Char('y'));
+    key(&mut st, "enter");
+    let fx = key(&mut st, 'y');
     let a = acts(&fx);
     assert_eq!(a.len(), 1);
     let ResourceAction::CreateDeployment(artifact, mut ids) = a[0].1.clone() else {
@@ -217,8 +173,8 @@ fn create_deployment_on_a_filtered_table_targets_every_shown_device() {
 fn read_only_refuses_mender_actions_and_audits() {
     let mut st = state(true);
     command(&mut st, "mdevices");
-    snapshot(&mut st, ResourceKind::MenderDevice, devices());
-    let fx = key(&mut st, KeyCode::Char('U'));
+    snapshot(&mut st, &src(), ResourceKind::MenderDevice, devices());
+    let fx = key(&mut st, 'U');
     assert!(
         matches!(st.mode, Mode::Normal),
         "no prompt in read-only mode"
@@ -234,6 +190,7 @@ fn read_only_refuses_mender_actions_and_audits() {
     command(&mut st, "mdeployments");
     snapshot(
         &mut st,
+        &src(),
         ResourceKind::MenderDeployment,
         vec![row(
             ResourceKind::MenderDeployment,
@@ -242,7 +199,7 @@ fn read_only_refuses_mender_actions_and_audits() {
             None,
         )],
     );
-    let fx = key(&mut st, KeyCode::Char('x'));
+    let fx = key(&mut st, 'x');
     assert!(matches!(st.mode, Mode::Normal));
     assert!(acts(&fx).is_empty());
     assert!(fx.iter().any(|e| matches!(
@@ -284,7 +241,7 @@ fn incomplete_lists_keep_a_note_until_a_complete_snapshot() {
     );
     assert_eq!(shown(&st), 1);
     assert!(st.incomplete[&key].loading);
-    snapshot(&mut st, ResourceKind::MenderDevice, devices());
+    snapshot(&mut st, &src(), ResourceKind::MenderDevice, devices());
     assert_eq!(shown(&st), 3);
     assert!(!st.incomplete.contains_key(&key), "complete: no note");
     update(
@@ -294,6 +251,6 @@ fn incomplete_lists_keep_a_note_until_a_complete_snapshot() {
     assert_eq!(shown(&st), 3, "the last complete list stays");
     assert_eq!(st.incomplete[&key].text, "not refreshed: GET ... page 2");
     assert!(!st.incomplete[&key].loading);
-    snapshot(&mut st, ResourceKind::MenderDevice, devices());
+    snapshot(&mut st, &src(), ResourceKind::MenderDevice, devices());
     assert!(st.incomplete.is_empty());
 }

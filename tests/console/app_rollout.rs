@@ -5,15 +5,15 @@
 
 use std::collections::BTreeMap;
 
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use fleetdeck::app::state::{Mode, PromptFor, View};
 use fleetdeck::app::{AppState, Effect, Msg, update};
 use fleetdeck::backend::BackendEvent;
-use fleetdeck::config::load_settings;
 use fleetdeck::model::{
     FailureLimit, Health, Resource, ResourceAction, ResourceKey, ResourceKind, SourceId,
     UpdateRequest,
 };
+
+use crate::support::console::*;
 
 fn src() -> SourceId {
     SourceId::new("fleet:site-a")
@@ -45,59 +45,11 @@ fn device(name: &str, tag: &str) -> Resource {
     r
 }
 
-fn state(read_only: bool) -> AppState {
-    let s = load_settings(None, Some("default"), Some("default"))
-        .expect("defaults")
-        .value;
-    AppState::new(s, read_only)
-}
-
-fn snapshot(st: &mut AppState, kind: ResourceKind, rs: Vec<Resource>) {
-    update(
-        st,
-        Msg::Backend(BackendEvent::Snapshot {
-            source: src(),
-            kind,
-            resources: rs,
-        }),
-    );
-}
-
-fn press(st: &mut AppState, code: KeyCode, modifiers: KeyModifiers) -> Vec<Effect> {
-    update(st, Msg::Term(Event::Key(KeyEvent::new(code, modifiers))))
-}
-
-fn key(st: &mut AppState, code: KeyCode) -> Vec<Effect> {
-    press(st, code, KeyModifiers::NONE)
-}
-
-fn typed(st: &mut AppState, text: &str) -> Vec<Effect> {
-    let mut fx = Vec::new();
-    for c in text.chars() {
-        fx.extend(key(st, KeyCode::Char(c)));
-    }
-    fx
-}
-
-fn command(st: &mut AppState, text: &str) {
-    key(st, KeyCode::Char(':'));
-    typed(st, text);
-    key(st, KeyCode::Enter);
-}
-
-fn acts(fx: &[Effect]) -> Vec<(ResourceKey, String, ResourceAction)> {
-    fx.iter()
-        .filter_map(|e| match e {
-            Effect::Act { key, name, action } => Some((key.clone(), name.clone(), action.clone())),
-            _ => None,
-        })
-        .collect()
-}
-
 fn on_devices(read_only: bool, filter: &str) -> AppState {
     let mut st = state(read_only);
     snapshot(
         &mut st,
+        &src(),
         ResourceKind::Device,
         vec![
             device("gw-1", "prod"),
@@ -110,25 +62,11 @@ fn on_devices(read_only: bool, filter: &str) -> AppState {
     st
 }
 
-fn top_table(st: &AppState) -> (ResourceKind, Option<String>) {
-    let View::Table(t) = st.top() else {
-        panic!("a table on top")
-    };
-    (t.kind, t.parent.clone())
-}
-
-fn toast(st: &AppState) -> String {
-    st.toast
-        .as_ref()
-        .map(|t| t.text.clone())
-        .unwrap_or_default()
-}
-
 #[test]
 fn update_one_device_prompt_options_confirm_then_the_updates_view() {
     let mut st = on_devices(false, "");
-    let fx = key(&mut st, KeyCode::Char('U'));
-    assert!(acts(&fx).is_empty());
+    let fx = key(&mut st, 'U');
+    assert!(acts_with_keys(&fx).is_empty());
     let Mode::Prompt(p) = &st.mode else {
         panic!("update prompt expected: {}", toast(&st))
     };
@@ -138,8 +76,8 @@ fn update_one_device_prompt_options_confirm_then_the_updates_view() {
 
     // A bad option keeps the dialog, with the answer and an error.
     typed(&mut st, "https://a.example/rel-2.mender -p 0");
-    let fx = key(&mut st, KeyCode::Enter);
-    assert!(acts(&fx).is_empty());
+    let fx = key(&mut st, "enter");
+    assert!(acts_with_keys(&fx).is_empty());
     let Mode::Prompt(p) = &st.mode else {
         panic!("the prompt stays")
     };
@@ -150,11 +88,11 @@ fn update_one_device_prompt_options_confirm_then_the_updates_view() {
     );
     assert_eq!(p.input.text, "https://a.example/rel-2.mender -p 0");
     // Typing clears the error.
-    key(&mut st, KeyCode::Backspace);
+    key(&mut st, "backspace");
     let Mode::Prompt(p) = &st.mode else { panic!() };
     assert_eq!(p.error, None);
     typed(&mut st, "2 -f 10%");
-    key(&mut st, KeyCode::Enter);
+    key(&mut st, "enter");
 
     let wanted = UpdateRequest {
         artifact: "https://a.example/rel-2.mender".into(),
@@ -178,8 +116,8 @@ fn update_one_device_prompt_options_confirm_then_the_updates_view() {
     );
     assert_eq!(top_table(&st).0, ResourceKind::Device, "nothing moved yet");
 
-    let fx = key(&mut st, KeyCode::Char('y'));
-    let a = acts(&fx);
+    let fx = key(&mut st, 'y');
+    let a = acts_with_keys(&fx);
     assert_eq!(a.len(), 1, "{fx:?}");
     assert_eq!(a[0].0.kind, ResourceKind::Device);
     assert_eq!(a[0].0.id, "gw-1");
@@ -199,8 +137,8 @@ fn update_one_device_prompt_options_confirm_then_the_updates_view() {
 #[test]
 fn update_on_a_filtered_table_targets_every_shown_device() {
     let mut st = on_devices(false, "prod");
-    key(&mut st, KeyCode::Down);
-    key(&mut st, KeyCode::Char('U'));
+    key(&mut st, "down");
+    key(&mut st, 'U');
     let Mode::Prompt(p) = &st.mode else {
         panic!("update prompt expected: {}", toast(&st))
     };
@@ -215,7 +153,7 @@ fn update_on_a_filtered_table_targets_every_shown_device() {
     );
     assert!(p.question.contains("(default 3)"), "{}", p.question);
     typed(&mut st, "~/builds/rel-2.mender");
-    key(&mut st, KeyCode::Enter);
+    key(&mut st, "enter");
     let Mode::Confirm(c) = &st.mode else {
         panic!("confirmation expected: {}", toast(&st))
     };
@@ -223,8 +161,8 @@ fn update_on_a_filtered_table_targets_every_shown_device() {
         c.action.label(),
         "update 3 devices to ~/builds/rel-2.mender (parallel 3, stop after 1 failure)"
     );
-    let fx = key(&mut st, KeyCode::Enter);
-    let a = acts(&fx);
+    let fx = key(&mut st, "enter");
+    let a = acts_with_keys(&fx);
     assert_eq!(a.len(), 1);
     assert_eq!(a[0].1, "3 devices");
     assert_eq!(
@@ -242,15 +180,15 @@ fn update_on_a_filtered_table_targets_every_shown_device() {
 #[test]
 fn update_cancelled_or_declined_does_nothing() {
     let mut st = on_devices(false, "");
-    key(&mut st, KeyCode::Char('U'));
-    let fx = key(&mut st, KeyCode::Esc);
+    key(&mut st, 'U');
+    let fx = key(&mut st, "esc");
     assert!(fx.is_empty() && matches!(st.mode, Mode::Normal));
-    key(&mut st, KeyCode::Char('U'));
+    key(&mut st, 'U');
     typed(&mut st, "a.mender");
-    key(&mut st, KeyCode::Enter);
+    key(&mut st, "enter");
     assert!(matches!(st.mode, Mode::Confirm(_)));
-    let fx = key(&mut st, KeyCode::Char('n'));
-    assert!(acts(&fx).is_empty());
+    let fx = key(&mut st, 'n');
+    assert!(acts_with_keys(&fx).is_empty());
     assert_eq!(top_table(&st).0, ResourceKind::Device);
 }
 
@@ -258,11 +196,11 @@ fn update_cancelled_or_declined_does_nothing() {
 fn update_without_confirmations_acts_at_once_and_opens_updates() {
     let mut st = on_devices(false, "");
     st.settings.config.confirm_destructive = false;
-    key(&mut st, KeyCode::Char('U'));
+    key(&mut st, 'U');
     typed(&mut st, "http://x/a.mender --parallel=1 --max-failures 2");
-    let fx = key(&mut st, KeyCode::Enter);
+    let fx = key(&mut st, "enter");
     assert_eq!(
-        acts(&fx)[0].2,
+        acts_with_keys(&fx)[0].2,
         ResourceAction::StartUpdate(UpdateRequest {
             artifact: "http://x/a.mender".into(),
             devices: vec!["gw-1".into()],
@@ -277,9 +215,9 @@ fn update_without_confirmations_acts_at_once_and_opens_updates() {
 #[test]
 fn update_is_refused_and_audited_in_read_only_mode() {
     let mut st = on_devices(true, "prod");
-    let fx = key(&mut st, KeyCode::Char('U'));
+    let fx = key(&mut st, 'U');
     assert!(matches!(st.mode, Mode::Normal), "no dialog");
-    assert!(acts(&fx).is_empty());
+    assert!(acts_with_keys(&fx).is_empty());
     let refused: Vec<_> = fx
         .iter()
         .filter_map(|e| match e {
@@ -301,6 +239,7 @@ fn u_elsewhere_says_where_updates_start() {
     command(&mut st, "rollouts");
     snapshot(
         &mut st,
+        &src(),
         ResourceKind::Rollout,
         vec![row(
             ResourceKind::Rollout,
@@ -309,7 +248,7 @@ fn u_elsewhere_says_where_updates_start() {
             Health::Pending,
         )],
     );
-    let fx = key(&mut st, KeyCode::Char('U'));
+    let fx = key(&mut st, 'U');
     assert!(fx.is_empty() && matches!(st.mode, Mode::Normal));
     assert!(
         toast(&st).contains("fleet devices (:devices)"),
@@ -350,21 +289,24 @@ fn updates() -> Vec<Resource> {
 fn commit_clear_failed_and_rollback_on_device_updates_are_confirmed() {
     let mut st = state(false);
     command(&mut st, "updates");
-    snapshot(&mut st, ResourceKind::DeviceUpdate, updates());
+    snapshot(&mut st, &src(), ResourceKind::DeviceUpdate, updates());
     for (k, wanted) in [
         ('c', ResourceAction::Commit),
         ('C', ResourceAction::ClearFailed),
         ('u', ResourceAction::Rollback),
     ] {
-        let fx = key(&mut st, KeyCode::Char(k));
-        assert!(acts(&fx).is_empty(), "{k}: nothing before the confirmation");
+        let fx = key(&mut st, k);
+        assert!(
+            acts_with_keys(&fx).is_empty(),
+            "{k}: nothing before the confirmation"
+        );
         let Mode::Confirm(c) = &st.mode else {
             panic!("{k}: confirmation expected: {}", toast(&st))
         };
         assert_eq!(c.action, wanted);
         assert!(c.typed.is_none());
-        let fx = key(&mut st, KeyCode::Char('y'));
-        let a = acts(&fx);
+        let fx = key(&mut st, 'y');
+        let a = acts_with_keys(&fx);
         assert_eq!(a.len(), 1, "{k}");
         assert_eq!(
             (a[0].0.kind, a[0].0.id.as_str(), a[0].1.as_str()),
@@ -376,7 +318,7 @@ fn commit_clear_failed_and_rollback_on_device_updates_are_confirmed() {
 
     // Read-only: refused and audited, no dialog.
     st.read_only = true;
-    let fx = key(&mut st, KeyCode::Char('c'));
+    let fx = key(&mut st, 'c');
     assert!(matches!(st.mode, Mode::Normal));
     assert!(fx.iter().any(|e| matches!(
         e,
@@ -395,13 +337,13 @@ fn commit_clear_failed_and_rollback_on_devices() {
         ('C', ResourceAction::ClearFailed),
         ('u', ResourceAction::Rollback),
     ] {
-        key(&mut st, KeyCode::Char(k));
+        key(&mut st, k);
         let Mode::Confirm(c) = &st.mode else {
             panic!("{k}: confirmation expected: {}", toast(&st))
         };
         assert_eq!(c.action, wanted);
-        let fx = key(&mut st, KeyCode::Char('y'));
-        let a = acts(&fx);
+        let fx = key(&mut st, 'y');
+        let a = acts_with_keys(&fx);
         assert_eq!(
             (a[0].0.kind, a[0].2.clone()),
             (ResourceKind::Device, wanted)
@@ -412,12 +354,12 @@ fn commit_clear_failed_and_rollback_on_devices() {
 #[test]
 fn r_reboots_a_device_after_a_confirmation() {
     let mut st = on_devices(false, "");
-    key(&mut st, KeyCode::Char('r'));
+    key(&mut st, 'r');
     let Mode::Confirm(c) = &st.mode else {
         panic!("confirmation expected: {}", toast(&st))
     };
     assert_eq!(c.action, ResourceAction::Reboot);
-    let a = acts(&key(&mut st, KeyCode::Char('y')));
+    let a = acts_with_keys(&key(&mut st, 'y'));
     assert_eq!(a[0].2, ResourceAction::Reboot);
     assert_eq!(a[0].1, "gw-1");
 }
@@ -449,7 +391,7 @@ fn a_rollback_that_needs_a_reboot_offers_it_in_a_dialog() {
         (&gw1, ResourceAction::Reboot, Some(said))
     );
     // Declined: nothing happens. Accepted: the reboot is acted (and so audited).
-    assert!(acts(&key(&mut st, KeyCode::Char('n'))).is_empty());
+    assert!(acts_with_keys(&key(&mut st, 'n')).is_empty());
     update(
         &mut st,
         Msg::ActionDone {
@@ -460,7 +402,7 @@ fn a_rollback_that_needs_a_reboot_offers_it_in_a_dialog() {
             offer: Some(ResourceAction::Reboot),
         },
     );
-    let a = acts(&key(&mut st, KeyCode::Char('y')));
+    let a = acts_with_keys(&key(&mut st, 'y'));
     assert_eq!(a, [(gw1, "gw-1".to_string(), ResourceAction::Reboot)]);
 }
 
@@ -470,6 +412,7 @@ fn rollouts_pause_resume_abort_and_drill_into_their_devices() {
     command(&mut st, "rollouts");
     snapshot(
         &mut st,
+        &src(),
         ResourceKind::Rollout,
         vec![row(
             ResourceKind::Rollout,
@@ -478,36 +421,36 @@ fn rollouts_pause_resume_abort_and_drill_into_their_devices() {
             Health::Pending,
         )],
     );
-    snapshot(&mut st, ResourceKind::DeviceUpdate, updates());
+    snapshot(&mut st, &src(), ResourceKind::DeviceUpdate, updates());
     let id = "20261123-153012";
 
     // P pauses (confirmed).
-    key(&mut st, KeyCode::Char('P'));
+    key(&mut st, 'P');
     assert!(matches!(&st.mode, Mode::Confirm(c) if c.action == ResourceAction::Pause));
-    let a = acts(&key(&mut st, KeyCode::Char('y')));
+    let a = acts_with_keys(&key(&mut st, 'y'));
     assert_eq!(
         (a[0].0.kind, a[0].0.id.as_str(), a[0].2.clone()),
         (ResourceKind::Rollout, id, ResourceAction::Pause)
     );
     // a resumes (nothing to confirm).
-    let a = acts(&key(&mut st, KeyCode::Char('a')));
+    let a = acts_with_keys(&key(&mut st, 'a'));
     assert_eq!(
         (a[0].0.id.as_str(), a[0].2.clone()),
         (id, ResourceAction::Activate)
     );
     assert!(matches!(st.mode, Mode::Normal));
     // x aborts (confirmed): on rollouts x is abort, not stop.
-    let fx = key(&mut st, KeyCode::Char('x'));
-    assert!(acts(&fx).is_empty());
+    let fx = key(&mut st, 'x');
+    assert!(acts_with_keys(&fx).is_empty());
     assert!(matches!(&st.mode, Mode::Confirm(c) if c.action == ResourceAction::AbortDeployment));
-    let a = acts(&key(&mut st, KeyCode::Char('y')));
+    let a = acts_with_keys(&key(&mut st, 'y'));
     assert_eq!(
         (a[0].1.as_str(), a[0].2.clone()),
         (id, ResourceAction::AbortDeployment)
     );
 
     // Enter shows the rollout's devices only; Esc comes back.
-    key(&mut st, KeyCode::Enter);
+    key(&mut st, "enter");
     assert_eq!(
         top_table(&st),
         (ResourceKind::DeviceUpdate, Some(id.to_string()))
@@ -519,12 +462,12 @@ fn rollouts_pause_resume_abort_and_drill_into_their_devices() {
         st.wanted_kinds(),
         [ResourceKind::Rollout, ResourceKind::DeviceUpdate]
     );
-    key(&mut st, KeyCode::Esc);
+    key(&mut st, "esc");
     assert_eq!(top_table(&st).0, ResourceKind::Rollout);
 
     // Read-only: pause is refused.
     st.read_only = true;
-    let fx = key(&mut st, KeyCode::Char('P'));
+    let fx = key(&mut st, 'P');
     assert!(matches!(st.mode, Mode::Normal));
     assert!(fx.iter().any(|e| matches!(
         e,
@@ -631,7 +574,7 @@ fn driving(st: &mut AppState) -> ResourceKey {
 #[test]
 fn quitting_while_updating_asks_first() {
     let mut st = on_devices(false, "");
-    let fx = key(&mut st, KeyCode::Char('q'));
+    let fx = key(&mut st, 'q');
     assert!(
         fx.iter().any(|e| matches!(e, Effect::Quit)),
         "no work: quits"
@@ -639,17 +582,17 @@ fn quitting_while_updating_asks_first() {
 
     let mut st = on_devices(false, "");
     let rollout = driving(&mut st);
-    let fx = key(&mut st, KeyCode::Char('q'));
+    let fx = key(&mut st, 'q');
     assert!(!fx.iter().any(|e| matches!(e, Effect::Quit)));
     let Mode::ConfirmQuit(work) = &st.mode else {
         panic!("asked")
     };
     assert_eq!(work[0].key, rollout);
-    key(&mut st, KeyCode::Esc);
+    key(&mut st, "esc");
     assert!(matches!(st.mode, Mode::Normal) && !st.quit, "stayed");
 
-    key(&mut st, KeyCode::Char('q'));
-    let fx = key(&mut st, KeyCode::Char('a'));
+    key(&mut st, 'q');
+    let fx = key(&mut st, 'a');
     assert!(
         fx.iter()
             .any(|e| matches!(e, Effect::AbortAndQuit(k) if *k == [rollout.clone()])),
@@ -658,13 +601,13 @@ fn quitting_while_updating_asks_first() {
 
     let mut st = on_devices(false, "");
     driving(&mut st);
-    key(&mut st, KeyCode::Char('q'));
-    let fx = key(&mut st, KeyCode::Char('l'));
+    key(&mut st, 'q');
+    let fx = key(&mut st, 'l');
     assert!(fx.iter().any(|e| matches!(e, Effect::Quit)), "left running");
 
     let mut st = on_devices(false, "");
     driving(&mut st);
-    let fx = press(&mut st, KeyCode::Char('c'), KeyModifiers::CONTROL);
+    let fx = key(&mut st, "ctrl-c");
     assert!(
         fx.iter().any(|e| matches!(e, Effect::Quit)),
         "ctrl-c never traps"
@@ -683,6 +626,6 @@ fn quitting_while_updating_asks_first() {
             work: Vec::new(),
         }),
     );
-    let fx = key(&mut st, KeyCode::Char('q'));
+    let fx = key(&mut st, 'q');
     assert!(fx.iter().any(|e| matches!(e, Effect::Quit)));
 }

@@ -2,15 +2,15 @@
 
 use std::collections::BTreeMap;
 
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use fleetdeck::app::action::Action;
 use fleetdeck::app::state::{Mode, View};
 use fleetdeck::app::{AppState, Effect, Msg, update};
 use fleetdeck::backend::BackendEvent;
-use fleetdeck::config::load_settings;
 use fleetdeck::model::{
     Health, LogLine, Resource, ResourceAction, ResourceKey, ResourceKind, SourceId, StyledText,
 };
+
+use crate::support::console::*;
 
 fn src() -> SourceId {
     SourceId::new("docker:test")
@@ -35,48 +35,6 @@ fn res(kind: ResourceKind, name: &str, parent: Option<&str>) -> Resource {
     }
 }
 
-fn state(read_only: bool) -> AppState {
-    let s = load_settings(None, Some("default"), Some("default"))
-        .expect("defaults")
-        .value;
-    AppState::new(s, read_only)
-}
-
-fn snapshot(st: &mut AppState, kind: ResourceKind, rs: Vec<Resource>) -> Vec<Effect> {
-    update(
-        st,
-        Msg::Backend(BackendEvent::Snapshot {
-            source: src(),
-            kind,
-            resources: rs,
-        }),
-    )
-}
-
-fn key(st: &mut AppState, code: KeyCode) -> Vec<Effect> {
-    update(
-        st,
-        Msg::Term(Event::Key(KeyEvent::new(code, KeyModifiers::NONE))),
-    )
-}
-
-fn typed(st: &mut AppState, text: &str) {
-    for c in text.chars() {
-        key(st, KeyCode::Char(c));
-    }
-}
-
-fn act(st: &mut AppState, a: Action) -> Vec<Effect> {
-    update(st, Msg::Action(a))
-}
-
-fn names(st: &AppState) -> Vec<String> {
-    match st.top() {
-        View::Table(t) => t.rows.iter().map(|r| r.name.clone()).collect(),
-        _ => panic!("top is not a table"),
-    }
-}
-
 fn containers() -> Vec<Resource> {
     vec![
         res(ResourceKind::Container, "web-10", Some("shop")),
@@ -89,19 +47,19 @@ fn containers() -> Vec<Resource> {
 #[test]
 fn snapshot_fills_the_table_in_natural_order() {
     let mut st = state(false);
-    snapshot(&mut st, ResourceKind::Container, containers());
+    snapshot(&mut st, &src(), ResourceKind::Container, containers());
     assert_eq!(names(&st), vec!["db", "lonely", "web-2", "web-10"]);
 }
 
 #[test]
 fn filter_is_live_and_esc_clears_it() {
     let mut st = state(false);
-    snapshot(&mut st, ResourceKind::Container, containers());
+    snapshot(&mut st, &src(), ResourceKind::Container, containers());
     act(&mut st, Action::Filter);
     assert!(matches!(st.mode, Mode::Filter(_)));
     typed(&mut st, "web");
     assert_eq!(names(&st), vec!["web-2", "web-10"], "applied while typing");
-    key(&mut st, KeyCode::Enter);
+    key(&mut st, "enter");
     assert!(matches!(st.mode, Mode::Normal));
     assert_eq!(names(&st).len(), 2, "kept after Enter");
     act(&mut st, Action::Back);
@@ -111,15 +69,15 @@ fn filter_is_live_and_esc_clears_it() {
 #[test]
 fn regex_filter_and_bad_regex_message() {
     let mut st = state(false);
-    snapshot(&mut st, ResourceKind::Container, containers());
+    snapshot(&mut st, &src(), ResourceKind::Container, containers());
     act(&mut st, Action::Filter);
     typed(&mut st, "re:^web-\\d$");
-    key(&mut st, KeyCode::Enter);
+    key(&mut st, "enter");
     assert_eq!(names(&st), vec!["web-2"]);
     act(&mut st, Action::Back);
     act(&mut st, Action::Filter);
     typed(&mut st, "re:(");
-    key(&mut st, KeyCode::Enter);
+    key(&mut st, "enter");
     assert!(
         st.toast
             .as_ref()
@@ -131,20 +89,21 @@ fn regex_filter_and_bad_regex_message() {
 #[test]
 fn command_bar_completes_and_drill_down_goes_back() {
     let mut st = state(false);
-    snapshot(&mut st, ResourceKind::Container, containers());
+    snapshot(&mut st, &src(), ResourceKind::Container, containers());
     snapshot(
         &mut st,
+        &src(),
         ResourceKind::Project,
         vec![res(ResourceKind::Project, "shop", None)],
     );
     act(&mut st, Action::Command);
     typed(&mut st, "pro");
-    key(&mut st, KeyCode::Tab);
+    key(&mut st, "tab");
     match &st.mode {
         Mode::Command(i) => assert_eq!(i.text, "projects"),
         _ => panic!("command mode expected"),
     }
-    key(&mut st, KeyCode::Enter);
+    key(&mut st, "enter");
     assert_eq!(names(&st), vec!["shop"]);
     assert_eq!(st.wanted_kinds(), vec![ResourceKind::Project]);
     act(&mut st, Action::Enter);
@@ -167,7 +126,7 @@ fn unknown_command_says_so() {
     let mut st = state(false);
     act(&mut st, Action::Command);
     typed(&mut st, "bogus");
-    key(&mut st, KeyCode::Enter);
+    key(&mut st, "enter");
     assert!(
         st.toast
             .as_ref()
@@ -178,19 +137,19 @@ fn unknown_command_says_so() {
 #[test]
 fn destructive_actions_ask_first() {
     let mut st = state(false);
-    snapshot(&mut st, ResourceKind::Container, containers());
+    snapshot(&mut st, &src(), ResourceKind::Container, containers());
     let fx = act(&mut st, Action::Stop);
     assert!(matches!(st.mode, Mode::Confirm(_)));
     assert!(
         !fx.iter().any(|e| matches!(e, Effect::Act { .. })),
         "nothing runs before confirmation"
     );
-    let fx = act_key_in_dialog(&mut st, 'n');
+    let fx = key(&mut st, 'n');
     assert!(matches!(st.mode, Mode::Normal));
     assert!(fx.is_empty() || !fx.iter().any(|e| matches!(e, Effect::Act { .. })));
 
     act(&mut st, Action::Kill);
-    let fx = act_key_in_dialog(&mut st, 'y');
+    let fx = key(&mut st, 'y');
     let acted: Vec<&Effect> = fx
         .iter()
         .filter(|e| matches!(e, Effect::Act { .. }))
@@ -206,14 +165,10 @@ fn destructive_actions_ask_first() {
     }
 }
 
-fn act_key_in_dialog(st: &mut AppState, c: char) -> Vec<Effect> {
-    key(st, KeyCode::Char(c))
-}
-
 #[test]
 fn restart_runs_without_confirmation() {
     let mut st = state(false);
-    snapshot(&mut st, ResourceKind::Container, containers());
+    snapshot(&mut st, &src(), ResourceKind::Container, containers());
     let fx = act(&mut st, Action::Restart);
     assert!(fx.iter().any(|e| matches!(
         e,
@@ -227,7 +182,7 @@ fn restart_runs_without_confirmation() {
 #[test]
 fn read_only_refuses_and_audits() {
     let mut st = state(true);
-    snapshot(&mut st, ResourceKind::Container, containers());
+    snapshot(&mut st, &src(), ResourceKind::Container, containers());
     for a in [
         Action::Start,
         Action::Stop,
@@ -261,9 +216,10 @@ fn actions_not_offered_by_a_kind_are_refused() {
     let mut st = state(false);
     act(&mut st, Action::Command);
     typed(&mut st, "images");
-    key(&mut st, KeyCode::Enter);
+    key(&mut st, "enter");
     snapshot(
         &mut st,
+        &src(),
         ResourceKind::Image,
         vec![res(ResourceKind::Image, "busybox", None)],
     );
@@ -275,7 +231,7 @@ fn actions_not_offered_by_a_kind_are_refused() {
 #[test]
 fn logs_open_route_by_stream_and_close() {
     let mut st = state(false);
-    snapshot(&mut st, ResourceKind::Container, containers());
+    snapshot(&mut st, &src(), ResourceKind::Container, containers());
     let fx = act(&mut st, Action::Logs);
     let stream = fx
         .iter()
@@ -345,7 +301,7 @@ fn logs_open_route_by_stream_and_close() {
 #[test]
 fn log_search_finds_and_cycles_matches() {
     let mut st = state(false);
-    snapshot(&mut st, ResourceKind::Container, containers());
+    snapshot(&mut st, &src(), ResourceKind::Container, containers());
     let stream = act(&mut st, Action::Logs)
         .iter()
         .find_map(|e| {
@@ -376,7 +332,7 @@ fn log_search_finds_and_cycles_matches() {
     );
     act(&mut st, Action::Search);
     typed(&mut st, "error");
-    key(&mut st, KeyCode::Enter);
+    key(&mut st, "enter");
     let cur = |st: &AppState| {
         if let View::Logs(l) = st.top() {
             l.current_match
@@ -400,7 +356,7 @@ fn log_search_finds_and_cycles_matches() {
 #[test]
 fn selection_follows_the_object_and_drives_stats() {
     let mut st = state(false);
-    let fx = snapshot(&mut st, ResourceKind::Container, containers());
+    let fx = snapshot(&mut st, &src(), ResourceKind::Container, containers());
     assert!(
         fx.iter()
             .any(|e| matches!(e, Effect::Stats(Some(k)) if k.id == "id-db"))
@@ -413,7 +369,7 @@ fn selection_follows_the_object_and_drives_stats() {
     // A new snapshot where an earlier row sorts first: selection stays on "lonely".
     let mut rs = containers();
     rs.push(res(ResourceKind::Container, "alpha", None));
-    let fx = snapshot(&mut st, ResourceKind::Container, rs);
+    let fx = snapshot(&mut st, &src(), ResourceKind::Container, rs);
     match st.top() {
         View::Table(t) => assert_eq!(t.selected_row().map(|r| r.name.as_str()), Some("lonely")),
         _ => unreachable!(),
@@ -425,29 +381,8 @@ fn selection_follows_the_object_and_drives_stats() {
 fn ctrl_c_always_quits() {
     let mut st = state(false);
     act(&mut st, Action::Filter);
-    let fx = update(
-        &mut st,
-        Msg::Term(Event::Key(KeyEvent::new(
-            KeyCode::Char('c'),
-            KeyModifiers::CONTROL,
-        ))),
-    );
+    let fx = key(&mut st, "ctrl-c");
     assert!(fx.contains(&Effect::Quit));
-}
-
-fn command(st: &mut AppState, cmd: &str) {
-    act(st, Action::Command);
-    typed(st, cmd);
-    key(st, KeyCode::Enter);
-}
-
-fn acts(fx: &[Effect]) -> Vec<(String, ResourceAction)> {
-    fx.iter()
-        .filter_map(|e| match e {
-            Effect::Act { name, action, .. } => Some((name.clone(), action.clone())),
-            _ => None,
-        })
-        .collect()
 }
 
 #[test]
@@ -456,7 +391,7 @@ fn scale_asks_the_replica_count_and_zero_is_confirmed() {
     command(&mut st, "services");
     let mut web = res(ResourceKind::Service, "web", Some("shop"));
     web.cells[2] = "2/3".into();
-    snapshot(&mut st, ResourceKind::Service, vec![web]);
+    snapshot(&mut st, &src(), ResourceKind::Service, vec![web]);
 
     act(&mut st, Action::Scale);
     let Mode::Prompt(p) = &st.mode else {
@@ -465,9 +400,9 @@ fn scale_asks_the_replica_count_and_zero_is_confirmed() {
     assert_eq!(p.input.text, "3", "pre-filled with the desired count");
     assert!(p.question.contains("2/3"), "{}", p.question);
 
-    key(&mut st, KeyCode::Backspace);
+    key(&mut st, "backspace");
     typed(&mut st, "x");
-    key(&mut st, KeyCode::Enter);
+    key(&mut st, "enter");
     let Mode::Prompt(p) = &st.mode else {
         panic!("bad input keeps the prompt")
     };
@@ -477,9 +412,9 @@ fn scale_asks_the_replica_count_and_zero_is_confirmed() {
             .is_some_and(|e| e.contains("whole number"))
     );
 
-    key(&mut st, KeyCode::Backspace);
+    key(&mut st, "backspace");
     typed(&mut st, "5");
-    let fx = key(&mut st, KeyCode::Enter);
+    let fx = key(&mut st, "enter");
     assert_eq!(
         acts(&fx),
         vec![("web".to_string(), ResourceAction::Scale(5))]
@@ -488,12 +423,12 @@ fn scale_asks_the_replica_count_and_zero_is_confirmed() {
 
     // Scaling to zero takes capacity away: asks first.
     act(&mut st, Action::Scale);
-    key(&mut st, KeyCode::Backspace);
+    key(&mut st, "backspace");
     typed(&mut st, "0");
-    let fx = key(&mut st, KeyCode::Enter);
+    let fx = key(&mut st, "enter");
     assert!(acts(&fx).is_empty());
     assert!(matches!(st.mode, Mode::Confirm(_)));
-    let fx = key(&mut st, KeyCode::Char('y'));
+    let fx = key(&mut st, 'y');
     assert_eq!(
         acts(&fx),
         vec![("web".to_string(), ResourceAction::Scale(0))]
@@ -501,7 +436,7 @@ fn scale_asks_the_replica_count_and_zero_is_confirmed() {
 
     // Not offered on containers.
     command(&mut st, "containers");
-    snapshot(&mut st, ResourceKind::Container, containers());
+    snapshot(&mut st, &src(), ResourceKind::Container, containers());
     act(&mut st, Action::Scale);
     assert!(matches!(st.mode, Mode::Normal));
     assert!(
@@ -517,21 +452,22 @@ fn removing_a_stack_needs_its_name_typed() {
     command(&mut st, "stacks");
     snapshot(
         &mut st,
+        &src(),
         ResourceKind::Stack,
         vec![res(ResourceKind::Stack, "shop", None)],
     );
     act(&mut st, Action::Remove);
     assert!(matches!(&st.mode, Mode::Confirm(c) if c.typed.is_some()));
     // `y` is just a letter here.
-    let fx = key(&mut st, KeyCode::Char('y'));
+    let fx = key(&mut st, 'y');
     assert!(acts(&fx).is_empty());
-    let fx = key(&mut st, KeyCode::Enter);
+    let fx = key(&mut st, "enter");
     assert!(acts(&fx).is_empty(), "a wrong name removes nothing");
     assert!(st.toast.as_ref().is_some_and(|t| t.error));
 
     act(&mut st, Action::Remove);
     typed(&mut st, "shop");
-    let fx = key(&mut st, KeyCode::Enter);
+    let fx = key(&mut st, "enter");
     assert_eq!(
         acts(&fx),
         vec![("shop".to_string(), ResourceAction::Remove)]
@@ -544,6 +480,7 @@ fn swarm_actions_are_refused_in_read_only_mode() {
     command(&mut st, "nodes");
     snapshot(
         &mut st,
+        &src(),
         ResourceKind::Node,
         vec![res(ResourceKind::Node, "node-1", None)],
     );
@@ -582,6 +519,7 @@ fn a_source_that_is_not_a_manager_says_so_in_the_view() {
     // Once it becomes a manager, the first snapshot clears the notice.
     snapshot(
         &mut st,
+        &src(),
         ResourceKind::Stack,
         vec![res(ResourceKind::Stack, "shop", None)],
     );
@@ -600,23 +538,13 @@ fn kube_row(kind: ResourceKind, name: &str, id: &str, parent: Option<&str>) -> R
     r
 }
 
-fn kube_snapshot(st: &mut AppState, kind: ResourceKind, rs: Vec<Resource>) {
-    update(
-        st,
-        Msg::Backend(BackendEvent::Snapshot {
-            source: kube_src(),
-            kind,
-            resources: rs,
-        }),
-    );
-}
-
 #[test]
 fn enter_on_a_namespace_or_context_switches_the_source() {
     let mut st = state(true);
     command(&mut st, "pods");
-    kube_snapshot(
+    snapshot(
         &mut st,
+        &kube_src(),
         ResourceKind::Pod,
         vec![kube_row(
             ResourceKind::Pod,
@@ -627,8 +555,9 @@ fn enter_on_a_namespace_or_context_switches_the_source() {
     );
     assert_eq!(names(&st), ["web-1"]);
     command(&mut st, "ns");
-    kube_snapshot(
+    snapshot(
         &mut st,
+        &kube_src(),
         ResourceKind::Namespace,
         vec![
             kube_row(ResourceKind::Namespace, "all", "", None),
@@ -670,16 +599,17 @@ fn deployment_scale_reads_ready_and_drills_into_its_pods() {
     let mut web = kube_row(ResourceKind::Deployment, "web", "shop/web", Some("shop"));
     web.cells[1] = "web".into();
     web.cells[2] = "2/3".into();
-    kube_snapshot(&mut st, ResourceKind::Deployment, vec![web]);
+    snapshot(&mut st, &kube_src(), ResourceKind::Deployment, vec![web]);
     act(&mut st, Action::Scale);
     let Mode::Prompt(p) = &st.mode else {
         panic!("scale opens a prompt")
     };
     assert_eq!(p.input.text, "3", "pre-filled with the desired count");
-    key(&mut st, KeyCode::Esc);
+    key(&mut st, "esc");
 
-    kube_snapshot(
+    snapshot(
         &mut st,
+        &kube_src(),
         ResourceKind::Pod,
         vec![
             kube_row(ResourceKind::Pod, "web-a", "shop/web-a", Some("web")),
@@ -688,8 +618,9 @@ fn deployment_scale_reads_ready_and_drills_into_its_pods() {
     );
     act(&mut st, Action::Enter);
     assert_eq!(names(&st), ["web-a"], "a deployment's pods");
-    kube_snapshot(
+    snapshot(
         &mut st,
+        &kube_src(),
         ResourceKind::PodContainer,
         vec![
             kube_row(
@@ -715,8 +646,9 @@ fn deployment_scale_reads_ready_and_drills_into_its_pods() {
 fn toggle_previous_reopens_the_log_stream() {
     let mut st = state(false);
     command(&mut st, "pods");
-    kube_snapshot(
+    snapshot(
         &mut st,
+        &kube_src(),
         ResourceKind::Pod,
         vec![kube_row(
             ResourceKind::Pod,
@@ -734,7 +666,7 @@ fn toggle_previous_reopens_the_log_stream() {
         })
         .expect("OpenLogs");
     assert!(!first.1);
-    let fx = key(&mut st, KeyCode::Char('P'));
+    let fx = key(&mut st, 'P');
     let again = fx
         .iter()
         .find_map(|e| match e {

@@ -2,7 +2,6 @@
 //! colour degradation, the audit log, and robustness against garbage input.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use fleetdeck::app::action::Action;
@@ -10,42 +9,8 @@ use fleetdeck::audit::{AuditEntry, AuditLog};
 use fleetdeck::config::{self, ColorSupport, Config, KeyChord, KeyContext, Keymap, Role, Theme};
 use ratatui::style::{Color, Modifier};
 
-/// Tests that read or change the process environment (XDG dirs, NO_COLOR, USER) take this
-/// lock: `set_var` while another thread reads the environment is undefined behaviour.
-static ENV: Mutex<()> = Mutex::new(());
-
-fn env_lock() -> MutexGuard<'static, ()> {
-    ENV.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Run `f` with the given variables set (None = removed), restoring them afterwards.
-fn with_env<R>(vars: &[(&str, Option<&str>)], f: impl FnOnce() -> R) -> R {
-    let _guard = env_lock();
-    let saved: Vec<_> = vars
-        .iter()
-        .map(|(k, _)| (k.to_string(), std::env::var_os(k)))
-        .collect();
-    for (k, v) in vars {
-        // SAFETY: every test in this binary that touches the environment holds `ENV`.
-        unsafe {
-            match v {
-                Some(v) => std::env::set_var(k, v),
-                None => std::env::remove_var(k),
-            }
-        }
-    }
-    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    for (k, v) in saved {
-        // SAFETY: as above.
-        unsafe {
-            match v {
-                Some(v) => std::env::set_var(&k, v),
-                None => std::env::remove_var(&k),
-            }
-        }
-    }
-    out.unwrap_or_else(|p| std::panic::resume_unwind(p))
-}
+use crate::support::console::IntoKey;
+use crate::support::{env_lock, with_env};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config")
@@ -53,10 +18,6 @@ fn fixtures() -> PathBuf {
 
 fn fixture(rel: &str) -> PathBuf {
     fixtures().join(rel)
-}
-
-fn key(c: char) -> KeyEvent {
-    KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
 }
 
 /// Assert an error displays as `<file>:<line>:<col>: ...` and mentions `needle`.
@@ -146,7 +107,10 @@ fn user_keymap_overrides_one_key_and_keeps_the_rest() {
     let k = Keymap::load_from_dir("default", &fixture("keymaps"))
         .unwrap()
         .value;
-    assert_eq!(k.lookup(KeyContext::Table, &key('x')), Some(Action::Kill));
+    assert_eq!(
+        k.lookup(KeyContext::Table, &'x'.into_key()),
+        Some(Action::Kill)
+    );
     assert_eq!(
         k.lookup(
             KeyContext::Table,
@@ -169,7 +133,10 @@ fn user_keymap_overrides_one_key_and_keeps_the_rest() {
             );
         }
     }
-    assert_eq!(k.lookup(KeyContext::Global, &key('q')), Some(Action::Quit));
+    assert_eq!(
+        k.lookup(KeyContext::Global, &'q'.into_key()),
+        Some(Action::Quit)
+    );
 }
 
 #[test]
@@ -209,7 +176,7 @@ fn user_files_are_found_through_xdg_config_home() {
         Some(Color::Rgb(0, 0x80, 0x80))
     );
     assert_eq!(
-        s.keymap.lookup(KeyContext::Table, &key('x')),
+        s.keymap.lookup(KeyContext::Table, &'x'.into_key()),
         Some(Action::Kill)
     );
 
@@ -221,7 +188,10 @@ fn user_files_are_found_through_xdg_config_home() {
     .unwrap();
     assert_eq!(loaded.value.theme.name, "mono");
     assert_eq!(
-        loaded.value.keymap.lookup(KeyContext::Table, &key('j')),
+        loaded
+            .value
+            .keymap
+            .lookup(KeyContext::Table, &'j'.into_key()),
         Some(Action::Down)
     );
 }
@@ -466,7 +436,10 @@ fn bad_theme_or_keymap_warns_and_falls_back() {
     // The built-ins of the same names are used.
     assert_eq!(loaded.value.theme.name, "light");
     assert_eq!(
-        loaded.value.keymap.lookup(KeyContext::Table, &key('j')),
+        loaded
+            .value
+            .keymap
+            .lookup(KeyContext::Table, &'j'.into_key()),
         Some(Action::Down)
     );
 

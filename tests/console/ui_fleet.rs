@@ -3,13 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use fleetdeck::app::{AppState, Msg, update};
 use fleetdeck::backend::BackendEvent;
-use fleetdeck::config::Settings;
 use fleetdeck::model::{Health, Resource, ResourceKey, ResourceKind, SourceId, SourceStatus};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
+
+use crate::support::console::*;
 
 const FP: &str = "SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8";
 
@@ -69,57 +67,36 @@ fn device(
 }
 
 fn state() -> AppState {
-    let mut st = AppState::new(Settings::default(), false);
-    update(
+    let mut st = bare_state();
+    status(
         &mut st,
-        Msg::Backend(BackendEvent::Status(
-            src(),
-            SourceStatus::Connected("1/3 devices up".into()),
-        )),
+        &src(),
+        SourceStatus::Connected("1/3 devices up".into()),
     );
-    update(
+    snapshot(
         &mut st,
-        Msg::Backend(BackendEvent::Snapshot {
-            source: src(),
-            kind: ResourceKind::Device,
-            resources: vec![
-                device("gw-01", "up", Health::Ok, true, &[("sandboxes", "app,db")]),
-                device(
-                    "gw-02",
-                    &format!("unknown key {FP}"),
-                    Health::Failed,
-                    false,
-                    &[("host_key", "unknown"), ("fingerprint", FP)],
-                ),
-                device(
-                    "gw-03",
-                    "CHANGED key SHA256:Zm9vYmFyYmF6cXV4cXV1eHh5enp5eHh5enp5eHh5enp5",
-                    Health::Failed,
-                    false,
-                    &[],
-                ),
-            ],
-        }),
+        &src(),
+        ResourceKind::Device,
+        vec![
+            device("gw-01", "up", Health::Ok, true, &[("sandboxes", "app,db")]),
+            device(
+                "gw-02",
+                &format!("unknown key {FP}"),
+                Health::Failed,
+                false,
+                &[("host_key", "unknown"), ("fingerprint", FP)],
+            ),
+            device(
+                "gw-03",
+                "CHANGED key SHA256:Zm9vYmFyYmF6cXV4cXV1eHh5enp5eHh5enp5eHh5enp5",
+                Health::Failed,
+                false,
+                &[],
+            ),
+        ],
     );
-    key(&mut st, KeyCode::Char(':'));
-    for c in "devices".chars() {
-        key(&mut st, KeyCode::Char(c));
-    }
-    key(&mut st, KeyCode::Enter);
+    command(&mut st, "devices");
     st
-}
-
-fn key(st: &mut AppState, code: KeyCode) {
-    update(
-        st,
-        Msg::Term(Event::Key(KeyEvent::new(code, KeyModifiers::NONE))),
-    );
-}
-
-fn draw(st: &mut AppState, w: u16, h: u16) -> String {
-    let mut term = Terminal::new(TestBackend::new(w, h)).expect("terminal");
-    term.draw(|f| fleetdeck::ui::render(f, st)).expect("draw");
-    format!("{}", term.backend())
 }
 
 #[test]
@@ -131,8 +108,8 @@ fn devices_160x24() {
 #[test]
 fn accept_host_key_dialog_shows_the_fingerprint() {
     let mut st = state();
-    key(&mut st, KeyCode::Down);
-    key(&mut st, KeyCode::Char('A'));
+    key(&mut st, "down");
+    key(&mut st, 'A');
     let screen = draw(&mut st, 120, 24);
     assert!(screen.contains(&format!("Presented key: {FP}")), "{screen}");
     insta::assert_snapshot!(screen);
@@ -141,7 +118,7 @@ fn accept_host_key_dialog_shows_the_fingerprint() {
 #[test]
 fn sandbox_picker() {
     let mut st = state();
-    key(&mut st, KeyCode::Char('S'));
+    key(&mut st, 'S');
     insta::assert_snapshot!(draw(&mut st, 100, 20));
 }
 
@@ -325,30 +302,9 @@ fn with_rollouts() -> AppState {
         (ResourceKind::Rollout, rollouts),
         (ResourceKind::DeviceUpdate, updates),
     ] {
-        update(
-            &mut st,
-            Msg::Backend(BackendEvent::Snapshot {
-                source: src(),
-                kind,
-                resources,
-            }),
-        );
+        snapshot(&mut st, &src(), kind, resources);
     }
     st
-}
-
-fn command(st: &mut AppState, text: &str) {
-    key(st, KeyCode::Char(':'));
-    for c in text.chars() {
-        key(st, KeyCode::Char(c));
-    }
-    key(st, KeyCode::Enter);
-}
-
-fn typed(st: &mut AppState, text: &str) {
-    for c in text.chars() {
-        key(st, KeyCode::Char(c));
-    }
 }
 
 #[test]
@@ -370,8 +326,8 @@ fn updates_of_a_rollout_80x24() {
     let mut st = with_rollouts();
     command(&mut st, "rollouts");
     // Sorted by name: the newest rollout is the last row.
-    key(&mut st, KeyCode::End);
-    key(&mut st, KeyCode::Enter);
+    key(&mut st, "end");
+    key(&mut st, "enter");
     let screen = draw(&mut st, 80, 24);
     assert!(screen.contains("Updates(20261123-153012)"), "{screen}");
     insta::assert_snapshot!(screen);
@@ -387,12 +343,12 @@ fn updates_160x48() {
 #[test]
 fn update_prompt_with_an_option_error_80x24() {
     let mut st = state();
-    key(&mut st, KeyCode::Char('U'));
+    key(&mut st, 'U');
     typed(
         &mut st,
         "https://artifacts.example.com/appliance-2026.11.mender -f 0",
     );
-    key(&mut st, KeyCode::Enter);
+    key(&mut st, "enter");
     insta::assert_snapshot!(draw(&mut st, 80, 24));
 }
 
@@ -400,12 +356,12 @@ fn update_prompt_with_an_option_error_80x24() {
 fn update_confirmation_of_the_shown_devices_80x24() {
     let mut st = state();
     command(&mut st, "devices prod");
-    key(&mut st, KeyCode::Char('U'));
+    key(&mut st, 'U');
     typed(
         &mut st,
         "https://artifacts.example.com/releases/appliance-2026.11.mender -p 2 -f 50%",
     );
-    key(&mut st, KeyCode::Enter);
+    key(&mut st, "enter");
     let screen = draw(&mut st, 80, 24);
     assert!(
         screen.contains("[y] yes"),
@@ -418,7 +374,7 @@ fn update_confirmation_of_the_shown_devices_80x24() {
 fn help_on_device_updates_80x40() {
     let mut st = with_rollouts();
     command(&mut st, "updates");
-    key(&mut st, KeyCode::Char('?'));
+    key(&mut st, '?');
     insta::assert_snapshot!(draw(&mut st, 80, 40));
 }
 
@@ -439,6 +395,6 @@ fn quit_while_updating_80x24() {
             }],
         }),
     );
-    key(&mut st, KeyCode::Char('q'));
+    key(&mut st, 'q');
     insta::assert_snapshot!(draw(&mut st, 80, 24));
 }

@@ -3,16 +3,13 @@
 
 use crate::support::mender_server;
 
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-use fleetdeck::app::action::Action;
 use fleetdeck::app::{AppState, Msg, update};
 use fleetdeck::backend::BackendEvent;
 use fleetdeck::backend::mender::map;
-use fleetdeck::config::Settings;
 use fleetdeck::model::{ResourceKind, SourceId, SourceStatus};
 use mender_server::fixture;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
+
+use crate::support::console::*;
 
 fn src() -> SourceId {
     SourceId::new("mender:hosted")
@@ -23,13 +20,11 @@ fn ago(secs: i64) -> Option<jiff::Timestamp> {
 }
 
 fn state() -> AppState {
-    let mut st = AppState::new(Settings::default(), false);
-    update(
+    let mut st = bare_state();
+    status(
         &mut st,
-        Msg::Backend(BackendEvent::Status(
-            src(),
-            SourceStatus::Connected("Mender hosted.mender.io".into()),
-        )),
+        &src(),
+        SourceStatus::Connected("Mender hosted.mender.io".into()),
     );
     let deps = fixture("deployments.json");
     let stats = [
@@ -45,14 +40,7 @@ fn state() -> AppState {
         .collect();
     rows[0].created = ago(3 * 86400);
     rows[1].created = ago(2 * 3600);
-    update(
-        &mut st,
-        Msg::Backend(BackendEvent::Snapshot {
-            source: src(),
-            kind: ResourceKind::MenderDeployment,
-            resources: rows,
-        }),
-    );
+    snapshot(&mut st, &src(), ResourceKind::MenderDeployment, rows);
     let inv = map::inventory_by_id(fixture("inventory_devices.json").as_array().unwrap());
     let mut devs: Vec<_> = fixture("devauth_devices.json")
         .as_array()
@@ -63,45 +51,8 @@ fn state() -> AppState {
     for (i, d) in devs.iter_mut().enumerate() {
         d.created = ago(30 + 60 * i as i64 * 7);
     }
-    update(
-        &mut st,
-        Msg::Backend(BackendEvent::Snapshot {
-            source: src(),
-            kind: ResourceKind::MenderDevice,
-            resources: devs,
-        }),
-    );
+    snapshot(&mut st, &src(), ResourceKind::MenderDevice, devs);
     st
-}
-
-fn draw(st: &mut AppState, w: u16, h: u16) -> String {
-    let mut term = Terminal::new(TestBackend::new(w, h)).expect("terminal");
-    term.draw(|f| fleetdeck::ui::render(f, st)).expect("draw");
-    format!("{}", term.backend())
-}
-
-fn key(st: &mut AppState, c: char) {
-    update(
-        st,
-        Msg::Term(Event::Key(KeyEvent::new(
-            KeyCode::Char(c),
-            KeyModifiers::NONE,
-        ))),
-    );
-}
-
-fn command(st: &mut AppState, cmd: &str) {
-    update(st, Msg::Action(Action::Command));
-    for c in cmd.chars() {
-        key(st, c);
-    }
-    update(
-        st,
-        Msg::Term(Event::Key(KeyEvent::new(
-            KeyCode::Enter,
-            KeyModifiers::NONE,
-        ))),
-    );
 }
 
 #[test]
@@ -160,14 +111,7 @@ fn mender_deployment_devices_120x16() {
             rows.push(map::deployment_device_row(&src(), id, name, d));
         }
     }
-    update(
-        &mut st,
-        Msg::Backend(BackendEvent::Snapshot {
-            source: src(),
-            kind: ResourceKind::MenderDeploymentDevice,
-            resources: rows,
-        }),
-    );
+    snapshot(&mut st, &src(), ResourceKind::MenderDeploymentDevice, rows);
     command(&mut st, "mdd");
     insta::assert_snapshot!(draw(&mut st, 120, 16));
 }

@@ -6,13 +6,12 @@ use std::collections::BTreeMap;
 use fleetdeck::app::action::Action;
 use fleetdeck::app::{AppState, Effect, Msg, update};
 use fleetdeck::backend::BackendEvent;
-use fleetdeck::config::Settings;
 use fleetdeck::model::{
     Health, LogLine, Resource, ResourceKey, ResourceKind, SourceId, SourceStatus, StatsSample,
     StyledText,
 };
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
+
+use crate::support::console::*;
 
 fn src() -> SourceId {
     SourceId::new("docker:local")
@@ -56,66 +55,56 @@ fn container(
 
 fn state() -> AppState {
     // Built-in defaults, never the machine's own config files.
-    let mut st = AppState::new(Settings::default(), false);
-    update(
+    let mut st = bare_state();
+    status(
         &mut st,
-        Msg::Backend(BackendEvent::Status(
-            src(),
-            SourceStatus::Connected("Docker 20.10.24 · API 1.41 · default socket".into()),
-        )),
+        &src(),
+        SourceStatus::Connected("Docker 20.10.24 · API 1.41 · default socket".into()),
     );
-    update(
+    snapshot(
         &mut st,
-        Msg::Backend(BackendEvent::Snapshot {
-            source: src(),
-            kind: ResourceKind::Container,
-            resources: vec![
-                container(
-                    "shop-web-1",
-                    "shop/web:1.4",
-                    "running",
-                    "Up 3 hours (healthy)",
-                    "shop",
-                    Health::Ok,
-                    3 * 3600,
-                ),
-                container(
-                    "shop-db-1",
-                    "postgres:16",
-                    "running",
-                    "Up 3 hours",
-                    "shop",
-                    Health::Ok,
-                    3 * 3600,
-                ),
-                container(
-                    "worker",
-                    "busybox:local",
-                    "exited",
-                    "Exited (137) 5 minutes ago",
-                    "",
-                    Health::Failed,
-                    2 * 86400,
-                ),
-                container(
-                    "cron",
-                    "busybox:local",
-                    "created",
-                    "Created",
-                    "",
-                    Health::Stopped,
-                    600,
-                ),
-            ],
-        }),
+        &src(),
+        ResourceKind::Container,
+        vec![
+            container(
+                "shop-web-1",
+                "shop/web:1.4",
+                "running",
+                "Up 3 hours (healthy)",
+                "shop",
+                Health::Ok,
+                3 * 3600,
+            ),
+            container(
+                "shop-db-1",
+                "postgres:16",
+                "running",
+                "Up 3 hours",
+                "shop",
+                Health::Ok,
+                3 * 3600,
+            ),
+            container(
+                "worker",
+                "busybox:local",
+                "exited",
+                "Exited (137) 5 minutes ago",
+                "",
+                Health::Failed,
+                2 * 86400,
+            ),
+            container(
+                "cron",
+                "busybox:local",
+                "created",
+                "Created",
+                "",
+                Health::Stopped,
+                600,
+            ),
+        ],
     );
     st
-}
-
-fn draw(st: &mut AppState, w: u16, h: u16) -> String {
-    let mut term = Terminal::new(TestBackend::new(w, h)).expect("terminal");
-    term.draw(|f| fleetdeck::ui::render(f, st)).expect("draw");
-    format!("{}", term.backend())
 }
 
 #[test]
@@ -148,48 +137,38 @@ fn table_160x48() {
 #[test]
 fn table_filtered_and_unreachable_source() {
     let mut st = state();
-    update(
+    status(
         &mut st,
-        Msg::Backend(BackendEvent::Status(
-            src(),
-            SourceStatus::Reconnecting {
-                error: "cannot reach Docker at unix:///var/run/docker.sock: connection refused"
-                    .into(),
-                retry_in_secs: 4,
-            },
-        )),
+        &src(),
+        SourceStatus::Reconnecting {
+            error: "cannot reach Docker at unix:///var/run/docker.sock: connection refused".into(),
+            retry_in_secs: 4,
+        },
     );
-    update(&mut st, Msg::Action(Action::Filter));
-    for c in "shop".chars() {
-        update(
-            &mut st,
-            Msg::Term(crossterm::event::Event::Key(
-                crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char(c)),
-            )),
-        );
-    }
+    act(&mut st, Action::Filter);
+    typed(&mut st, "shop");
     insta::assert_snapshot!(draw(&mut st, 80, 24));
 }
 
 #[test]
 fn confirm_dialog_80x24() {
     let mut st = state();
-    update(&mut st, Msg::Action(Action::Down));
-    update(&mut st, Msg::Action(Action::Remove));
+    act(&mut st, Action::Down);
+    act(&mut st, Action::Remove);
     insta::assert_snapshot!(draw(&mut st, 80, 24));
 }
 
 #[test]
 fn help_80x24() {
     let mut st = state();
-    update(&mut st, Msg::Action(Action::Help));
+    act(&mut st, Action::Help);
     insta::assert_snapshot!(draw(&mut st, 80, 24));
 }
 
 #[test]
 fn logs_80x24_with_prefixes_search_and_colours() {
     let mut st = state();
-    let fx = update(&mut st, Msg::Action(Action::Logs));
+    let fx = act(&mut st, Action::Logs);
     let stream = fx
         .iter()
         .find_map(|e| {
@@ -235,40 +214,10 @@ fn logs_80x24_with_prefixes_search_and_colours() {
         &mut st,
         Msg::Backend(BackendEvent::LogLines { stream, lines }),
     );
-    update(&mut st, Msg::Action(Action::ToggleTimestamps));
-    update(&mut st, Msg::Action(Action::Search));
-    for c in "error".chars() {
-        update(
-            &mut st,
-            Msg::Term(crossterm::event::Event::Key(
-                crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char(c)),
-            )),
-        );
-    }
-    update(
-        &mut st,
-        Msg::Term(crossterm::event::Event::Key(
-            crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Enter),
-        )),
-    );
+    act(&mut st, Action::ToggleTimestamps);
+    act(&mut st, Action::Search);
+    typed(&mut st, "error<enter>");
     insta::assert_snapshot!(draw(&mut st, 80, 24));
-}
-
-fn command(st: &mut AppState, cmd: &str) {
-    update(st, Msg::Action(Action::Command));
-    for c in cmd.chars().chain(['\r']) {
-        let code = if c == '\r' {
-            crossterm::event::KeyCode::Enter
-        } else {
-            crossterm::event::KeyCode::Char(c)
-        };
-        update(
-            st,
-            Msg::Term(crossterm::event::Event::Key(
-                crossterm::event::KeyEvent::new(code, crossterm::event::KeyModifiers::NONE),
-            )),
-        );
-    }
 }
 
 fn service(name: &str, replicas: &str, update_text: &str, health: Health) -> Resource {
@@ -300,18 +249,16 @@ fn service(name: &str, replicas: &str, update_text: &str, health: Health) -> Res
 fn services_with_update_progress_and_scale_prompt_80x24() {
     let mut st = state();
     command(&mut st, "services");
-    update(
+    snapshot(
         &mut st,
-        Msg::Backend(BackendEvent::Snapshot {
-            source: src(),
-            kind: ResourceKind::Service,
-            resources: vec![
-                service("shop_web", "3/3", "updating 1/3", Health::Pending),
-                service("shop_worker", "1/1", "rollback_completed", Health::Ok),
-            ],
-        }),
+        &src(),
+        ResourceKind::Service,
+        vec![
+            service("shop_web", "3/3", "updating 1/3", Health::Pending),
+            service("shop_worker", "1/1", "rollback_completed", Health::Ok),
+        ],
     );
-    update(&mut st, Msg::Action(Action::Scale));
+    act(&mut st, Action::Scale);
     insta::assert_snapshot!(draw(&mut st, 80, 24));
 }
 

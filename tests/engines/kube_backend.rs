@@ -3,14 +3,14 @@
 //! code path (HTTP, watch streams, log streams, websocket exec).
 
 use crate::support;
+use crate::support::console;
 
 use std::time::Duration;
 
 use fleetdeck::app::action::Action;
-use fleetdeck::app::{AppState, Msg, update};
+use fleetdeck::app::{Msg, update};
 use fleetdeck::backend::kube::{KubeBackend, NsScope};
 use fleetdeck::backend::{Backend, BackendEvent, ShellOpts, ShellSession};
-use fleetdeck::config::Settings;
 use fleetdeck::model::{
     Health, LogLine, LogOpts, Resource, ResourceAction, ResourceKey, ResourceKind, SourceStatus,
 };
@@ -745,26 +745,11 @@ async fn forbidden_list_shows_in_the_view_then_recovers() {
     assert_eq!(reason, "forbidden: list pods in namespace shop");
 
     // The view says so in place of rows.
-    let mut st = AppState::new(Settings::default(), false);
-    update(&mut st, Msg::Action(Action::Command));
-    for c in "pods\r".chars() {
-        let code = if c == '\r' {
-            crossterm::event::KeyCode::Enter
-        } else {
-            crossterm::event::KeyCode::Char(c)
-        };
-        update(
-            &mut st,
-            Msg::Term(crossterm::event::Event::Key(
-                crossterm::event::KeyEvent::new(code, crossterm::event::KeyModifiers::NONE),
-            )),
-        );
-    }
+    let mut st = console::bare_state();
+    console::act(&mut st, Action::Command);
+    console::typed(&mut st, "pods<enter>");
     update(&mut st, Msg::Backend(ev));
-    let mut term =
-        ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 20)).expect("terminal");
-    term.draw(|f| fleetdeck::ui::render(f, &mut st)).unwrap();
-    let screen = format!("{}", term.backend());
+    let screen = console::draw(&mut st, 120, 20);
     assert!(
         screen.contains("kube:test: forbidden: list pods in namespace shop"),
         "{screen}"

@@ -11,6 +11,7 @@
 #![allow(dead_code)]
 
 pub mod artifact_server;
+pub mod console;
 pub mod device;
 pub mod fake_link;
 pub mod kube_server;
@@ -24,13 +25,54 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 /// The image every Docker test runs: Debian's static busybox, imported (no registry needed).
 pub const TEST_IMAGE: &str = "fleetdeck-test/busybox:local";
 /// The label that marks everything tests create.
 pub const TEST_LABEL: &str = "fleetdeck.test";
+
+/// Tests that read or change the process environment (XDG dirs, `NO_COLOR`, `HOME`, `USER`)
+/// take this lock: the test files share one binary, and `set_var` while another thread reads
+/// the environment is undefined behaviour (and would hand that thread the other test's
+/// config directory).
+static ENV: Mutex<()> = Mutex::new(());
+
+/// Hold the environment lock (a test that panicked while holding it does not poison it).
+pub fn env_lock() -> MutexGuard<'static, ()> {
+    ENV.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Run `f` with the given variables set (None = removed) under [`env_lock`], restoring them
+/// afterwards, also when `f` panics.
+pub fn with_env<R>(vars: &[(&str, Option<&str>)], f: impl FnOnce() -> R) -> R {
+    let _guard = env_lock();
+    let saved: Vec<_> = vars
+        .iter()
+        .map(|(k, _)| (k.to_string(), std::env::var_os(k)))
+        .collect();
+    for (k, v) in vars {
+        // SAFETY: every test in these binaries that touches the environment holds `ENV`.
+        unsafe {
+            match v {
+                Some(v) => std::env::set_var(k, v),
+                None => std::env::remove_var(k),
+            }
+        }
+    }
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    for (k, v) in saved {
+        // SAFETY: as above.
+        unsafe {
+            match v {
+                Some(v) => std::env::set_var(&k, v),
+                None => std::env::remove_var(&k),
+            }
+        }
+    }
+    out.unwrap_or_else(|p| std::panic::resume_unwind(p))
+}
 
 /// Why a component is unavailable, recorded by its probe for `require` to print.
 fn reasons() -> &'static Mutex<HashMap<String, String>> {
