@@ -4,7 +4,7 @@
 # the simulated devices Debian's mender-client 3.4 and mender-artifact, python3, procps), makes
 # sure a Docker Engine answers, then runs the gates (rustfmt, clippy with warnings as errors,
 # cargo deny for licences/bans/sources) and `cargo test`. Extra arguments go to `cargo test`
-# (and skip the gates: `bash tests/run.sh --test update_ssh` is for a quick re-run).
+# (and skip the gates: `bash tests/run.sh --test engines update_ssh::` is for a quick re-run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

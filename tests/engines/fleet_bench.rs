@@ -1,7 +1,7 @@
 //! Fleet figures (ignored by default; run with the release binary):
 //!
 //!   cargo build --release
-//!   FLEETDECK_BIN=target/release/fleetdeck cargo test --release --test fleet_bench -- --ignored --nocapture
+//!   FLEETDECK_BIN=target/release/fleetdeck cargo test --release --test engines fleet_bench:: -- --ignored --nocapture
 //!
 //! 100 devices = 10 real sshd instances × 10 loopback ports (sshd listens on at most 16). Measures (a) a full facts refresh
 //! of all 100 devices (`fleetdeck ls devices -o json`: connect + auth + the facts script on

@@ -1,6 +1,6 @@
 //! Mender figures (ignored by default; measure a release build):
 //!
-//!   cargo test --release --test mender_bench -- --ignored --nocapture --test-threads 1
+//!   cargo test --release --test engines mender_bench:: -- --ignored --nocapture --test-threads 1
 //!
 //! 2,000 devices and 1,500 deployments (1,480 finished, 20 in progress) served by the test
 //! double (tests/support/mender_server.rs). The double runs on its own runtime thread; the

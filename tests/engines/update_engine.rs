@@ -1,7 +1,7 @@
 //! The update engine (src/rollout) over in-memory devices that follow the Mender 5 contract
 //! (tests/support/fake_link.rs): rollout limits, pause/resume/abort, failure paths and resuming
 //! from the state dir. The same driver runs over real SSH, against the real Mender 3 client
-//! and the 4.0/5.x simulator, in tests/update_ssh.rs.
+//! and the 4.0/5.x simulator, in tests/engines/update_ssh.rs.
 
 use crate::support;
 

@@ -1001,7 +1001,7 @@ fn console_update_from_keys_is_killed_mid_reboot_and_a_new_console_commits_it() 
 /// Figures for docs/PERFORMANCE.md (not a pass/fail timing): `fleetdeck update` over N real
 /// sshd devices running the real Mender 3 client (DEVICES, default 20; PARALLEL, default 5;
 /// CLIENT=3|4.0|5); the CLI process's CPU (user+sys, incl. SSH crypto) and wall time per device.
-/// `cargo test --release --test update_ssh -- --ignored --nocapture rollout_cpu_over_real_ssh`
+/// `cargo test --release --test engines -- --ignored --nocapture update_ssh::rollout_cpu_over_real_ssh`
 #[test]
 #[ignore]
 fn rollout_cpu_over_real_ssh() {
