@@ -7,6 +7,9 @@
 //! of all 100 devices (`fleetdeck ls devices -o json`: connect + auth + the facts script on
 //! each, concurrency 32), (b) the peak RSS of that process, (c) the console: launch → the
 //! header says 100/100 devices up, and its RSS (VmRSS / VmHWM) with 100 open sessions.
+//!
+//! Run it on its own (the `fleet_bench::` filter): (b) reads `getrusage(RUSAGE_CHILDREN)`, which
+//! counts every child the test process has reaped, and the engines binary holds other tests too.
 
 use crate::support;
 
