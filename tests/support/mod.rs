@@ -1,8 +1,12 @@
 //! Shared scaffolding for integration tests that need real engines or tools.
 //!
-//! Use from a test file with `mod support;`. Components that are missing make a test skip with
-//! a loud `SKIPPED:` line on stderr, or fail when `FLEETDECK_REQUIRE_ENV=1` (CI sets it so a
-//! broken environment cannot pass silently).
+//! Each test binary (tests/console, tests/engines, tests/e2e) includes it once with
+//! `#[path = "../support/mod.rs"] mod support;`; its modules use `crate::support`. Components
+//! that are missing make a test skip with a loud `SKIPPED:` line on stderr, or fail when
+//! `FLEETDECK_REQUIRE_ENV=1` (CI sets it so a broken environment cannot pass silently).
+//!
+//! The tests of one binary are threads of one process: what is process-wide (the environment,
+//! the swarm node) is shared through a lock here ([`env_lock`], `swarm::Swarm`).
 //!
 //! Docker helpers drive the docker CLI: this is scaffolding, the code under test is the backend.
 //! Everything created carries the label `fleetdeck.test=1` and a unique name, and is removed by a
