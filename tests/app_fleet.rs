@@ -1,6 +1,12 @@
 //! The reducer with device rows: `S` resolves per kind, the sandbox picker, `:run` targets and
 //! confirmation, read-only refusal, the passphrase dialog, accepting a host key, help truth.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure stops at its line"
+)]
+
 use std::collections::BTreeMap;
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};

@@ -1,6 +1,12 @@
 //! The reducer with Mender views: abort (confirmed), create a deployment (prompt + confirm, on
 //! the selection or on every device shown when filtered), read-only refusals, drill-down.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure stops at its line"
+)]
+
 use std::collections::BTreeMap;
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};

@@ -3,6 +3,12 @@
 //! clear-failed / rollback on devices and device updates, pause / resume / abort on rollouts,
 //! drill-down and help truth.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure stops at its line"
+)]
+
 use std::collections::BTreeMap;
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};

@@ -1,5 +1,11 @@
 //! The scriptable subcommands against the real engine.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure stops at its line"
+)]
+
 mod support;
 
 use std::process::Command;

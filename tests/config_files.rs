@@ -1,6 +1,12 @@
 //! Config, theme and keymap files from disk: located errors, user overrides, XDG lookup,
 //! colour degradation, the audit log, and robustness against garbage input.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure stops at its line"
+)]
+
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -19,6 +25,9 @@ fn env_lock() -> MutexGuard<'static, ()> {
 }
 
 /// Run `f` with the given variables set (None = removed), restoring them afterwards.
+// `set_var` is unsafe (edition 2024) because another thread may read the environment: every
+// test in this binary that touches it holds `ENV`, and none reads it from a second thread.
+#[allow(unsafe_code)]
 fn with_env<R>(vars: &[(&str, Option<&str>)], f: impl FnOnce() -> R) -> R {
     let _guard = env_lock();
     let saved: Vec<_> = vars

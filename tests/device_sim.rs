@@ -11,6 +11,12 @@
 //!
 //! Network only on 127.0.0.1; nothing touches the real machine's boot.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure stops at its line"
+)]
+
 mod support;
 
 use std::process::Output;

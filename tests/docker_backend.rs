@@ -4,6 +4,12 @@
 //! Engine tests skip loudly without Docker (fail under FLEETDECK_REQUIRE_ENV=1). They only touch
 //! objects they create (unique names, label `fleetdeck.test=1`), removed by Drop guards.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure stops at its line"
+)]
+
 mod support;
 
 use std::path::{Path, PathBuf};

@@ -1,5 +1,11 @@
 //! The real binary in tmux against the real Docker Engine, driven as an operator would.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure stops at its line"
+)]
+
 mod support;
 
 use std::time::{Duration, Instant};

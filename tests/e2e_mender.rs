@@ -2,6 +2,12 @@
 //! deployment's devices, read a device's deployment log, abort (confirmed, audited; refused
 //! by the server for a finished deployment).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure stops at its line"
+)]
+
 #[path = "support/mender_server.rs"]
 mod mender_server;
 mod support;

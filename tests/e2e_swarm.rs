@@ -1,6 +1,12 @@
 //! The real binary in tmux against a real single-node swarm: an operator opens `:stacks`,
 //! drills into a stack's services and a service's tasks, and reads the service's logs.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure stops at its line"
+)]
+
 mod support;
 
 use std::time::Duration;

@@ -8,6 +8,12 @@
 //! each, concurrency 32), (b) the peak RSS of that process, (c) the console: launch → the
 //! header says 100/100 devices up, and its RSS (VmRSS / VmHWM) with 100 open sessions.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure stops at its line"
+)]
+
 mod support;
 
 use std::time::{Duration, Instant};
@@ -19,10 +25,9 @@ fn bin() -> String {
 }
 
 fn max_rss_children_kb() -> i64 {
-    // SAFETY: getrusage fills the struct we pass.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) };
-    ru.ru_maxrss
+    nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
+        .map(|u| u.max_rss())
+        .unwrap_or(0)
 }
 
 fn status_kb(pid: u32, field: &str) -> u64 {

@@ -2,6 +2,12 @@
 //! auth, host key policy, ProxyJump, facts, file tails, fleet commands, the shell in tmux.
 //! No SSH mocks. Network only on 127.0.0.0/8.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure stops at its line"
+)]
+
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -611,7 +617,7 @@ fn frozen_run(ssh_config: Option<&str>, expect: &str, within: Duration) {
         Ok(out) => out.unwrap(),
         Err(_) => {
             // Still hanging: end it (our own child, by pid) and fail.
-            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            support::kill(pid, rustix::process::Signal::KILL);
             panic!("fleetdeck run hung on a frozen device");
         }
     };

@@ -8,6 +8,12 @@
 //! - L2/L3/L12: terminal-safe JSON/YAML ids, bounded Mender error texts, "loading…" and
 //!   "no answer" instead of an empty table.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure stops at its line"
+)]
+
 mod support;
 
 #[path = "support/mender_server.rs"]

@@ -2,6 +2,12 @@
 //! real API shapes, through a kubeconfig written to a temp dir: `kube::Client` runs its real
 //! code path (HTTP, watch streams, log streams, websocket exec).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure stops at its line"
+)]
+
 mod support;
 
 use std::time::Duration;

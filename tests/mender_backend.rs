@@ -1,6 +1,12 @@
 //! The Mender backend against a local HTTP server that answers like the upstream server and
 //! checks every exchange against the upstream OpenAPI documents (tests/support/mender_server.rs).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure stops at its line"
+)]
+
 #[path = "support/mender_server.rs"]
 mod mender_server;
 

@@ -3,6 +3,12 @@
 //! again afterwards only if the tests did the init). Stacks come from
 //! tests/fixtures/swarm/stack.yml with unique names and are removed afterwards.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure stops at its line"
+)]
+
 mod support;
 
 use std::time::Duration;

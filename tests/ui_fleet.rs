@@ -1,6 +1,12 @@
 //! The device table and the fleet dialogs rendered with TestBackend, compared with insta
 //! snapshots (`INSTA_UPDATE=always` after an intended change).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure stops at its line"
+)]
+
 use std::collections::BTreeMap;
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};

@@ -1,6 +1,12 @@
 //! Mender views rendered with ratatui's TestBackend (insta snapshots): rows mapped from the
 //! real-shaped fixtures by the backend's own mapping.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure stops at its line"
+)]
+
 #[path = "support/mender_server.rs"]
 mod mender_server;
 

@@ -1,6 +1,12 @@
 //! Every view rendered with ratatui's TestBackend and compared with insta snapshots.
 //! `cargo insta review` (or INSTA_UPDATE=always) after an intended change.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure stops at its line"
+)]
+
 use std::collections::BTreeMap;
 
 use fleetdeck::app::action::Action;

@@ -3,6 +3,12 @@
 //! from the state dir. The same driver runs over real SSH, against the real Mender 3 client
 //! and the 4.0/5.x simulator, in tests/update_ssh.rs.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure stops at its line"
+)]
+
 mod support;
 
 use std::collections::BTreeMap;

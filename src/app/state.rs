@@ -445,10 +445,13 @@ impl AppState {
         }
     }
 
+    // The stack is never empty: it starts with one view and `pop` keeps the last one.
+    #[allow(clippy::expect_used, reason = "an invariant of the view stack")]
     pub fn top(&self) -> &View {
         self.stack.last().expect("stack never empty")
     }
 
+    #[allow(clippy::expect_used, reason = "an invariant of the view stack")]
     pub fn top_mut(&mut self) -> &mut View {
         self.stack.last_mut().expect("stack never empty")
     }

@@ -662,6 +662,8 @@ static SPECS: &[KindSpec] = &[
 ];
 
 impl ResourceKind {
+    // `every_kind_resolves_by_its_canonical_alias` (below) looks up every kind.
+    #[allow(clippy::expect_used, reason = "SPECS lists every kind")]
     pub fn spec(self) -> &'static KindSpec {
         SPECS
             .iter()

@@ -94,6 +94,8 @@ impl MenderBackend {
     }
 
     /// Poll more often (tests).
+    // A builder step: nothing holds a clone of `inner` before the backend starts.
+    #[allow(clippy::expect_used, reason = "called before the backend is shared")]
     pub fn with_poll(mut self, poll: Duration) -> Self {
         let inner = Arc::get_mut(&mut self.inner).expect("not shared yet");
         inner.poll = poll;
