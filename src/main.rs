@@ -73,6 +73,13 @@ async fn run(cli: Cli) -> i32 {
             Some(fleetdeck::cli::completions(*shell, &mut std::io::stdout()))
         }
         Some(Command::Man) => Some(fleetdeck::cli::man_page(&mut std::io::stdout())),
+        Some(Command::Schema { kind }) => {
+            let text = fleetdeck::config::schema::generate(kind.name()).unwrap_or_default();
+            Some(std::io::Write::write_all(
+                &mut std::io::stdout(),
+                text.as_bytes(),
+            ))
+        }
         _ => None,
     };
     match generated {
@@ -261,7 +268,7 @@ async fn run(cli: Cli) -> i32 {
             .await
         }
         // Answered before the config was read.
-        Some(Command::Completions { .. } | Command::Man) => Ok(0),
+        Some(Command::Completions { .. } | Command::Man | Command::Schema { .. }) => Ok(0),
     };
     match result {
         Ok(code) => code,
