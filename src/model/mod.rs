@@ -6,7 +6,7 @@ mod log;
 mod resource;
 mod rollout;
 
-pub use kind::{Column, ColumnKind, KindSpec, ResourceKind};
+pub use kind::{Capability, Column, ColumnKind, KindSpec, ResourceKind};
 pub use log::{LogLine, LogOpts, StyleRun, StyledText};
 pub use resource::{
     ActionOutcome, Confirmation, Health, Resource, ResourceAction, ResourceKey, SourceId,

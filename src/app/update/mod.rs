@@ -5,6 +5,7 @@ mod actions;
 mod backend;
 mod command_bar;
 mod describe;
+mod dialogs;
 mod input;
 mod keys;
 mod logs;

@@ -24,12 +24,14 @@ pub(super) fn refuse(
     });
 }
 
-/// Run `ra` on the object, through read-only refusal and its confirmation first.
+/// Run `ra` on the object, through read-only refusal and its confirmation first. `detail` is
+/// a line the confirmation shows (the fingerprint being trusted, what an update does).
 pub(super) fn request_action(
     state: &mut AppState,
     key: crate::model::ResourceKey,
     name: String,
     ra: ResourceAction,
+    detail: Option<String>,
     fx: &mut Vec<Effect>,
 ) {
     let confirm = state.settings.config.confirm_destructive;
@@ -45,7 +47,7 @@ pub(super) fn request_action(
                 name,
                 action: ra,
                 typed: Some(Input::default()),
-                detail: None,
+                detail,
             })
         }
         Confirmation::YesNo if confirm => {
@@ -54,7 +56,7 @@ pub(super) fn request_action(
                 name,
                 action: ra,
                 typed: None,
-                detail: None,
+                detail,
             })
         }
         _ => act(state, key, name, ra, fx),

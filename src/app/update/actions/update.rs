@@ -1,25 +1,74 @@
-//! `U` on fleet devices: the update-over-SSH prompt and its answer.
+//! `U` on fleet devices: ask the artifact (and `-p`/`-f` options), then update the selection
+//! (or every device shown when the table is filtered) over SSH as a rollout, confirmed.
 
-use crate::model::{FailureLimit, UpdateRequest};
+use super::{RowAction, Selection};
+use crate::app::effect::Effect;
+use crate::app::state::{AppState, Input, Mode, Prompt, PromptFor};
+use crate::app::update::request::refuse;
+use crate::model::{Capability, FailureLimit, KindSpec, ResourceAction, UpdateRequest};
+
+pub(in crate::app::update) struct Update;
+
+impl RowAction for Update {
+    fn needs(&self) -> Capability {
+        Capability::Act(ResourceAction::StartUpdate(UpdateRequest::EMPTY))
+    }
+
+    fn unavailable(&self, _spec: &KindSpec) -> String {
+        "updates start from fleet devices (:devices)".into()
+    }
+
+    fn start(&self, state: &mut AppState, on: &Selection, fx: &mut Vec<Effect>) {
+        let (devices, name) = on.targets();
+        let parallel = default_parallel(devices.len());
+        let key = on.row.key.clone();
+        if state.read_only {
+            let ra = ResourceAction::StartUpdate(UpdateRequest {
+                devices,
+                parallel,
+                ..UpdateRequest::EMPTY
+            });
+            refuse(state, key, name, ra, fx);
+            return;
+        }
+        state.mode = Mode::Prompt(Prompt {
+            key,
+            question: format!(
+                "Update {name} to (a URL the device downloads, or a local file)\n\
+                 options: -p N parallel (default {parallel}), -f K or X% failures (default 1)"
+            ),
+            name,
+            input: Input::default(),
+            error: None,
+            purpose: PromptFor::Update(devices),
+        });
+    }
+}
+
+/// The answer: [`parse_update_answer`]; the confirmation warns of the reboots.
+pub(super) fn answer(
+    text: &str,
+    devices: &[String],
+) -> Result<(ResourceAction, Option<String>), String> {
+    let req = parse_update_answer(text, devices.to_vec())?;
+    Ok((ResourceAction::StartUpdate(req), Some(UPDATE_DETAIL.into())))
+}
 
 /// The update confirmation's warning.
-pub(in crate::app::update) const UPDATE_DETAIL: &str =
+const UPDATE_DETAIL: &str =
     "Devices reboot when their updater asks; their SSH sessions drop and come back.";
 
 /// Most devices updated at once by default: a group update starts with a handful.
-pub(in crate::app::update) const DEFAULT_PARALLEL: usize = 5;
+const DEFAULT_PARALLEL: usize = 5;
 
-pub(in crate::app::update) fn default_parallel(devices: usize) -> usize {
+fn default_parallel(devices: usize) -> usize {
     devices.clamp(1, DEFAULT_PARALLEL)
 }
 
 /// The update prompt's answer: `ARTIFACT [-p N|--parallel N] [-f K|-f X%|--max-failures ...]`
 /// (`--opt=value` works too). The artifact is kept as typed (`~/a.mender` is expanded by the
 /// engine).
-pub(in crate::app::update) fn parse_update_answer(
-    text: &str,
-    devices: Vec<String>,
-) -> Result<UpdateRequest, String> {
+fn parse_update_answer(text: &str, devices: Vec<String>) -> Result<UpdateRequest, String> {
     let mut words = text.split_whitespace();
     let artifact = match words.next() {
         None => return Err("an artifact: a URL or a local file, then any options".into()),
