@@ -7,7 +7,7 @@ use super::{RowAction, Selection};
 use crate::app::effect::Effect;
 use crate::app::state::AppState;
 use crate::app::update::request::request_action;
-use crate::model::{Capability, ResourceAction};
+use crate::model::{Capability, HostKeyState, ResourceAction};
 
 pub(in crate::app::update) struct AcceptHostKey;
 
@@ -18,15 +18,17 @@ impl RowAction for AcceptHostKey {
 
     fn start(&self, state: &mut AppState, on: &Selection, fx: &mut Vec<Effect>) {
         let row = &on.row;
-        let fp = row
-            .labels
-            .get("fingerprint")
-            .filter(|_| row.labels.get("host_key").map(String::as_str) == Some("unknown"));
+        let problem = row.facts.host_key.as_ref();
+        let fp = problem
+            .filter(|p| p.state == HostKeyState::Unknown)
+            .map(|p| p.fingerprint.clone());
         // Read-only mode refuses (and audits) the attempt even without a key to accept.
-        let Some(fp) = fp.cloned().or_else(|| state.read_only.then(String::new)) else {
-            let why = match row.labels.get("host_key").map(String::as_str) {
-                Some("changed") => "its host key CHANGED; fleetdeck never accepts a changed key",
-                Some("revoked") => "its host key is REVOKED",
+        let Some(fp) = fp.or_else(|| state.read_only.then(String::new)) else {
+            let why = match problem.map(|p| p.state) {
+                Some(HostKeyState::Changed) => {
+                    "its host key CHANGED; fleetdeck never accepts a changed key"
+                }
+                Some(HostKeyState::Revoked) => "its host key is REVOKED",
                 _ => "no unknown host key is recorded for it (yet)",
             };
             state.toast(format!("{}: {why}", row.name), true);

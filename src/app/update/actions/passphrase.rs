@@ -11,18 +11,13 @@ pub(in crate::app::update) fn ask_passphrase(state: &mut AppState, rows: &[Resou
     if !matches!(state.mode, Mode::Normal) {
         return;
     }
-    for r in rows {
-        let Some(path) = r.labels.get("passphrase_needed") else {
-            continue;
-        };
-        let failures = r
-            .labels
-            .get("passphrase_failures")
-            .cloned()
-            .unwrap_or_default();
-        if state.asked_passphrases.insert((path.clone(), failures)) {
+    for need in rows.iter().filter_map(|r| r.facts.passphrase.as_ref()) {
+        if state
+            .asked_passphrases
+            .insert((need.key_path.clone(), need.failures))
+        {
             state.mode = Mode::Secret(SecretPrompt {
-                key_path: path.clone(),
+                key_path: need.key_path.clone(),
                 input: Input::default(),
             });
             state.dirty = true;

@@ -18,11 +18,7 @@ impl RowAction for Sandbox {
 
     fn start(&self, state: &mut AppState, on: &Selection, _fx: &mut Vec<Effect>) {
         let row = &on.row;
-        let options: Vec<String> = row
-            .labels
-            .get("sandboxes")
-            .map(|s| s.split(',').map(String::from).collect())
-            .unwrap_or_default();
+        let options = row.facts.sandboxes.clone();
         if options.is_empty() {
             state.toast(
                 format!("{} has no sandboxes in the fleet file", row.name),

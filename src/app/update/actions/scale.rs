@@ -30,19 +30,21 @@ impl RowAction for Scale {
             );
             return;
         }
-        let spec = row.key.kind.spec();
-        // The REPLICAS (swarm) or READY (kubernetes) column reads "running/desired".
-        let col = spec
-            .columns
-            .iter()
-            .position(|c| matches!(c.name, "REPLICAS" | "READY"))
-            .unwrap_or(2);
-        let now = row.cells.get(col).cloned().unwrap_or_default();
-        let current = now.split('/').nth(1).unwrap_or("").to_string();
+        // Pre-filled with the desired count: the usual change is a step from there.
+        let (question, current) = match row.facts.replicas {
+            Some(r) => (
+                format!(
+                    "Replicas for {} (now {}/{} running)",
+                    row.name, r.running, r.desired
+                ),
+                r.desired.to_string(),
+            ),
+            None => (format!("Replicas for {}", row.name), String::new()),
+        };
         state.mode = Mode::Prompt(Prompt {
             key: row.key.clone(),
             name: row.name.clone(),
-            question: format!("Replicas for {} (now {now} running)", row.name),
+            question,
             input: Input { text: current },
             error: None,
             purpose: PromptFor::Scale,
