@@ -1,5 +1,11 @@
 //! The one place state changes. Pure apart from reading the clock: returns effects for the
 //! runtime to perform, so every interaction is unit-testable without a terminal or an engine.
+//!
+//! This file dispatches; each concern has its file: `keys` (a key press), `dialogs` and
+//! `input` (open dialogs and input lines), `table`/`logs`/`describe` (each view's keys), `nav`
+//! (the view stack), `backend` (backend events), `command_bar` and `run` (`:` commands),
+//! `request` (refusal, confirmation, then the effect of every backend action) and `actions/`
+//! (one unit per row action). docs/ARCHITECTURE.md has the map.
 
 mod actions;
 mod backend;

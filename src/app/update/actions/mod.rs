@@ -4,7 +4,7 @@
 //! it does with the answer. The table handler knows no kind and no action in particular.
 //!
 //! - `view.rs` — logs and shell: open a view or a session.
-//! - `backend.rs` — every plain backend action (start, stop, rollback, commit, reboot ...).
+//! - `plain.rs` — every plain backend action (start, stop, rollback, commit, reboot ...).
 //! - `scale.rs`, `create_deployment.rs`, `update.rs` — a prompt for the argument, then confirmed.
 //! - `sandbox.rs` — a picker, then a shell. `accept_host_key.rs` — a typed confirmation.
 //! - `passphrase.rs` — not a key: a device that needs a key's passphrase asks for it.
@@ -17,9 +17,9 @@ use crate::app::state::{AppState, PromptFor, TableView};
 use crate::model::{Capability, KindSpec, Resource, ResourceAction, ResourceKind};
 
 pub(super) mod accept_host_key;
-pub(super) mod backend;
 pub(super) mod create_deployment;
 pub(super) mod passphrase;
+pub(super) mod plain;
 pub(super) mod sandbox;
 pub(super) mod scale;
 pub(super) mod update;
@@ -56,7 +56,7 @@ pub(super) fn unit(action: Action) -> Option<Box<dyn RowAction>> {
         Action::CreateDeployment => Box::new(create_deployment::CreateDeployment),
         Action::Update => Box::new(update::Update),
         Action::AcceptHostKey => Box::new(accept_host_key::AcceptHostKey),
-        other => Box::new(backend::resource_action(other).map(backend::Backend)?),
+        other => Box::new(plain::resource_action(other).map(plain::Plain)?),
     })
 }
 

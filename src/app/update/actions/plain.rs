@@ -11,9 +11,9 @@ use crate::app::state::AppState;
 use crate::app::update::request::request_action;
 use crate::model::{Capability, ResourceAction};
 
-pub(in crate::app::update) struct Backend(pub ResourceAction);
+pub(in crate::app::update) struct Plain(pub ResourceAction);
 
-impl RowAction for Backend {
+impl RowAction for Plain {
     fn needs(&self) -> Capability {
         Capability::Act(self.0.clone())
     }
