@@ -48,6 +48,7 @@ fn containers(n: usize) -> Vec<Resource> {
                 ],
                 created: Some(now - jiff::SignedDuration::from_secs(3600 + i as i64)),
                 labels: BTreeMap::new(),
+                facts: Default::default(),
             }
         })
         .collect()

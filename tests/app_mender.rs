@@ -36,6 +36,7 @@ fn row(kind: ResourceKind, id: &str, name: &str, parent: Option<&str>) -> Resour
         cells,
         created: None,
         labels: BTreeMap::new(),
+        facts: Default::default(),
     }
 }
 

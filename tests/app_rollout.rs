@@ -40,6 +40,7 @@ fn row(kind: ResourceKind, id: &str, parent: Option<&str>, health: Health) -> Re
         cells,
         created: None,
         labels: BTreeMap::new(),
+        facts: Default::default(),
     }
 }
 

@@ -15,7 +15,8 @@ use fleetdeck::app::{AppState, Effect, Msg, update};
 use fleetdeck::backend::BackendEvent;
 use fleetdeck::config::load_settings;
 use fleetdeck::model::{
-    Health, LogLine, Resource, ResourceAction, ResourceKey, ResourceKind, SourceId, StyledText,
+    Health, LogLine, Replicas, Resource, ResourceAction, ResourceKey, ResourceKind, SourceId,
+    StyledText,
 };
 
 fn src() -> SourceId {
@@ -38,6 +39,7 @@ fn res(kind: ResourceKind, name: &str, parent: Option<&str>) -> Resource {
         cells,
         created: Some(jiff::Timestamp::now()),
         labels: BTreeMap::new(),
+        facts: Default::default(),
     }
 }
 
@@ -462,6 +464,10 @@ fn scale_asks_the_replica_count_and_zero_is_confirmed() {
     command(&mut st, "services");
     let mut web = res(ResourceKind::Service, "web", Some("shop"));
     web.cells[2] = "2/3".into();
+    web.facts.replicas = Some(Replicas {
+        running: 2,
+        desired: 3,
+    });
     snapshot(&mut st, ResourceKind::Service, vec![web]);
 
     act(&mut st, Action::Scale);
@@ -676,6 +682,10 @@ fn deployment_scale_reads_ready_and_drills_into_its_pods() {
     let mut web = kube_row(ResourceKind::Deployment, "web", "shop/web", Some("shop"));
     web.cells[1] = "web".into();
     web.cells[2] = "2/3".into();
+    web.facts.replicas = Some(Replicas {
+        running: 2,
+        desired: 3,
+    });
     kube_snapshot(&mut st, ResourceKind::Deployment, vec![web]);
     act(&mut st, Action::Scale);
     let Mode::Prompt(p) = &st.mode else {

@@ -13,7 +13,10 @@ use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use fleetdeck::app::{AppState, Msg, update};
 use fleetdeck::backend::BackendEvent;
 use fleetdeck::config::Settings;
-use fleetdeck::model::{Health, Resource, ResourceKey, ResourceKind, SourceId, SourceStatus};
+use fleetdeck::model::{
+    Health, HostKeyProblem, HostKeyState, Resource, ResourceKey, ResourceKind, SourceId,
+    SourceStatus,
+};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -71,6 +74,7 @@ fn device(
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect::<BTreeMap<_, _>>(),
+        facts: Default::default(),
     }
 }
 
@@ -89,14 +93,25 @@ fn state() -> AppState {
             source: src(),
             kind: ResourceKind::Device,
             resources: vec![
-                device("gw-01", "up", Health::Ok, true, &[("sandboxes", "app,db")]),
-                device(
-                    "gw-02",
-                    &format!("unknown key {FP}"),
-                    Health::Failed,
-                    false,
-                    &[("host_key", "unknown"), ("fingerprint", FP)],
-                ),
+                {
+                    let mut d = device("gw-01", "up", Health::Ok, true, &[("sandboxes", "app,db")]);
+                    d.facts.sandboxes = vec!["app".into(), "db".into()];
+                    d
+                },
+                {
+                    let mut d = device(
+                        "gw-02",
+                        &format!("unknown key {FP}"),
+                        Health::Failed,
+                        false,
+                        &[("host_key", "unknown"), ("fingerprint", FP)],
+                    );
+                    d.facts.host_key = Some(HostKeyProblem {
+                        state: HostKeyState::Unknown,
+                        fingerprint: FP.into(),
+                    });
+                    d
+                },
                 device(
                     "gw-03",
                     "CHANGED key SHA256:Zm9vYmFyYmF6cXV4cXV1eHh5enp5eHh5enp5eHh5enp5",
@@ -173,6 +188,7 @@ fn rollout(cells: [&str; 11], health: Health, age_secs: i64) -> Resource {
         cells,
         created: ago(age_secs),
         labels: BTreeMap::new(),
+        facts: Default::default(),
     }
 }
 
@@ -194,6 +210,7 @@ fn device_update(rollout: &str, cells: [&str; 6], health: Health, reason: &str) 
         cells,
         created: None,
         labels,
+        facts: Default::default(),
     }
 }
 

@@ -36,7 +36,7 @@ pub struct AppState {
     pub stats: Option<StatsView>,
     pub next_stream: StreamId,
     /// (key path, failures) pairs whose passphrase was already asked for.
-    pub asked_passphrases: std::collections::HashSet<(String, String)>,
+    pub asked_passphrases: std::collections::HashSet<(String, u32)>,
     /// Refusals (read-only mode) found where no effect list is at hand; `update` emits them.
     pub pending_refusals: Vec<(ResourceKey, String, ResourceAction)>,
     pub quit: bool,

@@ -105,6 +105,20 @@ pub struct KindSpec {
     pub has_logs: bool,
     pub has_shell: bool,
     pub has_stats: bool,
+    /// Rows name sandboxes (containers on a device) a shell can open into.
+    pub has_sandboxes: bool,
+}
+
+/// What a key action needs from a kind. "Does action A apply to kind K" is always answered
+/// here, from the registry ([`KindSpec::has`]): the app only says which capability an action
+/// needs, so a kind's offer is written once, in its `KindSpec`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Capability {
+    Logs,
+    Shell,
+    Sandboxes,
+    /// A backend action, whatever its argument (`KindSpec::actions`).
+    Act(ResourceAction),
 }
 
 use ResourceAction as A;
@@ -128,6 +142,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: true,
         has_shell: true,
         has_stats: true,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::Project,
@@ -145,6 +160,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: true,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::Image,
@@ -162,6 +178,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: false,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::Volume,
@@ -179,6 +196,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: false,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::Network,
@@ -197,6 +215,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: false,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::Stack,
@@ -214,6 +233,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: true,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::Service,
@@ -234,6 +254,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: true,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::Task,
@@ -253,6 +274,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: true,
         has_shell: true,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::Node,
@@ -272,6 +294,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: false,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::Secret,
@@ -289,6 +312,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: false,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::Config,
@@ -300,6 +324,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: false,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     // Kubernetes. Namespaced kinds lead with NAMESPACE (so READY is the 3rd column, where the
     // scale dialog reads "ready/desired").
@@ -319,6 +344,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: false,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::Namespace,
@@ -330,6 +356,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: false,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::Deployment,
@@ -349,6 +376,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: true,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::StatefulSet,
@@ -366,6 +394,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: true,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::DaemonSet,
@@ -386,6 +415,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: true,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::ReplicaSet,
@@ -405,6 +435,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: false,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::Pod,
@@ -425,6 +456,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: true,
         has_shell: true,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::PodContainer,
@@ -443,6 +475,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: true,
         has_shell: true,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::KService,
@@ -462,6 +495,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: false,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::KNode,
@@ -480,6 +514,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: false,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::KEvent,
@@ -502,6 +537,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: false,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::Device,
@@ -533,6 +569,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: true,
         has_shell: true,
         has_stats: false,
+        has_sandboxes: true,
     },
     KindSpec {
         kind: ResourceKind::RunResult,
@@ -550,6 +587,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: false,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::MenderDevice,
@@ -572,6 +610,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: false,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::MenderDeployment,
@@ -597,6 +636,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: false,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::MenderDeploymentDevice,
@@ -614,6 +654,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: true,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::Rollout,
@@ -639,6 +680,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: false,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::DeviceUpdate,
@@ -658,6 +700,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: true,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
 ];
 
@@ -695,7 +738,29 @@ impl ResourceKind {
 
     /// Does this kind offer `action` (arguments ignored)?
     pub fn offers(self, action: &ResourceAction) -> bool {
-        self.spec().actions.iter().any(|a| a.same_kind(action))
+        self.spec().offers(action)
+    }
+
+    /// Does this kind have `capability`? See [`KindSpec::has`].
+    pub fn has(self, capability: &Capability) -> bool {
+        self.spec().has(capability)
+    }
+}
+
+impl KindSpec {
+    /// Does this kind offer `action` (arguments ignored)?
+    pub fn offers(&self, action: &ResourceAction) -> bool {
+        self.actions.iter().any(|a| a.same_kind(action))
+    }
+
+    /// The one answer to "does an action needing `capability` apply to this kind".
+    pub fn has(&self, capability: &Capability) -> bool {
+        match capability {
+            Capability::Logs => self.has_logs,
+            Capability::Shell => self.has_shell,
+            Capability::Sandboxes => self.has_sandboxes,
+            Capability::Act(action) => self.offers(action),
+        }
     }
 }
 

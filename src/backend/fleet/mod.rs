@@ -26,8 +26,8 @@ use crate::backend::{
     Backend, BackendEvent, EventTx, ShellOpts, ShellSession, StreamId, TaskHandle,
 };
 use crate::model::{
-    ActionOutcome, Health, LogOpts, Resource, ResourceAction, ResourceKey, ResourceKind, SourceId,
-    SourceStatus,
+    ActionOutcome, Health, HostKeyProblem, HostKeyState, LogOpts, PassphraseNeeded, Resource,
+    ResourceAction, ResourceKey, ResourceKind, RowFacts, SourceId, SourceStatus,
 };
 use crate::rollout::engine::{RolloutState, Updates};
 use crate::ssh::client::{self, Route, SshError, SshOptions, Target};
@@ -344,6 +344,12 @@ pub fn row(source: &SourceId, dev: &Device) -> Resource {
     let f = st.facts.clone().unwrap_or_default();
     let has = st.facts.is_some();
     let mut labels = BTreeMap::new();
+    // What the console acts on (accept a key, ask a passphrase, pick a sandbox); the labels
+    // below say the same for display and `-o json`.
+    let mut row_facts = RowFacts {
+        sandboxes: spec.sandboxes.iter().map(|s| s.name.clone()).collect(),
+        ..Default::default()
+    };
     if !spec.tags.is_empty() {
         labels.insert("tags".into(), spec.tags.join(","));
     }
@@ -382,21 +388,35 @@ pub fn row(source: &SourceId, dev: &Device) -> Resource {
                 SshError::UnknownHostKey { fingerprint, .. } => {
                     labels.insert("host_key".into(), "unknown".into());
                     labels.insert("fingerprint".into(), fingerprint.clone());
+                    row_facts.host_key = Some(HostKeyProblem {
+                        state: HostKeyState::Unknown,
+                        fingerprint: fingerprint.clone(),
+                    });
                 }
                 SshError::ChangedHostKey { fingerprint, .. } => {
                     labels.insert("host_key".into(), "changed".into());
                     labels.insert("fingerprint".into(), fingerprint.clone());
+                    row_facts.host_key = Some(HostKeyProblem {
+                        state: HostKeyState::Changed,
+                        fingerprint: fingerprint.clone(),
+                    });
                 }
                 SshError::RevokedHostKey { fingerprint, .. } => {
                     labels.insert("host_key".into(), "revoked".into());
                     labels.insert("fingerprint".into(), fingerprint.clone());
+                    row_facts.host_key = Some(HostKeyProblem {
+                        state: HostKeyState::Revoked,
+                        fingerprint: fingerprint.clone(),
+                    });
                 }
                 SshError::PassphraseNeeded { key } => {
+                    let failures = crate::ssh::auth::passphrases().failures(key);
                     labels.insert("passphrase_needed".into(), key.display().to_string());
-                    labels.insert(
-                        "passphrase_failures".into(),
-                        crate::ssh::auth::passphrases().failures(key).to_string(),
-                    );
+                    labels.insert("passphrase_failures".into(), failures.to_string());
+                    row_facts.passphrase = Some(PassphraseNeeded {
+                        key_path: key.display().to_string(),
+                        failures,
+                    });
                 }
                 _ => {}
             }
@@ -438,6 +458,7 @@ pub fn row(source: &SourceId, dev: &Device) -> Resource {
         cells,
         created: None,
         labels,
+        facts: row_facts,
     }
 }
 

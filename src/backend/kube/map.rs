@@ -88,6 +88,7 @@ fn row(
         cells,
         created: created(meta),
         labels: labels(meta),
+        facts: Default::default(),
     }
 }
 
@@ -118,6 +119,14 @@ fn workload_health(ready: i32, desired: i32, updated: i32) -> Health {
     }
 }
 
+/// A workload's replicas for the scale dialog (counts are never negative; clamp if they were).
+fn replicas(ready: i32, desired: i32) -> crate::model::Replicas {
+    crate::model::Replicas {
+        running: u64::try_from(ready).unwrap_or(0),
+        desired: u64::try_from(desired).unwrap_or(0),
+    }
+}
+
 pub fn deployment(source: &SourceId, d: &Deployment) -> Resource {
     let desired = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
     let st = d.status.as_ref();
@@ -145,7 +154,7 @@ pub fn deployment(source: &SourceId, d: &Deployment) -> Resource {
             .and_then(|s| s.template.spec.as_ref())
             .map(|s| s as &PodSpec),
     );
-    row(
+    let mut r = row(
         source,
         ResourceKind::Deployment,
         &d.metadata,
@@ -160,7 +169,9 @@ pub fn deployment(source: &SourceId, d: &Deployment) -> Resource {
             image,
             String::new(),
         ],
-    )
+    );
+    r.facts.replicas = Some(replicas(ready, desired));
+    r
 }
 
 pub fn statefulset(source: &SourceId, s: &StatefulSet) -> Resource {
@@ -169,7 +180,7 @@ pub fn statefulset(source: &SourceId, s: &StatefulSet) -> Resource {
     let ready = n(st.and_then(|s| s.ready_replicas));
     let updated = n(st.and_then(|s| s.updated_replicas)).max(ready);
     let image = images(s.spec.as_ref().and_then(|s| s.template.spec.as_ref()));
-    row(
+    let mut r = row(
         source,
         ResourceKind::StatefulSet,
         &s.metadata,
@@ -182,7 +193,9 @@ pub fn statefulset(source: &SourceId, s: &StatefulSet) -> Resource {
             image,
             String::new(),
         ],
-    )
+    );
+    r.facts.replicas = Some(replicas(ready, desired));
+    r
 }
 
 pub fn daemonset(source: &SourceId, d: &DaemonSet) -> Resource {
@@ -464,6 +477,7 @@ pub fn pod_containers(source: &SourceId, p: &Pod) -> Vec<Resource> {
                 ],
                 created: since,
                 labels: BTreeMap::new(),
+                facts: Default::default(),
             });
         }
     }
@@ -728,6 +742,7 @@ pub fn all_namespaces(source: &SourceId, current: bool) -> Resource {
         ],
         created: None,
         labels: BTreeMap::new(),
+        facts: Default::default(),
     }
 }
 
@@ -758,6 +773,7 @@ pub fn context(
         ],
         created: None,
         labels: BTreeMap::new(),
+        facts: Default::default(),
     }
 }
 
@@ -767,6 +783,23 @@ mod tests {
 
     fn pod_json(v: serde_json::Value) -> Pod {
         serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn scalable_workloads_carry_their_replicas() {
+        let d: Deployment = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"replicas": 3, "selector": {}, "template": {}},
+            "status": {"readyReplicas": 2}
+        }))
+        .unwrap();
+        let row = deployment(&SourceId::new("kube:t"), &d);
+        assert_eq!(row.cells[2], "2/3");
+        let replicas = crate::model::Replicas {
+            running: 2,
+            desired: 3,
+        };
+        assert_eq!(row.facts.replicas, Some(replicas));
     }
 
     #[test]
