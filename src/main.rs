@@ -1,3 +1,6 @@
+//! The `fleetdeck` binary: parses the command line, sets up logging and the private state
+//! dir, then runs the console or a scriptable subcommand (src/cli).
+
 use std::io::IsTerminal;
 /// Write a line to stderr, ignoring failure: after a hang-up there is no terminal to write to,
 /// and `eprintln!` would panic on the closed tty.

@@ -1,3 +1,7 @@
+//! The kind registry: every kind of thing fleetdeck lists, with its columns, aliases, the
+//! actions it offers and what it can do ([`KindSpec`]) — the one place that answers "does
+//! action A apply to kind K".
+
 use serde::{Deserialize, Serialize};
 
 use super::{ResourceAction, UpdateRequest};

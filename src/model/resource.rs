@@ -1,3 +1,6 @@
+//! One row of any engine: its key (source, kind, id), cells for display, labels for describe
+//! and `-o json`, and typed facts the app acts on; plus the actions a row can take.
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
