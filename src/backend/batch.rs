@@ -12,9 +12,7 @@ use crate::model::LogLine;
 pub const BATCH_LINES: usize = 1000;
 pub const BATCH_DELAY: Duration = Duration::from_millis(15);
 
-/// The UI dropped its receiver: the stream should stop.
-#[derive(Debug)]
-pub struct Gone;
+pub use super::report::Gone;
 
 /// Accumulates lines and decides when a batch is due.
 pub struct Batcher {

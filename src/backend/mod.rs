@@ -2,11 +2,15 @@
 //! [`BackendEvent`]s on a channel. Every call here returns at once: the work runs on tokio tasks.
 
 pub mod batch;
+pub mod conn;
 pub mod docker;
+pub mod error;
 pub mod fleet;
 pub mod kube;
 pub mod mender;
 pub mod registry;
+pub mod report;
+pub mod supervise;
 pub mod task;
 pub mod too_large;
 

@@ -19,7 +19,8 @@ use super::error::human_error;
 use super::list::project_containers;
 use super::swarm;
 use crate::backend::batch::{Batcher, Gone};
-use crate::backend::{BackendEvent, EventTx, StreamId};
+use crate::backend::report::log_ended;
+use crate::backend::{EventTx, StreamId};
 use crate::logs::split_timestamp;
 use crate::model::{LogLine, LogOpts, ResourceKey, ResourceKind};
 use crate::term::sanitize::{LineSplitter, sanitize, sanitize_plain};
@@ -210,13 +211,8 @@ pub async fn run(
     stream: StreamId,
     tx: EventTx,
 ) {
-    let error = stream_logs(&inner, &target, &opts, stream, &tx).await;
-    match error {
-        Err(Gone) => {}
-        Ok(error) => {
-            let _ = tx.send(BackendEvent::LogEnded { stream, error }).await;
-        }
-    }
+    let result = stream_logs(&inner, &target, &opts, stream, &tx).await;
+    log_ended(&tx, stream, result).await;
 }
 
 async fn stream_logs(

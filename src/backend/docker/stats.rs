@@ -8,7 +8,7 @@ use futures::StreamExt;
 
 use super::Inner;
 use super::error::{human_error, is_not_found};
-use crate::backend::task::Backoff;
+use crate::backend::supervise::Backoff;
 use crate::backend::{BackendEvent, EventTx};
 use crate::model::{ResourceKey, StatsSample};
 

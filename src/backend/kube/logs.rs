@@ -22,7 +22,8 @@ use super::Inner;
 use super::error;
 use super::map::split_id;
 use crate::backend::batch::{Batcher, Gone};
-use crate::backend::{BackendEvent, EventTx, StreamId};
+use crate::backend::report::log_ended;
+use crate::backend::{EventTx, StreamId};
 use crate::logs::split_timestamp;
 use crate::model::{LogLine, LogOpts, ResourceKey, ResourceKind};
 use crate::term::sanitize::{LineSplitter, sanitize};
@@ -44,10 +45,8 @@ pub async fn run(
     stream: StreamId,
     tx: EventTx,
 ) {
-    let error = stream_logs(&inner, &target, &opts, stream, &tx).await;
-    if let Ok(error) = error {
-        let _ = tx.send(BackendEvent::LogEnded { stream, error }).await;
-    }
+    let result = stream_logs(&inner, &target, &opts, stream, &tx).await;
+    log_ended(&tx, stream, result).await;
 }
 
 fn params(opts: &LogOpts, container: &str) -> LogParams {

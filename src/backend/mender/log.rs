@@ -9,6 +9,7 @@ use anyhow::{anyhow, bail};
 
 use super::client::ApiError;
 use super::{DEPLOYMENTS, Inner, seg, split_deployment_device};
+use crate::backend::report::{Gone, log_ended};
 use crate::backend::{BackendEvent, EventTx, StreamId};
 use crate::model::{LogLine, ResourceKey, ResourceKind};
 
@@ -24,26 +25,23 @@ async fn fetch(inner: &Inner, key: &ResourceKey) -> anyhow::Result<String> {
 
 /// Send the log of `key` as `LogLines`, then `LogEnded`.
 pub async fn stream(inner: &Inner, key: ResourceKey, stream: StreamId, tx: EventTx) {
+    let result = send_log(inner, &key, stream, &tx).await;
+    log_ended(&tx, stream, result).await;
+}
+
+/// Ok(why the log could not be read, or None); Err when the UI went away.
+async fn send_log(
+    inner: &Inner,
+    key: &ResourceKey,
+    stream: StreamId,
+    tx: &EventTx,
+) -> Result<Option<String>, Gone> {
     if key.kind != ResourceKind::MenderDeploymentDevice {
-        let _ = tx
-            .send(BackendEvent::LogEnded {
-                stream,
-                error: Some("only deployment devices have logs".into()),
-            })
-            .await;
-        return;
+        return Ok(Some("only deployment devices have logs".into()));
     }
-    let text = match fetch(inner, &key).await {
+    let text = match fetch(inner, key).await {
         Ok(text) => text,
-        Err(e) => {
-            let _ = tx
-                .send(BackendEvent::LogEnded {
-                    stream,
-                    error: Some(format!("{e:#}")),
-                })
-                .await;
-            return;
-        }
+        Err(e) => return Ok(Some(format!("{e:#}"))),
     };
     let lines: Vec<LogLine> = text
         .lines()
@@ -58,16 +56,9 @@ pub async fn stream(inner: &Inner, key: ResourceKey, stream: StreamId, tx: Event
             stream,
             lines: chunk.to_vec(),
         };
-        if tx.send(ev).await.is_err() {
-            return;
-        }
+        tx.send(ev).await.map_err(|_| Gone)?;
     }
-    let _ = tx
-        .send(BackendEvent::LogEnded {
-            stream,
-            error: None,
-        })
-        .await;
+    Ok(None)
 }
 
 /// The leading Go `time.String()` of a log line, in nanoseconds since the epoch:

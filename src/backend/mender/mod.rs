@@ -27,12 +27,11 @@ use async_trait::async_trait;
 
 use self::client::{Api, ApiError, Token};
 use self::paging::FetchError;
-use crate::backend::task::Backoff;
-use crate::backend::{
-    Backend, BackendEvent, EventTx, ShellOpts, ShellSession, StreamId, TaskHandle,
-};
+use crate::backend::report::Reporter;
+use crate::backend::supervise::{Reconnect, Retry, until_ok};
+use crate::backend::{Backend, EventTx, ShellOpts, ShellSession, StreamId, TaskHandle};
 use crate::config::MenderSource;
-use crate::model::{LogOpts, ResourceAction, ResourceKey, ResourceKind, SourceId, SourceStatus};
+use crate::model::{LogOpts, ResourceAction, ResourceKey, ResourceKind, SourceId};
 
 pub use self::deployment_devices::NEWEST as DEPLOYMENT_DEVICES_NEWEST;
 pub use self::deployments::HISTORY_EVERY;
@@ -133,43 +132,22 @@ impl Inner {
 /// One cheap request so the header shows the server's state before any Mender view is open;
 /// retried with backoff until it answers.
 async fn probe(inner: Arc<Inner>, tx: EventTx) {
-    let mut backoff = Backoff::default();
-    loop {
-        let path = format!("{DEVAUTH}?page=1&per_page=1");
-        let (status, delay) = match inner.api.request(http::Method::GET, &path, None).await {
-            Ok(_) | Err(ApiError::Forbidden(_)) => {
-                let status = SourceStatus::Connected(inner.server_text());
-                let _ = tx
-                    .send(BackendEvent::Status(inner.id.clone(), status))
-                    .await;
-                return;
+    let report = Reporter::new(inner.id.clone(), tx);
+    let path = format!("{DEVAUTH}?page=1&per_page=1");
+    let answered = until_ok(
+        &mut Reconnect::new(&report, "mender probe"),
+        async || match inner.api.request(http::Method::GET, &path, None).await {
+            Ok(_) | Err(ApiError::Forbidden(_)) => Ok(()),
+            Err(e @ ApiError::RateLimited(secs)) => {
+                Err(Retry::After(e.to_string(), Duration::from_secs(secs)))
             }
-            Err(ApiError::RateLimited(secs)) => (
-                SourceStatus::Reconnecting {
-                    error: ApiError::RateLimited(secs).to_string(),
-                    retry_in_secs: secs,
-                },
-                Duration::from_secs(secs),
-            ),
-            Err(e) => {
-                let d = backoff.next_delay();
-                (
-                    SourceStatus::Reconnecting {
-                        error: inner.describe_error(e),
-                        retry_in_secs: d.as_secs(),
-                    },
-                    d,
-                )
-            }
-        };
-        if tx
-            .send(BackendEvent::Status(inner.id.clone(), status))
-            .await
-            .is_err()
-        {
-            return;
-        }
-        tokio::time::sleep(delay).await;
+            Err(e) => Err(Retry::Backoff(inner.describe_error(e))),
+        },
+    )
+    .await;
+    if answered.is_ok() {
+        // The last word of this task: nobody to tell when the UI is gone.
+        let _ = report.connected(inner.server_text()).await;
     }
 }
 
