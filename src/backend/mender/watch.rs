@@ -1,4 +1,5 @@
-//! The refresh loop of one open Mender view, and how its outcome reaches the UI.
+//! The refresh loop of one open Mender view, and how its outcome reaches the UI; and the
+//! probe that tells the header whether the server answers before any view is open.
 //!
 //! Mender has no push channel: an open view is refreshed every `poll` while it is open. The
 //! first refresh shows rows page by page (a long list is usable before its last page arrives);
@@ -11,9 +12,9 @@ use std::time::Duration;
 
 use super::client::ApiError;
 use super::paging::FetchError;
-use super::{Inner, deployment_devices, deployments, devices};
+use super::{DEVAUTH, Inner, deployment_devices, deployments, devices};
 use crate::backend::report::{Gone, Reporter, reconnecting};
-use crate::backend::supervise::Backoff;
+use crate::backend::supervise::{Backoff, Reconnect, Retry, until_ok};
 use crate::backend::{BackendEvent, EventTx};
 use crate::model::{Resource, ResourceKind, SourceStatus};
 
@@ -286,4 +287,26 @@ fn local_time(t: jiff::Timestamp) -> String {
     t.to_zoned(jiff::tz::TimeZone::system())
         .strftime("%H:%M:%S")
         .to_string()
+}
+
+/// One cheap request so the header shows the server's state before any Mender view is open;
+/// retried with backoff until it answers.
+pub async fn probe(inner: Arc<Inner>, tx: EventTx) {
+    let report = Reporter::new(inner.id.clone(), tx);
+    let path = format!("{DEVAUTH}?page=1&per_page=1");
+    let answered = until_ok(
+        &mut Reconnect::new(&report, "mender probe"),
+        async || match inner.api.request(http::Method::GET, &path, None).await {
+            Ok(_) | Err(ApiError::Forbidden(_)) => Ok(()),
+            Err(e @ ApiError::RateLimited(secs)) => {
+                Err(Retry::After(e.to_string(), Duration::from_secs(secs)))
+            }
+            Err(e) => Err(Retry::Backoff(inner.describe_error(e))),
+        },
+    )
+    .await;
+    if answered.is_ok() {
+        // The last word of this task: nobody to tell when the UI is gone.
+        let _ = report.connected(inner.server_text()).await;
+    }
 }
