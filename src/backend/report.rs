@@ -6,9 +6,10 @@
 //! The events themselves are [`BackendEvent`]; this file only spares each backend the
 //! `tx.send(BackendEvent::…).await.is_err()` dance and keeps the status texts in one shape.
 
+use std::future::Future;
 use std::time::Duration;
 
-use super::{BackendEvent, EventTx, StreamId};
+use super::{BackendEvent, EventTx, StreamId, TaskHandle};
 use crate::model::{Resource, ResourceKind, SourceId, SourceStatus, Work};
 
 /// The UI dropped its receiver: the task should stop.
@@ -115,6 +116,17 @@ pub fn reconnecting(error: String, retry_in: Duration) -> SourceStatus {
         error,
         retry_in_secs: retry_in.as_secs(),
     }
+}
+
+/// Spawn a log stream: `work` sends the lines and returns how the stream ended; the task then
+/// ends it with [`log_ended`]. Dropping the handle stops both.
+pub fn log_task<Fut>(stream: StreamId, tx: EventTx, work: impl FnOnce(EventTx) -> Fut) -> TaskHandle
+where
+    Fut: Future<Output = Result<Option<String>, Gone>> + Send + 'static,
+{
+    let end = tx.clone();
+    let work = work(tx);
+    TaskHandle::spawn(async move { log_ended(&end, stream, work.await).await })
 }
 
 /// End a log stream with exactly one `LogEnded` (`error` None: it simply finished), unless

@@ -33,6 +33,7 @@ use async_trait::async_trait;
 use bollard::query_parameters::InspectContainerOptions;
 
 use crate::backend::conn::Cached;
+use crate::backend::report::log_task;
 use crate::backend::{Backend, EventTx, ShellOpts, ShellSession, StreamId, TaskHandle};
 use crate::config::DockerSource;
 use crate::model::{LogOpts, ResourceAction, ResourceKey, ResourceKind, SourceId};
@@ -163,13 +164,10 @@ impl Backend for DockerBackend {
         stream: StreamId,
         tx: EventTx,
     ) -> TaskHandle {
-        TaskHandle::spawn(logs::run(
-            Arc::clone(&self.inner),
-            target.clone(),
-            opts,
-            stream,
-            tx,
-        ))
+        let (inner, target) = (Arc::clone(&self.inner), target.clone());
+        log_task(stream, tx, move |tx| async move {
+            logs::stream_logs(&inner, &target, &opts, stream, &tx).await
+        })
     }
 
     fn stats(&self, target: &ResourceKey, tx: EventTx) -> Option<TaskHandle> {

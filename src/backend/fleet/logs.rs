@@ -1,27 +1,12 @@
 //! Device logs: `journalctl -f -u UNIT` or `tail -F FILE` over one exec channel, split into
 //! lines, sanitised and batched like every backend's logs (`backend::batch`).
 
-use std::sync::Arc;
-
 use super::{DeviceSpec, Inner, facts};
 use crate::backend::batch::{Batcher, Gone};
-use crate::backend::report::log_ended;
 use crate::backend::{EventTx, StreamId};
 use crate::model::{LogLine, LogOpts, ResourceKey};
 use crate::ssh::client;
 use crate::term::sanitize::{LineSplitter, sanitize};
-
-/// The log task. Always ends with exactly one `LogEnded` (unless the UI went away).
-pub async fn run(
-    inner: Arc<Inner>,
-    target: ResourceKey,
-    opts: LogOpts,
-    stream: StreamId,
-    tx: EventTx,
-) {
-    let result = stream_logs(&inner, &target, &opts, stream, &tx).await;
-    log_ended(&tx, stream, result).await;
-}
 
 fn line(raw: &[u8]) -> LogLine {
     LogLine {
@@ -32,7 +17,7 @@ fn line(raw: &[u8]) -> LogLine {
 }
 
 /// Ok(error text or None when the command ended); Err when the UI went away.
-async fn stream_logs(
+pub async fn stream_logs(
     inner: &Inner,
     target: &ResourceKey,
     opts: &LogOpts,

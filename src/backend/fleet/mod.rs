@@ -30,6 +30,7 @@ use async_trait::async_trait;
 use tokio::sync::{Notify, Semaphore};
 
 use crate::backend::conn::Cached;
+use crate::backend::report::log_task;
 use crate::backend::{Backend, EventTx, ShellOpts, ShellSession, StreamId, TaskHandle};
 use crate::model::{
     ActionOutcome, LogOpts, Resource, ResourceAction, ResourceKey, ResourceKind, SourceId,
@@ -322,13 +323,10 @@ impl Backend for FleetBackend {
                 tx,
             ));
         }
-        TaskHandle::spawn(logs::run(
-            self.inner.clone(),
-            target.clone(),
-            opts,
-            stream,
-            tx,
-        ))
+        let (inner, target) = (self.inner.clone(), target.clone());
+        log_task(stream, tx, move |tx| async move {
+            logs::stream_logs(&inner, &target, &opts, stream, &tx).await
+        })
     }
 
     fn stats(&self, _target: &ResourceKey, _tx: EventTx) -> Option<TaskHandle> {

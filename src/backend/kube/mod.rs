@@ -25,6 +25,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client};
 
 use crate::backend::conn::Cached;
+use crate::backend::report::log_task;
 use crate::backend::{Backend, EventTx, ShellOpts, ShellSession, StreamId, TaskHandle};
 use crate::model::{LogOpts, ResourceAction, ResourceKey, ResourceKind, SourceId};
 
@@ -265,13 +266,10 @@ impl Backend for KubeBackend {
         stream: StreamId,
         tx: EventTx,
     ) -> TaskHandle {
-        TaskHandle::spawn(logs::run(
-            Arc::clone(&self.inner),
-            target.clone(),
-            opts,
-            stream,
-            tx,
-        ))
+        let (inner, target) = (Arc::clone(&self.inner), target.clone());
+        log_task(stream, tx, move |tx| async move {
+            logs::stream_logs(&inner, &target, &opts, stream, &tx).await
+        })
     }
 
     fn stats(&self, _target: &ResourceKey, _tx: EventTx) -> Option<TaskHandle> {

@@ -9,7 +9,7 @@ use anyhow::{anyhow, bail};
 
 use super::client::ApiError;
 use super::{DEPLOYMENTS, Inner, seg, split_deployment_device};
-use crate::backend::report::{Gone, log_ended};
+use crate::backend::report::Gone;
 use crate::backend::{BackendEvent, EventTx, StreamId};
 use crate::model::{LogLine, ResourceKey, ResourceKind};
 
@@ -23,14 +23,9 @@ async fn fetch(inner: &Inner, key: &ResourceKey) -> anyhow::Result<String> {
     }
 }
 
-/// Send the log of `key` as `LogLines`, then `LogEnded`.
-pub async fn stream(inner: &Inner, key: ResourceKey, stream: StreamId, tx: EventTx) {
-    let result = send_log(inner, &key, stream, &tx).await;
-    log_ended(&tx, stream, result).await;
-}
-
-/// Ok(why the log could not be read, or None); Err when the UI went away.
-async fn send_log(
+/// Send the log of `key` as `LogLines`: Ok(why it could not be read, or None); Err when the
+/// UI went away.
+pub async fn send_log(
     inner: &Inner,
     key: &ResourceKey,
     stream: StreamId,

@@ -33,6 +33,7 @@ use anyhow::{anyhow, bail};
 use async_trait::async_trait;
 
 use self::client::{Api, Token};
+use crate::backend::report::log_task;
 use crate::backend::{Backend, EventTx, ShellOpts, ShellSession, StreamId, TaskHandle};
 use crate::config::MenderSource;
 use crate::model::{LogOpts, ResourceAction, ResourceKey, ResourceKind, SourceId};
@@ -170,9 +171,10 @@ impl Backend for MenderBackend {
         stream: StreamId,
         tx: EventTx,
     ) -> TaskHandle {
-        let inner = self.inner.clone();
-        let key = target.clone();
-        TaskHandle::spawn(async move { logs::stream(&inner, key, stream, tx).await })
+        let (inner, key) = (self.inner.clone(), target.clone());
+        log_task(stream, tx, move |tx| async move {
+            logs::send_log(&inner, &key, stream, &tx).await
+        })
     }
 
     fn stats(&self, _target: &ResourceKey, _tx: EventTx) -> Option<TaskHandle> {
