@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{BackendEvent, EventTx, StreamId};
+use super::{EventTx, StreamId};
 use crate::model::LogLine;
 
 pub const BATCH_LINES: usize = 1000;
@@ -62,11 +62,6 @@ impl Batcher {
             return Ok(());
         }
         let lines = std::mem::replace(&mut self.pending, Vec::with_capacity(BATCH_LINES));
-        tx.send(BackendEvent::LogLines {
-            stream: self.stream,
-            lines,
-        })
-        .await
-        .map_err(|_| Gone)
+        super::report::log_lines(tx, self.stream, lines).await
     }
 }

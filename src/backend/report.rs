@@ -10,7 +10,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use super::{BackendEvent, EventTx, StreamId, TaskHandle};
-use crate::model::{Resource, ResourceKind, SourceId, SourceStatus, Work};
+use crate::model::{
+    LogLine, Resource, ResourceKey, ResourceKind, SourceId, SourceStatus, StatsSample, Work,
+};
 
 /// The UI dropped its receiver: the task should stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +118,20 @@ pub fn reconnecting(error: String, retry_in: Duration) -> SourceStatus {
         error,
         retry_in_secs: retry_in.as_secs(),
     }
+}
+
+/// One batch of a log stream's lines (see `batch` for when a batch goes out).
+pub async fn log_lines(tx: &EventTx, stream: StreamId, lines: Vec<LogLine>) -> Result<(), Gone> {
+    tx.send(BackendEvent::LogLines { stream, lines })
+        .await
+        .map_err(|_| Gone)
+}
+
+/// One resource-use sample of `key`.
+pub async fn stats(tx: &EventTx, key: ResourceKey, sample: StatsSample) -> Result<(), Gone> {
+    tx.send(BackendEvent::Stats { key, sample })
+        .await
+        .map_err(|_| Gone)
 }
 
 /// Spawn a log stream: `work` sends the lines and returns how the stream ended; the task then

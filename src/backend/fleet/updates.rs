@@ -9,8 +9,8 @@ use async_trait::async_trait;
 
 use super::facts::sh_quote;
 use super::{Device, Inner};
-use crate::backend::report::{Reporter, log_ended};
-use crate::backend::{BackendEvent, EventTx, StreamId};
+use crate::backend::report::{Reporter, log_ended, log_lines};
+use crate::backend::{EventTx, StreamId};
 use crate::model::{LogLine, LogOpts, ResourceKind, StyledText};
 use crate::rollout::driver::Plan;
 use crate::rollout::engine::{DeviceTarget, Targets, Updates};
@@ -189,11 +189,7 @@ pub async fn logs(updates: Updates, id: String, opts: LogOpts, stream: StreamId,
                     },
                 })
                 .collect();
-            if tx
-                .send(BackendEvent::LogLines { stream, lines })
-                .await
-                .is_err()
-            {
+            if log_lines(&tx, stream, lines).await.is_err() {
                 return;
             }
         }

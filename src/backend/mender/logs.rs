@@ -9,8 +9,8 @@ use anyhow::{anyhow, bail};
 
 use super::client::ApiError;
 use super::{DEPLOYMENTS, Inner, seg, split_deployment_device};
-use crate::backend::report::Gone;
-use crate::backend::{BackendEvent, EventTx, StreamId};
+use crate::backend::report::{Gone, log_lines};
+use crate::backend::{EventTx, StreamId};
 use crate::model::{LogLine, ResourceKey, ResourceKind};
 
 async fn fetch(inner: &Inner, key: &ResourceKey) -> anyhow::Result<String> {
@@ -47,11 +47,7 @@ pub async fn send_log(
         })
         .collect();
     for chunk in lines.chunks(crate::backend::batch::BATCH_LINES) {
-        let ev = BackendEvent::LogLines {
-            stream,
-            lines: chunk.to_vec(),
-        };
-        tx.send(ev).await.map_err(|_| Gone)?;
+        log_lines(tx, stream, chunk.to_vec()).await?;
     }
     Ok(None)
 }
