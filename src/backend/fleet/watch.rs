@@ -116,6 +116,27 @@ async fn send_snapshot(inner: &Inner, updates: &Updates, report: &Reporter) -> R
     report.snapshot(ResourceKind::Device, rows).await
 }
 
+/// How long a device waits before its next poll: its interval after an answer; after a
+/// failure the backoff, but never longer than the interval (at least 5 s), so a device that
+/// comes back shows up as soon as it would have been polled anyway.
+fn next_poll(result: &Result<Facts, Conn>, backoff: &mut Backoff, interval: Duration) -> Duration {
+    match result {
+        Ok(_) => {
+            backoff.reset();
+            interval
+        }
+        // A known-bad host key does not fix itself quickly: poll it slowly.
+        Err(Conn::Down(
+            SshError::ChangedHostKey { .. }
+            | SshError::RevokedHostKey { .. }
+            | SshError::KnownHostsUnreadable { .. },
+        )) => Backoff::MAX,
+        Err(_) => backoff
+            .next_delay()
+            .min(interval.max(Duration::from_secs(5))),
+    }
+}
+
 async fn poll_device(
     inner: Arc<Inner>,
     dev: Arc<Device>,
@@ -133,21 +154,7 @@ async fn poll_device(
             };
             inner.refresh(&dev).await
         };
-        let delay = match &result {
-            Ok(_) => {
-                backoff.reset();
-                interval
-            }
-            // A known-bad host key does not fix itself quickly: poll it slowly.
-            Err(Conn::Down(
-                SshError::ChangedHostKey { .. }
-                | SshError::RevokedHostKey { .. }
-                | SshError::KnownHostsUnreadable { .. },
-            )) => Backoff::MAX,
-            Err(_) => backoff
-                .next_delay()
-                .min(interval.max(Duration::from_secs(5))),
-        };
+        let delay = next_poll(&result, &mut backoff, interval);
         dev.record(result);
         if notify.send(index).await.is_err() {
             return;
@@ -182,5 +189,30 @@ pub async fn probe(inner: Arc<Inner>, updates: Updates, tx: EventTx) {
         if changes.changed().await.is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polls_back_off_within_the_interval_and_bad_keys_wait_longest() {
+        let secs = Duration::from_secs;
+        let down = Err(Conn::Down(SshError::Timeout(20)));
+        let mut b = Backoff::default();
+        let waits: Vec<u64> = (0..5)
+            .map(|_| next_poll(&down, &mut b, secs(2)).as_secs())
+            .collect();
+        assert_eq!(waits, vec![1, 2, 4, 5, 5]);
+        assert_eq!(next_poll(&Ok(Facts::default()), &mut b, secs(60)), secs(60));
+        assert_eq!(next_poll(&down, &mut b, secs(60)), secs(1));
+        let unreadable = Err(Conn::Down(SshError::KnownHostsUnreadable {
+            host: "a".into(),
+            error: "denied".into(),
+        }));
+        assert_eq!(next_poll(&unreadable, &mut b, secs(60)), Backoff::MAX);
+        let script = Err(Conn::Error("facts script exited 1: x".into()));
+        assert_eq!(next_poll(&script, &mut b, secs(60)), secs(2));
     }
 }
