@@ -22,6 +22,12 @@
 //! Besides the full pipeline (fed in arbitrary 16 KiB chunks, and one engine frame per line as
 //! `docker logs -f` delivers them), the steps are measured alone to show where the time goes.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure stops at its line"
+)]
+
 use std::hint::black_box;
 use std::time::Duration;
 

@@ -1,6 +1,12 @@
 //! Rendering and table-maintenance costs with ratatui's TestBackend (no terminal I/O).
 //! `cargo bench --bench render`
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure stops at its line"
+)]
+
 use std::collections::BTreeMap;
 use std::hint::black_box;
 
@@ -42,6 +48,7 @@ fn containers(n: usize) -> Vec<Resource> {
                 ],
                 created: Some(now - jiff::SignedDuration::from_secs(3600 + i as i64)),
                 labels: BTreeMap::new(),
+                facts: Default::default(),
             }
         })
         .collect()

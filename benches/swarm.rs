@@ -2,6 +2,12 @@
 //! Measures the mapping of one listing (what every event costs) and a frame of each view.
 //! `cargo bench --bench swarm`
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure stops at its line"
+)]
+
 use std::collections::HashMap;
 use std::hint::black_box;
 

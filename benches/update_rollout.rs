@@ -4,6 +4,12 @@
 //! per device and how late a 5 ms "UI" ticker on the same runtime ran while the state files
 //! were written. `cargo bench --bench update_rollout`; figures in docs/PERFORMANCE.md.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure stops at its line"
+)]
+
 #[path = "../tests/support/fake_link.rs"]
 mod fake_link;
 
@@ -19,14 +25,19 @@ use fleetdeck::rollout::driver::Plan;
 use fleetdeck::rollout::engine::{Counts, DeviceTarget, Updates};
 
 fn cpu_secs() -> f64 {
-    // SAFETY: getrusage fills the struct we own.
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
-    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    use nix::sys::resource::{UsageWho, getrusage};
+    let Ok(u) = getrusage(UsageWho::RUSAGE_SELF) else {
+        return 0.0;
+    };
+    let t = |tv: nix::sys::time::TimeVal| tv.tv_sec() as f64 + tv.tv_usec() as f64 / 1e6;
     if std::env::var_os("BENCH_SPLIT").is_some() {
-        eprintln!("user {:.3}s sys {:.3}s", t(u.ru_utime), t(u.ru_stime));
+        eprintln!(
+            "user {:.3}s sys {:.3}s",
+            t(u.user_time()),
+            t(u.system_time())
+        );
     }
-    t(u.ru_utime) + t(u.ru_stime)
+    t(u.user_time()) + t(u.system_time())
 }
 
 struct Run {

@@ -87,29 +87,16 @@ fn now() -> String {
 }
 
 fn current_uid() -> u32 {
-    // SAFETY: getuid has no preconditions and cannot fail (POSIX).
-    unsafe { libc::getuid() }
+    rustix::process::getuid().as_raw()
 }
 
 /// The login name of `uid` from the user database (not `$USER`/`$LOGNAME`, which anyone can
 /// set), else `uid:N`.
 fn user_name(uid: u32) -> String {
-    let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
-    let mut buf = vec![0 as libc::c_char; 4096];
-    let mut found: *mut libc::passwd = std::ptr::null_mut();
-    // SAFETY: every pointer is valid for the call; buf's length is passed; getpwuid_r writes
-    // only into pw and buf, and sets found to &pw or null.
-    let rc = unsafe { libc::getpwuid_r(uid, &mut pw, buf.as_mut_ptr(), buf.len(), &mut found) };
-    if rc == 0 && !found.is_null() && !pw.pw_name.is_null() {
-        // SAFETY: pw_name points into buf, NUL-terminated by getpwuid_r.
-        let name = unsafe { std::ffi::CStr::from_ptr(pw.pw_name) };
-        if let Ok(n) = name.to_str()
-            && !n.is_empty()
-        {
-            return n.to_string();
-        }
+    match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
+        Ok(Some(user)) if !user.name.is_empty() => user.name,
+        _ => format!("uid:{uid}"),
     }
-    format!("uid:{uid}")
 }
 
 /// The audit log could not be written: the action it was for must not run.
@@ -227,7 +214,7 @@ mod tests {
     #[test]
     fn uid_and_name_from_the_os() {
         let a = AuditEntry::attempt("s", "t", "a");
-        assert_eq!(a.uid, unsafe { libc::getuid() });
+        assert_eq!(a.uid, rustix::process::getuid().as_raw());
         assert_eq!(user_name(0), "root");
         assert_eq!(user_name(4_000_000_000), "uid:4000000000");
         let line = serde_json::to_string(&a).unwrap();

@@ -12,8 +12,7 @@ use std::path::Path;
 pub fn private_dir_all(path: &Path) -> io::Result<()> {
     DirBuilder::new().recursive(true).mode(0o700).create(path)?;
     let meta = std::fs::metadata(path)?;
-    // SAFETY: geteuid has no preconditions.
-    let me = unsafe { libc::geteuid() };
+    let me = rustix::process::geteuid().as_raw();
     if meta.uid() == me && meta.permissions().mode() & 0o077 != 0 {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))?;
     }
@@ -31,8 +30,7 @@ pub fn private_file() -> OpenOptions {
 /// Make an existing file of ours 0600 (one an older version created with the umask's mode).
 pub fn tighten(path: &Path) -> io::Result<()> {
     let meta = std::fs::metadata(path)?;
-    // SAFETY: geteuid has no preconditions.
-    let me = unsafe { libc::geteuid() };
+    let me = rustix::process::geteuid().as_raw();
     if meta.uid() == me && meta.permissions().mode() & 0o077 != 0 {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     }

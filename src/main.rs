@@ -1,3 +1,6 @@
+//! The `fleetdeck` binary: parses the command line, sets up logging and the private state
+//! dir, then runs the console or a scriptable subcommand (src/cli).
+
 use std::io::IsTerminal;
 /// Write a line to stderr, ignoring failure: after a hang-up there is no terminal to write to,
 /// and `eprintln!` would panic on the closed tty.
@@ -73,6 +76,13 @@ async fn run(cli: Cli) -> i32 {
             Some(fleetdeck::cli::completions(*shell, &mut std::io::stdout()))
         }
         Some(Command::Man) => Some(fleetdeck::cli::man_page(&mut std::io::stdout())),
+        Some(Command::Schema { kind }) => {
+            let text = fleetdeck::config::schema::generate(kind.name()).unwrap_or_default();
+            Some(std::io::Write::write_all(
+                &mut std::io::stdout(),
+                text.as_bytes(),
+            ))
+        }
         _ => None,
     };
     match generated {
@@ -261,7 +271,7 @@ async fn run(cli: Cli) -> i32 {
             .await
         }
         // Answered before the config was read.
-        Some(Command::Completions { .. } | Command::Man) => Ok(0),
+        Some(Command::Completions { .. } | Command::Man | Command::Schema { .. }) => Ok(0),
     };
     match result {
         Ok(code) => code,

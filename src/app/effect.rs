@@ -1,3 +1,5 @@
+//! What `update` asks the runtime to do, as data (see [`Effect`]).
+
 use std::path::PathBuf;
 
 use crate::backend::StreamId;

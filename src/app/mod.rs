@@ -6,6 +6,8 @@ pub mod effect;
 pub mod msg;
 pub mod state;
 pub mod update;
+#[cfg(test)]
+mod usage_doc;
 pub mod waiting;
 
 pub use effect::Effect;

@@ -1,3 +1,5 @@
+//! What `update` reacts to: terminal events, backend events, ticks and action results.
+
 use crossterm::event::Event;
 
 use crate::backend::BackendEvent;

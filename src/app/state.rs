@@ -36,7 +36,7 @@ pub struct AppState {
     pub stats: Option<StatsView>,
     pub next_stream: StreamId,
     /// (key path, failures) pairs whose passphrase was already asked for.
-    pub asked_passphrases: std::collections::HashSet<(String, String)>,
+    pub asked_passphrases: std::collections::HashSet<(String, u32)>,
     /// Refusals (read-only mode) found where no effect list is at hand; `update` emits them.
     pub pending_refusals: Vec<(ResourceKey, String, ResourceAction)>,
     pub quit: bool,
@@ -445,10 +445,13 @@ impl AppState {
         }
     }
 
+    // The stack is never empty: it starts with one view and `pop` keeps the last one.
+    #[allow(clippy::expect_used, reason = "an invariant of the view stack")]
     pub fn top(&self) -> &View {
         self.stack.last().expect("stack never empty")
     }
 
+    #[allow(clippy::expect_used, reason = "an invariant of the view stack")]
     pub fn top_mut(&mut self) -> &mut View {
         self.stack.last_mut().expect("stack never empty")
     }

@@ -6,15 +6,13 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{BackendEvent, EventTx, StreamId};
+use super::{EventTx, StreamId};
 use crate::model::LogLine;
 
 pub const BATCH_LINES: usize = 1000;
 pub const BATCH_DELAY: Duration = Duration::from_millis(15);
 
-/// The UI dropped its receiver: the stream should stop.
-#[derive(Debug)]
-pub struct Gone;
+pub use super::report::Gone;
 
 /// Accumulates lines and decides when a batch is due.
 pub struct Batcher {
@@ -64,11 +62,6 @@ impl Batcher {
             return Ok(());
         }
         let lines = std::mem::replace(&mut self.pending, Vec::with_capacity(BATCH_LINES));
-        tx.send(BackendEvent::LogLines {
-            stream: self.stream,
-            lines,
-        })
-        .await
-        .map_err(|_| Gone)
+        super::report::log_lines(tx, self.stream, lines).await
     }
 }

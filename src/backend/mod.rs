@@ -1,12 +1,25 @@
 //! Backends translate engines into the neutral model and talk to the UI only through
 //! [`BackendEvent`]s on a channel. Every call here returns at once: the work runs on tokio tasks.
+//!
+//! What every backend needs is written once here: [`report`] (events to the UI, the end of a
+//! log stream), [`conn`] (the cached connection, forgotten after a transport error),
+//! [`supervise`] (backoff, the reconnect loop of a watch, retry-until-ok), [`error`] (an
+//! error's cause chain), [`batch`] (log lines in batches), [`task`] (handles that stop their
+//! task on drop), [`too_large`] (answers over their cap). Each backend (`docker`, `kube`,
+//! `fleet`, `mender`) has the same layout: its `mod.rs` holds the [`Backend`] impl and the
+//! state its tasks share; `watch`, `map`, `actions`, `logs`, `exec` and `error` sit beside it
+//! where it has them.
 
 pub mod batch;
+pub mod conn;
 pub mod docker;
+pub mod error;
 pub mod fleet;
 pub mod kube;
 pub mod mender;
 pub mod registry;
+pub mod report;
+pub mod supervise;
 pub mod task;
 pub mod too_large;
 

@@ -18,21 +18,13 @@ impl TooLarge {
     /// The `TooLarge` somewhere in `e`'s chain, looking inside I/O errors too: clients wrap
     /// body errors in one, and `io::Error::source` skips what it wraps.
     pub fn find<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a TooLarge> {
-        let mut cur = Some(e);
-        while let Some(err) = cur {
-            if let Some(t) = err.downcast_ref::<TooLarge>() {
-                return Some(t);
-            }
-            if let Some(inner) = err
-                .downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-                && let Some(t) = TooLarge::find(inner)
-            {
-                return Some(t);
-            }
-            cur = err.source();
-        }
-        None
+        super::error::chain(e).find_map(|err| {
+            err.downcast_ref::<TooLarge>().or_else(|| {
+                err.downcast_ref::<std::io::Error>()
+                    .and_then(|io| io.get_ref())
+                    .and_then(|inner| TooLarge::find(inner))
+            })
+        })
     }
 }
 

@@ -47,6 +47,26 @@ pub enum Output {
     Yaml,
 }
 
+/// The file kinds `fleetdeck schema` knows (see [`crate::config::schema`]).
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SchemaKind {
+    Config,
+    Fleet,
+    Keymap,
+    Theme,
+}
+
+impl SchemaKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SchemaKind::Config => "config",
+            SchemaKind::Fleet => "fleet",
+            SchemaKind::Keymap => "keymap",
+            SchemaKind::Theme => "theme",
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print shell completions: `fleetdeck completions bash > /etc/bash_completion.d/fleetdeck`.
@@ -56,6 +76,11 @@ pub enum Command {
     },
     /// Print the man page (roff): `fleetdeck man > /usr/local/share/man/man1/fleetdeck.1`.
     Man,
+    /// Print the JSON Schema of a file kind, for editors: `fleetdeck schema fleet > fleet.schema.json`.
+    Schema {
+        #[arg(value_enum)]
+        kind: SchemaKind,
+    },
     /// List resources: containers, projects, images, volumes, networks, pods, deploy ...
     Ls {
         kind: String,

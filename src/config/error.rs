@@ -1,3 +1,5 @@
+//! [`ConfigError`]: a problem in a config, theme, keymap or fleet file, with its position.
+
 use std::path::{Path, PathBuf};
 
 /// A configuration problem located in its file: displays as `file:line:col: message`.

@@ -8,6 +8,7 @@ mod error;
 pub mod keymap;
 mod layers;
 pub mod paths;
+pub mod schema;
 pub mod theme;
 pub(crate) mod yaml;
 
@@ -21,7 +22,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_saphyr::Spanned;
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogConfig {
     /// Lines of history fetched when logs open.
@@ -43,7 +44,7 @@ impl Default for LogConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ShellConfig {
     /// Tried in order inside the container; the first that exists runs.
@@ -58,7 +59,7 @@ impl Default for ShellConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DockerSource {
     pub name: String,
@@ -68,7 +69,7 @@ pub struct DockerSource {
 }
 
 /// One Kubernetes context shown as a source (`kube:<context>`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KubeSource {
     /// A context name from the kubeconfig (KUBECONFIG, else ~/.kube/config).
@@ -80,7 +81,7 @@ pub struct KubeSource {
 
 /// One Mender server (`mender:<name>`): the management API at `url`, authenticated with the
 /// personal access token held in the environment variable `token_env` (never in the file).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MenderSource {
     pub name: String,
@@ -90,7 +91,8 @@ pub struct MenderSource {
     pub token_env: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// fleetdeck's config file (~/.config/fleetdeck/config.yaml).
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub theme: String,

@@ -1,3 +1,7 @@
+//! The kind registry: every kind of thing fleetdeck lists, with its columns, aliases, the
+//! actions it offers and what it can do ([`KindSpec`]) — the one place that answers "does
+//! action A apply to kind K".
+
 use serde::{Deserialize, Serialize};
 
 use super::{ResourceAction, UpdateRequest};
@@ -105,6 +109,20 @@ pub struct KindSpec {
     pub has_logs: bool,
     pub has_shell: bool,
     pub has_stats: bool,
+    /// Rows name sandboxes (containers on a device) a shell can open into.
+    pub has_sandboxes: bool,
+}
+
+/// What a key action needs from a kind. "Does action A apply to kind K" is always answered
+/// here, from the registry ([`KindSpec::has`]): the app only says which capability an action
+/// needs, so a kind's offer is written once, in its `KindSpec`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Capability {
+    Logs,
+    Shell,
+    Sandboxes,
+    /// A backend action, whatever its argument (`KindSpec::actions`).
+    Act(ResourceAction),
 }
 
 use ResourceAction as A;
@@ -128,6 +146,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: true,
         has_shell: true,
         has_stats: true,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::Project,
@@ -145,6 +164,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: true,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::Image,
@@ -162,6 +182,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: false,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::Volume,
@@ -179,6 +200,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: false,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::Network,
@@ -197,6 +219,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: false,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::Stack,
@@ -214,6 +237,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: true,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::Service,
@@ -234,6 +258,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: true,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::Task,
@@ -253,6 +278,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: true,
         has_shell: true,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::Node,
@@ -272,6 +298,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: false,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::Secret,
@@ -289,6 +316,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: false,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::Config,
@@ -300,6 +328,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: false,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     // Kubernetes. Namespaced kinds lead with NAMESPACE (so READY is the 3rd column, where the
     // scale dialog reads "ready/desired").
@@ -319,6 +348,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: false,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::Namespace,
@@ -330,6 +360,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: false,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::Deployment,
@@ -349,6 +380,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: true,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::StatefulSet,
@@ -366,6 +398,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: true,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::DaemonSet,
@@ -386,6 +419,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: true,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::ReplicaSet,
@@ -405,6 +439,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: false,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::Pod,
@@ -425,6 +460,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: true,
         has_shell: true,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::PodContainer,
@@ -443,6 +479,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: true,
         has_shell: true,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::KService,
@@ -462,6 +499,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: false,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::KNode,
@@ -480,6 +518,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: false,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::KEvent,
@@ -502,6 +541,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: false,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::Device,
@@ -533,6 +573,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: true,
         has_shell: true,
         has_stats: false,
+        has_sandboxes: true,
     },
     KindSpec {
         kind: ResourceKind::RunResult,
@@ -550,6 +591,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: false,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::MenderDevice,
@@ -572,6 +614,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: false,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::MenderDeployment,
@@ -597,6 +640,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: false,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::MenderDeploymentDevice,
@@ -614,6 +658,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: true,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::Rollout,
@@ -639,6 +684,7 @@ static SPECS: &[KindSpec] = &[
         has_logs: false,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
     KindSpec {
         kind: ResourceKind::DeviceUpdate,
@@ -658,10 +704,13 @@ static SPECS: &[KindSpec] = &[
         has_logs: true,
         has_shell: false,
         has_stats: false,
+        has_sandboxes: false,
     },
 ];
 
 impl ResourceKind {
+    // `every_kind_resolves_by_its_canonical_alias` (below) looks up every kind.
+    #[allow(clippy::expect_used, reason = "SPECS lists every kind")]
     pub fn spec(self) -> &'static KindSpec {
         SPECS
             .iter()
@@ -693,7 +742,29 @@ impl ResourceKind {
 
     /// Does this kind offer `action` (arguments ignored)?
     pub fn offers(self, action: &ResourceAction) -> bool {
-        self.spec().actions.iter().any(|a| a.same_kind(action))
+        self.spec().offers(action)
+    }
+
+    /// Does this kind have `capability`? See [`KindSpec::has`].
+    pub fn has(self, capability: &Capability) -> bool {
+        self.spec().has(capability)
+    }
+}
+
+impl KindSpec {
+    /// Does this kind offer `action` (arguments ignored)?
+    pub fn offers(&self, action: &ResourceAction) -> bool {
+        self.actions.iter().any(|a| a.same_kind(action))
+    }
+
+    /// The one answer to "does an action needing `capability` apply to this kind".
+    pub fn has(&self, capability: &Capability) -> bool {
+        match capability {
+            Capability::Logs => self.has_logs,
+            Capability::Shell => self.has_shell,
+            Capability::Sandboxes => self.has_sandboxes,
+            Capability::Act(action) => self.offers(action),
+        }
     }
 }
 

@@ -1,3 +1,5 @@
+//! Log lines as the views hold them: sanitised text with style runs, their source and time.
+
 use std::sync::Arc;
 
 use ratatui::style::Style;

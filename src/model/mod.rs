@@ -6,10 +6,11 @@ mod log;
 mod resource;
 mod rollout;
 
-pub use kind::{Column, ColumnKind, KindSpec, ResourceKind};
+pub use kind::{Capability, Column, ColumnKind, KindSpec, ResourceKind};
 pub use log::{LogLine, LogOpts, StyleRun, StyledText};
 pub use resource::{
-    ActionOutcome, Confirmation, Health, Resource, ResourceAction, ResourceKey, SourceId,
-    SourceStatus, StatsSample, Work, age,
+    ActionOutcome, Confirmation, Health, HostKeyProblem, HostKeyState, PassphraseNeeded, Replicas,
+    Resource, ResourceAction, ResourceKey, RowFacts, SourceId, SourceStatus, StatsSample, Work,
+    age,
 };
 pub use rollout::{FailureLimit, UpdateRequest};

@@ -1,3 +1,6 @@
+//! One row of any engine: its key (source, kind, id), cells for display, labels for describe
+//! and `-o json`, and typed facts the app acts on; plus the actions a row can take.
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -61,7 +64,59 @@ pub struct Resource {
     /// One cell per `KindSpec::columns` entry; Age cells are left empty and drawn from `created`.
     pub cells: Vec<String>,
     pub created: Option<jiff::Timestamp>,
+    /// Shown, filtered on and listed by `ls -o json`; the app reads no meaning out of them
+    /// (that is what `facts` is for).
     pub labels: BTreeMap<String, String>,
+    /// What the app acts on, typed, from the backend that knows it.
+    #[serde(skip)]
+    pub facts: RowFacts,
+}
+
+/// Facts about a row that actions need, filled by the backend that knows them. Why typed: a
+/// fact read back out of a label or a cell's text breaks silently when the text changes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RowFacts {
+    /// A scalable workload's replicas (swarm services, deployments, statefulsets): the scale
+    /// dialog shows them and starts from the desired count.
+    pub replicas: Option<Replicas>,
+    /// A device whose host key the last connection refused.
+    pub host_key: Option<HostKeyProblem>,
+    /// A device whose SSH key needs a passphrase before it can connect.
+    pub passphrase: Option<PassphraseNeeded>,
+    /// The sandboxes (a device's containers, from the fleet file) a shell can open into.
+    pub sandboxes: Vec<String>,
+}
+
+/// Replicas that run (ready, on Kubernetes) and that are wanted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Replicas {
+    pub running: u64,
+    pub desired: u64,
+}
+
+/// Why a device's host key was refused, and the fingerprint of the key it presented.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostKeyProblem {
+    pub state: HostKeyState,
+    pub fingerprint: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostKeyState {
+    /// Not in known_hosts: the operator may accept it (`accept_host_key`).
+    Unknown,
+    /// Differs from the known key: never accepted from the console.
+    Changed,
+    /// Marked `@revoked` in known_hosts.
+    Revoked,
+}
+
+/// An SSH key that needs its passphrase; `failures` counts wrong answers so far (each one asks
+/// again).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassphraseNeeded {
+    pub key_path: String,
+    pub failures: u32,
 }
 
 impl Resource {

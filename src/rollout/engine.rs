@@ -956,6 +956,7 @@ fn rollout_row(source: &SourceId, e: &Entry) -> Resource {
         ],
         created: Some(e.spec.created),
         labels,
+        facts: Default::default(),
     }
 }
 
@@ -1028,6 +1029,7 @@ fn update_row(source: &SourceId, r: &UpdateRecord, now: jiff::Timestamp) -> Reso
         ],
         created: Some(r.started),
         labels,
+        facts: Default::default(),
     }
 }
 

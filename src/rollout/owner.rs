@@ -7,7 +7,6 @@
 //! it ("driven by fleetdeck pid 4242").
 
 use std::io::{Read, Seek, Write};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
@@ -46,9 +45,8 @@ pub fn try_lock(path: &Path) -> Result<Result<Held, Busy>, String> {
         .mode(0o600)
         .open(path)
         .map_err(|e| format!("{}: {e}", path.display()))?;
-    // SAFETY: flock on a descriptor we own; no memory is involved.
-    let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if r != 0 {
+    let locked = rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive);
+    if locked.is_err() {
         let mut text = String::new();
         let _ = file.read_to_string(&mut text);
         return Ok(Err(Busy {

@@ -246,17 +246,13 @@ impl StateStore {
     /// Write many records at once (a new rollout's pending devices): each file is renamed into
     /// place, then one `syncfs` makes them all durable, instead of two fsyncs per file.
     pub fn save_all(&self, records: &[UpdateRecord]) -> Result<(), StoreError> {
-        use std::os::fd::AsRawFd;
         crate::fsx::private_dir_all(&self.dir).map_err(|e| io_error(&self.dir, e))?;
         for record in records {
             let (tmp, path) = self.write_temp(record, false)?;
             std::fs::rename(&tmp, &path).map_err(|e| io_error(&path, e))?;
         }
         let dir = std::fs::File::open(&self.dir).map_err(|e| io_error(&self.dir, e))?;
-        // SAFETY: syncfs on a descriptor we own.
-        if unsafe { libc::syncfs(dir.as_raw_fd()) } != 0 {
-            return Err(io_error(&self.dir, std::io::Error::last_os_error()));
-        }
+        rustix::fs::syncfs(&dir).map_err(|e| io_error(&self.dir, e.into()))?;
         Ok(())
     }
 

@@ -131,32 +131,27 @@ pub fn passphrases() -> &'static Passphrases {
 
 /// Read a line from /dev/tty with echo off.
 pub fn read_tty_secret(prompt: &str) -> Option<String> {
+    use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
     use std::io::{BufRead, Write};
-    use std::os::fd::AsRawFd;
     let tty = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open("/dev/tty")
         .ok()?;
-    let fd = tty.as_raw_fd();
-    let mut old: libc::termios = unsafe { std::mem::zeroed() };
-    // SAFETY: fd is an open tty; termios is plain data.
-    let have = unsafe { libc::tcgetattr(fd, &mut old) } == 0;
-    if have {
-        let mut t = old;
-        t.c_lflag &= !libc::ECHO;
-        t.c_lflag |= libc::ECHONL;
-        // SAFETY: as above.
-        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &t) };
+    let old = tcgetattr(&tty).ok();
+    if let Some(old) = &old {
+        let mut t = old.clone();
+        t.local_modes.remove(LocalModes::ECHO);
+        t.local_modes.insert(LocalModes::ECHONL);
+        let _ = tcsetattr(&tty, OptionalActions::Now, &t);
     }
     let mut w = &tty;
     let _ = w.write_all(prompt.as_bytes());
     let _ = w.flush();
     let mut line = String::new();
     let r = std::io::BufReader::new(&tty).read_line(&mut line);
-    if have {
-        // SAFETY: restore what we read above.
-        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &old) };
+    if let Some(old) = &old {
+        let _ = tcsetattr(&tty, OptionalActions::Now, old);
     }
     r.ok()?;
     Some(line.trim_end_matches(['\n', '\r']).to_string())

@@ -2,7 +2,7 @@
 //! back. Like ssh: the session ends when the remote side exits, or on `~.` typed after a newline.
 
 use std::io::{self, Read, Write};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::OwnedFd;
 
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
@@ -120,47 +120,36 @@ impl EscapeFilter {
 /// Reads the terminal on a plain thread that can be stopped: a tokio stdin read left pending
 /// after the session would swallow the first key typed back in the TUI.
 struct StdinPump {
-    stop_w: RawFd,
+    /// Writing to it (or closing it) wakes the thread's poll and stops it.
+    stop_w: OwnedFd,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl StdinPump {
     fn start(tx: mpsc::UnboundedSender<Vec<u8>>) -> io::Result<Self> {
-        let mut fds = [0; 2];
-        // SAFETY: pipe(2) writes two fds into the array we own.
-        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let (stop_r, stop_w) = (fds[0], fds[1]);
-        let input = io::stdin().as_raw_fd();
+        use rustix::event::{PollFd, PollFlags, poll};
+        let (stop_r, stop_w) = rustix::pipe::pipe()?;
         let thread = std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
+            let stdin = io::stdin();
             loop {
                 let mut pfd = [
-                    libc::pollfd {
-                        fd: input,
-                        events: libc::POLLIN,
-                        revents: 0,
-                    },
-                    libc::pollfd {
-                        fd: stop_r,
-                        events: libc::POLLIN,
-                        revents: 0,
-                    },
+                    PollFd::new(&stdin, PollFlags::IN),
+                    PollFd::new(&stop_r, PollFlags::IN),
                 ];
-                // SAFETY: pfd is a valid array of 2 pollfd for the duration of the call.
-                let n = unsafe { libc::poll(pfd.as_mut_ptr(), 2, -1) };
-                if n < 0 {
-                    if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-                        continue;
-                    }
+                match poll(&mut pfd, None) {
+                    Ok(_) => {}
+                    Err(rustix::io::Errno::INTR) => continue,
+                    Err(_) => break,
+                }
+                if !pfd[1].revents().is_empty() {
                     break;
                 }
-                if pfd[1].revents != 0 {
-                    break;
-                }
-                if pfd[0].revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
-                    match io::stdin().lock().read(&mut buf) {
+                if pfd[0]
+                    .revents()
+                    .intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR)
+                {
+                    match stdin.lock().read(&mut buf) {
                         Ok(0) | Err(_) => {
                             let _ = tx.send(Vec::new()); // empty = local terminal closed
                             break;
@@ -173,8 +162,6 @@ impl StdinPump {
                     }
                 }
             }
-            // SAFETY: closing the read end we own.
-            unsafe { libc::close(stop_r) };
         });
         Ok(StdinPump {
             stop_w,
@@ -185,11 +172,7 @@ impl StdinPump {
 
 impl Drop for StdinPump {
     fn drop(&mut self) {
-        // SAFETY: writing one byte to / closing the pipe write end we own.
-        unsafe {
-            libc::write(self.stop_w, b"x".as_ptr().cast(), 1);
-            libc::close(self.stop_w);
-        }
+        let _ = rustix::io::write(&self.stop_w, b"x");
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }

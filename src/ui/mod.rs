@@ -45,7 +45,11 @@ pub fn render(frame: &mut Frame, state: &mut AppState) {
         incomplete,
         ..
     } = state;
-    match stack.last_mut().expect("stack never empty") {
+    // The view stack is never empty (AppState::top); nothing to draw if it were.
+    let Some(top) = stack.last_mut() else {
+        return;
+    };
+    match top {
         View::Table(t) => {
             // Sources that cannot list this kind say why in place of rows.
             let mut notes: Vec<String> = unavailable

@@ -127,7 +127,8 @@ pub fn skip_cols(spans: Vec<Span<'static>>, cols: usize) -> Vec<Span<'static>> {
 /// Split a span list into rows of at most `cols` cells (character wrap: logs are not prose).
 pub fn wrap_spans(spans: Vec<Span<'static>>, cols: usize) -> Vec<Vec<Span<'static>>> {
     let cols = cols.max(1);
-    let mut rows = vec![Vec::new()];
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
     let mut w = 0;
     for s in spans {
         let mut cur = String::new();
@@ -135,22 +136,19 @@ pub fn wrap_spans(spans: Vec<Span<'static>>, cols: usize) -> Vec<Vec<Span<'stati
             let cw = c.width().unwrap_or(0);
             if w + cw > cols {
                 if !cur.is_empty() {
-                    rows.last_mut()
-                        .expect("non-empty")
-                        .push(Span::styled(std::mem::take(&mut cur), s.style));
+                    row.push(Span::styled(std::mem::take(&mut cur), s.style));
                 }
-                rows.push(Vec::new());
+                rows.push(std::mem::take(&mut row));
                 w = 0;
             }
             cur.push(c);
             w += cw;
         }
         if !cur.is_empty() {
-            rows.last_mut()
-                .expect("non-empty")
-                .push(Span::styled(cur, s.style));
+            row.push(Span::styled(cur, s.style));
         }
     }
+    rows.push(row);
     rows
 }
 

@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 
 use fleetdeck::app::state::{Mode, View};
 use fleetdeck::app::{AppState, Effect};
-use fleetdeck::model::{Health, Resource, ResourceAction, ResourceKey, ResourceKind, SourceId};
+use fleetdeck::model::{
+    Health, HostKeyProblem, HostKeyState, PassphraseNeeded, Resource, ResourceAction, ResourceKey,
+    ResourceKind, SourceId,
+};
 
 use crate::support::console::*;
 
@@ -34,12 +37,17 @@ fn device(name: &str, tags: &[&str], extra: &[(&str, &str)]) -> Resource {
         cells,
         created: None,
         labels,
+        facts: Default::default(),
     }
 }
 
 fn devices() -> Vec<Resource> {
     vec![
-        device("gw-1", &["prod"], &[("sandboxes", "app,db")]),
+        {
+            let mut d = device("gw-1", &["prod"], &[("sandboxes", "app,db")]);
+            d.facts.sandboxes = vec!["app".into(), "db".into()];
+            d
+        },
         device("gw-2", &["prod"], &[]),
         device("lab-1", &["lab"], &[]),
     ]
@@ -206,20 +214,17 @@ fn run_is_refused_and_audited_in_read_only_mode() {
 /// Devices whose last poll saw an unknown key (gw-1), a changed key (gw-2), none (lab-1).
 fn on_devices_with_host_keys(read_only: bool) -> AppState {
     let mut st = state(read_only);
+    let host_key = |name: &str, state: HostKeyState, fingerprint: &str| {
+        let mut d = device(name, &["prod"], &[]);
+        d.facts.host_key = Some(HostKeyProblem {
+            state,
+            fingerprint: fingerprint.into(),
+        });
+        d
+    };
     let rows = vec![
-        device(
-            "gw-1",
-            &["prod"],
-            &[
-                ("host_key", "unknown"),
-                ("fingerprint", "SHA256:seen-by-the-poll"),
-            ],
-        ),
-        device(
-            "gw-2",
-            &["prod"],
-            &[("host_key", "changed"), ("fingerprint", "SHA256:other")],
-        ),
+        host_key("gw-1", HostKeyState::Unknown, "SHA256:seen-by-the-poll"),
+        host_key("gw-2", HostKeyState::Changed, "SHA256:other"),
         device("lab-1", &["lab"], &[]),
     ];
     snapshot(&mut st, &src(), ResourceKind::Device, rows);
@@ -286,17 +291,15 @@ fn accept_host_key_without_an_unknown_key_offers_nothing() {
 #[test]
 fn passphrase_needed_opens_a_masked_prompt_once_per_attempt() {
     let mut st = on_devices(false);
-    let needs = |failures: &str| {
-        vec![device(
-            "gw-1",
-            &[],
-            &[
-                ("passphrase_needed", "/k/id_ed25519"),
-                ("passphrase_failures", failures),
-            ],
-        )]
+    let needs = |failures: u32| {
+        let mut d = device("gw-1", &[], &[]);
+        d.facts.passphrase = Some(PassphraseNeeded {
+            key_path: "/k/id_ed25519".into(),
+            failures,
+        });
+        vec![d]
     };
-    snapshot(&mut st, &src(), ResourceKind::Device, needs("0"));
+    snapshot(&mut st, &src(), ResourceKind::Device, needs(0));
     let Mode::Secret(p) = &st.mode else {
         panic!("passphrase prompt expected")
     };
@@ -317,9 +320,9 @@ fn passphrase_needed_opens_a_masked_prompt_once_per_attempt() {
     );
     assert!(!debug.contains("hunter2"), "never in Debug output: {debug}");
     // Same attempt again: not asked twice.
-    snapshot(&mut st, &src(), ResourceKind::Device, needs("0"));
+    snapshot(&mut st, &src(), ResourceKind::Device, needs(0));
     assert!(matches!(st.mode, Mode::Normal));
     // The answer was wrong: asked again.
-    snapshot(&mut st, &src(), ResourceKind::Device, needs("1"));
+    snapshot(&mut st, &src(), ResourceKind::Device, needs(1));
     assert!(matches!(st.mode, Mode::Secret(_)));
 }

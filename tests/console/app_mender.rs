@@ -29,6 +29,7 @@ fn row(kind: ResourceKind, id: &str, name: &str, parent: Option<&str>) -> Resour
         cells,
         created: None,
         labels: BTreeMap::new(),
+        facts: Default::default(),
     }
 }
 

@@ -34,6 +34,7 @@ fn row(kind: ResourceKind, id: &str, parent: Option<&str>, health: Health) -> Re
         cells,
         created: None,
         labels: BTreeMap::new(),
+        facts: Default::default(),
     }
 }
 

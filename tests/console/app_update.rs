@@ -7,7 +7,8 @@ use fleetdeck::app::state::{Mode, View};
 use fleetdeck::app::{AppState, Effect, Msg, update};
 use fleetdeck::backend::BackendEvent;
 use fleetdeck::model::{
-    Health, LogLine, Resource, ResourceAction, ResourceKey, ResourceKind, SourceId, StyledText,
+    Health, LogLine, Replicas, Resource, ResourceAction, ResourceKey, ResourceKind, SourceId,
+    StyledText,
 };
 
 use crate::support::console::*;
@@ -32,6 +33,7 @@ fn res(kind: ResourceKind, name: &str, parent: Option<&str>) -> Resource {
         cells,
         created: Some(jiff::Timestamp::now()),
         labels: BTreeMap::new(),
+        facts: Default::default(),
     }
 }
 
@@ -391,6 +393,10 @@ fn scale_asks_the_replica_count_and_zero_is_confirmed() {
     command(&mut st, "services");
     let mut web = res(ResourceKind::Service, "web", Some("shop"));
     web.cells[2] = "2/3".into();
+    web.facts.replicas = Some(Replicas {
+        running: 2,
+        desired: 3,
+    });
     snapshot(&mut st, &src(), ResourceKind::Service, vec![web]);
 
     act(&mut st, Action::Scale);
@@ -599,6 +605,10 @@ fn deployment_scale_reads_ready_and_drills_into_its_pods() {
     let mut web = kube_row(ResourceKind::Deployment, "web", "shop/web", Some("shop"));
     web.cells[1] = "web".into();
     web.cells[2] = "2/3".into();
+    web.facts.replicas = Some(Replicas {
+        running: 2,
+        desired: 3,
+    });
     snapshot(&mut st, &kube_src(), ResourceKind::Deployment, vec![web]);
     act(&mut st, Action::Scale);
     let Mode::Prompt(p) = &st.mode else {

@@ -2,6 +2,11 @@
 //! ratatui TestBackend with insta snapshots (`ui_*`), and config, theme and keymap files.
 //! One test binary; each former test file is a module, `support` is shared.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure stops at its line"
+)]
 #[path = "../support/mod.rs"]
 mod support;
 

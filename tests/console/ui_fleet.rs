@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 
 use fleetdeck::app::{AppState, Msg, update};
 use fleetdeck::backend::BackendEvent;
-use fleetdeck::model::{Health, Resource, ResourceKey, ResourceKind, SourceId, SourceStatus};
+use fleetdeck::model::{
+    Health, HostKeyProblem, HostKeyState, Resource, ResourceKey, ResourceKind, SourceId,
+    SourceStatus,
+};
 
 use crate::support::console::*;
 
@@ -63,6 +66,7 @@ fn device(
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect::<BTreeMap<_, _>>(),
+        facts: Default::default(),
     }
 }
 
@@ -78,14 +82,25 @@ fn state() -> AppState {
         &src(),
         ResourceKind::Device,
         vec![
-            device("gw-01", "up", Health::Ok, true, &[("sandboxes", "app,db")]),
-            device(
-                "gw-02",
-                &format!("unknown key {FP}"),
-                Health::Failed,
-                false,
-                &[("host_key", "unknown"), ("fingerprint", FP)],
-            ),
+            {
+                let mut d = device("gw-01", "up", Health::Ok, true, &[("sandboxes", "app,db")]);
+                d.facts.sandboxes = vec!["app".into(), "db".into()];
+                d
+            },
+            {
+                let mut d = device(
+                    "gw-02",
+                    &format!("unknown key {FP}"),
+                    Health::Failed,
+                    false,
+                    &[("host_key", "unknown"), ("fingerprint", FP)],
+                );
+                d.facts.host_key = Some(HostKeyProblem {
+                    state: HostKeyState::Unknown,
+                    fingerprint: FP.into(),
+                });
+                d
+            },
             device(
                 "gw-03",
                 "CHANGED key SHA256:Zm9vYmFyYmF6cXV4cXV1eHh5enp5eHh5enp5eHh5enp5",
@@ -144,6 +159,7 @@ fn rollout(cells: [&str; 11], health: Health, age_secs: i64) -> Resource {
         cells,
         created: ago(age_secs),
         labels: BTreeMap::new(),
+        facts: Default::default(),
     }
 }
 
@@ -165,6 +181,7 @@ fn device_update(rollout: &str, cells: [&str; 6], health: Health, reason: &str) 
         cells,
         created: None,
         labels,
+        facts: Default::default(),
     }
 }
 

@@ -7,8 +7,8 @@ use fleetdeck::app::action::Action;
 use fleetdeck::app::{AppState, Effect, Msg, update};
 use fleetdeck::backend::BackendEvent;
 use fleetdeck::model::{
-    Health, LogLine, Resource, ResourceKey, ResourceKind, SourceId, SourceStatus, StatsSample,
-    StyledText,
+    Health, LogLine, Replicas, Resource, ResourceKey, ResourceKind, RowFacts, SourceId,
+    SourceStatus, StatsSample, StyledText,
 };
 
 use crate::support::console::*;
@@ -50,6 +50,7 @@ fn container(
         ],
         created: Some(jiff::Timestamp::now() - jiff::SignedDuration::from_secs(age_secs)),
         labels: BTreeMap::new(),
+        facts: Default::default(),
     }
 }
 
@@ -242,6 +243,16 @@ fn service(name: &str, replicas: &str, update_text: &str, health: Health) -> Res
         ],
         created: Some(jiff::Timestamp::now() - jiff::SignedDuration::from_secs(7200)),
         labels: BTreeMap::new(),
+        // As the swarm backend fills it from its counts.
+        facts: RowFacts {
+            replicas: replicas.split_once('/').and_then(|(running, desired)| {
+                Some(Replicas {
+                    running: running.parse().ok()?,
+                    desired: desired.parse().ok()?,
+                })
+            }),
+            ..Default::default()
+        },
     }
 }
 

@@ -153,3 +153,21 @@ fn completions_and_man_page_are_generated_from_the_cli() {
     let (code, _, err) = fleetdeck(&["completions", "tcsh"]);
     assert_eq!(code, 2, "{err}");
 }
+
+/// `fleetdeck schema NAME` prints the schema committed in assets/schemas/ (the one the example
+/// files point at); an unknown kind is a usage error.
+#[test]
+fn schema_prints_the_committed_json_schema() {
+    for kind in ["config", "fleet", "keymap", "theme"] {
+        let (code, out, err) = fleetdeck(&["schema", kind]);
+        assert_eq!(code, 0, "{kind}: {err}");
+        let committed = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(format!("assets/schemas/{kind}.schema.json")),
+        )
+        .unwrap();
+        assert_eq!(out, committed, "{kind}");
+    }
+    let (code, _, err) = fleetdeck(&["schema", "nope"]);
+    assert_eq!(code, 2, "{err}");
+}

@@ -1,6 +1,11 @@
 //! The real `fleetdeck` binary end to end: the console under tmux (`e2e_*`) and the command
 //! line (`cli`). One test binary; each former test file is a module, `support` is shared.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure stops at its line"
+)]
 #[path = "../support/mod.rs"]
 mod support;
 

@@ -22,10 +22,9 @@ fn bin() -> String {
 }
 
 fn max_rss_children_kb() -> i64 {
-    // SAFETY: getrusage fills the struct we pass.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) };
-    ru.ru_maxrss
+    nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
+        .map(|u| u.max_rss())
+        .unwrap_or(0)
 }
 
 fn status_kb(pid: u32, field: &str) -> u64 {

@@ -611,7 +611,7 @@ fn frozen_run(ssh_config: Option<&str>, expect: &str, within: Duration) {
         Ok(out) => out.unwrap(),
         Err(_) => {
             // Still hanging: end it (our own child, by pid) and fail.
-            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            support::kill(pid, rustix::process::Signal::KILL);
             panic!("fleetdeck run hung on a frozen device");
         }
     };

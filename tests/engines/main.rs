@@ -3,6 +3,11 @@
 //! SSH, the device simulator, hardening, and the ignored benchmarks (`fleet_bench`,
 //! `mender_bench`). One test binary; each former test file is a module, `support` is shared.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests: a failure stops at its line"
+)]
 #[path = "../support/mod.rs"]
 mod support;
 

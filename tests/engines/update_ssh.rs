@@ -870,7 +870,7 @@ fn a_frozen_session_during_an_update_resumes_instead_of_hanging() {
         Ok(out) => out.unwrap(),
         Err(_) => {
             // Still hanging: end it (our own child, by pid) and fail.
-            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            support::kill(pid, rustix::process::Signal::KILL);
             panic!("fleetdeck update hung on a frozen session");
         }
     };
@@ -952,7 +952,7 @@ fn console_update_from_keys_is_killed_mid_reboot_and_a_new_console_commits_it() 
     assert!(screen.contains("dev-0"), "{screen}");
     let pid = t.program_pid().expect("console pid");
     // SIGKILL: no chance to clean up, like a dropped host.
-    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    support::kill(pid, rustix::process::Signal::KILL);
     assert!(support::wait_until(Duration::from_secs(5), || {
         !support::tmux::process_alive(pid)
     }));
@@ -1023,16 +1023,15 @@ fn rollout_cpu_over_real_ssh() {
     };
     let (sim, _server, url) = fleet(n, "mender", client);
     let children_cpu = || {
-        // SAFETY: getrusage fills the struct we own.
-        let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-        unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) };
-        let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+        use nix::sys::resource::{UsageWho, getrusage};
+        let u = getrusage(UsageWho::RUSAGE_CHILDREN).expect("getrusage");
+        let t = |tv: nix::sys::time::TimeVal| tv.tv_sec() as f64 + tv.tv_usec() as f64 / 1e6;
         eprintln!(
             "children user {:.3}s sys {:.3}s",
-            t(u.ru_utime),
-            t(u.ru_stime)
+            t(u.user_time()),
+            t(u.system_time())
         );
-        t(u.ru_utime) + t(u.ru_stime)
+        t(u.user_time()) + t(u.system_time())
     };
     let before = children_cpu();
     let started = std::time::Instant::now();
@@ -1126,7 +1125,7 @@ fn ctrl_c_on_the_cli_aborts_the_rollout_after_the_running_device() {
     assert!(support::wait_until(Duration::from_secs(20), || {
         dev0.count_calls("install ") == 1
     }));
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    support::kill(child.id(), rustix::process::Signal::INT);
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");

@@ -8,6 +8,7 @@
 //!
 //! Objects are `serde_json::Value`s (the fixtures are real cluster JSON), keyed by the plural
 //! resource (`pods`, `deployments` ...), namespace and name. Every request is recorded.
+
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, HashMap, HashSet};

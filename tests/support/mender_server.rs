@@ -22,6 +22,7 @@
 //!
 //! Every request is recorded, Authorization header included; one without the expected bearer
 //! token gets 401.
+
 #![allow(dead_code)]
 
 #[path = "openapi.rs"]

@@ -12,6 +12,7 @@
 //! Everything created carries the label `fleetdeck.test=1` and a unique name, and is removed by a
 //! Drop guard, so parallel tests (and parallel test binaries) never step on each other or on the
 //! machine's own containers.
+
 #![allow(dead_code)]
 
 pub mod artifact_server;
@@ -50,6 +51,9 @@ pub fn env_lock() -> MutexGuard<'static, ()> {
 
 /// Run `f` with the given variables set (None = removed) under [`env_lock`], restoring them
 /// afterwards, also when `f` panics.
+// `set_var` is unsafe (edition 2024) because another thread may read the environment: every
+// test that touches it holds the lock, and none reads it from a second thread.
+#[allow(unsafe_code)]
 pub fn with_env<R>(vars: &[(&str, Option<&str>)], f: impl FnOnce() -> R) -> R {
     let _guard = env_lock();
     let saved: Vec<_> = vars
@@ -222,25 +226,21 @@ struct FileLock(std::fs::File);
 
 impl FileLock {
     fn acquire(path: &Path) -> FileLock {
-        use std::os::fd::AsRawFd;
         let f = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(path)
             .unwrap_or_else(|e| panic!("cannot open lock {}: {e}", path.display()));
-        // SAFETY: flock on a valid, owned descriptor; no memory is involved.
-        let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
-        assert_eq!(rc, 0, "flock {} failed", path.display());
+        rustix::fs::flock(&f, rustix::fs::FlockOperation::LockExclusive)
+            .unwrap_or_else(|e| panic!("flock {} failed: {e}", path.display()));
         FileLock(f)
     }
 }
 
 impl Drop for FileLock {
     fn drop(&mut self) {
-        use std::os::fd::AsRawFd;
-        // SAFETY: as above.
-        unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
+        let _ = rustix::fs::flock(&self.0, rustix::fs::FlockOperation::Unlock);
     }
 }
 
@@ -477,5 +477,15 @@ pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
             return false;
         }
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Send `sig` to process `pid` (a test's child or simulated device process); gone is fine.
+pub fn kill(pid: u32, sig: rustix::process::Signal) {
+    if let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    {
+        let _ = rustix::process::kill_process(pid, sig);
     }
 }

@@ -8,6 +8,7 @@
 //! `../common/responses.yaml#/...`), `allOf`/`oneOf`/`anyOf`, `nullable`,
 //! `additionalProperties`, `minimum`/`maximum`, `pattern`, and `format: date-time`.
 //! Everything else (`example`, `description`, `x-*`, other formats) is ignored.
+
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, HashMap};

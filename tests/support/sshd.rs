@@ -252,7 +252,7 @@ impl Sshd {
             .collect();
         assert!(!pids.is_empty(), "no session to freeze");
         for p in &pids {
-            signal(*p, libc::SIGSTOP);
+            super::kill(*p, rustix::process::Signal::STOP);
         }
         Frozen { pids }
     }
@@ -309,15 +309,8 @@ pub struct Frozen {
 impl Drop for Frozen {
     fn drop(&mut self) {
         for p in &self.pids {
-            signal(*p, libc::SIGKILL);
+            super::kill(*p, rustix::process::Signal::KILL);
         }
-    }
-}
-
-fn signal(pid: u32, sig: libc::c_int) {
-    if let Ok(pid) = libc::pid_t::try_from(pid) {
-        // SAFETY: kill has no memory preconditions; the pid is one of our sshd's processes.
-        unsafe { libc::kill(pid, sig) };
     }
 }
 

@@ -234,6 +234,7 @@ pub fn container_resource(source: &SourceId, c: &ContainerSummary) -> Option<Res
         cells,
         created: c.created.and_then(ts_from_secs),
         labels,
+        facts: Default::default(),
     })
 }
 

@@ -9,6 +9,7 @@ use std::error::Error as StdError;
 use bollard::errors::Error as BollardError;
 
 use super::connect::Endpoint;
+use crate::backend::error::{deepest, root_cause_text};
 use crate::term::sanitize::sanitize_plain;
 
 /// "Connection refused (os error 111)" → "Connection refused".
@@ -18,19 +19,6 @@ pub fn io_error_text(e: &std::io::Error) -> String {
         Some(i) => text[..i].to_owned(),
         None => text,
     }
-}
-
-/// The deepest `io::Error` in a source chain, if any (where the OS reason lives).
-fn find_io_error<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a std::io::Error> {
-    let mut cur: Option<&(dyn StdError + 'static)> = Some(e);
-    let mut found = None;
-    while let Some(err) = cur {
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            found = Some(io);
-        }
-        cur = err.source();
-    }
-    found
 }
 
 /// `IOError` is `#[error(transparent)]`, so the io::Error itself is not in the source chain.
@@ -100,7 +88,7 @@ pub fn human_error(endpoint: &Endpoint, e: &BollardError) -> String {
         BollardError::JsonDataError { message, .. } => {
             format!("{endpoint} did not answer like a Docker engine ({message})")
         }
-        _ => match direct_io_error(e).or_else(|| find_io_error(e)) {
+        _ => match direct_io_error(e).or_else(|| deepest::<std::io::Error>(e)) {
             Some(io) => {
                 let mut s = format!("cannot reach Docker at {endpoint}: {}", io_error_text(io));
                 if io.kind() == std::io::ErrorKind::PermissionDenied
@@ -115,15 +103,7 @@ pub fn human_error(endpoint: &Endpoint, e: &BollardError) -> String {
             }
             None => match e.source() {
                 // Show the innermost cause: it is the specific one ("invalid peer certificate").
-                Some(_) => {
-                    let mut last = e.to_string();
-                    let mut cur = e.source();
-                    while let Some(c) = cur {
-                        last = c.to_string();
-                        cur = c.source();
-                    }
-                    format!("cannot reach Docker at {endpoint}: {last}")
-                }
+                Some(_) => format!("cannot reach Docker at {endpoint}: {}", root_cause_text(e)),
                 None => format!("Docker at {endpoint}: {e}"),
             },
         },

@@ -66,6 +66,7 @@ pub fn image_resources(
                 ],
                 created: ts_from_secs(img.created),
                 labels: clean_labels(Some(&img.labels)),
+                facts: Default::default(),
             }
         })
         .collect();

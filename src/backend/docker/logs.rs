@@ -19,7 +19,7 @@ use super::error::human_error;
 use super::list::project_containers;
 use super::swarm;
 use crate::backend::batch::{Batcher, Gone};
-use crate::backend::{BackendEvent, EventTx, StreamId};
+use crate::backend::{EventTx, StreamId};
 use crate::logs::split_timestamp;
 use crate::model::{LogLine, LogOpts, ResourceKey, ResourceKind};
 use crate::term::sanitize::{LineSplitter, sanitize, sanitize_plain};
@@ -112,8 +112,6 @@ type Target = (Origin, String, String, Option<Arc<str>>);
 /// The streams `target` means: a container; every container of a compose project; a task; every
 /// task of a service or of a whole stack (per task, so each line carries its `svc.N@node` prefix).
 async fn targets(docker: &Docker, target: &ResourceKey) -> Result<Vec<Target>, TargetError> {
-    let no_rows =
-        |what: &str| TargetError::Text(format!("{what} {} has nothing to show", target.id));
     let mut out: Vec<Target> = match target.kind {
         ResourceKind::Container => {
             return Ok(vec![(
@@ -184,42 +182,38 @@ async fn targets(docker: &Docker, target: &ResourceKey) -> Result<Vec<Target>, T
             out
         }
         other => {
-            return Err(TargetError::Text(format!(
-                "{} have no logs",
-                other.spec().title.to_lowercase()
-            )));
+            return Err(TargetError::NoLogs {
+                kinds: other.spec().title.to_lowercase(),
+            });
         }
     };
     if out.is_empty() {
-        return Err(no_rows(target.kind.name().trim_end_matches('s')));
+        return Err(TargetError::Empty {
+            what: target.kind.name().trim_end_matches('s').to_string(),
+            id: target.id.clone(),
+        });
     }
     out.sort_by(|a, b| a.2.cmp(&b.2));
     Ok(out)
 }
 
+/// Why a log view has no stream to open. The view shows the Display; an engine error is
+/// shown through [`human_error`] (it needs the endpoint) and may drop the cached client.
+#[derive(Debug, thiserror::Error)]
 enum TargetError {
+    #[error("{0}")]
     Engine(bollard::errors::Error),
-    Text(String),
+    /// "images have no logs"
+    #[error("{kinds} have no logs")]
+    NoLogs { kinds: String },
+    /// "project shop has nothing to show"
+    #[error("{what} {id} has nothing to show")]
+    Empty { what: String, id: String },
 }
 
-/// The log task. Always ends with exactly one `LogEnded` (unless the UI went away).
-pub async fn run(
-    inner: Arc<Inner>,
-    target: ResourceKey,
-    opts: LogOpts,
-    stream: StreamId,
-    tx: EventTx,
-) {
-    let error = stream_logs(&inner, &target, &opts, stream, &tx).await;
-    match error {
-        Err(Gone) => {}
-        Ok(error) => {
-            let _ = tx.send(BackendEvent::LogEnded { stream, error }).await;
-        }
-    }
-}
-
-async fn stream_logs(
+/// Stream the logs of `target` as `LogLines`: Ok(why they ended early, or None when they
+/// simply ended), Err when the UI went away.
+pub async fn stream_logs(
     inner: &Inner,
     target: &ResourceKey,
     opts: &LogOpts,
@@ -238,7 +232,7 @@ async fn stream_logs(
             inner.forget_if_transport(&e).await;
             return Ok(Some(human_error(endpoint, &e)));
         }
-        Err(TargetError::Text(t)) => return Ok(Some(t)),
+        Err(e) => return Ok(Some(e.to_string())),
     };
 
     let options = logs_options(opts);
@@ -318,4 +312,22 @@ fn finish(src: &mut Source, batch: &mut Batcher) {
     src.stdout.finish(|line| batch.push(to_line(line, &label)));
     src.stderr.finish(|line| batch.push(to_line(line, &label)));
     src.done = true;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_errors_read_as_before() {
+        let no = TargetError::NoLogs {
+            kinds: "images".into(),
+        };
+        assert_eq!(no.to_string(), "images have no logs");
+        let empty = TargetError::Empty {
+            what: "project".into(),
+            id: "shop".into(),
+        };
+        assert_eq!(empty.to_string(), "project shop has nothing to show");
+    }
 }

@@ -32,6 +32,8 @@ use anyhow::anyhow;
 use async_trait::async_trait;
 use bollard::query_parameters::InspectContainerOptions;
 
+use crate::backend::conn::Cached;
+use crate::backend::report::log_task;
 use crate::backend::{Backend, EventTx, ShellOpts, ShellSession, StreamId, TaskHandle};
 use crate::config::DockerSource;
 use crate::model::{LogOpts, ResourceAction, ResourceKey, ResourceKind, SourceId};
@@ -45,26 +47,24 @@ pub struct Inner {
     pub resolved: Result<Resolved, String>,
     /// A negotiated client for one-shot calls (act, describe, exec...), made on first use and
     /// dropped after a transport error so the next call reconnects.
-    cached: tokio::sync::Mutex<Option<Connection>>,
+    cached: Cached<Connection>,
 }
 
 impl Inner {
     /// A connected client plus its endpoint (for error texts), reusing the cached one.
     pub async fn connection(&self) -> Result<(Connection, Endpoint), String> {
         let resolved = self.resolved.as_ref().map_err(Clone::clone)?;
-        let mut cached = self.cached.lock().await;
-        if let Some(c) = cached.as_ref() {
-            return Ok((c.clone(), resolved.endpoint.clone()));
-        }
-        let conn = connect::connect(&resolved.endpoint).await?;
-        *cached = Some(conn.clone());
+        let conn = self
+            .cached
+            .get_or_connect(|| connect::connect(&resolved.endpoint))
+            .await?;
         Ok((conn, resolved.endpoint.clone()))
     }
 
     /// Drop the cached client when `e` means the engine went away (not "no such container").
     pub async fn forget_if_transport(&self, e: &bollard::errors::Error) {
         if error::is_transport_error(e) {
-            *self.cached.lock().await = None;
+            self.cached.forget().await;
         }
     }
 }
@@ -114,7 +114,7 @@ impl DockerBackend {
             inner: Arc::new(Inner {
                 id: SourceId::new(format!("docker:{name}")),
                 resolved,
-                cached: tokio::sync::Mutex::new(None),
+                cached: Cached::default(),
             }),
         }
     }
@@ -133,7 +133,7 @@ impl DockerBackend {
     /// most one failed call instead of a stale client forever.
     async fn after<T>(&self, r: anyhow::Result<T>) -> anyhow::Result<T> {
         if r.is_err() {
-            *self.inner.cached.lock().await = None;
+            self.inner.cached.forget().await;
         }
         r
     }
@@ -164,13 +164,10 @@ impl Backend for DockerBackend {
         stream: StreamId,
         tx: EventTx,
     ) -> TaskHandle {
-        TaskHandle::spawn(logs::run(
-            Arc::clone(&self.inner),
-            target.clone(),
-            opts,
-            stream,
-            tx,
-        ))
+        let (inner, target) = (Arc::clone(&self.inner), target.clone());
+        log_task(stream, tx, move |tx| async move {
+            logs::stream_logs(&inner, &target, &opts, stream, &tx).await
+        })
     }
 
     fn stats(&self, target: &ResourceKey, tx: EventTx) -> Option<TaskHandle> {

@@ -46,6 +46,7 @@ pub fn network_resources(source: &SourceId, networks: &[Network]) -> Vec<Resourc
                 ],
                 created: ts_from_rfc3339(n.created.as_deref()),
                 labels,
+                facts: Default::default(),
             })
         })
         .collect();

@@ -102,6 +102,7 @@ pub fn project_resources(source: &SourceId, containers: &[ContainerSummary]) -> 
                 ],
                 created: g.oldest,
                 labels,
+                facts: Default::default(),
             }
         })
         .collect()

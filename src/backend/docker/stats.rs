@@ -8,8 +8,8 @@ use futures::StreamExt;
 
 use super::Inner;
 use super::error::{human_error, is_not_found};
-use crate::backend::task::Backoff;
-use crate::backend::{BackendEvent, EventTx};
+use crate::backend::supervise::Backoff;
+use crate::backend::{EventTx, report};
 use crate::model::{ResourceKey, StatsSample};
 
 /// (container CPU total, system CPU total) in nanoseconds, the pair CPU % is a delta of.
@@ -91,14 +91,7 @@ pub async fn run(inner: Arc<Inner>, key: ResourceKey, tx: EventTx) {
                         Some(Ok(resp)) => {
                             backoff.reset();
                             let sample = sample(&resp, &mut last);
-                            if tx
-                                .send(BackendEvent::Stats {
-                                    key: key.clone(),
-                                    sample,
-                                })
-                                .await
-                                .is_err()
-                            {
+                            if report::stats(&tx, key.clone(), sample).await.is_err() {
                                 return;
                             }
                         }

@@ -32,6 +32,7 @@ pub fn volume_resources(source: &SourceId, volumes: &[Volume]) -> Vec<Resource> 
                 ],
                 created: ts_from_rfc3339(v.created_at.as_deref()),
                 labels,
+                facts: Default::default(),
             }
         })
         .collect();

@@ -15,9 +15,10 @@ use super::Inner;
 use super::connect::Connection;
 use super::error::{human_error, is_transport_error};
 use super::list::list;
-use crate::backend::task::Backoff;
-use crate::backend::{BackendEvent, EventTx};
-use crate::model::{ResourceKind, SourceStatus};
+use crate::backend::EventTx;
+use crate::backend::report::{Gone, Reporter};
+use crate::backend::supervise::{Exit, supervise};
+use crate::model::ResourceKind;
 
 /// Coalesce a burst (compose up starts ten containers) into one relist.
 const DEBOUNCE: Duration = Duration::from_millis(20);
@@ -29,15 +30,22 @@ const SWARM_RECONCILE: Duration = Duration::from_secs(2);
 /// How often to look again whether an engine that is not a swarm manager has become one.
 const NOT_A_MANAGER_RETRY: Duration = Duration::from_secs(10);
 
-/// Why one connected session of the loop ended.
-enum Exit {
-    /// The UI dropped its receiver: stop for good.
-    Closed,
-    /// Reconnect after a backoff; the text is shown in the header.
-    Failed(String),
+/// Why one connected session ended, beyond what [`Exit`] says.
+enum End {
+    Exit(Exit),
     /// Connected, but the engine cannot serve this kind (not a swarm manager): say so in the
     /// view and look again later, without marking the source as disconnected.
     Unavailable(String),
+}
+
+impl From<Gone> for End {
+    fn from(g: Gone) -> Self {
+        End::Exit(g.into())
+    }
+}
+
+fn failed(text: String) -> End {
+    End::Exit(Exit::Failed(text))
 }
 
 /// The event types that can change the list of `kind`.
@@ -108,111 +116,71 @@ pub fn is_relevant(kind: ResourceKind, ev: &EventMessage) -> bool {
     }
 }
 
-async fn send(tx: &EventTx, ev: BackendEvent) -> Result<(), Exit> {
-    tx.send(ev).await.map_err(|_| Exit::Closed)
-}
-
 /// The watch task: runs until the handle is dropped or the UI goes away.
 pub async fn run(inner: Arc<Inner>, kind: ResourceKind, tx: EventTx) {
-    let mut backoff = Backoff::default();
-    if tx
-        .send(BackendEvent::Status(
-            inner.id.clone(),
-            SourceStatus::Connecting,
-        ))
-        .await
-        .is_err()
-    {
-        return;
-    }
-    loop {
-        let error = match session(&inner, kind, &tx, &mut backoff).await {
-            Exit::Closed => return,
-            Exit::Failed(e) => e,
-            Exit::Unavailable(reason) => {
-                let ev = BackendEvent::Unavailable {
-                    source: inner.id.clone(),
-                    kind,
-                    reason,
-                };
-                if tx.send(ev).await.is_err() {
-                    return;
-                }
-                tokio::time::sleep(NOT_A_MANAGER_RETRY).await;
-                continue;
-            }
-        };
-        let delay = backoff.next_delay();
-        tracing::debug!(source = %inner.id, ?kind, %error, ?delay, "docker watch reconnecting");
-        let status = SourceStatus::Reconnecting {
-            error,
-            retry_in_secs: delay.as_secs(),
-        };
-        if tx
-            .send(BackendEvent::Status(inner.id.clone(), status))
-            .await
-            .is_err()
-        {
-            return;
+    let report = Reporter::new(inner.id.clone(), tx);
+    let (inner, report) = (&inner, &report);
+    supervise(report, "docker watch", || async move {
+        let mut answered = false;
+        match session(inner, kind, report, &mut answered).await {
+            Ok(never) => match never {},
+            Err(End::Exit(Exit::Failed(e))) if answered => Exit::Lost(e),
+            Err(End::Exit(exit)) => exit,
+            Err(End::Unavailable(reason)) => match report.unavailable(kind, reason).await {
+                Ok(()) => Exit::Pause(NOT_A_MANAGER_RETRY),
+                Err(gone) => gone.into(),
+            },
         }
-        tokio::time::sleep(delay).await;
-    }
+    })
+    .await;
 }
 
 /// One connected session: connect → Connected → Snapshot → events → Snapshots ... → error.
-async fn session(inner: &Inner, kind: ResourceKind, tx: &EventTx, backoff: &mut Backoff) -> Exit {
-    let resolved = match &inner.resolved {
-        Ok(r) => r,
-        Err(e) => return Exit::Failed(e.clone()),
-    };
-    let conn: Connection = match super::connect::connect(&resolved.endpoint).await {
-        Ok(c) => c,
-        Err(e) => return Exit::Failed(e),
-    };
+async fn session(
+    inner: &Inner,
+    kind: ResourceKind,
+    report: &Reporter,
+    answered: &mut bool,
+) -> Result<std::convert::Infallible, End> {
+    let resolved = inner.resolved.as_ref().map_err(|e| failed(e.clone()))?;
+    let conn: Connection = super::connect::connect(&resolved.endpoint)
+        .await
+        .map_err(failed)?;
     let docker = &conn.docker;
     let fail = |e: bollard::errors::Error| match super::swarm::not_a_manager(&e) {
-        Some(reason) if super::swarm::is_swarm_kind(kind) => Exit::Unavailable(reason),
-        _ => Exit::Failed(human_error(&resolved.endpoint, &e)),
+        Some(reason) if super::swarm::is_swarm_kind(kind) => End::Unavailable(reason),
+        _ => failed(human_error(&resolved.endpoint, &e)),
     };
     // A broken event stream after a good start means the engine went away (restart, network).
     let lost = |e: bollard::errors::Error| {
         if is_transport_error(&e) {
             tracing::debug!(error = %e, "docker event stream broke");
-            Exit::Failed(format!(
+            failed(format!(
                 "lost the connection to Docker at {}",
                 resolved.endpoint
             ))
         } else {
-            Exit::Failed(human_error(&resolved.endpoint, &e))
+            failed(human_error(&resolved.endpoint, &e))
         }
     };
+    let closed = || {
+        failed(format!(
+            "Docker at {} closed the event stream",
+            resolved.endpoint
+        ))
+    };
 
-    let connected = SourceStatus::Connected(conn.status_text(&resolved.origin));
-    if let Err(e) = send(tx, BackendEvent::Status(inner.id.clone(), connected)).await {
-        return e;
-    }
-    backoff.reset();
+    report.connected(conn.status_text(&resolved.origin)).await?;
+    *answered = true;
 
     // Subscribe from just before the first listing, so a change racing with it is replayed
     // (a spare relist) rather than lost.
     let now = jiff::Timestamp::now();
     let since = format!("{}.{:09}", now.as_second(), now.subsec_nanosecond().max(0));
-    let snapshot = |resources| BackendEvent::Snapshot {
-        source: inner.id.clone(),
-        kind,
-        resources,
-    };
 
-    let converging = match list(docker, &inner.id, kind).await {
-        Ok(rows) => {
-            let converging = is_converging(kind, &rows);
-            if let Err(e) = send(tx, snapshot(rows)).await {
-                return e;
-            }
-            converging
-        }
-        Err(e) => return fail(e),
-    };
+    let rows = list(docker, &inner.id, kind).await.map_err(fail)?;
+    let converging = is_converging(kind, &rows);
+    report.snapshot(kind, rows).await?;
 
     let mut filters = std::collections::HashMap::new();
     filters.insert("type", event_types(kind).to_vec());
@@ -247,28 +215,22 @@ async fn session(inner: &Inner, kind: ResourceKind, tx: &EventTx, backoff: &mut 
                         tokio::select! {
                             more = events.next() => match more {
                                 Some(Ok(_)) => continue,
-                                Some(Err(e)) => return lost(e),
-                                None => return Exit::Failed(format!("Docker at {} closed the event stream", resolved.endpoint)),
+                                Some(Err(e)) => return Err(lost(e)),
+                                None => return Err(closed()),
                             },
                             _ = sleep_until(until) => break,
                         }
                     }
                 }
                 Some(Ok(_)) => continue,
-                Some(Err(e)) => return lost(e),
-                None => return Exit::Failed(format!("Docker at {} closed the event stream", resolved.endpoint)),
+                Some(Err(e)) => return Err(lost(e)),
+                None => return Err(closed()),
             },
             _ = resync => {}
         }
-        match list(docker, &inner.id, kind).await {
-            Ok(rows) => {
-                next_resync = resync_every(is_converging(kind, &rows)).map(|d| Instant::now() + d);
-                if let Err(e) = send(tx, snapshot(rows)).await {
-                    return e;
-                }
-            }
-            Err(e) => return fail(e),
-        }
+        let rows = list(docker, &inner.id, kind).await.map_err(fail)?;
+        next_resync = resync_every(is_converging(kind, &rows)).map(|d| Instant::now() + d);
+        report.snapshot(kind, rows).await?;
     }
 }
 

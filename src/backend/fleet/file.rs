@@ -10,7 +10,9 @@ use crate::config::ConfigError;
 use crate::config::yaml;
 
 /// How a device is updated (used by the update feature; only stored here).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum UpdaterKind {
     #[default]
@@ -21,7 +23,9 @@ pub enum UpdaterKind {
 }
 
 /// Commands of a `custom` updater.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct CustomUpdater {
     #[serde(default)]
@@ -37,7 +41,7 @@ pub struct CustomUpdater {
 /// How updates run on a device (`update:` in `defaults` or a device; a device's fields win).
 /// Every command is configurable so tests point them at simulations and appliances with their
 /// own tooling can be driven; the defaults are the real commands.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSettingsDoc {
     #[serde(default)]
@@ -148,7 +152,7 @@ impl Default for UpdateSettings {
 }
 
 /// A named login on a device: a user, optionally a command run with a PTY instead of a shell.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Sandbox {
     pub name: String,
@@ -160,6 +164,21 @@ pub struct Sandbox {
 /// Seconds, written `30`, `"30s"`, `"5m"`, `"1h"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Interval(pub u64);
+
+impl schemars::JsonSchema for Interval {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Interval".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "Seconds: 30, or with a unit: 30s, 5m, 1h, 1d.",
+            "anyOf": [
+                {"type": "integer", "minimum": 1},
+                {"type": "string", "pattern": "^[0-9]+[smhd]?$"}
+            ]
+        })
+    }
+}
 
 impl<'de> Deserialize<'de> for Interval {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -174,7 +193,7 @@ impl<'de> Deserialize<'de> for Interval {
 }
 
 /// Settings shared by every device unless the device sets its own.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Defaults {
     #[serde(default)]
@@ -203,9 +222,11 @@ struct Defaults {
     update: Option<UpdateSettingsDoc>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct DeviceDoc {
+    /// One word of printable characters, without `/`; unique in the fleet.
+    #[schemars(with = "String")]
     name: Spanned<String>,
     #[serde(default)]
     host: Option<String>,
@@ -218,10 +239,12 @@ struct DeviceDoc {
     #[serde(default)]
     groups: Vec<String>,
     #[serde(default)]
+    #[schemars(with = "Option<UpdaterKind>")]
     updater: Option<Spanned<UpdaterKind>>,
     #[serde(default)]
     custom_updater: Option<CustomUpdater>,
     #[serde(default)]
+    #[schemars(with = "Option<Vec<Sandbox>>")]
     sandboxes: Option<Spanned<Vec<Sandbox>>>,
     #[serde(default)]
     known_hosts: Option<String>,
@@ -239,10 +262,13 @@ struct DeviceDoc {
     update: Option<UpdateSettingsDoc>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A fleetdeck fleet file: devices reached over SSH.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct FleetDoc {
+pub(crate) struct FleetDoc {
+    /// The fleet's name (one word); default: the file name.
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     name: Option<Spanned<String>>,
     #[serde(default)]
     known_hosts: Option<String>,
@@ -461,6 +487,11 @@ fn is_one_word(name: &str) -> bool {
         && !name
             .chars()
             .any(|c| c.is_whitespace() || crate::term::sanitize::is_hidden(c))
+}
+
+/// The JSON Schema of a fleet file, from the type that parses it.
+pub fn json_schema() -> schemars::Schema {
+    schemars::schema_for!(FleetDoc)
 }
 
 #[cfg(test)]

@@ -1,29 +1,12 @@
 //! Device logs: `journalctl -f -u UNIT` or `tail -F FILE` over one exec channel, split into
-//! lines, sanitised and batched like the docker log pipeline (1,000 lines or 15 ms).
+//! lines, sanitised and batched like every backend's logs (`backend::batch`).
 
-use std::sync::Arc;
-
-use tokio::time::{Instant, sleep_until};
-
-use super::{Inner, log_command};
-use crate::backend::batch::{BATCH_DELAY, BATCH_LINES};
-use crate::backend::{BackendEvent, EventTx, StreamId};
+use super::{DeviceSpec, Inner, facts};
+use crate::backend::batch::{Batcher, Gone};
+use crate::backend::{EventTx, StreamId};
 use crate::model::{LogLine, LogOpts, ResourceKey};
 use crate::ssh::client;
 use crate::term::sanitize::{LineSplitter, sanitize};
-
-pub async fn run(
-    inner: Arc<Inner>,
-    target: ResourceKey,
-    opts: LogOpts,
-    stream: StreamId,
-    tx: EventTx,
-) {
-    let error = stream_logs(&inner, &target, &opts, stream, &tx).await;
-    if let Ok(error) = error {
-        let _ = tx.send(BackendEvent::LogEnded { stream, error }).await;
-    }
-}
 
 fn line(raw: &[u8]) -> LogLine {
     LogLine {
@@ -34,13 +17,13 @@ fn line(raw: &[u8]) -> LogLine {
 }
 
 /// Ok(error text or None when the command ended); Err when the UI went away.
-async fn stream_logs(
+pub async fn stream_logs(
     inner: &Inner,
     target: &ResourceKey,
     opts: &LogOpts,
     stream: StreamId,
     tx: &EventTx,
-) -> Result<Option<String>, ()> {
+) -> Result<Option<String>, Gone> {
     let Some(dev) = inner.device(&target.id) else {
         return Ok(Some(format!("no device {}", target.id)));
     };
@@ -55,48 +38,23 @@ async fn stream_logs(
         Err(e) => return Ok(Some(e.to_string())),
     };
     let mut splitter = LineSplitter::new();
-    let mut pending: Vec<LogLine> = Vec::with_capacity(BATCH_LINES);
-    let mut first_at: Option<Instant> = None;
+    let mut batch = Batcher::new(stream);
     loop {
-        let timer = async {
-            match first_at {
-                Some(t) => sleep_until(t + BATCH_DELAY).await,
-                None => std::future::pending().await,
-            }
-        };
         tokio::select! {
             chunk = rx.recv() => match chunk {
                 Some(bytes) => {
-                    if pending.is_empty() {
-                        first_at = Some(Instant::now());
-                    }
-                    splitter.push(&bytes, |l| pending.push(line(l)));
-                    if pending.len() >= BATCH_LINES {
-                        first_at = None;
-                        let lines = std::mem::take(&mut pending);
-                        tx.send(BackendEvent::LogLines { stream, lines }).await.map_err(|_| ())?;
+                    splitter.push(&bytes, |l| batch.push(line(l)));
+                    if batch.is_full() {
+                        batch.flush(tx).await?;
                     }
                 }
                 None => break,
             },
-            _ = timer => {
-                first_at = None;
-                if !pending.is_empty() {
-                    let lines = std::mem::take(&mut pending);
-                    tx.send(BackendEvent::LogLines { stream, lines }).await.map_err(|_| ())?;
-                }
-            }
+            _ = batch.due() => batch.flush(tx).await?,
         }
     }
-    splitter.finish(|l| pending.push(line(l)));
-    if !pending.is_empty() {
-        tx.send(BackendEvent::LogLines {
-            stream,
-            lines: pending,
-        })
-        .await
-        .map_err(|_| ())?;
-    }
+    splitter.finish(|l| batch.push(line(l)));
+    batch.flush(tx).await?;
     // A frozen or vanished device ends the stream through the keepalives: say so, rather than
     // look like a command that ended.
     if let Some(why) = session.lost() {
@@ -104,4 +62,77 @@ async fn stream_logs(
         return Ok(Some(format!("connection lost: {why}")));
     }
     Ok(None)
+}
+
+/// `journalctl` or `tail` command for a device's log view.
+pub fn log_command(spec: &DeviceSpec, opts: &LogOpts) -> String {
+    let n = opts.tail.map(|n| n.to_string());
+    if let Some(file) = &spec.log_file {
+        let n = n.unwrap_or_else(|| "+1".into());
+        let follow = if opts.follow { " -F" } else { "" };
+        return format!("exec tail -n {n}{follow} {}", facts::sh_quote(file));
+    }
+    let mut cmd = String::from("exec journalctl --no-pager -o short-iso");
+    if let Some(n) = &n {
+        cmd.push_str(&format!(" -n {n}"));
+    }
+    if let Some(s) = opts.since_secs {
+        let since = jiff::Timestamp::now().as_second() - i64::try_from(s).unwrap_or(0);
+        cmd.push_str(&format!(" --since=@{since}"));
+    }
+    if opts.follow {
+        cmd.push_str(" -f");
+    }
+    if let Some(u) = &spec.journal_unit {
+        cmd.push_str(&format!(" -u {}", facts::sh_quote(u)));
+    }
+    cmd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::fleet::FleetFile;
+
+    fn spec(yaml: &str) -> DeviceSpec {
+        FleetFile::from_yaml(yaml, std::path::Path::new("/f/x.yaml"))
+            .unwrap()
+            .devices
+            .remove(0)
+    }
+
+    #[test]
+    fn log_commands() {
+        let follow = LogOpts {
+            follow: true,
+            tail: Some(100),
+            since_secs: None,
+            previous: false,
+        };
+        let j = spec("devices:\n  - {name: a, journal_unit: appliance}\n");
+        assert_eq!(
+            log_command(&j, &follow),
+            "exec journalctl --no-pager -o short-iso -n 100 -f -u 'appliance'"
+        );
+        let whole = spec("devices:\n  - {name: a}\n");
+        let all = LogOpts {
+            follow: false,
+            tail: None,
+            since_secs: None,
+            previous: false,
+        };
+        assert_eq!(
+            log_command(&whole, &all),
+            "exec journalctl --no-pager -o short-iso"
+        );
+        let f = spec("devices:\n  - {name: a, log_file: \"/var/log/it's.log\"}\n");
+        assert_eq!(
+            log_command(&f, &follow),
+            r"exec tail -n 100 -F '/var/log/it'\''s.log'"
+        );
+        assert_eq!(
+            log_command(&f, &all),
+            r"exec tail -n +1 '/var/log/it'\''s.log'"
+        );
+    }
 }

@@ -7,33 +7,40 @@
 //! Sandboxes are addressed as `DEVICE/SANDBOX` in a `ResourceKey` of kind Device (device names
 //! never contain `/`), so the generic shell hand-off works unchanged.
 
+//!
+//! Files: `file` (the fleet file), `facts` (the facts script and its parser), `watch` (the
+//! per-device pollers), `map` (devices → rows), `logs`, `exec` (commands and shells),
+//! `actions` (manual update steps, rollout control, host keys, describe), `updates` (the
+//! rollouts' link to a device), `run` (one command on many targets).
+
+pub mod actions;
+pub mod exec;
 pub mod facts;
 pub mod file;
 pub mod logs;
+pub mod map;
 pub mod run;
 pub mod updates;
+pub mod watch;
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{anyhow, bail};
 use async_trait::async_trait;
-use tokio::sync::{Notify, Semaphore, mpsc};
+use tokio::sync::{Notify, Semaphore};
 
-use crate::backend::task::Backoff;
-use crate::backend::{
-    Backend, BackendEvent, EventTx, ShellOpts, ShellSession, StreamId, TaskHandle,
-};
+use crate::backend::conn::Cached;
+use crate::backend::report::log_task;
+use crate::backend::{Backend, EventTx, ShellOpts, ShellSession, StreamId, TaskHandle};
 use crate::model::{
-    ActionOutcome, Health, LogOpts, Resource, ResourceAction, ResourceKey, ResourceKind, SourceId,
-    SourceStatus,
+    ActionOutcome, LogOpts, Resource, ResourceAction, ResourceKey, ResourceKind, SourceId,
 };
-use crate::rollout::engine::{RolloutState, Updates};
+use crate::rollout::engine::Updates;
+use crate::ssh::Connection;
 use crate::ssh::client::{self, Route, SshError, SshOptions, Target};
-use crate::ssh::{Connection, known_hosts};
 pub use facts::Facts;
 pub use file::{DeviceSpec, FleetFile};
+pub use map::row;
 
 static KINDS: &[ResourceKind] = &[
     ResourceKind::Device,
@@ -41,10 +48,7 @@ static KINDS: &[ResourceKind] = &[
     ResourceKind::DeviceUpdate,
 ];
 
-/// Facts output larger than this is cut (a misbehaving device cannot eat memory).
-const FACTS_LIMIT: usize = 64 * 1024;
-const FACTS_TIMEOUT: Duration = Duration::from_secs(20);
-
+/// How a device answered its last poll.
 #[derive(Debug, Clone)]
 pub enum Conn {
     Connecting,
@@ -62,11 +66,14 @@ pub struct DeviceStatus {
     pub updated: Option<jiff::Timestamp>,
 }
 
+/// One device of the fleet: its spec, how it is reached, and what the console knows of it.
 pub struct Device {
     pub spec: DeviceSpec,
     pub route: Route,
-    conn: tokio::sync::Mutex<Option<Arc<Connection>>>,
+    /// The device's SSH session, shared by polls, logs, commands and rollouts.
+    conn: Cached<Arc<Connection>>,
     pub status: Mutex<DeviceStatus>,
+    /// Poll now (a host key was just trusted, a session replaced).
     wake: Notify,
 }
 
@@ -83,8 +90,22 @@ impl Device {
             s.conn = c;
         }
     }
+
+    /// Keep the outcome of one facts refresh.
+    fn record(&self, result: Result<Facts, Conn>) {
+        let mut s = self.status.lock().unwrap_or_else(|e| e.into_inner());
+        match result {
+            Ok(f) => {
+                s.conn = Conn::Up;
+                s.facts = Some(f);
+                s.updated = Some(jiff::Timestamp::now());
+            }
+            Err(c) => s.conn = c,
+        }
+    }
 }
 
+/// State shared by the backend and its tasks.
 pub struct Inner {
     pub id: SourceId,
     pub file: FleetFile,
@@ -99,77 +120,17 @@ impl Inner {
 
     /// The cached session of `dev`, connecting when there is none or it closed.
     pub async fn connection(&self, dev: &Device) -> Result<Arc<Connection>, SshError> {
-        let mut slot = dev.conn.lock().await;
-        if let Some(c) = slot.as_ref()
-            && !c.is_closed()
-        {
-            return Ok(c.clone());
-        }
-        *slot = None;
-        let c = Arc::new(client::connect(&dev.route, &self.opts).await?);
-        *slot = Some(c.clone());
-        Ok(c)
+        dev.conn
+            .get_or_connect_if(
+                |c| !c.is_closed(),
+                || async { Ok(Arc::new(client::connect(&dev.route, &self.opts).await?)) },
+            )
+            .await
     }
 
+    /// Drop `dev`'s session after a transport error: the next call connects again.
     pub async fn forget(&self, dev: &Device) {
-        *dev.conn.lock().await = None;
-    }
-
-    /// Run a shell command line on `dev`: (exit code, stdout+stderr).
-    pub async fn run(
-        &self,
-        dev: &Device,
-        cmd: &str,
-        limit: usize,
-    ) -> Result<(i64, String), String> {
-        let conn = self.connection(dev).await.map_err(|e| {
-            dev.set_conn(Conn::Down(e.clone()));
-            e.to_string()
-        })?;
-        match client::exec(&conn, cmd, limit).await {
-            Ok(out) => {
-                let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-                text.push_str(&String::from_utf8_lossy(&out.stderr));
-                Ok((out.code.map(i64::from).unwrap_or(-1), text))
-            }
-            Err(e) => {
-                self.forget(dev).await;
-                Err(e.to_string())
-            }
-        }
-    }
-
-    /// One facts refresh: connect (cached) and run the script once.
-    async fn refresh(&self, dev: &Device) -> Result<Facts, Conn> {
-        let conn = self.connection(dev).await.map_err(Conn::Down)?;
-        let script = facts::script(&dev.spec.units, &dev.spec.update.failed_flag);
-        let res =
-            tokio::time::timeout(FACTS_TIMEOUT, client::exec(&conn, &script, FACTS_LIMIT)).await;
-        match res {
-            Ok(Ok(out)) if out.code == Some(0) => {
-                Ok(facts::parse(&String::from_utf8_lossy(&out.stdout)))
-            }
-            Ok(Ok(out)) => Err(Conn::Error(format!(
-                "facts script exited {}: {}",
-                out.code
-                    .map(|c| c.to_string())
-                    .unwrap_or_else(|| "by signal".into()),
-                crate::term::sanitize::sanitize_plain(
-                    String::from_utf8_lossy(&out.stderr)
-                        .lines()
-                        .next()
-                        .unwrap_or("")
-                )
-            ))),
-            Ok(Err(e)) => {
-                self.forget(dev).await;
-                Err(Conn::Down(e))
-            }
-            Err(_) => {
-                self.forget(dev).await;
-                Err(Conn::Down(SshError::Timeout(FACTS_TIMEOUT.as_secs())))
-            }
-        }
+        dev.conn.forget().await;
     }
 }
 
@@ -282,16 +243,7 @@ impl FleetBackend {
                 let Ok(_permit) = sem.acquire().await else {
                     return;
                 };
-                let r = inner.refresh(&dev).await;
-                let mut s = dev.status.lock().unwrap_or_else(|e| e.into_inner());
-                match r {
-                    Ok(f) => {
-                        s.conn = Conn::Up;
-                        s.facts = Some(f);
-                        s.updated = Some(jiff::Timestamp::now());
-                    }
-                    Err(c) => s.conn = c,
-                }
+                dev.record(inner.refresh(&dev).await);
             });
         }
         while tasks.join_next().await.is_some() {}
@@ -318,284 +270,6 @@ fn target_of(spec: &DeviceSpec, user: Option<&str>) -> Target {
     }
 }
 
-fn short_error(e: &SshError) -> String {
-    match e {
-        SshError::UnknownHostKey { fingerprint, .. } => format!("unknown key {fingerprint}"),
-        SshError::ChangedHostKey { fingerprint, .. } => {
-            format!("CHANGED key {fingerprint}")
-        }
-        SshError::RevokedHostKey { fingerprint, .. } => format!("REVOKED key {fingerprint}"),
-        SshError::KnownHostsUnreadable { .. } => "known_hosts unreadable".into(),
-        SshError::PassphraseNeeded { key } => format!("passphrase needed for {}", key.display()),
-        SshError::BadPassphrase { .. } => "wrong passphrase".into(),
-        SshError::AuthFailed { .. } => "auth failed".into(),
-        SshError::Timeout(_) => "timeout".into(),
-        SshError::Connect(t) => format!("unreachable: {t}"),
-    }
-}
-
-/// The devices table's UPDATE cell (see the Device KindSpec).
-const UPDATE_COLUMN: usize = 9;
-
-/// One table row for `dev`.
-pub fn row(source: &SourceId, dev: &Device) -> Resource {
-    let st = dev.status();
-    let spec = &dev.spec;
-    let f = st.facts.clone().unwrap_or_default();
-    let has = st.facts.is_some();
-    let mut labels = BTreeMap::new();
-    if !spec.tags.is_empty() {
-        labels.insert("tags".into(), spec.tags.join(","));
-    }
-    for t in &spec.tags {
-        labels.insert(format!("tag.{t}"), String::new());
-    }
-    if !spec.groups.is_empty() {
-        labels.insert("groups".into(), spec.groups.join(","));
-    }
-    labels.insert(
-        "updater".into(),
-        format!("{:?}", spec.updater).to_ascii_lowercase(),
-    );
-    if !spec.sandboxes.is_empty() {
-        labels.insert(
-            "sandboxes".into(),
-            spec.sandboxes
-                .iter()
-                .map(|s| s.name.clone())
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-    }
-    let (state, health) = match &st.conn {
-        Conn::Connecting => ("connecting".to_string(), Health::Pending),
-        Conn::Up if f.failed => ("FAILED".into(), Health::Failed),
-        Conn::Up if !f.units_ok() => ("degraded".into(), Health::Pending),
-        Conn::Up => ("up".into(), Health::Ok),
-        Conn::Error(e) => {
-            labels.insert("error".into(), e.clone());
-            ("error".into(), Health::Failed)
-        }
-        Conn::Down(e) => {
-            labels.insert("error".into(), e.to_string());
-            match e {
-                SshError::UnknownHostKey { fingerprint, .. } => {
-                    labels.insert("host_key".into(), "unknown".into());
-                    labels.insert("fingerprint".into(), fingerprint.clone());
-                }
-                SshError::ChangedHostKey { fingerprint, .. } => {
-                    labels.insert("host_key".into(), "changed".into());
-                    labels.insert("fingerprint".into(), fingerprint.clone());
-                }
-                SshError::RevokedHostKey { fingerprint, .. } => {
-                    labels.insert("host_key".into(), "revoked".into());
-                    labels.insert("fingerprint".into(), fingerprint.clone());
-                }
-                SshError::PassphraseNeeded { key } => {
-                    labels.insert("passphrase_needed".into(), key.display().to_string());
-                    labels.insert(
-                        "passphrase_failures".into(),
-                        crate::ssh::auth::passphrases().failures(key).to_string(),
-                    );
-                }
-                _ => {}
-            }
-            (short_error(e), Health::Failed)
-        }
-    };
-    let dest = dev.route.dest();
-    let host = if dest.port == 22 {
-        dest.host.clone()
-    } else {
-        format!("{}:{}", dest.host, dest.port)
-    };
-    let cells = vec![
-        spec.name.clone(),
-        state,
-        host,
-        f.os.clone(),
-        f.kernel.clone(),
-        f.uptime_secs.map(facts::human_uptime).unwrap_or_default(),
-        f.load.clone(),
-        f.disk_cell(),
-        f.artifact.clone().unwrap_or_default(),
-        f.update.clone().unwrap_or_default(),
-        f.units_cell(),
-        spec.tags.join(","),
-    ];
-    if has && !f.hostname.is_empty() {
-        labels.insert("hostname".into(), f.hostname.clone());
-    }
-    Resource {
-        key: ResourceKey {
-            source: source.clone(),
-            kind: ResourceKind::Device,
-            id: spec.name.clone(),
-        },
-        name: spec.name.clone(),
-        parent: None,
-        health,
-        cells,
-        created: None,
-        labels,
-    }
-}
-
-/// The watch: one poller per device (bounded by a semaphore), snapshots on every change.
-async fn watch(inner: Arc<Inner>, updates: Updates, tx: EventTx) {
-    let _ = tx
-        .send(BackendEvent::Status(
-            inner.id.clone(),
-            SourceStatus::Connecting,
-        ))
-        .await;
-    let (ntx, mut nrx) = mpsc::channel::<usize>(1024);
-    let sem = Arc::new(Semaphore::new(inner.file.concurrency));
-    let mut tasks = tokio::task::JoinSet::new();
-    for (i, dev) in inner.devices.iter().enumerate() {
-        let (inner, dev, ntx, sem) = (inner.clone(), dev.clone(), ntx.clone(), sem.clone());
-        tasks.spawn(poll_device(inner, dev, i, ntx, sem));
-    }
-    drop(ntx);
-    // Rows at once (connecting), so the table never waits for the slowest device; then a
-    // snapshot after every burst of answers.
-    if send_snapshot(&inner, &updates, &tx).await.is_err() {
-        return;
-    }
-    // A running update shows in the UPDATE column too: its changes count as news.
-    let mut update_changes = updates.subscribe();
-    loop {
-        tokio::select! {
-            answer = nrx.recv() => if answer.is_none() { return },
-            changed = update_changes.changed() => if changed.is_err() { return },
-        }
-        // Coalesce a burst of answers (or progress lines) into one snapshot.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        while nrx.try_recv().is_ok() {}
-        update_changes.borrow_and_update();
-        if send_snapshot(&inner, &updates, &tx).await.is_err() {
-            return;
-        }
-    }
-}
-
-async fn send_snapshot(inner: &Inner, updates: &Updates, tx: &EventTx) -> Result<(), ()> {
-    let live = updates.live_steps();
-    let rows: Vec<Resource> = inner
-        .devices
-        .iter()
-        .map(|d| {
-            let mut r = row(&inner.id, d);
-            if let Some(step) = live.get(&d.spec.name) {
-                r.cells[UPDATE_COLUMN] = step.clone();
-            }
-            r
-        })
-        .collect();
-    let up = inner
-        .devices
-        .iter()
-        .filter(|d| matches!(d.status().conn, Conn::Up))
-        .count();
-    let status = SourceStatus::Connected(format!("{up}/{} devices up", inner.devices.len()));
-    tx.send(BackendEvent::Status(inner.id.clone(), status))
-        .await
-        .map_err(|_| ())?;
-    tx.send(BackendEvent::Snapshot {
-        source: inner.id.clone(),
-        kind: ResourceKind::Device,
-        resources: rows,
-    })
-    .await
-    .map_err(|_| ())
-}
-
-async fn poll_device(
-    inner: Arc<Inner>,
-    dev: Arc<Device>,
-    index: usize,
-    notify: mpsc::Sender<usize>,
-    sem: Arc<Semaphore>,
-) {
-    let mut backoff = Backoff::default();
-    let mut pass = crate::ssh::auth::passphrases().subscribe();
-    let interval = Duration::from_secs(dev.spec.facts_interval.max(1));
-    loop {
-        let result = {
-            let Ok(_permit) = sem.acquire().await else {
-                return;
-            };
-            inner.refresh(&dev).await
-        };
-        let delay = {
-            let mut s = dev.status.lock().unwrap_or_else(|e| e.into_inner());
-            match result {
-                Ok(f) => {
-                    s.conn = Conn::Up;
-                    s.facts = Some(f);
-                    s.updated = Some(jiff::Timestamp::now());
-                    backoff.reset();
-                    interval
-                }
-                Err(c) => {
-                    // A known-bad host key does not fix itself quickly: poll it slowly.
-                    let slow = matches!(
-                        c,
-                        Conn::Down(
-                            SshError::ChangedHostKey { .. }
-                                | SshError::RevokedHostKey { .. }
-                                | SshError::KnownHostsUnreadable { .. }
-                        )
-                    );
-                    s.conn = c;
-                    if slow {
-                        Backoff::MAX
-                    } else {
-                        backoff
-                            .next_delay()
-                            .min(interval.max(Duration::from_secs(5)))
-                    }
-                }
-            }
-        };
-        if notify.send(index).await.is_err() {
-            return;
-        }
-        let started = Instant::now();
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = dev.wake.notified() => {}
-            _ = pass.changed() => {}
-        }
-        tracing::trace!(device = %dev.spec.name, waited = ?started.elapsed(), "refresh");
-    }
-}
-
-/// `journalctl` or `tail` command for a device's log view.
-pub fn log_command(spec: &DeviceSpec, opts: &LogOpts) -> String {
-    let n = opts.tail.map(|n| n.to_string());
-    if let Some(file) = &spec.log_file {
-        let n = n.unwrap_or_else(|| "+1".into());
-        let follow = if opts.follow { " -F" } else { "" };
-        return format!("exec tail -n {n}{follow} {}", facts::sh_quote(file));
-    }
-    let mut cmd = String::from("exec journalctl --no-pager -o short-iso");
-    if let Some(n) = &n {
-        cmd.push_str(&format!(" -n {n}"));
-    }
-    if let Some(s) = opts.since_secs {
-        let since = jiff::Timestamp::now().as_second() - i64::try_from(s).unwrap_or(0);
-        cmd.push_str(&format!(" --since=@{since}"));
-    }
-    if opts.follow {
-        cmd.push_str(" -f");
-    }
-    if let Some(u) = &spec.journal_unit {
-        cmd.push_str(&format!(" -u {}", facts::sh_quote(u)));
-    }
-    cmd
-}
-
 #[async_trait]
 impl Backend for FleetBackend {
     fn id(&self) -> &SourceId {
@@ -609,7 +283,7 @@ impl Backend for FleetBackend {
     fn watch(&self, kind: ResourceKind, tx: EventTx) -> TaskHandle {
         match kind {
             ResourceKind::Device => {
-                TaskHandle::spawn(watch(self.inner.clone(), self.updates.clone(), tx))
+                TaskHandle::spawn(watch::devices(self.inner.clone(), self.updates.clone(), tx))
             }
             ResourceKind::Rollout | ResourceKind::DeviceUpdate => TaskHandle::spawn(
                 updates::watch(self.updates.clone(), self.inner.clone(), kind, tx),
@@ -626,35 +300,11 @@ impl Backend for FleetBackend {
         tokio::spawn(async move {
             let _ = tokio::task::spawn_blocking(move || updates.resume()).await;
         });
-        let (id, n) = (self.inner.id.clone(), self.inner.devices.len());
-        let updates = self.updates.clone();
-        Some(TaskHandle::spawn(async move {
-            let _ = tx
-                .send(BackendEvent::Status(
-                    id.clone(),
-                    SourceStatus::Connected(format!("{n} devices")),
-                ))
-                .await;
-            // Tell the console what quitting would interrupt, whenever that changes.
-            let mut changes = updates.subscribe();
-            let mut told = Vec::new();
-            loop {
-                let work = updates.work();
-                if work != told {
-                    let event = BackendEvent::Work {
-                        source: id.clone(),
-                        work: work.clone(),
-                    };
-                    if tx.send(event).await.is_err() {
-                        return;
-                    }
-                    told = work;
-                }
-                if changes.changed().await.is_err() {
-                    return;
-                }
-            }
-        }))
+        Some(TaskHandle::spawn(watch::probe(
+            self.inner.clone(),
+            self.updates.clone(),
+            tx,
+        )))
     }
 
     fn logs(
@@ -673,13 +323,10 @@ impl Backend for FleetBackend {
                 tx,
             ));
         }
-        TaskHandle::spawn(logs::run(
-            self.inner.clone(),
-            target.clone(),
-            opts,
-            stream,
-            tx,
-        ))
+        let (inner, target) = (self.inner.clone(), target.clone());
+        log_task(stream, tx, move |tx| async move {
+            logs::stream_logs(&inner, &target, &opts, stream, &tx).await
+        })
     }
 
     fn stats(&self, _target: &ResourceKey, _tx: EventTx) -> Option<TaskHandle> {
@@ -697,285 +344,18 @@ impl Backend for FleetBackend {
         target: &ResourceKey,
         action: &ResourceAction,
     ) -> anyhow::Result<ActionOutcome> {
-        use crate::rollout::driver;
-        let manual = matches!(
-            action,
-            ResourceAction::Commit
-                | ResourceAction::Rollback
-                | ResourceAction::ClearFailed
-                | ResourceAction::Reboot
-        );
-        if !manual || target.kind == ResourceKind::Rollout {
-            return self.act_plain(target, action).await.map(Into::into);
-        }
-        // An update row's id is `ROLLOUT/DEVICE`: its actions are the device's.
-        let device_id = match target.kind {
-            ResourceKind::DeviceUpdate => target.id.rsplit('/').next().unwrap_or(&target.id),
-            _ => target.id.as_str(),
-        };
-        if self.updates.is_busy(device_id) {
-            bail!("{device_id} is being updated by a rollout: pause or abort it, or wait");
-        }
-        let t = (updates::targets(&self.inner))(device_id)
-            .ok_or_else(|| anyhow!("no device {device_id}"))?;
-        if *action == ResourceAction::Reboot {
-            return driver::reboot(&*t.link, &t.plan, self.updates.poll(), device_id)
-                .await
-                .map(Into::into)
-                .map_err(|e| anyhow!(e));
-        }
-        let last = self.updates.latest(device_id);
-        let done = driver::manual(&*t.link, &t.plan, device_id, action, last.as_ref())
-            .await
-            .map_err(|e| anyhow!(e))?;
-        Ok(ActionOutcome {
-            message: done.message,
-            offer: done.reboot_needed.then_some(ResourceAction::Reboot),
-        })
+        actions::act(self, target, action).await
     }
 
     async fn describe(&self, target: &ResourceKey) -> anyhow::Result<String> {
-        if matches!(
-            target.kind,
-            ResourceKind::Rollout | ResourceKind::DeviceUpdate
-        ) {
-            let doc = self
-                .updates
-                .describe(target.kind, &target.id)
-                .ok_or_else(|| anyhow!("no update {}", target.id))?;
-            return Ok(serde_saphyr::to_string(&doc)?);
-        }
-        let name = target.id.split('/').next().unwrap_or(&target.id);
-        let dev = self
-            .inner
-            .device(name)
-            .ok_or_else(|| anyhow!("no device {name}"))?;
-        let st = dev.status();
-        let state = match &st.conn {
-            Conn::Connecting => "connecting".to_string(),
-            Conn::Up => "up".into(),
-            Conn::Down(e) => e.to_string(),
-            Conn::Error(e) => e.clone(),
-        };
-        let route: Vec<String> = dev
-            .route
-            .hops
-            .iter()
-            .map(|h| format!("{}@{}:{}", h.user, h.host, h.port))
-            .collect();
-        let doc = serde_json::json!({
-            "device": dev.spec,
-            "route": route,
-            "state": state,
-            "updated": st.updated.map(|t| t.to_string()),
-            "facts": st.facts,
-        });
-        Ok(serde_saphyr::to_string(&doc)?)
+        actions::describe(self, target).await
     }
 
     async fn shell(&self, target: &ResourceKey, opts: &ShellOpts) -> anyhow::Result<ShellSession> {
-        let (name, sandbox) = match target.id.split_once('/') {
-            Some((d, s)) => (d, Some(s)),
-            None => (target.id.as_str(), None),
-        };
-        let dev = self
-            .inner
-            .device(name)
-            .ok_or_else(|| anyhow!("no device {name}"))?;
-        match sandbox {
-            None => {
-                let conn = self.inner.connection(dev).await?;
-                Ok(client::shell(conn, None, opts.cols, opts.rows).await?)
-            }
-            Some(sb) => {
-                let sb = dev
-                    .spec
-                    .sandboxes
-                    .iter()
-                    .find(|s| s.name == sb)
-                    .ok_or_else(|| anyhow!("{name} has no sandbox {sb}"))?;
-                // A separate login as the sandbox's user.
-                let route =
-                    client::resolve(&target_of(&dev.spec, Some(&sb.user)), &self.inner.opts);
-                let conn = Arc::new(client::connect(&route, &self.inner.opts).await?);
-                Ok(client::shell(conn, sb.command.as_deref(), opts.cols, opts.rows).await?)
-            }
-        }
+        exec::shell(&self.inner, target, opts).await
     }
 
     async fn exec(&self, target: &ResourceKey, cmd: &[String]) -> anyhow::Result<(i64, String)> {
-        let dev = self
-            .inner
-            .device(&target.id)
-            .ok_or_else(|| anyhow!("no device {}", target.id))?;
-        if cmd.is_empty() {
-            bail!("exec needs a command");
-        }
-        // Like ssh: the words are joined and the remote shell interprets them.
-        self.inner
-            .run(dev, &cmd.join(" "), run::OUTPUT_LIMIT)
-            .await
-            .map_err(|e| anyhow!(e))
-    }
-}
-
-impl FleetBackend {
-    /// Every action but the manual update ones ([`Backend::act_outcome`]).
-    async fn act_plain(
-        &self,
-        target: &ResourceKey,
-        action: &ResourceAction,
-    ) -> anyhow::Result<String> {
-        if target.kind == ResourceKind::Rollout {
-            let wish = match action {
-                ResourceAction::Pause => RolloutState::Paused,
-                ResourceAction::Activate => RolloutState::Running,
-                ResourceAction::AbortDeployment => RolloutState::Aborted,
-                other => bail!("{} is not available for rollouts", other.name()),
-            };
-            return self
-                .updates
-                .control(&target.id, wish)
-                .await
-                .map_err(|e| anyhow!(e));
-        }
-        if let ResourceAction::StartUpdate(req) = action {
-            let id = self.updates.start(req).await.map_err(|e| anyhow!(e))?;
-            return Ok(format!("rollout {id} started: {}", req.label()));
-        }
-        let dev = self
-            .inner
-            .device(&target.id)
-            .ok_or_else(|| anyhow!("no device {}", target.id))?;
-        match action {
-            ResourceAction::AcceptHostKey(confirmed) => {
-                self.accept_host_key(dev, &target.id, confirmed).await
-            }
-            other => bail!("{} is not available for devices", other.name()),
-        }
-    }
-}
-
-impl FleetBackend {
-    /// Trust `dev`'s unknown host key, but only the key whose fingerprint the operator saw in
-    /// the dialog (`confirmed`). The device is asked again now, and a different key presented
-    /// now (a MITM switching keys after the poll) is refused with both fingerprints: the check
-    /// and the write concern the same key, the one of this very handshake.
-    async fn accept_host_key(
-        &self,
-        dev: &Device,
-        name: &str,
-        confirmed: &str,
-    ) -> anyhow::Result<String> {
-        if confirmed.is_empty() {
-            bail!("no host key fingerprint was confirmed for {name}; nothing trusted");
-        }
-        self.inner.forget(dev).await;
-        match client::connect(&dev.route, &self.inner.opts).await {
-            Ok(c) => {
-                *dev.conn.lock().await = Some(Arc::new(c));
-                dev.wake.notify_one();
-                bail!("the host key of {name} is already trusted")
-            }
-            Err(SshError::UnknownHostKey {
-                host,
-                port,
-                fingerprint,
-                key,
-            }) => {
-                if fingerprint != confirmed {
-                    let e = SshError::UnknownHostKey {
-                        host,
-                        port,
-                        fingerprint: fingerprint.clone(),
-                        key,
-                    };
-                    // The row shows the key presented now, for a decision about that one.
-                    dev.set_conn(Conn::Down(e));
-                    dev.wake.notify_one();
-                    bail!(
-                        "refused: {name} now presents {fingerprint}, not the {confirmed} you \
-                         confirmed; nothing was trusted"
-                    );
-                }
-                // The hop whose key is unknown: the device or one of its jump hosts.
-                let hop = dev
-                    .route
-                    .hops
-                    .iter()
-                    .find(|h| known_hosts::host_port(&h.key_name, h.port) == host)
-                    .unwrap_or(dev.route.dest());
-                let file = self
-                    .inner
-                    .file
-                    .known_hosts
-                    .clone()
-                    .or_else(|| dev.spec.known_hosts.first().cloned())
-                    .unwrap_or_else(|| self.inner.opts.user_known_hosts.clone());
-                known_hosts::learn(&file, &hop.key_name, hop.port, &key)
-                    .map_err(|e| anyhow!("write {}: {e}", file.display()))?;
-                dev.wake.notify_one();
-                Ok(format!(
-                    "trusted {fingerprint} for {} in {}",
-                    known_hosts::host_port(&hop.key_name, hop.port),
-                    file.display()
-                ))
-            }
-            Err(e @ SshError::ChangedHostKey { .. }) => Err(anyhow!(
-                "refused: {e} (you confirmed {confirmed}). fleetdeck never replaces a changed key"
-            )),
-            Err(e) => {
-                dev.set_conn(Conn::Down(e.clone()));
-                dev.wake.notify_one();
-                bail!("the host key is not unknown: {e}")
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn spec(yaml: &str) -> DeviceSpec {
-        FleetFile::from_yaml(yaml, std::path::Path::new("/f/x.yaml"))
-            .unwrap()
-            .devices
-            .remove(0)
-    }
-
-    #[test]
-    fn log_commands() {
-        let follow = LogOpts {
-            follow: true,
-            tail: Some(100),
-            since_secs: None,
-            previous: false,
-        };
-        let j = spec("devices:\n  - {name: a, journal_unit: appliance}\n");
-        assert_eq!(
-            log_command(&j, &follow),
-            "exec journalctl --no-pager -o short-iso -n 100 -f -u 'appliance'"
-        );
-        let whole = spec("devices:\n  - {name: a}\n");
-        let all = LogOpts {
-            follow: false,
-            tail: None,
-            since_secs: None,
-            previous: false,
-        };
-        assert_eq!(
-            log_command(&whole, &all),
-            "exec journalctl --no-pager -o short-iso"
-        );
-        let f = spec("devices:\n  - {name: a, log_file: \"/var/log/it's.log\"}\n");
-        assert_eq!(
-            log_command(&f, &follow),
-            r"exec tail -n 100 -F '/var/log/it'\''s.log'"
-        );
-        assert_eq!(
-            log_command(&f, &all),
-            r"exec tail -n +1 '/var/log/it'\''s.log'"
-        );
+        exec::exec(&self.inner, target, cmd).await
     }
 }

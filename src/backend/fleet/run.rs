@@ -167,5 +167,6 @@ pub fn result_row(
         cells: vec![name.to_string(), state, exit, secs, first],
         created: None,
         labels,
+        facts: Default::default(),
     }
 }

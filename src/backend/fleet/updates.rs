@@ -9,7 +9,8 @@ use async_trait::async_trait;
 
 use super::facts::sh_quote;
 use super::{Device, Inner};
-use crate::backend::{BackendEvent, EventTx, StreamId};
+use crate::backend::report::{Reporter, log_ended, log_lines};
+use crate::backend::{EventTx, StreamId};
 use crate::model::{LogLine, LogOpts, ResourceKind, StyledText};
 use crate::rollout::driver::Plan;
 use crate::rollout::engine::{DeviceTarget, Targets, Updates};
@@ -135,6 +136,7 @@ pub fn targets(inner: &Arc<Inner>) -> Targets {
 
 /// Snapshots of `:rollouts` or `:updates` now and after every change (at most 10 a second).
 pub async fn watch(updates: Updates, inner: Arc<Inner>, kind: ResourceKind, tx: EventTx) {
+    let report = Reporter::new(inner.id.clone(), tx);
     let mut changes = updates.subscribe();
     {
         let u = updates.clone();
@@ -147,14 +149,7 @@ pub async fn watch(updates: Updates, inner: Arc<Inner>, kind: ResourceKind, tx: 
         } else {
             devices
         };
-        let sent = tx
-            .send(BackendEvent::Snapshot {
-                source: inner.id.clone(),
-                kind,
-                resources,
-            })
-            .await;
-        if sent.is_err() {
+        if report.snapshot(kind, resources).await.is_err() {
             return;
         }
         // Elapsed times move while something runs: a snapshot each second even without news;
@@ -172,13 +167,8 @@ pub async fn watch(updates: Updates, inner: Arc<Inner>, kind: ResourceKind, tx: 
 /// lines until the update ends.
 pub async fn logs(updates: Updates, id: String, opts: LogOpts, stream: StreamId, tx: EventTx) {
     let Some((history, _)) = updates.output(&id, 0) else {
-        let _ = tx
-            .send(BackendEvent::LogEnded {
-                stream,
-                error: Some(format!("no update {id} in this console")),
-            })
-            .await;
-        return;
+        let error = format!("no update {id} in this console");
+        return log_ended(&tx, stream, Ok(Some(error))).await;
     };
     let mut changes = updates.subscribe();
     let mut sent = opts.tail.map_or(0, |n| history.len().saturating_sub(n));
@@ -199,22 +189,12 @@ pub async fn logs(updates: Updates, id: String, opts: LogOpts, stream: StreamId,
                     },
                 })
                 .collect();
-            if tx
-                .send(BackendEvent::LogLines { stream, lines })
-                .await
-                .is_err()
-            {
+            if log_lines(&tx, stream, lines).await.is_err() {
                 return;
             }
         }
         if done || !opts.follow {
-            let _ = tx
-                .send(BackendEvent::LogEnded {
-                    stream,
-                    error: None,
-                })
-                .await;
-            return;
+            return log_ended(&tx, stream, Ok(None)).await;
         }
         if changes.changed().await.is_err() {
             return;

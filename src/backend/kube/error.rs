@@ -4,6 +4,7 @@
 use kube::runtime::watcher;
 
 use super::Inner;
+use crate::backend::error::root_cause_text;
 use crate::term::sanitize::sanitize_plain;
 
 /// What a failed call means for the view.
@@ -23,15 +24,6 @@ pub fn forbidden_text(verb: &str, resource: &str, namespace: Option<&str>) -> St
         Some(ns) => format!("forbidden: {verb} {resource} in namespace {ns}"),
         None => format!("forbidden: {verb} {resource} in all namespaces"),
     }
-}
-
-/// The innermost cause of an error, which is where "connection refused" lives.
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cur = e;
-    while let Some(next) = cur.source() {
-        cur = next;
-    }
-    cur.to_string()
 }
 
 /// Human text for a client error of `verb resource` on this source.
@@ -63,7 +55,7 @@ pub fn classify(inner: &Inner, verb: &str, resource: &str, e: &kube::Error) -> F
             let server = inner.server().unwrap_or_else(|| inner.context.clone());
             Failure::Other(sanitize_plain(&format!(
                 "cannot reach the API server at {server}: {}",
-                root_cause(e)
+                root_cause_text(e)
             )))
         }
         other => Failure::Other(sanitize_plain(&format!("{verb} {resource}: {other}"))),

@@ -22,7 +22,7 @@ use super::Inner;
 use super::error;
 use super::map::split_id;
 use crate::backend::batch::{Batcher, Gone};
-use crate::backend::{BackendEvent, EventTx, StreamId};
+use crate::backend::{EventTx, StreamId};
 use crate::logs::split_timestamp;
 use crate::model::{LogLine, LogOpts, ResourceKey, ResourceKind};
 use crate::term::sanitize::{LineSplitter, sanitize};
@@ -34,20 +34,6 @@ pub struct Target {
     pub pod: String,
     pub container: String,
     pub prefix: Option<Arc<str>>,
-}
-
-/// The log task. Always ends with exactly one `LogEnded` (unless the UI went away).
-pub async fn run(
-    inner: Arc<Inner>,
-    target: ResourceKey,
-    opts: LogOpts,
-    stream: StreamId,
-    tx: EventTx,
-) {
-    let error = stream_logs(&inner, &target, &opts, stream, &tx).await;
-    if let Ok(error) = error {
-        let _ = tx.send(BackendEvent::LogEnded { stream, error }).await;
-    }
 }
 
 fn params(opts: &LogOpts, container: &str) -> LogParams {
@@ -238,7 +224,9 @@ fn to_line(raw: &[u8], source: &Option<Arc<str>>) -> LogLine {
     }
 }
 
-async fn stream_logs(
+/// Stream the logs of `target` as `LogLines`: Ok(why they ended early, or None when they
+/// simply ended), Err when the UI went away.
+pub async fn stream_logs(
     inner: &Inner,
     target: &ResourceKey,
     opts: &LogOpts,

@@ -24,6 +24,8 @@ use async_trait::async_trait;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client};
 
+use crate::backend::conn::Cached;
+use crate::backend::report::log_task;
 use crate::backend::{Backend, EventTx, ShellOpts, ShellSession, StreamId, TaskHandle};
 use crate::model::{LogOpts, ResourceAction, ResourceKey, ResourceKind, SourceId};
 
@@ -74,7 +76,8 @@ pub struct Inner {
     /// The namespace shown; None = all namespaces.
     pub namespace: Option<String>,
     shared: Arc<KubeShared>,
-    client: tokio::sync::OnceCell<Client>,
+    /// Made on first use and kept: a client holds no connection that could go stale.
+    client: Cached<Client>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -90,7 +93,7 @@ impl Inner {
     /// A client for this context, made on first use (no request is sent to make it).
     pub async fn client(&self) -> Result<Client, String> {
         self.client
-            .get_or_try_init(|| async {
+            .get_or_connect(|| async {
                 let kc = self.shared.kubeconfig().map_err(str::to_string)?.clone();
                 let opts = KubeConfigOptions {
                     context: Some(self.context.clone()),
@@ -105,7 +108,6 @@ impl Inner {
                     .map_err(|e| format!("cannot make a client for {}: {e}", self.context))
             })
             .await
-            .cloned()
     }
 
     /// An `Api` over this source's namespace scope.
@@ -197,7 +199,7 @@ impl KubeBackend {
                 context: context.to_string(),
                 namespace,
                 shared,
-                client: tokio::sync::OnceCell::new(),
+                client: Cached::default(),
             }),
         }
     }
@@ -264,13 +266,10 @@ impl Backend for KubeBackend {
         stream: StreamId,
         tx: EventTx,
     ) -> TaskHandle {
-        TaskHandle::spawn(logs::run(
-            Arc::clone(&self.inner),
-            target.clone(),
-            opts,
-            stream,
-            tx,
-        ))
+        let (inner, target) = (Arc::clone(&self.inner), target.clone());
+        log_task(stream, tx, move |tx| async move {
+            logs::stream_logs(&inner, &target, &opts, stream, &tx).await
+        })
     }
 
     fn stats(&self, _target: &ResourceKey, _tx: EventTx) -> Option<TaskHandle> {

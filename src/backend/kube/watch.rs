@@ -22,9 +22,10 @@ use tokio::time::{Instant, sleep_until};
 
 use super::error::{Failure, classify_watch};
 use super::{Inner, map};
-use crate::backend::task::Backoff;
-use crate::backend::{BackendEvent, EventTx};
-use crate::model::{Resource, ResourceKind, SourceId, SourceStatus};
+use crate::backend::EventTx;
+use crate::backend::report::{Gone, Reporter};
+use crate::backend::supervise::{Reconnect, Retry, until_ok};
+use crate::model::{Resource, ResourceKind, SourceId};
 
 /// Coalesce a burst of watch events (a rollout touches many pods) into one snapshot.
 pub const DEBOUNCE: Duration = Duration::from_millis(20);
@@ -38,21 +39,15 @@ fn each<K: 'static>(f: fn(&SourceId, &K) -> Resource) -> Mapper<K> {
 
 /// The watch task of `kind`: runs until the handle is dropped or the UI goes away.
 pub async fn run(inner: Arc<Inner>, kind: ResourceKind, tx: EventTx) {
+    let report = Reporter::new(inner.id.clone(), tx);
     if kind == ResourceKind::Context {
-        contexts(&inner, &tx).await;
+        contexts(&inner, &report).await;
         return;
     }
-    if tx
-        .send(BackendEvent::Status(
-            inner.id.clone(),
-            SourceStatus::Connecting,
-        ))
-        .await
-        .is_err()
-    {
+    if report.connecting().await.is_err() {
         return;
     }
-    let Some(client) = client(&inner, &tx).await else {
+    let Ok(client) = client(&inner, &report).await else {
         return;
     };
     let ns = inner.namespace.clone();
@@ -66,7 +61,7 @@ pub async fn run(inner: Arc<Inner>, kind: ResourceKind, tx: EventTx) {
                 api,
                 each(map::deployment),
                 None,
-                &tx,
+                &report,
             )
             .await
         }
@@ -79,7 +74,7 @@ pub async fn run(inner: Arc<Inner>, kind: ResourceKind, tx: EventTx) {
                 api,
                 each(map::statefulset),
                 None,
-                &tx,
+                &report,
             )
             .await
         }
@@ -92,7 +87,7 @@ pub async fn run(inner: Arc<Inner>, kind: ResourceKind, tx: EventTx) {
                 api,
                 each(map::daemonset),
                 None,
-                &tx,
+                &report,
             )
             .await
         }
@@ -105,30 +100,39 @@ pub async fn run(inner: Arc<Inner>, kind: ResourceKind, tx: EventTx) {
                 api,
                 each(map::replicaset),
                 None,
-                &tx,
+                &report,
             )
             .await
         }
         ResourceKind::Pod => {
             let api: Api<Pod> = inner.api(client);
-            watch(&inner, kind, "pods", api, each(map::pod), None, &tx).await
+            watch(&inner, kind, "pods", api, each(map::pod), None, &report).await
         }
         ResourceKind::PodContainer => {
             let api: Api<Pod> = inner.api(client);
             let f: Mapper<Pod> = Box::new(map::pod_containers);
-            watch(&inner, kind, "pods", api, f, None, &tx).await
+            watch(&inner, kind, "pods", api, f, None, &report).await
         }
         ResourceKind::KService => {
             let api: Api<Service> = inner.api(client);
-            watch(&inner, kind, "services", api, each(map::service), None, &tx).await
+            watch(
+                &inner,
+                kind,
+                "services",
+                api,
+                each(map::service),
+                None,
+                &report,
+            )
+            .await
         }
         ResourceKind::KEvent => {
             let api: Api<Event> = inner.api(client);
-            watch(&inner, kind, "events", api, each(map::event), None, &tx).await
+            watch(&inner, kind, "events", api, each(map::event), None, &report).await
         }
         ResourceKind::KNode => {
             let api: Api<Node> = Api::all(client);
-            watch(&inner, kind, "nodes", api, each(map::node), None, &tx).await
+            watch(&inner, kind, "nodes", api, each(map::node), None, &report).await
         }
         ResourceKind::Namespace => {
             let api: Api<Namespace> = Api::all(client);
@@ -137,36 +141,23 @@ pub async fn run(inner: Arc<Inner>, kind: ResourceKind, tx: EventTx) {
                 let current = ns.is_some() && n.metadata.name == ns;
                 vec![map::namespace(src, n, current)]
             });
-            watch(&inner, kind, "namespaces", api, f, Some(all), &tx).await
+            watch(&inner, kind, "namespaces", api, f, Some(all), &report).await
         }
         _ => {}
     }
 }
 
-/// The client, retrying with backoff while the kubeconfig cannot give one; None = UI gone.
-async fn client(inner: &Inner, tx: &EventTx) -> Option<kube::Client> {
-    let mut backoff = Backoff::default();
-    loop {
-        match inner.client().await {
-            Ok(c) => return Some(c),
-            Err(error) => {
-                let delay = backoff.next_delay();
-                let status = SourceStatus::Reconnecting {
-                    error,
-                    retry_in_secs: delay.as_secs(),
-                };
-                tx.send(BackendEvent::Status(inner.id.clone(), status))
-                    .await
-                    .ok()?;
-                tokio::time::sleep(delay).await;
-            }
-        }
-    }
+/// The client, retrying with backoff while the kubeconfig cannot give one.
+async fn client(inner: &Inner, report: &Reporter) -> Result<kube::Client, Gone> {
+    until_ok(&mut Reconnect::new(report, "kube client"), || async move {
+        inner.client().await.map_err(Retry::Backoff)
+    })
+    .await
 }
 
 /// The contexts of the kubeconfig. Listed by the first shown source only, so several kube
 /// sources do not list them several times.
-async fn contexts(inner: &Inner, tx: &EventTx) {
+async fn contexts(inner: &Inner, report: &Reporter) {
     let active = inner.shared.active();
     let rows = match inner.shared.kubeconfig() {
         Ok(kc) if active.first() == Some(&inner.context) => kc
@@ -183,12 +174,7 @@ async fn contexts(inner: &Inner, tx: &EventTx) {
             .collect(),
         _ => Vec::new(),
     };
-    let ev = BackendEvent::Snapshot {
-        source: inner.id.clone(),
-        kind: ResourceKind::Context,
-        resources: rows,
-    };
-    if tx.send(ev).await.is_ok() {
+    if report.snapshot(ResourceKind::Context, rows).await.is_ok() {
         // The file is read once; the handle ends the task.
         std::future::pending::<()>().await;
     }
@@ -197,49 +183,29 @@ async fn contexts(inner: &Inner, tx: &EventTx) {
 /// Ask the API server for its version until it answers (backoff in between), then report
 /// Connected; ends there (the watches of open views report from then on).
 pub async fn probe(inner: Arc<Inner>, tx: EventTx) {
-    let Some(client) = client(&inner, &tx).await else {
+    let report = Reporter::new(inner.id.clone(), tx);
+    let Ok(client) = client(&inner, &report).await else {
         return;
     };
-    let mut backoff = Backoff::default();
-    loop {
-        let status = match client.apiserver_version().await {
-            Ok(v) => SourceStatus::Connected(format!(
+    let (inner, client) = (&inner, &client);
+    let asked = until_ok(&mut Reconnect::new(&report, "kube probe"), || async move {
+        match client.apiserver_version().await {
+            Ok(v) => Ok(format!(
                 "{} · {}",
-                connected_text(&inner),
+                connected_text(inner),
                 crate::term::sanitize::sanitize_plain(&v.git_version)
             )),
-            Err(e) => {
-                let error = match super::error::classify(&inner, "get", "version", &e) {
-                    // Answered, even if only to refuse: it is reachable.
-                    Failure::Forbidden(_) | Failure::Gone => {
-                        let status = SourceStatus::Connected(connected_text(&inner));
-                        let _ = tx
-                            .send(BackendEvent::Status(inner.id.clone(), status))
-                            .await;
-                        return;
-                    }
-                    Failure::Other(t) => t,
-                };
-                let delay = backoff.next_delay();
-                let status = SourceStatus::Reconnecting {
-                    error,
-                    retry_in_secs: delay.as_secs(),
-                };
-                if tx
-                    .send(BackendEvent::Status(inner.id.clone(), status))
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-                tokio::time::sleep(delay).await;
-                continue;
-            }
-        };
-        let _ = tx
-            .send(BackendEvent::Status(inner.id.clone(), status))
-            .await;
-        return;
+            Err(e) => match super::error::classify(inner, "get", "version", &e) {
+                // Answered, even if only to refuse: it is reachable.
+                Failure::Forbidden(_) | Failure::Gone => Ok(connected_text(inner)),
+                Failure::Other(t) => Err(Retry::Backoff(t)),
+            },
+        }
+    })
+    .await;
+    if let Ok(text) = asked {
+        // The last word of this task: nobody to tell when the UI is gone.
+        let _ = report.connected(text).await;
     }
 }
 
@@ -257,7 +223,7 @@ async fn watch<K>(
     api: Api<K>,
     map: Mapper<K>,
     first: Option<Resource>,
-    tx: &EventTx,
+    report: &Reporter,
 ) where
     K: kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
@@ -265,12 +231,11 @@ async fn watch<K>(
     let mut store: HashMap<String, Vec<Resource>> = HashMap::new();
     let mut next: Option<HashMap<String, Vec<Resource>>> = None;
     let mut events = watcher::watcher(api, watcher::Config::default()).boxed();
-    let mut backoff = Backoff::default();
+    let mut reconnect = Reconnect::new(report, "kube watch");
     let mut connected = false;
     // Snapshots wait for the first complete list, then follow changes.
     let mut listed = false;
     let mut due: Option<Instant> = None;
-    let send = |ev: BackendEvent| async move { tx.send(ev).await.is_ok() };
     loop {
         let timer = async {
             match due {
@@ -284,9 +249,8 @@ async fn watch<K>(
                 Some(Ok(ev)) => {
                     if !connected {
                         connected = true;
-                        backoff.reset();
-                        let status = SourceStatus::Connected(connected_text(inner));
-                        if !send(BackendEvent::Status(inner.id.clone(), status)).await {
+                        reconnect.reset();
+                        if report.connected(connected_text(inner)).await.is_err() {
                             return;
                         }
                     }
@@ -319,10 +283,9 @@ async fn watch<K>(
                     // The watcher relists on its next poll.
                     Failure::Gone => tracing::debug!(source = %inner.id, resource, "watch expired (410), relisting"),
                     Failure::Forbidden(reason) => {
-                        let delay = backoff.next_delay();
+                        let delay = reconnect.next_delay();
                         tracing::debug!(source = %inner.id, %reason, ?delay, "kube watch forbidden");
-                        let ev = BackendEvent::Unavailable { source: inner.id.clone(), kind, reason };
-                        if !send(ev).await {
+                        if report.unavailable(kind, reason).await.is_err() {
                             return;
                         }
                         listed = false;
@@ -331,13 +294,9 @@ async fn watch<K>(
                     }
                     Failure::Other(error) => {
                         connected = false;
-                        let delay = backoff.next_delay();
-                        tracing::debug!(source = %inner.id, %error, ?delay, "kube watch reconnecting");
-                        let status = SourceStatus::Reconnecting { error, retry_in_secs: delay.as_secs() };
-                        if !send(BackendEvent::Status(inner.id.clone(), status)).await {
+                        if reconnect.wait(error).await.is_err() {
                             return;
                         }
-                        tokio::time::sleep(delay).await;
                     }
                 },
             },
@@ -346,8 +305,7 @@ async fn watch<K>(
                 let mut rows: Vec<Resource> = Vec::with_capacity(store.len() + 1);
                 rows.extend(first.iter().cloned());
                 rows.extend(store.values().flatten().cloned());
-                let ev = BackendEvent::Snapshot { source: inner.id.clone(), kind, resources: rows };
-                if !send(ev).await {
+                if report.snapshot(kind, rows).await.is_err() {
                     return;
                 }
             }

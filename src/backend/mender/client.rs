@@ -215,7 +215,7 @@ impl Api {
             let resp = client
                 .request(req)
                 .await
-                .map_err(|e| ApiError::Transport(transport_text(&e)))?;
+                .map_err(|e| ApiError::Transport(crate::backend::error::chain_text(&e)))?;
             let status = resp.status().as_u16();
             let headers = resp.headers().clone();
             let path = endpoint_of(url);
@@ -276,17 +276,6 @@ fn endpoint_of(url: &str) -> String {
     url.parse::<http::Uri>()
         .map(|u| u.path().to_string())
         .unwrap_or_else(|_| url.split('?').next().unwrap_or(url).to_string())
-}
-
-fn transport_text(e: &hyper_util::client::legacy::Error) -> String {
-    use std::error::Error;
-    let mut text = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        text = format!("{text}: {s}");
-        src = s.source();
-    }
-    text
 }
 
 /// Longest server text quoted in an error (the rest is counted, not shown).

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::deployments::{self, id_of, is_finished};
 use super::paging::{FetchError, Pager};
-use super::poll::{Failed, Progress, loading_note};
+use super::watch::{Failed, Progress, loading_note};
 use super::{DEPLOYMENTS, Inner, map, seg};
 use crate::model::Resource;
 

@@ -27,7 +27,7 @@ use serde_json::Value;
 
 use super::client::ApiError;
 use super::paging::{FetchError, Pager};
-use super::poll::{Failed, Progress, loading_note};
+use super::watch::{Failed, Progress, loading_note};
 use super::{DEPLOYMENTS, DEPLOYMENTS_V2, Inner, map, seg};
 use crate::model::Resource;
 

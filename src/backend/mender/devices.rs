@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde_json::Value;
 
 use super::paging::Pager;
-use super::poll::{Failed, Progress, loading_note};
+use super::watch::{Failed, Progress, loading_note};
 use super::{DEVAUTH, INVENTORY, Inner, map};
 use crate::model::Resource;
 

@@ -107,6 +107,7 @@ pub fn device_row(
         ],
         created: check_in,
         labels,
+        facts: Default::default(),
     }
 }
 
@@ -181,6 +182,7 @@ pub fn deployment_row(source: &SourceId, d: &Value, stats: Option<&Value>) -> Re
         cells,
         created: ts(s(d, "created")),
         labels,
+        facts: Default::default(),
     }
 }
 
@@ -241,6 +243,7 @@ pub fn deployment_device_row(
         ],
         created: ts(started),
         labels,
+        facts: Default::default(),
     }
 }
 

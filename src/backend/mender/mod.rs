@@ -3,8 +3,14 @@
 //! management API with a personal access token.
 //!
 //! Mender has no push channel: an open view is polled every [`POLL`] while it is open
-//! ([`poll`]), with exponential backoff on errors and Retry-After honoured on 429. Every list
+//! ([`watch`]), with exponential backoff on errors and Retry-After honoured on 429. Every list
 //! is read to its end ([`paging`]); one that cannot be is shown with a note saying so.
+//!
+//! Files: `client` (HTTPS, token, status → [`client::ApiError`]), `body` (bounded JSON
+//! reading), `paging` + `link` (lists read to their end), `watch` (the refresh loop of a view,
+//! and the probe), one lister per kind (`devices`, `deployments`, `deployment_devices`) over
+//! `map` (objects → rows), `logs` (a device's deployment log), `actions` (act, describe),
+//! `error` (texts for what only the operator can fix).
 
 mod actions;
 mod body;
@@ -12,11 +18,12 @@ pub mod client;
 mod deployment_devices;
 mod deployments;
 mod devices;
+mod error;
 pub mod link;
-mod log;
+mod logs;
 pub mod map;
 pub mod paging;
-mod poll;
+mod watch;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,14 +32,11 @@ use std::time::Duration;
 use anyhow::{anyhow, bail};
 use async_trait::async_trait;
 
-use self::client::{Api, ApiError, Token};
-use self::paging::FetchError;
-use crate::backend::task::Backoff;
-use crate::backend::{
-    Backend, BackendEvent, EventTx, ShellOpts, ShellSession, StreamId, TaskHandle,
-};
+use self::client::{Api, Token};
+use crate::backend::report::log_task;
+use crate::backend::{Backend, EventTx, ShellOpts, ShellSession, StreamId, TaskHandle};
 use crate::config::MenderSource;
-use crate::model::{LogOpts, ResourceAction, ResourceKey, ResourceKind, SourceId, SourceStatus};
+use crate::model::{LogOpts, ResourceAction, ResourceKey, ResourceKind, SourceId};
 
 pub use self::deployment_devices::NEWEST as DEPLOYMENT_DEVICES_NEWEST;
 pub use self::deployments::HISTORY_EVERY;
@@ -94,82 +98,19 @@ impl MenderBackend {
     }
 
     /// Poll more often (tests).
+    // A builder step: nothing holds a clone of `inner` before the backend starts.
+    #[allow(clippy::expect_used, reason = "called before the backend is shared")]
     pub fn with_poll(mut self, poll: Duration) -> Self {
-        let inner = Arc::get_mut(&mut self.inner).expect("not shared yet");
-        inner.poll = poll;
+        // Only ever called on a backend just made, before any task holds `inner`.
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.poll = poll,
+            None => tracing::warn!(source = %self.inner.id, "poll interval not changed: in use"),
+        }
         self
     }
 
     pub fn inner(&self) -> &Arc<Inner> {
         &self.inner
-    }
-}
-
-impl Inner {
-    /// What the view shows for an error that is not a connection problem.
-    fn unavailable_text(&self, e: &ApiError) -> Option<String> {
-        match e {
-            ApiError::NoToken => Some(format!(
-                "no token: set ${} to a Mender personal access token",
-                self.token_env
-            )),
-            ApiError::Unauthorized => Some(format!(
-                "unauthorized: check the token in ${}",
-                self.token_env
-            )),
-            ApiError::Forbidden(m) if m.is_empty() => Some("forbidden".into()),
-            ApiError::Forbidden(m) => Some(format!("forbidden: {m}")),
-            _ => None,
-        }
-    }
-
-    fn server_text(&self) -> String {
-        let base = self.api.base();
-        let host = base.split("://").nth(1).unwrap_or(base);
-        format!("Mender {host}")
-    }
-}
-
-/// One cheap request so the header shows the server's state before any Mender view is open;
-/// retried with backoff until it answers.
-async fn probe(inner: Arc<Inner>, tx: EventTx) {
-    let mut backoff = Backoff::default();
-    loop {
-        let path = format!("{DEVAUTH}?page=1&per_page=1");
-        let (status, delay) = match inner.api.request(http::Method::GET, &path, None).await {
-            Ok(_) | Err(ApiError::Forbidden(_)) => {
-                let status = SourceStatus::Connected(inner.server_text());
-                let _ = tx
-                    .send(BackendEvent::Status(inner.id.clone(), status))
-                    .await;
-                return;
-            }
-            Err(ApiError::RateLimited(secs)) => (
-                SourceStatus::Reconnecting {
-                    error: ApiError::RateLimited(secs).to_string(),
-                    retry_in_secs: secs,
-                },
-                Duration::from_secs(secs),
-            ),
-            Err(e) => {
-                let d = backoff.next_delay();
-                (
-                    SourceStatus::Reconnecting {
-                        error: inner.describe_error(e),
-                        retry_in_secs: d.as_secs(),
-                    },
-                    d,
-                )
-            }
-        };
-        if tx
-            .send(BackendEvent::Status(inner.id.clone(), status))
-            .await
-            .is_err()
-        {
-            return;
-        }
-        tokio::time::sleep(delay).await;
     }
 }
 
@@ -192,15 +133,11 @@ fn seg(s: &str) -> anyhow::Result<&str> {
 }
 
 impl Inner {
-    fn describe_error(&self, e: ApiError) -> String {
-        self.unavailable_text(&e).unwrap_or_else(|| e.to_string())
-    }
-
-    fn describe_fetch_error(&self, e: FetchError) -> String {
-        match self.unavailable_text(&e.cause) {
-            Some(text) => text,
-            None => e.to_string(),
-        }
+    /// The header's text for this server ("Mender hosted.mender.io").
+    fn server_text(&self) -> String {
+        let base = self.api.base();
+        let host = base.split("://").nth(1).unwrap_or(base);
+        format!("Mender {host}")
     }
 
     fn v1_deployments(&self) -> bool {
@@ -225,7 +162,7 @@ impl Backend for MenderBackend {
     }
 
     fn watch(&self, kind: ResourceKind, tx: EventTx) -> TaskHandle {
-        TaskHandle::spawn(poll::run(self.inner.clone(), kind, tx))
+        TaskHandle::spawn(watch::run(self.inner.clone(), kind, tx))
     }
 
     /// The deployment log of one device in one deployment (no follow: Mender stores it whole).
@@ -236,9 +173,10 @@ impl Backend for MenderBackend {
         stream: StreamId,
         tx: EventTx,
     ) -> TaskHandle {
-        let inner = self.inner.clone();
-        let key = target.clone();
-        TaskHandle::spawn(async move { log::stream(&inner, key, stream, tx).await })
+        let (inner, key) = (self.inner.clone(), target.clone());
+        log_task(stream, tx, move |tx| async move {
+            logs::send_log(&inner, &key, stream, &tx).await
+        })
     }
 
     fn stats(&self, _target: &ResourceKey, _tx: EventTx) -> Option<TaskHandle> {
@@ -250,7 +188,7 @@ impl Backend for MenderBackend {
     }
 
     fn probe(&self, tx: EventTx) -> Option<TaskHandle> {
-        Some(TaskHandle::spawn(probe(self.inner.clone(), tx)))
+        Some(TaskHandle::spawn(watch::probe(self.inner.clone(), tx)))
     }
 
     async fn act(&self, target: &ResourceKey, action: &ResourceAction) -> anyhow::Result<String> {

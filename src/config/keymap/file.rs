@@ -10,6 +10,7 @@ use super::key::{KEY_SYNTAX, KeyChord};
 use crate::app::action::Action;
 use crate::config::ConfigError;
 use crate::config::layers::LayerKind;
+use crate::config::schema;
 use crate::config::yaml::{self, Entries, Scalar};
 
 type Bindings = Option<Entries<Spanned<Scalar>, Spanned<ActionValue>>>;
@@ -72,22 +73,37 @@ impl<'de> serde::Deserialize<'de> for ActionValue {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// A fleetdeck keymap: per context, key → action (or a list: the first that applies).
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct KeymapDoc {
+pub(crate) struct KeymapDoc {
+    /// The keymap this one changes, by name (`default`, `vim` or a user keymap).
     #[serde(default)]
+    #[schemars(with = "Option<String>")]
     inherits: Option<Spanned<String>>,
+    /// Keys that work everywhere.
     #[serde(default)]
+    #[schemars(with = "schema::Bindings")]
     global: Bindings,
+    /// Keys of resource tables.
     #[serde(default)]
+    #[schemars(with = "schema::Bindings")]
     table: Bindings,
+    /// Keys of the log view.
     #[serde(default)]
+    #[schemars(with = "schema::Bindings")]
     logs: Bindings,
+    /// Keys of the describe view.
     #[serde(default)]
+    #[schemars(with = "schema::Bindings")]
     describe: Bindings,
+    /// Keys of dialogs.
     #[serde(default)]
+    #[schemars(with = "schema::Bindings")]
     dialog: Bindings,
+    /// Keys of the help screen.
     #[serde(default)]
+    #[schemars(with = "schema::Bindings")]
     help: Bindings,
 }
 
@@ -215,4 +231,9 @@ fn parse_action(
         );
         yaml::error_at(file, at, msg)
     })
+}
+
+/// The JSON Schema of a keymap file, from the type that parses it.
+pub(crate) fn json_schema() -> schemars::Schema {
+    schemars::schema_for!(KeymapDoc)
 }

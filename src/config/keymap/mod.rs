@@ -1,7 +1,7 @@
 //! Keymaps: `{context: {key: action}}` YAML files (built-in `default` and `vim`, user files
 //! overriding them key by key) and the lookup from a terminal key event to an [`Action`].
 
-mod file;
+pub(crate) mod file;
 mod key;
 
 use std::collections::HashMap;

@@ -6,7 +6,7 @@
 //! deterministic, and the console calls [`Theme::resolve`] with [`ColorSupport::detect`] once.
 
 mod color;
-mod file;
+pub(crate) mod file;
 
 use std::path::Path;
 use std::sync::OnceLock;

@@ -242,6 +242,14 @@ pub fn service_resources(source: &SourceId, l: &SwarmListing) -> Vec<Resource> {
                 ],
                 created: ts_from_rfc3339(s.created_at.as_deref()),
                 labels: clean_labels(spec.and_then(|sp| sp.labels.as_ref())),
+                // The scale dialog starts from these.
+                facts: crate::model::RowFacts {
+                    replicas: Some(crate::model::Replicas {
+                        running: r.running,
+                        desired: r.desired,
+                    }),
+                    ..Default::default()
+                },
             })
         })
         .collect()
@@ -309,6 +317,7 @@ pub fn stack_resources(source: &SourceId, l: &SwarmListing) -> Vec<Resource> {
             ],
             created: a.oldest,
             labels: BTreeMap::new(),
+            facts: Default::default(),
         })
         .collect()
 }
@@ -396,6 +405,7 @@ pub fn task_resources(source: &SourceId, l: &SwarmListing) -> Vec<Resource> {
                 ],
                 created: status.and_then(|s| ts_from_rfc3339(s.timestamp.as_deref())),
                 labels: clean_labels(t.labels.as_ref()),
+                facts: Default::default(),
             })
         })
         .collect()
@@ -467,6 +477,7 @@ pub fn node_resources(source: &SourceId, nodes: &[Node]) -> Vec<Resource> {
                 ],
                 created: ts_from_rfc3339(n.created_at.as_deref()),
                 labels,
+                facts: Default::default(),
             })
         })
         .collect()
@@ -497,6 +508,7 @@ pub fn secret_resources(source: &SourceId, secrets: &[Secret]) -> Vec<Resource> 
                 ],
                 created: ts_from_rfc3339(s.created_at.as_deref()),
                 labels: clean_labels(spec.and_then(|sp| sp.labels.as_ref())),
+                facts: Default::default(),
             })
         })
         .collect()
@@ -525,6 +537,7 @@ pub fn config_resources(source: &SourceId, configs: &[Config]) -> Vec<Resource> 
                 ],
                 created: ts_from_rfc3339(c.created_at.as_deref()),
                 labels: clean_labels(spec.and_then(|sp| sp.labels.as_ref())),
+                facts: Default::default(),
             })
         })
         .collect()
@@ -591,6 +604,11 @@ mod tests {
         };
         let rows = service_resources(&SourceId::new("docker:t"), &listing);
         assert_eq!(rows[0].cells[2], "3/3");
+        let replicas = crate::model::Replicas {
+            running: 3,
+            desired: 3,
+        };
+        assert_eq!(rows[0].facts.replicas, Some(replicas), "the scale dialog's");
         assert_eq!(rows[0].cells[5], "updating 2/3");
         assert_eq!(rows[0].health, Health::Pending);
         assert_eq!(task_name(&listing.tasks[0], "web"), "web.1");

@@ -1,4 +1,5 @@
-//! The refresh loop of one open Mender view, and how its outcome reaches the UI.
+//! The refresh loop of one open Mender view, and how its outcome reaches the UI; and the
+//! probe that tells the header whether the server answers before any view is open.
 //!
 //! Mender has no push channel: an open view is refreshed every `poll` while it is open. The
 //! first refresh shows rows page by page (a long list is usable before its last page arrives);
@@ -11,10 +12,11 @@ use std::time::Duration;
 
 use super::client::ApiError;
 use super::paging::FetchError;
-use super::{Inner, deployment_devices, deployments, devices};
-use crate::backend::task::Backoff;
+use super::{DEVAUTH, Inner, deployment_devices, deployments, devices};
+use crate::backend::report::{Gone, Reporter, reconnecting};
+use crate::backend::supervise::{Backoff, Reconnect, Retry, until_ok};
 use crate::backend::{BackendEvent, EventTx};
-use crate::model::{Resource, ResourceKind, SourceId, SourceStatus};
+use crate::model::{Resource, ResourceKind, SourceStatus};
 
 /// A refresh that could not complete: why, and the best rows it had when it stopped (None
 /// when it had nothing to add to what the view shows).
@@ -32,8 +34,7 @@ impl Failed {
 
 /// Hands the rows read so far to the view while the first complete list is loading.
 pub struct Progress<'a> {
-    tx: &'a EventTx,
-    source: &'a SourceId,
+    report: &'a Reporter,
     kind: ResourceKind,
     enabled: bool,
     sent: bool,
@@ -41,10 +42,9 @@ pub struct Progress<'a> {
 }
 
 impl<'a> Progress<'a> {
-    fn new(tx: &'a EventTx, source: &'a SourceId, kind: ResourceKind, enabled: bool) -> Self {
+    fn new(report: &'a Reporter, kind: ResourceKind, enabled: bool) -> Self {
         Progress {
-            tx,
-            source,
+            report,
             kind,
             enabled,
             sent: false,
@@ -62,14 +62,10 @@ impl<'a> Progress<'a> {
         if !self.wanted() {
             return;
         }
-        let ev = BackendEvent::Incomplete {
-            source: self.source.clone(),
-            kind: self.kind,
-            resources: Some(rows),
-            note,
-            loading: true,
-        };
-        match self.tx.send(ev).await {
+        let ev = self
+            .report
+            .incomplete_event(self.kind, Some(rows), note, true);
+        match self.report.send(ev).await {
             Ok(()) => self.sent = true,
             Err(_) => self.gone = true,
         }
@@ -130,25 +126,30 @@ enum Shown {
 
 /// Poll `kind` until the UI drops the handle.
 pub async fn run(inner: Arc<Inner>, kind: ResourceKind, tx: EventTx) {
+    let report = Reporter::new(inner.id.clone(), tx);
     let Some(mut lister) = Lister::new(kind) else {
-        let _ = tx
-            .send(BackendEvent::Snapshot {
-                source: inner.id.clone(),
-                kind,
-                resources: Vec::new(),
-            })
-            .await;
+        let _ = report.snapshot(kind, Vec::new()).await;
         return;
     };
+    let _ = poll(&inner, kind, &report, &mut lister).await;
+}
+
+/// Refresh until the UI goes away.
+async fn poll(
+    inner: &Inner,
+    kind: ResourceKind,
+    report: &Reporter,
+    lister: &mut Lister,
+) -> Result<(), Gone> {
     let mut backoff = Backoff::default();
     let mut connected = false;
     let mut shown = Shown::Nothing;
     loop {
         let first_load = !matches!(shown, Shown::Complete(_));
-        let mut progress = Progress::new(&tx, &inner.id, kind, first_load);
-        let result = lister.refresh(&inner, &mut progress).await;
+        let mut progress = Progress::new(report, kind, first_load);
+        let result = lister.refresh(inner, &mut progress).await;
         if progress.gone {
-            return;
+            return Err(Gone);
         }
         if progress.sent && first_load {
             shown = Shown::Partial;
@@ -158,41 +159,26 @@ pub async fn run(inner: Arc<Inner>, kind: ResourceKind, tx: EventTx) {
                 backoff.reset();
                 if !connected {
                     connected = true;
-                    let status = SourceStatus::Connected(inner.server_text());
-                    if tx
-                        .send(BackendEvent::Status(inner.id.clone(), status))
-                        .await
-                        .is_err()
-                    {
-                        return;
-                    }
+                    report.connected(inner.server_text()).await?;
                 }
                 shown = Shown::Complete(jiff::Timestamp::now());
-                let ev = BackendEvent::Snapshot {
-                    source: inner.id.clone(),
-                    kind,
-                    resources,
-                };
-                if tx.send(ev).await.is_err() {
-                    return;
-                }
+                report.snapshot(kind, resources).await?;
                 inner.poll
             }
             Err(failed) => {
                 connected = false;
                 tracing::info!(source = %inner.id, kind = kind.name(), "mender: {}", failed.error);
-                let (delay, events) = on_failure(&inner, kind, failed, &mut shown, &mut backoff);
+                let (delay, events) =
+                    on_failure(inner, report, kind, failed, &mut shown, &mut backoff);
                 for ev in events {
-                    if tx.send(ev).await.is_err() {
-                        return;
-                    }
+                    report.send(ev).await?;
                 }
                 delay
             }
         };
         tokio::time::sleep(delay).await;
-        if tx.is_closed() {
-            return;
+        if report.is_closed() {
+            return Err(Gone);
         }
     }
 }
@@ -200,6 +186,7 @@ pub async fn run(inner: Arc<Inner>, kind: ResourceKind, tx: EventTx) {
 /// The delay before the next try and the events that tell the UI.
 fn on_failure(
     inner: &Inner,
+    report: &Reporter,
     kind: ResourceKind,
     failed: Failed,
     shown: &mut Shown,
@@ -220,17 +207,10 @@ fn on_failure(
         let status = if matches!(error.cause, ApiError::Forbidden(_)) {
             SourceStatus::Connected(inner.server_text())
         } else {
-            SourceStatus::Reconnecting {
-                error: reason.clone(),
-                retry_in_secs: delay.as_secs(),
-            }
+            reconnecting(reason.clone(), delay)
         };
         events.push(BackendEvent::Status(inner.id.clone(), status));
-        events.push(BackendEvent::Unavailable {
-            source: inner.id.clone(),
-            kind,
-            reason,
-        });
+        events.push(report.unavailable_event(kind, reason));
         *shown = Shown::Nothing;
         return (delay, events);
     }
@@ -251,20 +231,19 @@ fn on_failure(
         _ => format!("; retrying in {}s", delay.as_secs()),
     };
     let ev = match *shown {
-        Shown::Complete(at) => Some(BackendEvent::Incomplete {
-            source: inner.id.clone(),
+        Shown::Complete(at) => Some(report.incomplete_event(
             kind,
-            resources: None,
-            note: format!(
+            None,
+            format!(
                 "not refreshed: {error}{retry}; showing the list read at {}",
                 local_time(at)
             ),
-            loading: false,
-        }),
+            false,
+        )),
         // Rows of the first load are on screen: replace them with the most this try read.
-        Shown::Partial => Some(incomplete(inner, kind, rows, &error, &retry)),
+        Shown::Partial => Some(incomplete(report, kind, rows, &error, &retry)),
         Shown::Nothing if answered || has_rows => Some(incomplete(
-            inner,
+            report,
             kind,
             Some(rows.unwrap_or_default()),
             &error,
@@ -282,37 +261,52 @@ fn on_failure(
     // an answer: the server is fine, the note in the view says what is missing).
     let status = match &error.cause {
         ApiError::Forbidden(_) => SourceStatus::Connected(inner.server_text()),
-        ApiError::RateLimited(_) => SourceStatus::Reconnecting {
-            error: error.cause.to_string(),
-            retry_in_secs: delay.as_secs(),
-        },
-        _ => SourceStatus::Reconnecting {
-            error: error.to_string(),
-            retry_in_secs: delay.as_secs(),
-        },
+        ApiError::RateLimited(_) => reconnecting(error.cause.to_string(), delay),
+        _ => reconnecting(error.to_string(), delay),
     };
     events.push(BackendEvent::Status(inner.id.clone(), status));
     (delay, events)
 }
 
 fn incomplete(
-    inner: &Inner,
+    report: &Reporter,
     kind: ResourceKind,
     rows: Option<Vec<Resource>>,
     error: &FetchError,
     retry: &str,
 ) -> BackendEvent {
-    BackendEvent::Incomplete {
-        source: inner.id.clone(),
+    report.incomplete_event(
         kind,
-        resources: rows,
-        note: format!("incomplete list: {error}{retry}"),
-        loading: false,
-    }
+        rows,
+        format!("incomplete list: {error}{retry}"),
+        false,
+    )
 }
 
 fn local_time(t: jiff::Timestamp) -> String {
     t.to_zoned(jiff::tz::TimeZone::system())
         .strftime("%H:%M:%S")
         .to_string()
+}
+
+/// One cheap request so the header shows the server's state before any Mender view is open;
+/// retried with backoff until it answers.
+pub async fn probe(inner: Arc<Inner>, tx: EventTx) {
+    let report = Reporter::new(inner.id.clone(), tx);
+    let path = format!("{DEVAUTH}?page=1&per_page=1");
+    let answered = until_ok(
+        &mut Reconnect::new(&report, "mender probe"),
+        async || match inner.api.request(http::Method::GET, &path, None).await {
+            Ok(_) | Err(ApiError::Forbidden(_)) => Ok(()),
+            Err(e @ ApiError::RateLimited(secs)) => {
+                Err(Retry::After(e.to_string(), Duration::from_secs(secs)))
+            }
+            Err(e) => Err(Retry::Backoff(inner.describe_error(e))),
+        },
+    )
+    .await;
+    if answered.is_ok() {
+        // The last word of this task: nobody to tell when the UI is gone.
+        let _ = report.connected(inner.server_text()).await;
+    }
 }

@@ -9,7 +9,8 @@ use anyhow::{anyhow, bail};
 
 use super::client::ApiError;
 use super::{DEPLOYMENTS, Inner, seg, split_deployment_device};
-use crate::backend::{BackendEvent, EventTx, StreamId};
+use crate::backend::report::{Gone, log_lines};
+use crate::backend::{EventTx, StreamId};
 use crate::model::{LogLine, ResourceKey, ResourceKind};
 
 async fn fetch(inner: &Inner, key: &ResourceKey) -> anyhow::Result<String> {
@@ -22,28 +23,20 @@ async fn fetch(inner: &Inner, key: &ResourceKey) -> anyhow::Result<String> {
     }
 }
 
-/// Send the log of `key` as `LogLines`, then `LogEnded`.
-pub async fn stream(inner: &Inner, key: ResourceKey, stream: StreamId, tx: EventTx) {
+/// Send the log of `key` as `LogLines`: Ok(why it could not be read, or None); Err when the
+/// UI went away.
+pub async fn send_log(
+    inner: &Inner,
+    key: &ResourceKey,
+    stream: StreamId,
+    tx: &EventTx,
+) -> Result<Option<String>, Gone> {
     if key.kind != ResourceKind::MenderDeploymentDevice {
-        let _ = tx
-            .send(BackendEvent::LogEnded {
-                stream,
-                error: Some("only deployment devices have logs".into()),
-            })
-            .await;
-        return;
+        return Ok(Some("only deployment devices have logs".into()));
     }
-    let text = match fetch(inner, &key).await {
+    let text = match fetch(inner, key).await {
         Ok(text) => text,
-        Err(e) => {
-            let _ = tx
-                .send(BackendEvent::LogEnded {
-                    stream,
-                    error: Some(format!("{e:#}")),
-                })
-                .await;
-            return;
-        }
+        Err(e) => return Ok(Some(format!("{e:#}"))),
     };
     let lines: Vec<LogLine> = text
         .lines()
@@ -54,20 +47,9 @@ pub async fn stream(inner: &Inner, key: ResourceKey, stream: StreamId, tx: Event
         })
         .collect();
     for chunk in lines.chunks(crate::backend::batch::BATCH_LINES) {
-        let ev = BackendEvent::LogLines {
-            stream,
-            lines: chunk.to_vec(),
-        };
-        if tx.send(ev).await.is_err() {
-            return;
-        }
+        log_lines(tx, stream, chunk.to_vec()).await?;
     }
-    let _ = tx
-        .send(BackendEvent::LogEnded {
-            stream,
-            error: None,
-        })
-        .await;
+    Ok(None)
 }
 
 /// The leading Go `time.String()` of a log line, in nanoseconds since the epoch:

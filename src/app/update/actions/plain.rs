@@ -1,0 +1,47 @@
+//! Every backend action a key stands for without an argument (start, stop, restart, kill,
+//! remove, redeploy, rollback, drain, pause, activate, abort, commit, clear failed, reboot):
+//! refused in read-only mode, confirmed as its `Confirmation` says, then run. What it offers
+//! next (a rollback's reboot) comes back with its result and is asked in a dialog
+//! (`Msg::ActionDone`).
+
+use super::{RowAction, Selection};
+use crate::app::action::Action;
+use crate::app::effect::Effect;
+use crate::app::state::AppState;
+use crate::app::update::request::request_action;
+use crate::model::{Capability, ResourceAction};
+
+pub(in crate::app::update) struct Plain(pub ResourceAction);
+
+impl RowAction for Plain {
+    fn needs(&self) -> Capability {
+        Capability::Act(self.0.clone())
+    }
+
+    fn start(&self, state: &mut AppState, on: &Selection, fx: &mut Vec<Effect>) {
+        let (key, name) = (on.row.key.clone(), on.row.name.clone());
+        request_action(state, key, name, self.0.clone(), None, fx);
+    }
+}
+
+/// The backend action a key action stands for, when it is a plain one (no argument, no dialog
+/// of its own).
+pub(in crate::app::update) fn resource_action(action: Action) -> Option<ResourceAction> {
+    Some(match action {
+        Action::Start => ResourceAction::Start,
+        Action::Stop => ResourceAction::Stop,
+        Action::Restart => ResourceAction::Restart,
+        Action::Kill => ResourceAction::Kill,
+        Action::Remove => ResourceAction::Remove,
+        Action::Redeploy => ResourceAction::Redeploy,
+        Action::Rollback => ResourceAction::Rollback,
+        Action::Drain => ResourceAction::Drain,
+        Action::PauseNode => ResourceAction::Pause,
+        Action::Activate => ResourceAction::Activate,
+        Action::AbortDeployment => ResourceAction::AbortDeployment,
+        Action::Commit => ResourceAction::Commit,
+        Action::ClearFailed => ResourceAction::ClearFailed,
+        Action::Reboot => ResourceAction::Reboot,
+        _ => return None,
+    })
+}

@@ -1,0 +1,133 @@
+//! Backend events: rows, notes, statuses, log lines and stats arriving from the sources.
+
+use std::sync::Arc;
+
+use crate::backend::BackendEvent;
+
+use super::actions::passphrase::ask_passphrase;
+use super::nav::refresh_tables;
+use crate::app::state::*;
+use crate::model::ResourceKind;
+
+pub(super) fn on_backend(state: &mut AppState, ev: BackendEvent) {
+    match ev {
+        BackendEvent::Status(source, status) => {
+            state.sources.insert(source, status);
+            state.dirty = true;
+        }
+        BackendEvent::Work { source, work } => {
+            if work.is_empty() {
+                state.work.remove(&source);
+            } else {
+                state.work.insert(source, work);
+            }
+        }
+        BackendEvent::Unavailable {
+            source,
+            kind,
+            reason,
+        } => {
+            if let Some(m) = state.data.get_mut(&kind) {
+                m.remove(&source);
+            }
+            state.incomplete.remove(&(source.clone(), kind));
+            state.awaiting.remove(&(source.clone(), kind));
+            state.unavailable.insert((source, kind), reason);
+            refresh_tables(state, kind);
+        }
+        BackendEvent::Incomplete {
+            source,
+            kind,
+            resources,
+            note,
+            loading,
+        } => {
+            state.unavailable.remove(&(source.clone(), kind));
+            state.awaiting.remove(&(source.clone(), kind));
+            state.incomplete.insert(
+                (source.clone(), kind),
+                ListNote {
+                    text: note,
+                    loading,
+                },
+            );
+            if let Some(resources) = resources {
+                let entry = state.data.entry(kind).or_default();
+                entry.insert(source, resources.into_iter().map(Arc::new).collect());
+            }
+            refresh_tables(state, kind);
+        }
+        BackendEvent::Snapshot {
+            source,
+            kind,
+            resources,
+        } => {
+            state.unavailable.remove(&(source.clone(), kind));
+            state.incomplete.remove(&(source.clone(), kind));
+            state.awaiting.remove(&(source.clone(), kind));
+            if kind == ResourceKind::Device {
+                ask_passphrase(state, &resources);
+            }
+            let entry = state.data.entry(kind).or_default();
+            entry.insert(source, resources.into_iter().map(Arc::new).collect());
+            refresh_tables(state, kind);
+        }
+        BackendEvent::LogLines { stream, lines } => {
+            let is_top = matches!(state.top(), View::Logs(l) if l.stream == stream);
+            if let Some(l) = log_view_mut(state, stream) {
+                for line in &lines {
+                    if let Some(src) = &line.source
+                        && !l.prefixes.contains_key(src)
+                    {
+                        let n = l.prefixes.len();
+                        l.prefixes.insert(src.clone(), n);
+                    }
+                }
+                if l.paused {
+                    l.held.extend(lines);
+                    let cap = l.opts.tail.unwrap_or(usize::MAX).max(100_000);
+                    if l.held.len() > cap {
+                        let excess = l.held.len() - cap;
+                        l.held.drain(..excess);
+                    }
+                } else {
+                    l.buffer.push_batch(lines);
+                }
+                state.dirty |= is_top;
+            }
+        }
+        BackendEvent::LogEnded { stream, error } => {
+            if let Some(l) = log_view_mut(state, stream) {
+                l.ended = Some(error.clone().unwrap_or_else(|| "stream ended".into()));
+            }
+            if let Some(e) = error {
+                state.toast(format!("logs: {e}"), true);
+            }
+            state.dirty = true;
+        }
+        BackendEvent::Stats { key, sample } => {
+            if let Some(s) = state.stats.as_mut()
+                && s.key == key
+            {
+                s.latest = Some(sample);
+                push_bounded(&mut s.cpu, (sample.cpu_percent * 100.0).round() as u64);
+                push_bounded(&mut s.mem, sample.mem_bytes);
+                state.dirty = true;
+            }
+        }
+    }
+}
+
+pub(super) fn push_bounded(q: &mut std::collections::VecDeque<u64>, v: u64) {
+    if q.len() == STATS_HISTORY {
+        q.pop_front();
+    }
+    q.push_back(v);
+}
+
+pub(super) fn log_view_mut(state: &mut AppState, stream: u64) -> Option<&mut LogView> {
+    state.stack.iter_mut().find_map(|v| match v {
+        View::Logs(l) if l.stream == stream => Some(l.as_mut()),
+        _ => None,
+    })
+}

@@ -1,0 +1,86 @@
+//! The navigation stack: opening, popping and refreshing views as data and scope change.
+
+use crate::app::effect::Effect;
+use crate::app::state::*;
+use crate::logs::Matcher;
+use crate::model::ResourceKind;
+
+/// Drop every row and notice of `source` (its scope changed) and refresh the tables.
+pub(super) fn forget_source(state: &mut AppState, source: &crate::model::SourceId) {
+    for m in state.data.values_mut() {
+        m.remove(source);
+    }
+    state.unavailable.retain(|(s, _), _| s != source);
+    state.incomplete.retain(|(s, _), _| s != source);
+    state.awaiting.retain(|(s, _), _| s != source);
+    let now = jiff::Timestamp::now();
+    for v in state.stack.iter_mut() {
+        if let View::Table(t) = v {
+            t.refresh(state.data.get(&t.kind), now);
+        }
+    }
+    state.dirty = true;
+}
+
+/// Re-filter every open table of `kind` after its data changed.
+pub(super) fn refresh_tables(state: &mut AppState, kind: ResourceKind) {
+    let now = jiff::Timestamp::now();
+    let data = state.data.get(&kind);
+    for v in state.stack.iter_mut() {
+        if let View::Table(t) = v
+            && t.kind == kind
+        {
+            t.refresh(data, now);
+        }
+    }
+    state.dirty = true;
+}
+
+/// Stats stream only for the container selected in the table on screen.
+pub(super) fn reconcile_stats(state: &mut AppState, fx: &mut Vec<Effect>) {
+    let wanted = match state.top() {
+        View::Table(t) if t.kind.spec().has_stats => t.selected_row().map(|r| r.key.clone()),
+        _ => None,
+    };
+    let current = state.stats.as_ref().map(|s| s.key.clone());
+    if wanted != current {
+        state.stats = wanted.clone().map(|key| StatsView {
+            key,
+            latest: None,
+            cpu: Default::default(),
+            mem: Default::default(),
+        });
+        fx.push(Effect::Stats(wanted));
+    }
+}
+
+/// Start a fresh navigation at `kind`'s table, like k9s; `filter` pre-fills the filter.
+/// The runtime starts the watch of the new view (it follows the navigation stack).
+pub(super) fn open_kind(state: &mut AppState, kind: ResourceKind, filter: Option<&str>) {
+    let mut view = TableView::new(kind, None);
+    if let Some(arg) = filter
+        && let Ok(Some(m)) = Matcher::parse(arg)
+    {
+        view.filter = Some((arg.to_string(), m));
+    }
+    view.refresh(state.data.get(&kind), jiff::Timestamp::now());
+    state.stack = vec![View::Table(view)];
+    state.dirty = true;
+}
+
+pub(super) fn refresh_top(state: &mut AppState) {
+    let now = jiff::Timestamp::now();
+    let AppState { stack, data, .. } = state;
+    if let Some(View::Table(t)) = stack.last_mut() {
+        t.refresh(data.get(&t.kind), now);
+    }
+}
+
+pub(super) fn pop_view(state: &mut AppState, fx: &mut Vec<Effect>) {
+    if state.stack.len() > 1 {
+        if let Some(View::Logs(_)) = state.stack.pop() {
+            fx.push(Effect::CloseLogs);
+        }
+        refresh_top(state);
+    }
+}

@@ -1,0 +1,80 @@
+//! The path every resource action takes: read-only refusal, then its confirmation, then the effect.
+
+use super::nav::open_kind;
+use crate::app::effect::Effect;
+use crate::app::state::*;
+use crate::model::{Confirmation, ResourceAction, ResourceKind};
+
+/// Read-only mode: say so and audit the refused attempt.
+pub(super) fn refuse(
+    state: &mut AppState,
+    key: crate::model::ResourceKey,
+    name: String,
+    ra: ResourceAction,
+    fx: &mut Vec<Effect>,
+) {
+    state.toast(
+        format!("read-only mode: {} {name} refused", ra.name()),
+        true,
+    );
+    fx.push(Effect::AuditRefused {
+        key,
+        name,
+        action: ra,
+    });
+}
+
+/// Run `ra` on the object, through read-only refusal and its confirmation first. `detail` is
+/// a line the confirmation shows (the fingerprint being trusted, what an update does).
+pub(super) fn request_action(
+    state: &mut AppState,
+    key: crate::model::ResourceKey,
+    name: String,
+    ra: ResourceAction,
+    detail: Option<String>,
+    fx: &mut Vec<Effect>,
+) {
+    let confirm = state.settings.config.confirm_destructive;
+    if state.read_only && ra.is_mutating() {
+        refuse(state, key, name, ra, fx);
+        return;
+    }
+    match ra.confirmation(key.kind) {
+        // Typing the name is never skipped: it guards whole stacks.
+        Confirmation::TypeName => {
+            state.mode = Mode::Confirm(Confirm {
+                key,
+                name,
+                action: ra,
+                typed: Some(Input::default()),
+                detail,
+            })
+        }
+        Confirmation::YesNo if confirm => {
+            state.mode = Mode::Confirm(Confirm {
+                key,
+                name,
+                action: ra,
+                typed: None,
+                detail,
+            })
+        }
+        _ => act(state, key, name, ra, fx),
+    }
+}
+
+/// Emit the action. An update just started also opens the `:updates` view, so its progress
+/// shows at once (the runtime starts the view's watch: it follows the navigation stack).
+pub(super) fn act(
+    state: &mut AppState,
+    key: crate::model::ResourceKey,
+    name: String,
+    action: ResourceAction,
+    fx: &mut Vec<Effect>,
+) {
+    let started_update = matches!(action, ResourceAction::StartUpdate(_));
+    fx.push(Effect::Act { key, name, action });
+    if started_update {
+        open_kind(state, ResourceKind::DeviceUpdate, None);
+    }
+}

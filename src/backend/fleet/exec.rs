@@ -1,0 +1,90 @@
+//! Commands and shells on a device: one command line over an exec channel (scriptable
+//! `exec`, `:run`, the rollout driver's steps), and PTY shells, on the device's own login or,
+//! for a sandbox (`DEVICE/SANDBOX`), on a separate login as the sandbox's user.
+
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail};
+
+use super::{Conn, Device, Inner, run, target_of};
+use crate::backend::{ShellOpts, ShellSession};
+use crate::model::ResourceKey;
+use crate::ssh::client;
+
+impl Inner {
+    /// Run a shell command line on `dev`: (exit code, stdout+stderr).
+    pub async fn run(
+        &self,
+        dev: &Device,
+        cmd: &str,
+        limit: usize,
+    ) -> Result<(i64, String), String> {
+        let conn = self.connection(dev).await.map_err(|e| {
+            dev.set_conn(Conn::Down(e.clone()));
+            e.to_string()
+        })?;
+        match client::exec(&conn, cmd, limit).await {
+            Ok(out) => {
+                let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+                text.push_str(&String::from_utf8_lossy(&out.stderr));
+                Ok((out.code.map(i64::from).unwrap_or(-1), text))
+            }
+            Err(e) => {
+                self.forget(dev).await;
+                Err(e.to_string())
+            }
+        }
+    }
+}
+
+/// A PTY shell on the device, or in one of its sandboxes (`DEVICE/SANDBOX`).
+pub(super) async fn shell(
+    inner: &Arc<Inner>,
+    target: &ResourceKey,
+    opts: &ShellOpts,
+) -> anyhow::Result<ShellSession> {
+    let (name, sandbox) = match target.id.split_once('/') {
+        Some((d, s)) => (d, Some(s)),
+        None => (target.id.as_str(), None),
+    };
+    let dev = inner
+        .device(name)
+        .ok_or_else(|| anyhow!("no device {name}"))?;
+    match sandbox {
+        None => {
+            let conn = inner.connection(dev).await?;
+            Ok(client::shell(conn, None, opts.cols, opts.rows).await?)
+        }
+        Some(sb) => {
+            let sb = dev
+                .spec
+                .sandboxes
+                .iter()
+                .find(|s| s.name == sb)
+                .ok_or_else(|| anyhow!("{name} has no sandbox {sb}"))?;
+            // A separate login as the sandbox's user.
+            let route = client::resolve(&target_of(&dev.spec, Some(&sb.user)), &inner.opts);
+            let conn = Arc::new(client::connect(&route, &inner.opts).await?);
+            Ok(client::shell(conn, sb.command.as_deref(), opts.cols, opts.rows).await?)
+        }
+    }
+}
+
+/// One command line, without a TTY (scriptable `exec`, `:run`).
+pub(super) async fn exec(
+    inner: &Arc<Inner>,
+    target: &ResourceKey,
+    cmd: &[String],
+) -> anyhow::Result<(i64, String)> {
+    let dev = inner
+        .device(&target.id)
+        .ok_or_else(|| anyhow!("no device {}", target.id))?;
+    if cmd.is_empty() {
+        bail!("exec needs a command");
+    }
+    // Like ssh: the words are joined and the remote shell interprets them.
+    inner
+        .run(dev, &cmd.join(" "), run::OUTPUT_LIMIT)
+        .await
+        .map_err(|e| anyhow!(e))
+}

@@ -1,0 +1,218 @@
+//! Keeping the devices view current. SSH devices have no push channel (principle 4): each
+//! device is polled on its own interval by its own task, at most `concurrency` sessions at
+//! once, with a backoff when it fails (and slowly when its host key is bad: that does not fix
+//! itself). Answers are coalesced into one snapshot.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{Semaphore, mpsc};
+
+use super::map::{UPDATE_COLUMN, row};
+use super::{Conn, Device, Facts, Inner, facts};
+use crate::backend::EventTx;
+use crate::backend::report::{Gone, Reporter};
+use crate::backend::supervise::Backoff;
+use crate::model::{Resource, ResourceKind};
+use crate::rollout::engine::Updates;
+use crate::ssh::client::{self, SshError};
+
+/// Facts output larger than this is cut (a misbehaving device cannot eat memory).
+const FACTS_LIMIT: usize = 64 * 1024;
+const FACTS_TIMEOUT: Duration = Duration::from_secs(20);
+
+impl Inner {
+    /// One facts refresh: connect (cached) and run the script once.
+    pub(super) async fn refresh(&self, dev: &Device) -> Result<Facts, Conn> {
+        let conn = self.connection(dev).await.map_err(Conn::Down)?;
+        let script = facts::script(&dev.spec.units, &dev.spec.update.failed_flag);
+        let res =
+            tokio::time::timeout(FACTS_TIMEOUT, client::exec(&conn, &script, FACTS_LIMIT)).await;
+        match res {
+            Ok(Ok(out)) if out.code == Some(0) => {
+                Ok(facts::parse(&String::from_utf8_lossy(&out.stdout)))
+            }
+            Ok(Ok(out)) => Err(Conn::Error(format!(
+                "facts script exited {}: {}",
+                out.code
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "by signal".into()),
+                crate::term::sanitize::sanitize_plain(
+                    String::from_utf8_lossy(&out.stderr)
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                )
+            ))),
+            Ok(Err(e)) => {
+                self.forget(dev).await;
+                Err(Conn::Down(e))
+            }
+            Err(_) => {
+                self.forget(dev).await;
+                Err(Conn::Down(SshError::Timeout(FACTS_TIMEOUT.as_secs())))
+            }
+        }
+    }
+}
+
+/// The devices view: one poller per device (bounded by a semaphore), snapshots on every
+/// change.
+pub async fn devices(inner: Arc<Inner>, updates: Updates, tx: EventTx) {
+    let report = Reporter::new(inner.id.clone(), tx);
+    // Rows follow at once either way; a closed channel shows at the snapshot.
+    let _ = report.connecting().await;
+    let (ntx, mut nrx) = mpsc::channel::<usize>(1024);
+    let sem = Arc::new(Semaphore::new(inner.file.concurrency));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, dev) in inner.devices.iter().enumerate() {
+        let (inner, dev, ntx, sem) = (inner.clone(), dev.clone(), ntx.clone(), sem.clone());
+        tasks.spawn(poll_device(inner, dev, i, ntx, sem));
+    }
+    drop(ntx);
+    // Rows at once (connecting), so the table never waits for the slowest device; then a
+    // snapshot after every burst of answers.
+    if send_snapshot(&inner, &updates, &report).await.is_err() {
+        return;
+    }
+    // A running update shows in the UPDATE column too: its changes count as news.
+    let mut update_changes = updates.subscribe();
+    loop {
+        tokio::select! {
+            answer = nrx.recv() => if answer.is_none() { return },
+            changed = update_changes.changed() => if changed.is_err() { return },
+        }
+        // Coalesce a burst of answers (or progress lines) into one snapshot.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        while nrx.try_recv().is_ok() {}
+        update_changes.borrow_and_update();
+        if send_snapshot(&inner, &updates, &report).await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn send_snapshot(inner: &Inner, updates: &Updates, report: &Reporter) -> Result<(), Gone> {
+    let live = updates.live_steps();
+    let rows: Vec<Resource> = inner
+        .devices
+        .iter()
+        .map(|d| {
+            let mut r = row(&inner.id, d);
+            if let Some(step) = live.get(&d.spec.name) {
+                r.cells[UPDATE_COLUMN] = step.clone();
+            }
+            r
+        })
+        .collect();
+    let up = inner
+        .devices
+        .iter()
+        .filter(|d| matches!(d.status().conn, Conn::Up))
+        .count();
+    report
+        .connected(format!("{up}/{} devices up", inner.devices.len()))
+        .await?;
+    report.snapshot(ResourceKind::Device, rows).await
+}
+
+/// How long a device waits before its next poll: its interval after an answer; after a
+/// failure the backoff, but never longer than the interval (at least 5 s), so a device that
+/// comes back shows up as soon as it would have been polled anyway.
+fn next_poll(result: &Result<Facts, Conn>, backoff: &mut Backoff, interval: Duration) -> Duration {
+    match result {
+        Ok(_) => {
+            backoff.reset();
+            interval
+        }
+        // A known-bad host key does not fix itself quickly: poll it slowly.
+        Err(Conn::Down(
+            SshError::ChangedHostKey { .. }
+            | SshError::RevokedHostKey { .. }
+            | SshError::KnownHostsUnreadable { .. },
+        )) => Backoff::MAX,
+        Err(_) => backoff
+            .next_delay()
+            .min(interval.max(Duration::from_secs(5))),
+    }
+}
+
+async fn poll_device(
+    inner: Arc<Inner>,
+    dev: Arc<Device>,
+    index: usize,
+    notify: mpsc::Sender<usize>,
+    sem: Arc<Semaphore>,
+) {
+    let mut backoff = Backoff::default();
+    let mut pass = crate::ssh::auth::passphrases().subscribe();
+    let interval = Duration::from_secs(dev.spec.facts_interval.max(1));
+    loop {
+        let result = {
+            let Ok(_permit) = sem.acquire().await else {
+                return;
+            };
+            inner.refresh(&dev).await
+        };
+        let delay = next_poll(&result, &mut backoff, interval);
+        dev.record(result);
+        if notify.send(index).await.is_err() {
+            return;
+        }
+        let started = Instant::now();
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = dev.wake.notified() => {}
+            _ = pass.changed() => {}
+        }
+        tracing::trace!(device = %dev.spec.name, waited = ?started.elapsed(), "refresh");
+    }
+}
+
+/// The fleet's header before the devices view polls anything ("4 devices"), then what
+/// quitting would interrupt (running rollouts), whenever that changes.
+pub async fn probe(inner: Arc<Inner>, updates: Updates, tx: EventTx) {
+    let report = Reporter::new(inner.id.clone(), tx);
+    let _ = report
+        .connected(format!("{} devices", inner.devices.len()))
+        .await;
+    let mut changes = updates.subscribe();
+    let mut told = Vec::new();
+    loop {
+        let work = updates.work();
+        if work != told {
+            if report.work(work.clone()).await.is_err() {
+                return;
+            }
+            told = work;
+        }
+        if changes.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polls_back_off_within_the_interval_and_bad_keys_wait_longest() {
+        let secs = Duration::from_secs;
+        let down = Err(Conn::Down(SshError::Timeout(20)));
+        let mut b = Backoff::default();
+        let waits: Vec<u64> = (0..5)
+            .map(|_| next_poll(&down, &mut b, secs(2)).as_secs())
+            .collect();
+        assert_eq!(waits, vec![1, 2, 4, 5, 5]);
+        assert_eq!(next_poll(&Ok(Facts::default()), &mut b, secs(60)), secs(60));
+        assert_eq!(next_poll(&down, &mut b, secs(60)), secs(1));
+        let unreadable = Err(Conn::Down(SshError::KnownHostsUnreadable {
+            host: "a".into(),
+            error: "denied".into(),
+        }));
+        assert_eq!(next_poll(&unreadable, &mut b, secs(60)), Backoff::MAX);
+        let script = Err(Conn::Error("facts script exited 1: x".into()));
+        assert_eq!(next_poll(&script, &mut b, secs(60)), secs(2));
+    }
+}
