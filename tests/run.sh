@@ -41,9 +41,10 @@ if command -v docker >/dev/null && ! docker info >/dev/null 2>&1 && command -v d
 fi
 
 if [ $# -eq 0 ]; then
-  echo "tests/run.sh: gates: cargo fmt --check, cargo clippy -D warnings, cargo deny"
+  echo "tests/run.sh: gates: cargo fmt --check, cargo clippy -D warnings, cargo doc -D warnings, cargo deny"
   cargo fmt --check
   cargo clippy --all-targets --locked -- -D warnings
+  RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked --quiet
   if command -v cargo-deny >/dev/null; then
     # Advisories need the database from GitHub, which the build machines cannot reach.
     cargo deny --locked check licenses bans sources

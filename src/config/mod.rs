@@ -85,7 +85,7 @@ pub struct KubeSource {
 #[serde(deny_unknown_fields)]
 pub struct MenderSource {
     pub name: String,
-    /// e.g. https://hosted.mender.io or https://mender.example.com
+    /// e.g. `https://hosted.mender.io` or `https://mender.example.com`
     pub url: String,
     /// The NAME of the environment variable holding the token, e.g. MENDER_TOKEN.
     pub token_env: String,

@@ -8,7 +8,7 @@ use super::util::{clean_labels, human_size, short_id, ts_from_secs};
 use crate::model::{Health, Resource, ResourceKey, ResourceKind, SourceId};
 use crate::term::sanitize::sanitize_plain;
 
-/// "repo:tag", "repo:tag +2" when the image has more tags, or "<none>" for a dangling image.
+/// "repo:tag", "repo:tag +2" when the image has more tags, or `<none>` for a dangling image.
 pub fn image_title(img: &ImageSummary) -> String {
     let mut tags: Vec<&str> = img
         .repo_tags

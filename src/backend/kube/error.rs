@@ -18,7 +18,7 @@ pub enum Failure {
     Other(String),
 }
 
-/// "forbidden: <verb> <resource> in namespace <ns>".
+/// `forbidden: <verb> <resource> in namespace <ns>`.
 pub fn forbidden_text(verb: &str, resource: &str, namespace: Option<&str>) -> String {
     match namespace {
         Some(ns) => format!("forbidden: {verb} {resource} in namespace {ns}"),

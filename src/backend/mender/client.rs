@@ -263,7 +263,7 @@ impl Api {
             .await
     }
 
-    /// GET one page of a list, parsed item by item as it arrives (see [`super::body`]); the
+    /// GET one page of a list, parsed item by item as it arrives (see `super::body`); the
     /// items are in `Response::list`.
     pub async fn get_list_url(&self, url: &url::Url) -> Result<Response, ApiError> {
         self.exchange(http::Method::GET, url.as_str(), None, true)

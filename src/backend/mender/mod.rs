@@ -3,7 +3,7 @@
 //! management API with a personal access token.
 //!
 //! Mender has no push channel: an open view is polled every [`POLL`] while it is open
-//! ([`watch`]), with exponential backoff on errors and Retry-After honoured on 429. Every list
+//! (`watch`), with exponential backoff on errors and Retry-After honoured on 429. Every list
 //! is read to its end ([`paging`]); one that cannot be is shown with a note saying so.
 //!
 //! Files: `client` (HTTPS, token, status → [`client::ApiError`]), `body` (bounded JSON
