@@ -152,6 +152,23 @@ async fn run(cli: Cli) -> i32 {
                 );
                 return 2;
             }
+            // A terminal that cannot move the cursor gets a sentence, not escape soup.
+            if std::env::var("TERM").is_ok_and(|t| t == "dumb") {
+                say!(
+                    "fleetdeck: TERM=dumb cannot show the console; use `fleetdeck ls|logs|exec|run` or set TERM (e.g. TERM=vt100)"
+                );
+                return 2;
+            }
+            let mut settings = settings;
+            if let Some(view) = &cli.view {
+                if ResourceKind::from_alias(view).is_none() {
+                    say!(
+                        "fleetdeck: --view: no view named `{view}` (e.g. containers, devices, pods)"
+                    );
+                    return 2;
+                }
+                settings.config.start_view = Some(view.clone());
+            }
             let audit = AuditLog::new(paths::state_dir().join("audit.jsonl"));
             let mut state = AppState::new(settings, cli.readonly);
             if !warnings.is_empty() {

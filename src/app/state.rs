@@ -421,9 +421,24 @@ pub struct StatsView {
     pub mem: std::collections::VecDeque<u64>,
 }
 
+/// The view the console opens on: `start_view` (validated when the config loaded; `--view`
+/// sets it), else containers, or devices on a machine without Docker (`docker: false`).
+fn start_kind(config: &crate::config::Config) -> ResourceKind {
+    match config
+        .start_view
+        .as_deref()
+        .and_then(ResourceKind::from_alias)
+    {
+        Some(kind) => kind,
+        None if config.docker.off => ResourceKind::Device,
+        None => ResourceKind::Container,
+    }
+}
+
 impl AppState {
     pub fn new(settings: Settings, read_only: bool) -> Self {
         let read_only = read_only || settings.config.read_only;
+        let start = start_kind(&settings.config);
         AppState {
             settings,
             read_only,
@@ -433,7 +448,7 @@ impl AppState {
             incomplete: HashMap::new(),
             work: HashMap::new(),
             awaiting: HashMap::new(),
-            stack: vec![View::Table(TableView::new(ResourceKind::Container, None))],
+            stack: vec![View::Table(TableView::new(start, None))],
             mode: Mode::Normal,
             toast: None,
             stats: None,

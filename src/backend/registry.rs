@@ -22,15 +22,16 @@ pub fn build_with(
     docker_host: Option<&str>,
     kube: &KubeArgs,
 ) -> Vec<Arc<dyn Backend>> {
-    let mut docker = config.docker.clone();
-    if docker.is_empty() {
+    let mut docker = config.docker.list.clone();
+    // `docker: false` turns Docker off, unless `--docker-host` names an engine explicitly.
+    if docker.is_empty() && (!config.docker.off || docker_host.is_some()) {
         docker.push(DockerSource {
             name: "local".into(),
             host: None,
         });
     }
-    if let Some(h) = docker_host {
-        docker[0].host = Some(h.to_string());
+    if let (Some(h), Some(first)) = (docker_host, docker.first_mut()) {
+        first.host = Some(h.to_string());
     }
     let mut out: Vec<Arc<dyn Backend>> = docker
         .iter()
@@ -194,4 +195,33 @@ pub fn build_fleets(
         }
     }
     (out, warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DockerSources;
+
+    fn docker_ids(config: &Config, host: Option<&str>) -> Vec<String> {
+        build_with(config, host, &KubeArgs::default())
+            .iter()
+            .map(|b| b.id().to_string())
+            .filter(|id| id.starts_with("docker:"))
+            .collect()
+    }
+
+    #[test]
+    fn docker_off_builds_no_docker_source_unless_a_host_is_named() {
+        let mut config = Config::default();
+        assert_eq!(docker_ids(&config, None), ["docker:local"]);
+        config.docker = DockerSources {
+            list: Vec::new(),
+            off: true,
+        };
+        assert!(docker_ids(&config, None).is_empty());
+        assert_eq!(
+            docker_ids(&config, Some("tcp://127.0.0.1:1")),
+            ["docker:local"]
+        );
+    }
 }

@@ -27,6 +27,10 @@ pub struct Cli {
     /// Keymap name (default, vim, or a file in ~/.config/fleetdeck/keymaps/).
     #[arg(long, global = true)]
     pub keymap: Option<String>,
+    /// The view the console opens on (a kind: containers, devices, pods, ...); default: the
+    /// config's `start_view`, else containers.
+    #[arg(long, global = true, value_name = "KIND")]
+    pub view: Option<String>,
     /// Docker endpoint (unix://, tcp://, ssh://); default: DOCKER_HOST, then the docker context.
     #[arg(long, global = true)]
     pub docker_host: Option<String>,

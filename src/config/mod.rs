@@ -102,8 +102,9 @@ pub struct Config {
     pub confirm_destructive: bool,
     pub logs: LogConfig,
     pub shell: ShellConfig,
-    /// Docker endpoints; empty = one source "local" resolved like the docker CLI.
-    pub docker: Vec<DockerSource>,
+    /// Docker endpoints; empty = one source "local" resolved like the docker CLI; `false` =
+    /// none (an appliance or a bastion without Docker).
+    pub docker: DockerSources,
     /// Kubernetes contexts shown at once; absent = the kubeconfig's current context (when a
     /// kubeconfig exists), `[]` = none.
     pub kube: Option<Vec<KubeSource>>,
@@ -111,6 +112,55 @@ pub struct Config {
     pub fleet: Vec<PathBuf>,
     /// Mender servers (management API).
     pub mender: Vec<MenderSource>,
+    /// The view the console opens on, by kind name or alias (`devices`, `pods`, ...); default:
+    /// containers, or devices when `docker: false`. `--view` overrides it.
+    pub start_view: Option<String>,
+}
+
+/// `docker:` in the config: a list of endpoints, or `false` for no Docker source at all.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DockerSources {
+    /// Empty (and not `off`) = one source "local" resolved like the docker CLI.
+    pub list: Vec<DockerSource>,
+    /// `docker: false`: a machine without Docker shows no Docker source, instead of an empty
+    /// containers table retrying forever.
+    pub off: bool,
+}
+
+impl std::ops::Deref for DockerSources {
+    type Target = Vec<DockerSource>;
+    fn deref(&self) -> &Vec<DockerSource> {
+        &self.list
+    }
+}
+
+impl<'de> Deserialize<'de> for DockerSources {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match yaml::list_or_false(d)? {
+            Some(list) => DockerSources { list, off: false },
+            None => DockerSources {
+                list: Vec::new(),
+                off: true,
+            },
+        })
+    }
+}
+
+impl schemars::JsonSchema for DockerSources {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "DockerSources".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let item = generator.subschema_for::<DockerSource>();
+        schemars::json_schema!({
+            "description": "Docker endpoints, or false for none.",
+            "anyOf": [
+                {"type": "array", "items": item},
+                {"type": "boolean"},
+                {"type": "null"}
+            ]
+        })
+    }
 }
 
 impl Default for Config {
@@ -122,10 +172,11 @@ impl Default for Config {
             confirm_destructive: true,
             logs: LogConfig::default(),
             shell: ShellConfig::default(),
-            docker: Vec::new(),
+            docker: DockerSources::default(),
             kube: None,
             fleet: Vec::new(),
             mender: Vec::new(),
+            start_view: None,
         }
     }
 }
@@ -233,6 +284,14 @@ impl Config {
                 };
                 return Err(at(spot, &format!("{name} must not be empty")));
             }
+        }
+        if let Some(view) = &self.start_view
+            && crate::model::ResourceKind::from_alias(view).is_none()
+        {
+            return Err(at(
+                spots.start_view.as_ref(),
+                &format!("start_view: no view named `{view}` (e.g. containers, devices, pods)"),
+            ));
         }
         let docker_spots = spots.docker.as_deref().unwrap_or_default();
         for (i, d) in self.docker.iter().enumerate() {
@@ -348,8 +407,10 @@ struct Spots {
     logs: Option<LogSpots>,
     #[serde(default)]
     shell: Option<ShellSpots>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "yaml::list_or_false")]
     docker: Option<Vec<DockerSpots>>,
+    #[serde(default)]
+    start_view: Option<Spanned<IgnoredAny>>,
     #[serde(default)]
     kube: Option<Vec<KubeSpots>>,
     #[serde(default)]
@@ -517,6 +578,27 @@ mod tests {
                 host: Some("tcp://10.0.0.5:2375".into())
             }
         );
+    }
+
+    #[test]
+    fn docker_can_be_turned_off_and_the_start_view_chosen() {
+        let c = parse("docker: false\nstart_view: devices\n").unwrap();
+        assert!(c.docker.off && c.docker.is_empty());
+        assert_eq!(c.start_view.as_deref(), Some("devices"));
+        for text in ["docker: true\n", "docker: ~\n", "docker: []\n", ""] {
+            let c = parse(text).unwrap();
+            assert!(!c.docker.off && c.docker.is_empty(), "{text:?}");
+        }
+        let c = parse("docker:\n  - name: a\n").unwrap();
+        assert_eq!((c.docker.off, c.docker[0].name.as_str()), (false, "a"));
+        // Errors keep their positions, inside the list and for the view.
+        let e = parse("docker:\n  - name: a\n    hots: x\n").unwrap_err();
+        assert_eq!((e.line, e.col), (3, 5), "{e}");
+        let e = parse("docker: false\nstart_view: nope\n").unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+        assert!(e.message.contains("no view named `nope`"), "{e}");
+        let e = parse("docker: 5\n").unwrap_err();
+        assert_eq!(e.line, 1, "{e}");
     }
 
     #[test]

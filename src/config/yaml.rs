@@ -232,6 +232,37 @@ impl<'de, K: Deserialize<'de>, V: Deserialize<'de>> Deserialize<'de> for Entries
     }
 }
 
+/// A list, or `false` for "none at all" (`docker: false`): `Some(list)` for a list, `~` or
+/// `true` (the default list), `None` for `false`. Items keep their own positions in errors.
+pub(crate) fn list_or_false<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Vec<T>>, D::Error> {
+    struct V<T>(PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+        type Value = Option<Vec<T>>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a list, or false for none")
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(v.then(Vec::new))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Some(Vec::new()))
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Some(Vec::new()))
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(x) = seq.next_element()? {
+                out.push(x);
+            }
+            Ok(Some(out))
+        }
+    }
+    d.deserialize_any(V(PhantomData))
+}
+
 /// Any scalar, as text: colours may be written `244` or `"#5fafff"`, keys `0` or `y`, and an
 /// action may be `~` (unbind). Sequences and mappings are rejected by serde with a position.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -334,3 +334,45 @@ fn malformed_default_config_warns_with_position_and_runs_on_defaults() {
     t.keys(&["q"]);
     t.wait_for("EXITED:0", T);
 }
+
+/// An appliance or bastion without Docker: `docker: false` shows no Docker source and opens on
+/// devices instead of an empty containers table retrying forever; `--view` picks the start
+/// view, an unknown one is refused; `TERM=dumb` gets a sentence pointing to the CLI, not
+/// escape soup.
+#[test]
+fn docker_off_start_view_and_a_dumb_terminal() {
+    if !require("tmux", tmux_available()) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.yaml");
+    std::fs::write(&config, "docker: false\n").unwrap();
+    let config = shell_quote(&config.display().to_string());
+
+    let t = console(&format!("--config {config}"));
+    let screen = t.wait_for("no sources configured", T);
+    assert!(screen.contains("Devices"), "{screen}");
+    assert!(!screen.contains("docker:"), "{screen}");
+    t.keys(&["q"]);
+    wait_exit(&t, "EXITED:0");
+
+    let t = console(&format!("--config {config} --view pods"));
+    t.wait_for("Pods", T);
+
+    let t = console("--view nope");
+    let screen = wait_exit(&t, "EXITED:2");
+    assert!(screen.contains("--view: no view named `nope`"), "{screen}");
+
+    let t = Tmux::start(
+        &format!("TERM=dumb {}", shell_quote(fleetdeck_bin())),
+        120,
+        35,
+        &[],
+    );
+    let screen = wait_exit(&t, "EXITED:2");
+    assert!(
+        screen.contains("TERM=dumb cannot show the console"),
+        "{screen}"
+    );
+    assert!(tty_restored(&screen), "{screen}");
+}
