@@ -11,15 +11,33 @@ mod text;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};
-use ratatui::widgets::Block;
+use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use crate::app::state::{AppState, Mode, View};
 use crate::config::Role;
+
+/// Below this size the layout cannot hold a table's header, a row and the footer: a sentence
+/// says so instead of a broken layout (keys keep working: `q` still quits).
+pub const MIN_WIDTH: u16 = 40;
+pub const MIN_HEIGHT: u16 = 8;
 
 pub fn render(frame: &mut Frame, state: &mut AppState) {
     let area = frame.area();
     let theme = state.settings.theme.clone();
     frame.render_widget(Block::default().style(theme.style(Role::Base)), area);
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        let text = format!(
+            "terminal too small: {}x{}, needs {MIN_WIDTH}x{MIN_HEIGHT}. Enlarge it, or q to quit.",
+            area.width, area.height
+        );
+        frame.render_widget(
+            Paragraph::new(text)
+                .style(theme.style(Role::Base))
+                .wrap(Wrap { trim: true }),
+            area,
+        );
+        return;
+    }
 
     let show_stats = matches!(state.top(), View::Table(_)) && state.stats.is_some();
     let [header, crumbs, body, stats, footer] = Layout::vertical([
@@ -91,5 +109,35 @@ pub fn render(frame: &mut Frame, state: &mut AppState) {
         Mode::ConfirmRun(c) => dialog::confirm_run(frame, area, c, &theme),
         Mode::ConfirmQuit(work) => dialog::confirm_quit(frame, area, work, &theme),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use super::*;
+    use crate::config::Settings;
+
+    fn screen(w: u16, h: u16) -> String {
+        let mut state = AppState::new(Settings::default(), false);
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        term.draw(|f| render(f, &mut state)).unwrap();
+        let buf = term.backend().buffer().clone();
+        let text: String = buf.content.iter().map(|c| c.symbol()).collect();
+        // Rows joined, wrapped words rejoined.
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    #[test]
+    fn a_terminal_below_the_minimum_says_so_instead_of_a_broken_layout() {
+        let small = screen(30, 6);
+        assert!(
+            small.contains("terminal too small: 30x6, needs 40x8"),
+            "{small}"
+        );
+        let fits = screen(MIN_WIDTH, MIN_HEIGHT);
+        assert!(!fits.contains("too small"), "{fits}");
     }
 }
