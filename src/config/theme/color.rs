@@ -170,12 +170,43 @@ pub fn nearest_256(rgb: (u8, u8, u8)) -> u8 {
     best.1
 }
 
+/// The ANSI colour that keeps a colour's hue: a 16-colour terminal must still tell `ok` from
+/// `bad`. Distance alone sends muted colours to grey (`#5fd75f` and `#ff5f5f` were both
+/// DarkGray, review REVIEW-ux bug 1), and terminals re-tint their 16 colours anyway, so the
+/// hue family is what carries meaning: greys by lightness, other colours by hue sector, the
+/// bright variant for bright colours.
 pub fn nearest_16(rgb: (u8, u8, u8)) -> Color {
-    ANSI16
-        .iter()
-        .min_by_key(|(_, c)| dist(rgb, *c))
-        .map(|(c, _)| *c)
-        .unwrap_or(Color::Reset)
+    let (r, g, b) = (i32::from(rgb.0), i32::from(rgb.1), i32::from(rgb.2));
+    let max = r.max(g).max(b);
+    let min = r.min(g).min(b);
+    let chroma = max - min;
+    if chroma < 40 || (max < 60) {
+        let light = (max + min) / 2;
+        return match light {
+            0..=40 => Color::Black,
+            41..=160 => Color::DarkGray,
+            161..=230 => Color::Gray,
+            _ => Color::White,
+        };
+    }
+    // Hue in degrees, 0..360.
+    let h = if max == r {
+        (60 * (g - b) / chroma).rem_euclid(360)
+    } else if max == g {
+        60 * (b - r) / chroma + 120
+    } else {
+        60 * (r - g) / chroma + 240
+    };
+    let bright = max > 240;
+    let pick = |normal: Color, light: Color| if bright { light } else { normal };
+    match h {
+        0..=19 | 340..=359 => pick(Color::Red, Color::LightRed),
+        20..=74 => pick(Color::Yellow, Color::LightYellow),
+        75..=159 => pick(Color::Green, Color::LightGreen),
+        160..=199 => pick(Color::Cyan, Color::LightCyan),
+        200..=259 => pick(Color::Blue, Color::LightBlue),
+        _ => pick(Color::Magenta, Color::LightMagenta),
+    }
 }
 
 /// The colour to send to a terminal with `support`; `None` = no colour at all.
@@ -260,6 +291,17 @@ mod tests {
             Some(Color::DarkGray)
         );
         assert_eq!(downgrade(Color::Green, ColorSupport::NoColor), None);
+        // The default theme's ok / warn / bad keep their hue on 16 colours (never grey).
+        let on16 = |hex: &str| downgrade(parse_literal(hex).unwrap(), ColorSupport::Ansi16);
+        assert_eq!(on16("#5fd75f"), Some(Color::Green));
+        assert_eq!(on16("#ffaf00"), Some(Color::LightYellow));
+        assert_eq!(on16("#ff5f5f"), Some(Color::LightRed));
+        assert_eq!(on16("#5fafff"), Some(Color::LightBlue));
+        assert_eq!(on16("#808080"), Some(Color::DarkGray));
+        assert_eq!(on16("#e4e4e4"), Some(Color::Gray));
+        for (i, (c, rgb)) in ANSI16.iter().enumerate() {
+            assert_eq!(nearest_16(*rgb), *c, "ANSI colour {i} maps to itself");
+        }
         assert_eq!(
             downgrade(Color::Rgb(1, 2, 3), ColorSupport::TrueColor),
             Some(Color::Rgb(1, 2, 3))
