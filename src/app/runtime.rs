@@ -16,6 +16,7 @@ use super::state::{AppState, View};
 use super::update::update;
 use crate::audit::{AuditEntry, AuditLog};
 use crate::backend::{Backend, BackendEvent, EventTx, ShellOpts, TaskHandle};
+use crate::config::ColorSupport;
 use crate::model::{ResourceAction, ResourceKey, ResourceKind, SourceId, SourceStatus};
 use crate::term;
 
@@ -348,7 +349,11 @@ pub async fn run(
     let mut sigquit = signal(SignalKind::quit())?;
 
     let _guard = term::Guard;
-    let mut terminal = term::enter()?;
+    let classic_sgr = matches!(
+        state.settings.theme.support(),
+        ColorSupport::Ansi16 | ColorSupport::NoColor
+    );
+    let mut terminal = term::enter(classic_sgr)?;
     let mut input = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);

@@ -3,6 +3,7 @@
 pub mod handoff;
 pub mod json;
 pub mod sanitize;
+pub mod sgr16;
 pub mod yaml;
 
 use std::io::{self, Stdout, Write};
@@ -15,13 +16,14 @@ use crossterm::terminal::{
 };
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
+use sgr16::Sgr16;
 
 /// The console's terminal. Derefs to the ratatui `Terminal`; see [`Tui`]'s `Drop` for why it
 /// is wrapped.
-pub struct Tui(std::mem::ManuallyDrop<Terminal<CrosstermBackend<Stdout>>>);
+pub struct Tui(std::mem::ManuallyDrop<Terminal<CrosstermBackend<Sgr16<Stdout>>>>);
 
 impl std::ops::Deref for Tui {
-    type Target = Terminal<CrosstermBackend<Stdout>>;
+    type Target = Terminal<CrosstermBackend<Sgr16<Stdout>>>;
     fn deref(&self) -> &Self::Target {
         &self.0
     }
@@ -48,13 +50,14 @@ impl Drop for Tui {
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 
 /// Raw mode + alternate screen, hidden cursor. Installs the panic hook on first use.
-pub fn enter() -> io::Result<Tui> {
+/// `classic_sgr`: the terminal has 16 colours or fewer (see [`sgr16`]).
+pub fn enter(classic_sgr: bool) -> io::Result<Tui> {
     install_panic_hook();
     enable_raw_mode()?;
     ACTIVE.store(true, Ordering::SeqCst);
     execute!(io::stdout(), EnterAlternateScreen, Hide)?;
     let mut t = Tui(std::mem::ManuallyDrop::new(Terminal::new(
-        CrosstermBackend::new(io::stdout()),
+        CrosstermBackend::new(Sgr16::new(io::stdout(), classic_sgr)),
     )?));
     redraw_all(&mut t)?;
     Ok(t)

@@ -376,3 +376,53 @@ fn docker_off_start_view_and_a_dumb_terminal() {
     );
     assert!(tty_restored(&screen), "{screen}");
 }
+
+/// The raw bytes the console writes, under `script` (a real pty, no tmux re-encoding in
+/// between): with `TERM` as given, until `q`.
+fn raw_output(term: &str) -> Vec<u8> {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("typescript");
+    let cmd = format!(
+        "stty cols 100 rows 30; TERM={term} {} --docker-host unix:///nonexistent/docker.sock",
+        shell_quote(fleetdeck_bin())
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qfec", &cmd])
+        .arg(&log)
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .env_remove("COLORTERM")
+        .env_remove("NO_COLOR")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("script (util-linux)");
+    let drawn = support::wait_until(T, || {
+        std::fs::read(&log).is_ok_and(|b| b.windows(4).any(|w| w == b"NAME"))
+    });
+    assert!(drawn, "no table drawn under TERM={term}");
+    child.stdin.as_mut().unwrap().write_all(b"q").unwrap();
+    assert!(child.wait().unwrap().success());
+    std::fs::read(&log).unwrap()
+}
+
+/// 16-colour terminals (`TERM=linux`, `xterm`, `vt100`) get the classic SGR colour codes
+/// (30–37, 90–97), never `38;5;N`, which many of them do not understand; 256-colour terminals
+/// keep the indexed form.
+#[test]
+fn sixteen_colour_terminals_get_classic_sgr_codes() {
+    let has = |out: &[u8], pat: &[u8]| out.windows(pat.len()).any(|w| w == pat);
+    let out = raw_output("xterm");
+    assert!(!has(&out, b"\x1b[38;5;"), "38;5;N sent to TERM=xterm");
+    assert!(!has(&out, b"\x1b[59m"));
+    assert!(
+        has(&out, b"\x1b[9") || has(&out, b"\x1b[3"),
+        "no colour at all"
+    );
+    let out = raw_output("xterm-256color");
+    assert!(
+        has(&out, b"\x1b[38;5;"),
+        "256-colour terminals keep indexed colours"
+    );
+}
