@@ -160,6 +160,9 @@ async fn run(cli: Cli) -> i32 {
                 return 2;
             }
             let mut settings = settings;
+            if cli.ascii {
+                settings.config.ascii = Some(true);
+            }
             if let Some(view) = &cli.view {
                 if ResourceKind::from_alias(view).is_none() {
                     say!(

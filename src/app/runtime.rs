@@ -353,7 +353,12 @@ pub async fn run(
         state.settings.theme.support(),
         ColorSupport::Ansi16 | ColorSupport::NoColor
     );
-    let mut terminal = term::enter(classic_sgr)?;
+    let ascii = state
+        .settings
+        .config
+        .ascii
+        .unwrap_or_else(|| !term::ascii::utf8_locale(|k| std::env::var(k).ok()));
+    let mut terminal = term::enter(classic_sgr, ascii)?;
     let mut input = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);

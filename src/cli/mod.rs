@@ -27,6 +27,9 @@ pub struct Cli {
     /// Keymap name (default, vim, or a file in ~/.config/fleetdeck/keymaps/).
     #[arg(long, global = true)]
     pub keymap: Option<String>,
+    /// Draw with ASCII only (default: when the locale is not UTF-8).
+    #[arg(long, global = true)]
+    pub ascii: bool,
     /// The view the console opens on (a kind: containers, devices, pods, ...); default: the
     /// config's `start_view`, else containers.
     #[arg(long, global = true, value_name = "KIND")]

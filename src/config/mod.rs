@@ -115,6 +115,9 @@ pub struct Config {
     /// The view the console opens on, by kind name or alias (`devices`, `pods`, ...); default:
     /// containers, or devices when `docker: false`. `--view` overrides it.
     pub start_view: Option<String>,
+    /// Draw with ASCII only (borders, arrows, gauges): `true`/`false`; absent = when the
+    /// locale (LC_ALL, LC_CTYPE, LANG) is not UTF-8. `--ascii` sets it.
+    pub ascii: Option<bool>,
 }
 
 /// `docker:` in the config: a list of endpoints, or `false` for no Docker source at all.
@@ -177,6 +180,7 @@ impl Default for Config {
             fleet: Vec::new(),
             mender: Vec::new(),
             start_view: None,
+            ascii: None,
         }
     }
 }

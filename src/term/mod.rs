@@ -1,5 +1,6 @@
 //! Terminal setup/restore, the shell hand-off and sanitising of remote text.
 
+pub mod ascii;
 pub mod handoff;
 pub mod json;
 pub mod sanitize;
@@ -9,6 +10,7 @@ pub mod yaml;
 use std::io::{self, Stdout, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use ascii::Ascii;
 use crossterm::cursor::{Hide, Show};
 use crossterm::execute;
 use crossterm::terminal::{
@@ -18,12 +20,16 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use sgr16::Sgr16;
 
+/// What the console writes through: colours rewritten for 16-colour terminals, then characters
+/// for non-UTF-8 locales.
+type Output = Sgr16<Ascii<Stdout>>;
+
 /// The console's terminal. Derefs to the ratatui `Terminal`; see [`Tui`]'s `Drop` for why it
 /// is wrapped.
-pub struct Tui(std::mem::ManuallyDrop<Terminal<CrosstermBackend<Sgr16<Stdout>>>>);
+pub struct Tui(std::mem::ManuallyDrop<Terminal<CrosstermBackend<Output>>>);
 
 impl std::ops::Deref for Tui {
-    type Target = Terminal<CrosstermBackend<Sgr16<Stdout>>>;
+    type Target = Terminal<CrosstermBackend<Output>>;
     fn deref(&self) -> &Self::Target {
         &self.0
     }
@@ -50,14 +56,15 @@ impl Drop for Tui {
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 
 /// Raw mode + alternate screen, hidden cursor. Installs the panic hook on first use.
-/// `classic_sgr`: the terminal has 16 colours or fewer (see [`sgr16`]).
-pub fn enter(classic_sgr: bool) -> io::Result<Tui> {
+/// `classic_sgr`: the terminal has 16 colours or fewer (see [`sgr16`]); `ascii`: the locale is
+/// not UTF-8 (see [`ascii`]).
+pub fn enter(classic_sgr: bool, ascii: bool) -> io::Result<Tui> {
     install_panic_hook();
     enable_raw_mode()?;
     ACTIVE.store(true, Ordering::SeqCst);
     execute!(io::stdout(), EnterAlternateScreen, Hide)?;
     let mut t = Tui(std::mem::ManuallyDrop::new(Terminal::new(
-        CrosstermBackend::new(Sgr16::new(io::stdout(), classic_sgr)),
+        CrosstermBackend::new(Sgr16::new(Ascii::new(io::stdout(), ascii), classic_sgr)),
     )?));
     redraw_all(&mut t)?;
     Ok(t)

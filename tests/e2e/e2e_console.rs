@@ -393,6 +393,8 @@ fn raw_output(term: &str) -> Vec<u8> {
         .env("XDG_CONFIG_HOME", dir.path().join("config"))
         .env("XDG_STATE_HOME", dir.path().join("state"))
         .env_remove("COLORTERM")
+        .env_remove("LC_ALL")
+        .env("LANG", "C.UTF-8")
         .env_remove("NO_COLOR")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
@@ -425,4 +427,32 @@ fn sixteen_colour_terminals_get_classic_sgr_codes() {
         has(&out, b"\x1b[38;5;"),
         "256-colour terminals keep indexed colours"
     );
+}
+
+/// `LANG=C` (a serial console, a minimal appliance): not one character outside ASCII reaches
+/// the terminal — borders, status dots, arrows, ellipses — and the layout stays; `--ascii`
+/// forces it under a UTF-8 locale too.
+#[test]
+fn a_c_locale_gets_ascii_only() {
+    if !require("tmux", tmux_available()) {
+        return;
+    }
+    let cmd = format!(
+        "{} --docker-host unix:///nonexistent/docker.sock",
+        shell_quote(fleetdeck_bin())
+    );
+    let utf8 = Tmux::start(&cmd, 100, 30, &[]);
+    let screen = utf8.wait_for("NAME", T);
+    assert!(
+        !screen.is_ascii(),
+        "a UTF-8 locale keeps the glyphs: {screen}"
+    );
+    for (env, args) in [(&[("LANG", "C")][..], ""), (&[][..], " --ascii")] {
+        let t = Tmux::start(&format!("{cmd}{args}"), 100, 30, env);
+        let screen = t.wait_for("NAME", T);
+        assert!(screen.is_ascii(), "{env:?}{args}: {screen}");
+        t.keys(&["?"]);
+        let help = t.wait_for("Esc closes", T);
+        assert!(help.is_ascii(), "{help}");
+    }
 }

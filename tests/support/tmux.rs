@@ -33,6 +33,8 @@ impl Tmux {
         ] {
             full += &format!("export {k}={}; ", shell_quote(&v.display().to_string()));
         }
+        // A UTF-8 locale unless the test sets another: without one the console draws ASCII.
+        full += "unset LC_ALL LC_CTYPE; export LANG=C.UTF-8; ";
         for (k, v) in env {
             full += &format!("export {k}={}; ", shell_quote(v));
         }
