@@ -204,7 +204,11 @@ fn timeline_ingest_bench() {
     let rss0 = rss_kib();
     let t = Instant::now();
     let mut i = 0u64;
+    let mut rss_at_100k = 0;
     while i < n {
+        if i == 100_032 {
+            rss_at_100k = rss_kib();
+        }
         let entries = (i..(i + batch).min(n))
             .map(|k| TimelineEntry {
                 time: base + jiff::SignedDuration::from_micros(k as i64),
@@ -224,12 +228,11 @@ fn timeline_ingest_bench() {
     let secs = t.elapsed().as_secs_f64();
     let rss1 = rss_kib();
     println!(
-        "timeline ingest: {n} entries in {secs:.2} s = {:.0} entries/s; ring {} of {}; RSS {} → {} KiB",
+        "timeline ingest: {n} entries in {secs:.2} s = {:.0} entries/s; ring {} of {}; \
+         RSS {rss0} KiB before, {rss_at_100k} KiB after 100k entries, {rss1} KiB after {n}",
         n as f64 / secs,
         st.timeline.len(),
         st.timeline.capacity(),
-        rss0,
-        rss1
     );
     assert_eq!(st.timeline.len(), st.timeline.capacity());
 }
