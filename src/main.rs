@@ -115,7 +115,10 @@ async fn run(cli: Cli) -> i32 {
     let settings = loaded.value;
     let kube_args = match &cli.command {
         Some(
-            Command::Ls { kube, .. } | Command::Logs { kube, .. } | Command::Exec { kube, .. },
+            Command::Ls { kube, .. }
+            | Command::Logs { kube, .. }
+            | Command::Exec { kube, .. }
+            | Command::Timeline { kube, .. },
         ) => kube.clone(),
         _ => Default::default(),
     };
@@ -209,6 +212,16 @@ async fn run(cli: Cli) -> i32 {
                     Ok(0)
                 }
                 .await
+            }
+        },
+        Some(Command::Timeline { since, output, .. }) => match parse_duration_secs(&since) {
+            None => {
+                say!("fleetdeck: bad --since `{since}` (use 30s, 10m, 2h, 1d)");
+                return 2;
+            }
+            Some(secs) => {
+                let audit = paths::state_dir().join("audit.jsonl");
+                commands::timeline(&backends, audit, secs, output).await
             }
         },
         Some(Command::Logs {

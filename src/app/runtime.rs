@@ -39,6 +39,8 @@ pub struct Runtime {
     stats: Option<TaskHandle>,
     /// One-shot reachability checks (see `Backend::probe`), per source.
     probes: HashMap<SourceId, TaskHandle>,
+    /// Each source's timeline feed (`Backend::timeline`), and the audit log's.
+    timelines: HashMap<SourceId, TaskHandle>,
 }
 
 impl Runtime {
@@ -57,6 +59,7 @@ impl Runtime {
             logs: None,
             stats: None,
             probes: HashMap::new(),
+            timelines: HashMap::new(),
         }
     }
 
@@ -67,6 +70,24 @@ impl Runtime {
                 && let Some(h) = b.probe(self.events.clone())
             {
                 self.probes.insert(b.id().clone(), h);
+            }
+        }
+    }
+
+    /// Feed the timeline from every source and the audit log, from `since` on (what each
+    /// engine replays, then live); a switched source's new scope gets its own feed.
+    pub fn follow_timelines(&mut self, since: jiff::Timestamp) {
+        let audit = SourceId::new("audit");
+        if !self.timelines.contains_key(&audit) {
+            let path = self.audit.path().to_path_buf();
+            let feed = crate::timeline::audit::feed(path, since, None, self.events.clone());
+            self.timelines.insert(audit, feed);
+        }
+        for b in &self.backends {
+            if !self.timelines.contains_key(b.id())
+                && let Some(h) = b.timeline(since, None, self.events.clone())
+            {
+                self.timelines.insert(b.id().clone(), h);
             }
         }
     }
@@ -181,6 +202,7 @@ impl Runtime {
                 // Dropping the handles stops the old scope's watches; `apply` starts the new.
                 self.watches.retain(|(s, _), _| *s != old);
                 self.probes.remove(&old);
+                self.timelines.remove(&old);
                 let at = self.backends.iter().position(|x| *x.id() == old);
                 self.backends.retain(|x| *x.id() != old);
                 if !self.backends.iter().any(|x| *x.id() == new_id) {
@@ -189,6 +211,7 @@ impl Runtime {
                 }
                 let _ = self.app.send(Msg::SourceSwitched { old, new: new_id });
                 self.probe_sources();
+                self.follow_timelines(jiff::Timestamp::now());
             }
             Effect::RunCommand { targets, command } => self.run_command(targets, command),
             Effect::ProvidePassphrase {
@@ -365,6 +388,7 @@ pub async fn run(
 
     rt.reconcile(&mut state);
     rt.probe_sources();
+    rt.follow_timelines(crate::timeline::replay_since(jiff::Timestamp::now()));
     let mut last_draw: Option<Instant> = None;
     let mut urgent = true;
     loop {

@@ -39,6 +39,8 @@ pub struct AppState {
     pub asked_passphrases: std::collections::HashSet<(String, u32)>,
     /// Refusals (read-only mode) found where no effect list is at hand; `update` emits them.
     pub pending_refusals: Vec<(ResourceKey, String, ResourceAction)>,
+    /// What happened across every source (`:timeline`), bounded.
+    pub timeline: crate::timeline::Timeline,
     pub quit: bool,
     /// Something visible changed since the last frame.
     pub dirty: bool,
@@ -455,6 +457,7 @@ impl AppState {
             next_stream: 1,
             asked_passphrases: Default::default(),
             pending_refusals: Vec::new(),
+            timeline: Default::default(),
             quit: false,
             dirty: true,
         }

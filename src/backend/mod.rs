@@ -88,6 +88,8 @@ pub enum BackendEvent {
         key: ResourceKey,
         sample: StatsSample,
     },
+    /// Things that happened (engine events, state changes) for the timeline, oldest first.
+    Timeline(Vec<crate::model::TimelineEntry>),
 }
 
 pub type EventTx = mpsc::Sender<BackendEvent>;
@@ -153,6 +155,18 @@ pub trait Backend: Send + Sync + 'static {
     /// Find out once whether the source answers, so the header shows its status before any of
     /// its views is opened (watches report from then on). None = the watches are enough.
     fn probe(&self, _tx: EventTx) -> Option<TaskHandle> {
+        None
+    }
+
+    /// Feed the timeline: what the engine can replay since `since`, then (`until` None) what
+    /// happens from now on, as `BackendEvent::Timeline`; with `until`, the replay up to it and
+    /// the task ends (the CLI). Reconnects on its own. None = this source has no timeline.
+    fn timeline(
+        &self,
+        _since: jiff::Timestamp,
+        _until: Option<jiff::Timestamp>,
+        _tx: EventTx,
+    ) -> Option<TaskHandle> {
         None
     }
 

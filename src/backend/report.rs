@@ -102,6 +102,14 @@ impl Reporter {
         }
     }
 
+    /// Things that happened, for the timeline (nothing is sent for none).
+    pub async fn timeline(&self, entries: Vec<crate::model::TimelineEntry>) -> Result<(), Gone> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        self.send(BackendEvent::Timeline(entries)).await
+    }
+
     /// What quitting would interrupt now.
     pub async fn work(&self, work: Vec<Work>) -> Result<(), Gone> {
         self.send(BackendEvent::Work {

@@ -87,62 +87,131 @@ pub fn format(
             let v: Vec<serde_json::Value> = sorted.iter().map(|r| r.to_json()).collect();
             Ok(crate::term::yaml::to_string(&serde_json::Value::Array(v))?)
         }
-        Output::Table => {
-            let now = jiff::Timestamp::now();
-            let cols = kind.spec().columns;
-            let rows: Vec<Vec<String>> = sorted
-                .iter()
-                .map(|r| {
-                    (0..cols.len())
-                        .map(|i| r.cell(i, now).into_owned())
-                        .collect()
-                })
-                .collect();
-            let widths: Vec<usize> = cols
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    rows.iter()
-                        .map(|r| r[i].chars().count())
-                        .max()
-                        .unwrap_or(0)
-                        .max(c.name.len())
-                })
-                .collect();
-            let mut s = String::new();
-            let line = |cells: Vec<&str>| -> String {
-                let mut l = cells
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| {
-                        if i + 1 == cells.len() {
-                            c.to_string()
-                        } else {
-                            format!("{c:<w$}", w = widths[i])
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join("   ");
-                l.truncate(l.trim_end().len());
-                l + "\n"
-            };
-            s += &line(
-                cols.iter()
-                    .map(|c| {
-                        if c.kind == ColumnKind::Age {
-                            "AGE"
-                        } else {
-                            c.name
-                        }
-                    })
-                    .collect(),
-            );
-            for r in &rows {
-                s += &line(r.iter().map(|c| c.as_str()).collect());
-            }
-            Ok(s)
-        }
+        Output::Table => Ok(table(&sorted, kind)),
     }
+}
+
+/// Rows as aligned text columns under the kind's column names.
+fn table(sorted: &[&Resource], kind: ResourceKind) -> String {
+    let now = jiff::Timestamp::now();
+    let cols = kind.spec().columns;
+    let rows: Vec<Vec<String>> = sorted
+        .iter()
+        .map(|r| {
+            (0..cols.len())
+                .map(|i| r.cell(i, now).into_owned())
+                .collect()
+        })
+        .collect();
+    let widths: Vec<usize> = cols
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(c.name.len())
+        })
+        .collect();
+    let mut s = String::new();
+    let line = |cells: Vec<&str>| -> String {
+        let mut l = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if i + 1 == cells.len() {
+                    c.to_string()
+                } else {
+                    format!("{c:<w$}", w = widths[i])
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("   ");
+        l.truncate(l.trim_end().len());
+        l + "\n"
+    };
+    s += &line(
+        cols.iter()
+            .map(|c| {
+                if c.kind == ColumnKind::Age {
+                    "AGE"
+                } else {
+                    c.name
+                }
+            })
+            .collect(),
+    );
+    for r in &rows {
+        s += &line(r.iter().map(|c| c.as_str()).collect());
+    }
+    s
+}
+
+/// `fleetdeck timeline`: every source's replay of the last `since_secs` and the audit log's,
+/// newest first. A source that cannot answer is said on stderr; the others are printed.
+pub async fn timeline(
+    backends: &[Arc<dyn Backend>],
+    audit: std::path::PathBuf,
+    since_secs: u64,
+    output: Output,
+) -> anyhow::Result<i32> {
+    let now = jiff::Timestamp::now();
+    let since = now
+        .checked_sub(jiff::SignedDuration::from_secs(
+            i64::try_from(since_secs).unwrap_or(i64::MAX),
+        ))
+        .unwrap_or(jiff::Timestamp::MIN);
+    let (tx, mut rx) = mpsc::channel(256);
+    let mut feeds = vec![crate::timeline::audit::feed(
+        audit,
+        since,
+        Some(now),
+        tx.clone(),
+    )];
+    feeds.extend(
+        backends
+            .iter()
+            .filter_map(|b| b.timeline(since, Some(now), tx.clone())),
+    );
+    drop(tx);
+    let mut entries = Vec::new();
+    let mut failed = false;
+    let gathered = tokio::time::timeout(SNAPSHOT_TIMEOUT, async {
+        while let Some(ev) = rx.recv().await {
+            match ev {
+                BackendEvent::Timeline(e) => entries.extend(e),
+                BackendEvent::Status(id, SourceStatus::Reconnecting { error, .. }) => {
+                    eprintln!("fleetdeck: {id}: {error}");
+                    failed = true;
+                }
+                _ => {}
+            }
+        }
+    })
+    .await;
+    if gathered.is_err() {
+        eprintln!(
+            "fleetdeck: some sources did not answer within {}s",
+            SNAPSHOT_TIMEOUT.as_secs()
+        );
+        failed = true;
+    }
+    drop(feeds);
+    let entries = crate::timeline::newest_first(entries);
+    let text = match output {
+        Output::Json => crate::term::json::to_string_pretty(&entries)? + "\n",
+        Output::Yaml => crate::term::yaml::to_string(&serde_json::to_value(&entries)?)?,
+        Output::Table => {
+            let rows: Vec<Resource> = (0u64..)
+                .zip(&entries)
+                .map(|(i, e)| crate::timeline::row(i, e))
+                .collect();
+            table(&rows.iter().collect::<Vec<_>>(), ResourceKind::Timeline)
+        }
+    };
+    let _ = std::io::stdout().write_all(text.as_bytes());
+    Ok(if failed { 1 } else { 0 })
 }
 
 /// Resolve "NAME", "ID-prefix" or "kind/NAME" (kind defaults to container).

@@ -96,6 +96,17 @@ pub enum Command {
         #[command(flatten)]
         kube: KubeArgs,
     },
+    /// Print what happened across every source, newest first: engine events (Docker, Kubernetes)
+    /// and fleetdeck's audited actions, since --since ago.
+    Timeline {
+        /// How far back (30s, 10m, 2h, 1d).
+        #[arg(long, default_value = "15m")]
+        since: String,
+        #[arg(short, long, value_enum, default_value_t = Output::Table)]
+        output: Output,
+        #[command(flatten)]
+        kube: KubeArgs,
+    },
     /// Print the logs of a container (NAME, ID prefix), a compose project (project/NAME), a pod
     /// (pod/NAME) or a deployment (deploy/NAME).
     Logs {

@@ -48,6 +48,8 @@ pub enum ResourceKind {
     Rollout,
     /// One device's update (`:updates`; parent = the rollout id).
     DeviceUpdate,
+    /// What happened across every source, newest first (`:timeline`; src/timeline).
+    Timeline,
 }
 
 /// How a column's cells are rendered and sorted.
@@ -702,6 +704,31 @@ static SPECS: &[KindSpec] = &[
         actions: &[A::Commit, A::Rollback, A::ClearFailed, A::Reboot],
         // The updater's output and the steps, as this console saw them.
         has_logs: true,
+        has_shell: false,
+        has_stats: false,
+        has_sandboxes: false,
+    },
+    // Rows come from the console's timeline ring, not a watch; Enter opens the resource.
+    KindSpec {
+        kind: ResourceKind::Timeline,
+        title: "Timeline",
+        aliases: &["timeline", "tl"],
+        columns: &[
+            Column {
+                name: "WHEN",
+                kind: ColumnKind::Age,
+                min_width: 4,
+            },
+            text("SOURCE", 10),
+            text("SEVERITY", 8),
+            text("KIND", 8),
+            text("NAME", 14),
+            text("WHAT", 12),
+            text("DETAIL", 24),
+        ],
+        drill: None,
+        actions: &[],
+        has_logs: false,
         has_shell: false,
         has_stats: false,
         has_sandboxes: false,

@@ -5,6 +5,7 @@ mod kind;
 mod log;
 mod resource;
 mod rollout;
+mod timeline;
 
 pub use kind::{Capability, Column, ColumnKind, KindSpec, ResourceKind};
 pub use log::{LogLine, LogOpts, StyleRun, StyledText};
@@ -14,3 +15,4 @@ pub use resource::{
     age,
 };
 pub use rollout::{FailureLimit, UpdateRequest};
+pub use timeline::{Severity, TimelineEntry};

@@ -171,3 +171,79 @@ fn schema_prints_the_committed_json_schema() {
     let (code, _, err) = fleetdeck(&["schema", "nope"]);
     assert_eq!(code, 2, "{err}");
 }
+
+/// `fleetdeck timeline`: the engine's replay and the audit log, newest first, as JSON or a
+/// table; a bad `--since` is a usage error.
+#[test]
+fn timeline_prints_engine_events_and_audited_actions_newest_first() {
+    if !require("docker", docker_available()) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = dir.path().join("state");
+    let run = |args: &[&str]| {
+        let out = Command::new(fleetdeck_bin())
+            .args(args)
+            .env("XDG_CONFIG_HOME", dir.path().join("config"))
+            .env("XDG_STATE_HOME", &state)
+            .output()
+            .expect("run fleetdeck");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let c = TestContainer::spec("cli-timeline").run();
+    support::run_ok("docker", &["kill", &c.name]);
+    let audit = fleetdeck::audit::AuditLog::new(state.join("fleetdeck/audit.jsonl"));
+    let stop = fleetdeck::audit::AuditEntry::attempt("docker:local", "containers/web", "stop");
+    audit.append(&stop).expect("audit");
+
+    let (code, out, err) = run(&["timeline", "--since", "5m", "-o", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: Vec<serde_json::Value> = serde_json::from_str(&out).expect("JSON array");
+    let mine: Vec<&str> = v
+        .iter()
+        .filter(|e| e["name"] == c.name.as_str())
+        .map(|e| e["what"].as_str().unwrap_or_default())
+        .collect();
+    let pos = |w: &str| mine.iter().position(|x| *x == w);
+    assert!(
+        pos("die").is_some() && pos("die") < pos("kill") && pos("kill") < pos("start"),
+        "newest first: {mine:?}"
+    );
+    let die = v
+        .iter()
+        .find(|e| e["name"] == c.name.as_str() && e["what"] == "die")
+        .expect("die");
+    assert_eq!(die["source"], "docker:local");
+    assert_eq!(die["kind"], "container");
+    assert_eq!(die["id"], c.id.as_str());
+    assert_eq!(die["severity"], "error");
+    assert_eq!(die["detail"], "exit code 137");
+    assert!(die["time"].as_str().is_some_and(|t| t.starts_with("20")));
+    let audited = v
+        .iter()
+        .find(|e| e["name"] == "web" && e["what"] == "stop")
+        .expect("the audited action");
+    assert!(
+        audited["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("attempt by ")
+    );
+
+    let (code, out, _) = run(&["timeline", "--since", "5m"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("AGE"), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.contains(&c.name) && l.contains("die") && l.contains("exit code 137")),
+        "{out}"
+    );
+
+    let (code, _, err) = run(&["timeline", "--since", "soon"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("bad --since"), "{err}");
+}

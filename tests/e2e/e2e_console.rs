@@ -456,3 +456,32 @@ fn a_c_locale_gets_ascii_only() {
         assert!(help.is_ascii(), "{help}");
     }
 }
+
+/// `:timeline` in the real console: a container killed from another terminal shows as `kill`
+/// then `die` (newest first), `/` keeps its rows, Enter lands on its row in the containers view.
+#[test]
+fn timeline_shows_a_kill_live_and_enter_opens_the_container() {
+    if !ready() {
+        return;
+    }
+    let marker = support::unique_name("tl");
+    let t = console("");
+    t.wait_for("NAME", T);
+    t.keys(&[":"]);
+    t.type_text("tl");
+    t.keys(&["Enter"]);
+    t.wait_for("Timeline", T);
+    let c = TestContainer::spec(&marker).run();
+    support::run_ok("docker", &["kill", &c.name]);
+    t.wait_for("exit code 137", Duration::from_secs(5));
+    t.keys(&["/"]);
+    t.type_text(&marker);
+    t.keys(&["Enter"]);
+    t.wait_for("exit code 137", T);
+    t.keys(&["Enter"]);
+    // The containers view, on top of the timeline (names are cut at the column's width;
+    // the row selected is asserted by tests/console/app_timeline.rs).
+    t.wait_for("Timeline › Containers", T);
+    t.wait_for("Exited (137)", T);
+    t.keys(&["q"]);
+}

@@ -20,5 +20,6 @@ mod kube_backend;
 mod mender_backend;
 mod mender_bench;
 mod swarm_backend;
+mod timeline;
 mod update_engine;
 mod update_ssh;

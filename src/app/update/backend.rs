@@ -105,6 +105,12 @@ pub(super) fn on_backend(state: &mut AppState, ev: BackendEvent) {
             }
             state.dirty = true;
         }
+        BackendEvent::Timeline(entries) => {
+            for e in entries {
+                state.timeline.unshown |= state.timeline.push(e);
+            }
+            show_timeline(state, false);
+        }
         BackendEvent::Stats { key, sample } => {
             if let Some(s) = state.stats.as_mut()
                 && s.key == key
@@ -116,6 +122,24 @@ pub(super) fn on_backend(state: &mut AppState, ev: BackendEvent) {
             }
         }
     }
+}
+
+/// Give the open timeline views the ring's rows: at once, unless they were refreshed less
+/// than `SHOW_EVERY` ago (then the next tick does it; `force`: now).
+pub(super) fn show_timeline(state: &mut AppState, force: bool) {
+    let t = &mut state.timeline;
+    let due = force
+        || t.shown_at
+            .is_none_or(|at| at.elapsed() >= crate::timeline::SHOW_EVERY);
+    if !t.unshown || !due {
+        return;
+    }
+    t.unshown = false;
+    t.shown_at = Some(std::time::Instant::now());
+    let rows = t.rows();
+    let data = state.data.entry(ResourceKind::Timeline).or_default();
+    data.insert(crate::timeline::source(), rows);
+    refresh_tables(state, ResourceKind::Timeline);
 }
 
 pub(super) fn push_bounded(q: &mut std::collections::VecDeque<u64>, v: u64) {

@@ -112,6 +112,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
 }
 
 fn on_tick(state: &mut AppState) {
+    backend::show_timeline(state, true);
     if state
         .toast
         .as_ref()

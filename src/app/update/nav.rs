@@ -57,6 +57,9 @@ pub(super) fn reconcile_stats(state: &mut AppState, fx: &mut Vec<Effect>) {
 /// Start a fresh navigation at `kind`'s table, like k9s; `filter` pre-fills the filter.
 /// The runtime starts the watch of the new view (it follows the navigation stack).
 pub(super) fn open_kind(state: &mut AppState, kind: ResourceKind, filter: Option<&str>) {
+    if kind == ResourceKind::Timeline {
+        super::backend::show_timeline(state, true);
+    }
     let mut view = TableView::new(kind, None);
     if let Some(arg) = filter
         && let Ok(Some(m)) = Matcher::parse(arg)
@@ -83,4 +86,43 @@ pub(super) fn pop_view(state: &mut AppState, fx: &mut Vec<Effect>) {
         }
         refresh_top(state);
     }
+}
+
+/// Enter on a timeline entry: the resource's own view, on top of the timeline (Esc comes
+/// back), with its row selected (found by key id, else by name among the rows known; a row
+/// not listed yet is found when its list arrives, or filtered for by name).
+pub(super) fn open_timeline_entry(state: &mut AppState, row_id: &str) {
+    let Some(e) = state.timeline.by_row_id(row_id) else {
+        return;
+    };
+    let Some(kind) = e.kind else {
+        state.toast(format!("{}: no view lists it", e.name), true);
+        return;
+    };
+    let (source, name) = (e.source.clone(), e.name.clone());
+    let id = e.id.clone().or_else(|| {
+        state
+            .data
+            .get(&kind)
+            .and_then(|m| m.get(&source))
+            .and_then(|rows| rows.iter().find(|r| r.name == name))
+            .map(|r| r.key.id.clone())
+    });
+    let mut view = TableView::new(kind, None);
+    let key = id.map(|id| crate::model::ResourceKey { source, kind, id });
+    if key.is_none()
+        && let Ok(Some(m)) = Matcher::parse(&name)
+    {
+        view.filter = Some((name, m));
+    }
+    view.refresh(state.data.get(&kind), jiff::Timestamp::now());
+    if let Some(key) = key {
+        match view.rows.iter().position(|r| r.key == key) {
+            Some(i) => view.select(i),
+            // Selected when its list arrives (`TableView::refresh` follows `selected_key`).
+            None => view.selected_key = Some(key),
+        }
+    }
+    state.stack.push(View::Table(view));
+    state.dirty = true;
 }

@@ -7,7 +7,7 @@ use super::actions;
 use super::describe::open_describe;
 use super::input::{Edited, edit};
 use super::logs::open_logs;
-use super::nav::{forget_source, pop_view, refresh_top};
+use super::nav::{forget_source, open_timeline_entry, pop_view, refresh_top};
 use crate::app::action::Action;
 use crate::app::effect::Effect;
 use crate::app::state::*;
@@ -99,7 +99,9 @@ pub(super) fn on_table_action(state: &mut AppState, action: Action, fx: &mut Vec
         }
         Action::Enter => {
             let Some(row) = selected else { return };
-            if let Some(child) = spec.drill {
+            if kind == crate::model::ResourceKind::Timeline {
+                open_timeline_entry(state, &row.key.id);
+            } else if let Some(child) = spec.drill {
                 let mut view = TableView::new(child, Some(row.name.clone()));
                 view.refresh(state.data.get(&child), jiff::Timestamp::now());
                 state.stack.push(View::Table(view));

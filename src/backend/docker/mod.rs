@@ -21,6 +21,7 @@ pub mod networks;
 pub mod projects;
 pub mod stats;
 pub mod swarm;
+pub mod timeline;
 mod tls_insecure;
 pub mod util;
 pub mod volumes;
@@ -155,6 +156,16 @@ impl Backend for DockerBackend {
 
     fn watch(&self, kind: ResourceKind, tx: EventTx) -> TaskHandle {
         TaskHandle::spawn(watch::run(Arc::clone(&self.inner), kind, tx))
+    }
+
+    fn timeline(
+        &self,
+        since: jiff::Timestamp,
+        until: Option<jiff::Timestamp>,
+        tx: EventTx,
+    ) -> Option<TaskHandle> {
+        let inner = Arc::clone(&self.inner);
+        Some(TaskHandle::spawn(timeline::run(inner, since, until, tx)))
     }
 
     fn logs(

@@ -20,6 +20,7 @@ pub mod file;
 pub mod logs;
 pub mod map;
 pub mod run;
+pub mod timeline;
 pub mod updates;
 pub mod watch;
 
@@ -290,6 +291,28 @@ impl Backend for FleetBackend {
             ),
             _ => TaskHandle::none(),
         }
+    }
+
+    /// Device state and artifact changes, seen by a devices watch of its own (devices have
+    /// no event stream; nothing to replay: history starts with the console).
+    fn timeline(
+        &self,
+        _since: jiff::Timestamp,
+        until: Option<jiff::Timestamp>,
+        tx: EventTx,
+    ) -> Option<TaskHandle> {
+        // The CLI: a one-off poll has no "before" to compare with.
+        if until.is_some() {
+            return None;
+        }
+        let report = crate::backend::report::Reporter::new(self.inner.id.clone(), tx);
+        let mut seen = std::collections::HashMap::new();
+        Some(crate::timeline::changes::from_watch(
+            |tx| self.watch(ResourceKind::Device, tx),
+            report,
+            false,
+            move |rows| timeline::changes(&mut seen, rows, jiff::Timestamp::now()),
+        ))
     }
 
     /// A console that starts picks up the rollouts a stopped one left running. The header

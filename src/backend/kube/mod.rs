@@ -15,6 +15,7 @@ pub mod exec;
 pub mod limit;
 pub mod logs;
 pub mod map;
+pub mod timeline;
 pub mod watch;
 
 use std::sync::{Arc, Mutex};
@@ -257,6 +258,22 @@ impl Backend for KubeBackend {
 
     fn watch(&self, kind: ResourceKind, tx: EventTx) -> TaskHandle {
         TaskHandle::spawn(watch::run(Arc::clone(&self.inner), kind, tx))
+    }
+
+    /// The events watch (the `:events` list: what the API server still keeps, then changes).
+    fn timeline(
+        &self,
+        since: jiff::Timestamp,
+        until: Option<jiff::Timestamp>,
+        tx: EventTx,
+    ) -> Option<TaskHandle> {
+        let report = crate::backend::report::Reporter::new(self.inner.id.clone(), tx);
+        Some(crate::timeline::changes::from_watch(
+            |tx| self.watch(ResourceKind::KEvent, tx),
+            report,
+            until.is_some(),
+            move |rows| timeline::entries(rows, since, until),
+        ))
     }
 
     fn logs(
