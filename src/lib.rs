@@ -11,4 +11,5 @@ pub mod model;
 pub mod rollout;
 pub mod ssh;
 pub mod term;
+pub mod triage;
 pub mod ui;

@@ -40,6 +40,8 @@ pub struct AppState {
     /// Refusals (read-only mode) found where no effect list is at hand; `update` emits them.
     pub pending_refusals: Vec<(ResourceKey, String, ResourceAction)>,
     pub quit: bool,
+    /// Open problems across sources, kept from the row stores (`:triage`, the header badge).
+    pub triage: crate::triage::Triage,
     /// Something visible changed since the last frame.
     pub dirty: bool,
 }
@@ -275,7 +277,13 @@ pub fn sort_rows(rows: &mut [Arc<Resource>], kind: ResourceKind, sort: Sort, now
             ColumnKind::Number => numeric(&a.cell(col, now)).total_cmp(&numeric(&b.cell(col, now))),
             ColumnKind::Text => natural_cmp(&a.cell(col, now), &b.cell(col, now)),
         };
+        // Triage: worst first, then newest.
+        let newest = |kind| match kind {
+            ResourceKind::Triage => b.created.cmp(&a.created),
+            _ => std::cmp::Ordering::Equal,
+        };
         let ord = ord
+            .then_with(|| newest(kind))
             .then_with(|| natural_cmp(&a.name, &b.name))
             .then_with(|| a.key.cmp(&b.key));
         if sort.descending { ord.reverse() } else { ord }
@@ -441,6 +449,7 @@ impl AppState {
             asked_passphrases: Default::default(),
             pending_refusals: Vec::new(),
             quit: false,
+            triage: Default::default(),
             dirty: true,
         }
     }
@@ -469,6 +478,9 @@ impl AppState {
                 }
             })
             .collect();
+        if kinds.contains(&ResourceKind::Triage) {
+            kinds.extend_from_slice(crate::triage::KINDS);
+        }
         kinds.sort();
         kinds.dedup();
         kinds

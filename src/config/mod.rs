@@ -111,6 +111,8 @@ pub struct Config {
     pub fleet: Vec<PathBuf>,
     /// Mender servers (management API).
     pub mender: Vec<MenderSource>,
+    /// What `:triage` and `fleetdeck triage` count as a problem.
+    pub triage: crate::triage::TriageConfig,
 }
 
 impl Default for Config {
@@ -126,6 +128,7 @@ impl Default for Config {
             kube: None,
             fleet: Vec::new(),
             mender: Vec::new(),
+            triage: Default::default(),
         }
     }
 }

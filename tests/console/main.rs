@@ -13,6 +13,7 @@ mod support;
 mod app_fleet;
 mod app_mender;
 mod app_rollout;
+mod app_triage;
 mod app_update;
 mod config_files;
 mod ui_fleet;

@@ -99,7 +99,13 @@ pub(super) fn on_table_action(state: &mut AppState, action: Action, fx: &mut Vec
         }
         Action::Enter => {
             let Some(row) = selected else { return };
-            if let Some(child) = spec.drill {
+            if let Some(target) = &row.facts.opens {
+                // A triage row: the resource in its own view, selected there.
+                let mut view = TableView::new(target.kind, None);
+                view.selected_key = Some(target.clone());
+                view.refresh(state.data.get(&target.kind), jiff::Timestamp::now());
+                state.stack.push(View::Table(view));
+            } else if let Some(child) = spec.drill {
                 let mut view = TableView::new(child, Some(row.name.clone()));
                 view.refresh(state.data.get(&child), jiff::Timestamp::now());
                 state.stack.push(View::Table(view));
