@@ -115,7 +115,10 @@ async fn run(cli: Cli) -> i32 {
     let settings = loaded.value;
     let kube_args = match &cli.command {
         Some(
-            Command::Ls { kube, .. } | Command::Logs { kube, .. } | Command::Exec { kube, .. },
+            Command::Ls { kube, .. }
+            | Command::Triage { kube, .. }
+            | Command::Logs { kube, .. }
+            | Command::Exec { kube, .. },
         ) => kube.clone(),
         _ => Default::default(),
     };
@@ -222,6 +225,24 @@ async fn run(cli: Cli) -> i32 {
             )
             .await
             .map(|_| 0)
+        }
+        Some(Command::Triage {
+            output,
+            min_severity,
+            ..
+        }) => {
+            // Every device's facts, not the first (still connecting) snapshot.
+            let devices = if fleets.is_empty() {
+                None
+            } else {
+                let mut rs = Vec::new();
+                for f in &fleets {
+                    rs.extend(f.gather().await);
+                }
+                Some(rs)
+            };
+            let cfg = &settings.config.triage;
+            commands::triage(&backends, devices, cfg, output, min_severity).await
         }
         Some(Command::Exec {
             target, command, ..

@@ -26,8 +26,8 @@ type Found = (Severity, String, Option<jiff::Timestamp>);
 fn container(f: &ContainerFacts, cfg: &TriageConfig, now: jiff::Timestamp) -> Option<Found> {
     let exit = match f.exit_code {
         Some(137) if f.oom_killed => ", killed, OOM?".to_string(),
-        Some(c) => format!(", last exit {c}"),
-        None => String::new(),
+        Some(c) if c != 0 => format!(", last exit {c}"),
+        _ => String::new(),
     };
     let restarts = |n: u64| {
         if n == 1 {

@@ -3,6 +3,7 @@
 use crate::support;
 
 use std::process::Command;
+use std::time::Duration;
 
 use support::tmux::fleetdeck_bin;
 use support::{TestContainer, docker_available, require};
@@ -170,4 +171,68 @@ fn schema_prints_the_committed_json_schema() {
     }
     let (code, _, err) = fleetdeck(&["schema", "nope"]);
     assert_eq!(code, 2, "{err}");
+}
+
+/// `fleetdeck triage` on the real engine: a restart loop (restart policy), a container that
+/// exited 1 and one failing its health check are each one problem in the engine's words, and
+/// the exit code says problems exist.
+#[test]
+fn triage_lists_a_restart_loop_an_exit_and_a_failing_health_check() {
+    if !require("docker", docker_available()) {
+        return;
+    }
+    let looping = TestContainer::spec("tri-loop")
+        .arg("--restart=always")
+        .cmd(&["sh", "-c", "sleep 0.2; exit 3"])
+        .run();
+    let exited = TestContainer::spec("tri-exit")
+        .cmd(&["sh", "-c", "exit 1"])
+        .run();
+    let sick = TestContainer::spec("tri-sick")
+        .arg("--health-cmd=echo db unreachable; exit 1")
+        .arg("--health-interval=1s")
+        .arg("--health-retries=1")
+        .run();
+    let ready = support::wait_until(Duration::from_secs(30), || {
+        looping
+            .inspect("{{.RestartCount}}")
+            .and_then(|n| n.parse::<u32>().ok())
+            .is_some_and(|n| n >= 1)
+            && exited.inspect("{{.State.Status}}").as_deref() == Some("exited")
+            && sick.inspect("{{.State.Health.Status}}").as_deref() == Some("unhealthy")
+    });
+    assert!(ready, "the three containers reached their states");
+
+    let (code, out, err) = fleetdeck(&["triage", "-o", "json"]);
+    assert_eq!(code, 1, "problems exist: {err}");
+    let v: Vec<serde_json::Value> = serde_json::from_str(&out).expect("JSON array");
+    let of = |name: &str| {
+        v.iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {out}"))
+    };
+    let p = of(&looping.name);
+    assert_eq!(p["severity"], "critical", "{p}");
+    assert_eq!(p["kind"], "containers");
+    assert_eq!(p["source"], "docker:local");
+    assert_eq!(p["id"], looping.id.as_str());
+    let text = p["problem"].as_str().unwrap();
+    assert!(text.starts_with("restart"), "{text}");
+    assert!(text.contains("restart"), "{text}");
+    let p = of(&exited.name);
+    assert_eq!(p["severity"], "warning");
+    assert_eq!(p["problem"], "exited with code 1");
+    assert!(p["since"].is_string(), "{p}");
+    let p = of(&sick.name);
+    assert_eq!(p["severity"], "critical");
+    assert_eq!(p["problem"], "unhealthy: db unreachable");
+
+    let (code, out, _) = fleetdeck(&["triage", "--min-severity", "critical"]);
+    assert_eq!(code, 1);
+    assert!(out.starts_with("SEVERITY"), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("warning") && l.contains(&exited.name)),
+        "{out}"
+    );
 }
