@@ -173,3 +173,30 @@ fn the_badge_shows_on_other_views_and_a_fixed_problem_leaves() {
     assert_eq!(names(&st), ["api-7d9f", "web", "shop_api", "batch"]);
     assert!(draw(&mut st, 100, 8).contains("! 4 problems"));
 }
+
+#[test]
+fn actions_from_triage_act_on_the_resource() {
+    let mut st = with_problems();
+    command(&mut st, "triage");
+    let fx = key(&mut st, 'r');
+    assert_eq!(
+        acts_with_keys(&fx),
+        [(
+            ResourceKey {
+                source: docker(),
+                kind: ResourceKind::Container,
+                id: "crashy-id".into(),
+            },
+            "crashy".to_string(),
+            fleetdeck::model::ResourceAction::Restart,
+        )]
+    );
+    let fx = key(&mut st, 'l');
+    assert!(
+        fx.iter().any(|e| matches!(
+            e,
+            fleetdeck::app::Effect::OpenLogs { target, .. } if target.id == "crashy-id"
+        )),
+        "{fx:?}"
+    );
+}

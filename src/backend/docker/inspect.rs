@@ -36,10 +36,11 @@ impl FactCache {
         }
     }
 
-    /// Forget the containers whose facts show a problem: their health output and restart
+    /// Forget the containers whose facts show a problem now: their health output and restart
     /// state move without an event worth relisting for.
     pub fn invalidate_troubled(&mut self) {
-        self.facts.retain(|_, f| !is_troubled(f));
+        let now = jiff::Timestamp::now();
+        self.facts.retain(|_, f| !is_troubled(f, now));
     }
 
     /// Give every container row its facts (inspecting those not known yet), colour and
@@ -77,8 +78,8 @@ impl FactCache {
     }
 }
 
-fn is_troubled(f: &ContainerFacts) -> bool {
-    f.restarting || f.restarts > 0 || f.health == Some(CheckStatus::Unhealthy)
+fn is_troubled(f: &ContainerFacts, now: jiff::Timestamp) -> bool {
+    f.restarting || restarted_recently(f, now) || f.health == Some(CheckStatus::Unhealthy)
 }
 
 /// The facts in one inspect answer.
