@@ -118,6 +118,8 @@ fn by_health(row: &Resource, cfg: &TriageConfig, now: jiff::Timestamp) -> Option
             Severity::Warning
         }
         Health::Pending => Severity::Warning,
+        // A drained swarm node (the only `Stopped` a node has) runs nothing.
+        Health::Stopped if kind == ResourceKind::Node => Severity::Warning,
         _ => return None,
     };
     Some((severity, words(row), row.created))
@@ -334,6 +336,17 @@ mod tests {
             found(&dep),
             Some((Severity::Critical, "finished, 2 device(s) failed".into()))
         );
+        let drained = row(
+            ResourceKind::Node,
+            Health::Stopped,
+            &[("STATUS", "ready"), ("AVAILABILITY", "drain")],
+        );
+        assert_eq!(
+            found(&drained),
+            Some((Severity::Warning, "ready, drain".into()))
+        );
+        let down = row(ResourceKind::Node, Health::Failed, &[("STATUS", "down")]);
+        assert_eq!(found(&down).unwrap().0, Severity::Critical);
         let running = row(ResourceKind::MenderDeployment, Health::Pending, &[]);
         assert_eq!(found(&running), None, "in progress is not a problem");
         let ok = row(ResourceKind::Pod, Health::Ok, &[("STATUS", "Running")]);
