@@ -236,3 +236,42 @@ fn triage_lists_a_restart_loop_an_exit_and_a_failing_health_check() {
         "{out}"
     );
 }
+
+/// `fleetdeck triage --fleet FILE` on simulated devices (real sshd each): one whose sshd is
+/// gone is unreachable, one with the appliance's failed flag is failed, the healthy one is not
+/// listed.
+#[test]
+fn triage_lists_an_unreachable_device_and_a_failed_one() {
+    if !support::device::available() {
+        return;
+    }
+    let mut f = support::device::SimFleet::start(3, "mender", "release-1");
+    std::fs::write(f.device("dev-1").failed_flag(), "verification failed\n").expect("flag");
+    drop(f.devices.remove(2)); // dev-2's sshd stops: the device is unreachable.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(fleetdeck_bin())
+        .args(["--fleet", &f.fleet_file.display().to_string()])
+        .args(["triage", "-o", "json"])
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .env("KUBECONFIG", dir.path().join("none"))
+        .output()
+        .expect("run fleetdeck");
+    assert_eq!(out.status.code(), Some(1));
+    let v: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("JSON");
+    let device = |name: &str| {
+        v.iter()
+            .find(|p| p["kind"] == "devices" && p["name"] == name)
+            .cloned()
+    };
+    let failed = device("dev-1").unwrap_or_else(|| panic!("dev-1 in {v:?}"));
+    assert_eq!(failed["severity"], "critical");
+    assert!(
+        failed["problem"].as_str().unwrap().contains("FAILED"),
+        "{failed}"
+    );
+    let gone = device("dev-2").unwrap_or_else(|| panic!("dev-2 in {v:?}"));
+    assert_eq!(gone["severity"], "critical");
+    assert!(device("dev-0").is_none(), "{v:?}");
+}
