@@ -25,6 +25,7 @@ pub const KINDS: &[ResourceKind] = &[
     ResourceKind::Device,
     ResourceKind::DeviceUpdate,
     ResourceKind::MenderDeployment,
+    ResourceKind::MenderDevice,
 ];
 
 /// How bad a problem is; `Critical` sorts first.
@@ -68,6 +69,8 @@ pub struct TriageConfig {
     pub exited_nonzero: bool,
     /// Seconds a pod may stay Pending (or a workload below desired) before it is a problem.
     pub pending_after_secs: u64,
+    /// Seconds an accepted Mender device may go without checking in before it is a problem.
+    pub mender_unseen_secs: u64,
 }
 
 impl Default for TriageConfig {
@@ -77,6 +80,7 @@ impl Default for TriageConfig {
             recent_restart_secs: 600,
             exited_nonzero: true,
             pending_after_secs: 300,
+            mender_unseen_secs: 86_400,
         }
     }
 }

@@ -10,6 +10,7 @@ use crate::model::{CheckStatus, ContainerFacts, Health, Resource, ResourceKind};
 pub fn problem_of(row: &Resource, cfg: &TriageConfig, now: jiff::Timestamp) -> Option<Problem> {
     let (severity, problem, since) = match (&row.facts.container, row.key.kind) {
         (Some(f), ResourceKind::Container) => container(f, cfg, now)?,
+        (_, ResourceKind::MenderDevice) => unseen(row, cfg, now)?,
         _ => by_health(row, cfg, now)?,
     };
     Some(Problem {
@@ -81,6 +82,20 @@ fn container(f: &ContainerFacts, cfg: &TriageConfig, now: jiff::Timestamp) -> Op
         )),
         _ => None,
     }
+}
+
+/// An accepted Mender device whose last check-in (its `created`) is older than allowed; the
+/// other auth states are the operator's decisions, not problems.
+fn unseen(row: &Resource, cfg: &TriageConfig, now: jiff::Timestamp) -> Option<Found> {
+    let seen = row.created?;
+    let limit = jiff::SignedDuration::from_secs(cfg.mender_unseen_secs as i64);
+    (row.health == Health::Ok && now.duration_since(seen) > limit).then(|| {
+        (
+            Severity::Warning,
+            format!("not seen for {}", crate::model::age(seen, now)),
+            Some(seen),
+        )
+    })
 }
 
 /// Kinds whose `Pending` is work in progress, not a problem.
@@ -349,6 +364,14 @@ mod tests {
         assert_eq!(found(&down).unwrap().0, Severity::Critical);
         let running = row(ResourceKind::MenderDeployment, Health::Pending, &[]);
         assert_eq!(found(&running), None, "in progress is not a problem");
+        let mut quiet = row(ResourceKind::MenderDevice, Health::Ok, &[]);
+        quiet.created = ago(3 * 86400);
+        assert_eq!(
+            found(&quiet),
+            Some((Severity::Warning, "not seen for 3d".into()))
+        );
+        quiet.created = ago(600);
+        assert_eq!(found(&quiet), None);
         let ok = row(ResourceKind::Pod, Health::Ok, &[("STATUS", "Running")]);
         assert_eq!(found(&ok), None);
     }
