@@ -26,6 +26,7 @@ pub const KINDS: &[ResourceKind] = &[
     ResourceKind::DeviceUpdate,
     ResourceKind::MenderDeployment,
     ResourceKind::MenderDevice,
+    ResourceKind::KEvent,
 ];
 
 /// How bad a problem is; `Critical` sorts first.
@@ -71,6 +72,8 @@ pub struct TriageConfig {
     pub pending_after_secs: u64,
     /// Seconds an accepted Mender device may go without checking in before it is a problem.
     pub mender_unseen_secs: u64,
+    /// Kubernetes Warning events seen within this many seconds are problems.
+    pub warning_events_secs: u64,
 }
 
 impl Default for TriageConfig {
@@ -81,6 +84,7 @@ impl Default for TriageConfig {
             exited_nonzero: true,
             pending_after_secs: 300,
             mender_unseen_secs: 86_400,
+            warning_events_secs: 900,
         }
     }
 }

@@ -11,12 +11,18 @@ pub fn problem_of(row: &Resource, cfg: &TriageConfig, now: jiff::Timestamp) -> O
     let (severity, problem, since) = match (&row.facts.container, row.key.kind) {
         (Some(f), ResourceKind::Container) => container(f, cfg, now)?,
         (_, ResourceKind::MenderDevice) => unseen(row, cfg, now)?,
+        (_, ResourceKind::KEvent) => warning_event(row, cfg, now)?,
         _ => by_health(row, cfg, now)?,
+    };
+    // An event is about its object (`pod/web-1`), not its own generated name.
+    let name = match row.key.kind {
+        ResourceKind::KEvent => cell(row, "OBJECT").unwrap_or(&row.name).to_string(),
+        _ => row.name.clone(),
     };
     Some(Problem {
         severity,
         key: row.key.clone(),
-        name: row.name.clone(),
+        name,
         problem,
         since,
     })
@@ -98,6 +104,34 @@ fn unseen(row: &Resource, cfg: &TriageConfig, now: jiff::Timestamp) -> Option<Fo
     })
 }
 
+/// A recent Kubernetes Warning event (the failed class): `REASON: MESSAGE`.
+fn warning_event(row: &Resource, cfg: &TriageConfig, now: jiff::Timestamp) -> Option<Found> {
+    let seen = row.created?;
+    let window = jiff::SignedDuration::from_secs(cfg.warning_events_secs as i64);
+    if row.health != Health::Failed || now.duration_since(seen) > window {
+        return None;
+    }
+    let reason = cell(row, "REASON").unwrap_or("Warning");
+    let text = match cell(row, "MESSAGE") {
+        Some(m) => format!("{reason}: {m}"),
+        None => reason.to_string(),
+    };
+    Some((Severity::Warning, text, Some(seen)))
+}
+
+/// The trimmed text of `row`'s column `name`, when it has one.
+fn cell<'a>(row: &'a Resource, name: &str) -> Option<&'a str> {
+    row.key
+        .kind
+        .spec()
+        .columns
+        .iter()
+        .position(|c| c.name == name)
+        .and_then(|i| row.cells.get(i))
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+}
+
 /// Kinds whose `Pending` is work in progress, not a problem.
 fn pending_is_progress(kind: ResourceKind) -> bool {
     matches!(
@@ -142,15 +176,7 @@ fn by_health(row: &Resource, cfg: &TriageConfig, now: jiff::Timestamp) -> Option
 
 /// The row's own words: its status cell, with replicas where the kind has them.
 fn words(row: &Resource) -> String {
-    let spec = row.key.kind.spec();
-    let cell = |name: &str| {
-        spec.columns
-            .iter()
-            .position(|c| c.name == name)
-            .and_then(|i| row.cells.get(i))
-            .map(|s| s.trim())
-            .filter(|s| !s.is_empty())
-    };
+    let cell = |name: &str| cell(row, name);
     let mut parts: Vec<String> = Vec::new();
     if let Some(r) = row.facts.replicas
         && r.running < r.desired
@@ -372,6 +398,28 @@ mod tests {
         );
         quiet.created = ago(600);
         assert_eq!(found(&quiet), None);
+        let mut warning = row(
+            ResourceKind::KEvent,
+            Health::Failed,
+            &[
+                ("TYPE", "Warning"),
+                ("REASON", "BackOff"),
+                ("OBJECT", "pod/api-7d9f"),
+                ("MESSAGE", "Back-off restarting failed container"),
+            ],
+        );
+        warning.created = ago(60);
+        let p = problem_of(&warning, &TriageConfig::default(), now()).unwrap();
+        assert_eq!(
+            (p.severity, p.name.as_str(), p.problem.as_str()),
+            (
+                Severity::Warning,
+                "pod/api-7d9f",
+                "BackOff: Back-off restarting failed container"
+            )
+        );
+        warning.created = ago(3600);
+        assert_eq!(found(&warning), None, "an old warning is history");
         let ok = row(ResourceKind::Pod, Health::Ok, &[("STATUS", "Running")]);
         assert_eq!(found(&ok), None);
     }
