@@ -160,7 +160,14 @@ pub(super) fn on_table_action(state: &mut AppState, action: Action, fx: &mut Vec
                 return;
             };
             let kind = row.key.kind;
-            let on = actions::Selection::of(t, row);
+            let on = match t.kind {
+                // The triage table's rows are not the resource's kind: no group of them.
+                crate::model::ResourceKind::Triage => actions::Selection {
+                    row,
+                    filtered: None,
+                },
+                _ => actions::Selection::of(t, row),
+            };
             if !kind.has(&unit.needs()) {
                 state.toast(unit.unavailable(kind.spec()), true);
                 return;
