@@ -478,7 +478,7 @@ impl AppState {
                 }
             })
             .collect();
-        if kinds.contains(&ResourceKind::Triage) {
+        if kinds.contains(&ResourceKind::Triage) || self.settings.config.triage.watch_always {
             kinds.extend_from_slice(crate::triage::KINDS);
         }
         kinds.sort();

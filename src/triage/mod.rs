@@ -74,6 +74,10 @@ pub struct TriageConfig {
     pub mender_unseen_secs: u64,
     /// Kubernetes Warning events seen within this many seconds are problems.
     pub warning_events_secs: u64,
+    /// Watch the kinds problems come from all the time, not only while a `:triage` view is
+    /// open, so the header's count is live on every view (fleet devices and Mender servers
+    /// are then polled all the time too).
+    pub watch_always: bool,
 }
 
 impl Default for TriageConfig {
@@ -85,6 +89,7 @@ impl Default for TriageConfig {
             pending_after_secs: 300,
             mender_unseen_secs: 86_400,
             warning_events_secs: 900,
+            watch_always: false,
         }
     }
 }

@@ -200,3 +200,15 @@ fn actions_from_triage_act_on_the_resource() {
         "{fx:?}"
     );
 }
+
+#[test]
+fn watch_always_keeps_the_problem_kinds_watched_from_any_view() {
+    let mut st = bare_state();
+    command(&mut st, "containers");
+    assert!(!st.wanted_kinds().contains(&ResourceKind::Pod));
+    st.settings.config.triage.watch_always = true;
+    let wanted = st.wanted_kinds();
+    for k in fleetdeck::triage::KINDS {
+        assert!(wanted.contains(k), "{k:?}");
+    }
+}
