@@ -42,6 +42,8 @@ fn containers(n: usize) -> Vec<Resource> {
                     "registry.example.com/team/app:1.2.3".into(),
                     "running".into(),
                     "Up 3 hours (healthy)".into(),
+                    "0".into(),
+                    String::new(),
                     "0.0.0.0:8080->80/tcp".into(),
                     format!("proj{}", i % 20),
                     String::new(),

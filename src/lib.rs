@@ -12,4 +12,5 @@ pub mod rollout;
 pub mod ssh;
 pub mod term;
 pub mod timeline;
+pub mod triage;
 pub mod ui;

@@ -69,6 +69,17 @@ fn init_tracing(cli: &Cli) -> Option<tracing_appender::non_blocking::WorkerGuard
     Some(guard)
 }
 
+/// Every device's facts, not the first (still connecting) snapshot.
+async fn gather_devices(
+    fleets: &[fleetdeck::backend::fleet::FleetBackend],
+) -> Vec<fleetdeck::model::Resource> {
+    let mut rs = Vec::new();
+    for f in fleets {
+        rs.extend(f.gather().await);
+    }
+    rs
+}
+
 async fn run(cli: Cli) -> i32 {
     // Generated from the CLI definitions alone: no config, no sources.
     let generated = match &cli.command {
@@ -116,6 +127,7 @@ async fn run(cli: Cli) -> i32 {
     let kube_args = match &cli.command {
         Some(
             Command::Ls { kube, .. }
+            | Command::Triage { kube, .. }
             | Command::Logs { kube, .. }
             | Command::Exec { kube, .. }
             | Command::Timeline { kube, .. },
@@ -197,12 +209,7 @@ async fn run(cli: Cli) -> i32 {
             Some(k) => {
                 async {
                     let rs = if k == ResourceKind::Device && !fleets.is_empty() {
-                        // Every device's facts, not the first (still connecting) snapshot.
-                        let mut rs = Vec::new();
-                        for f in &fleets {
-                            rs.extend(f.gather().await);
-                        }
-                        rs
+                        gather_devices(&fleets).await
                     } else {
                         commands::snapshot(&backends, k).await?
                     };
@@ -255,6 +262,19 @@ async fn run(cli: Cli) -> i32 {
             )
             .await
             .map(|_| 0)
+        }
+        Some(Command::Triage {
+            output,
+            min_severity,
+            ..
+        }) => {
+            let devices = if fleets.is_empty() {
+                None
+            } else {
+                Some(gather_devices(&fleets).await)
+            };
+            let cfg = &settings.config.triage;
+            commands::triage(&backends, devices, cfg, output, min_severity).await
         }
         Some(Command::Exec {
             target, command, ..

@@ -42,6 +42,8 @@ pub struct AppState {
     /// What happened across every source (`:timeline`), bounded.
     pub timeline: crate::timeline::Timeline,
     pub quit: bool,
+    /// Open problems across sources, kept from the row stores (`:triage`, the header badge).
+    pub triage: crate::triage::Triage,
     /// Something visible changed since the last frame.
     pub dirty: bool,
 }
@@ -277,7 +279,13 @@ pub fn sort_rows(rows: &mut [Arc<Resource>], kind: ResourceKind, sort: Sort, now
             ColumnKind::Number => numeric(&a.cell(col, now)).total_cmp(&numeric(&b.cell(col, now))),
             ColumnKind::Text => natural_cmp(&a.cell(col, now), &b.cell(col, now)),
         };
+        // Triage: worst first, then newest.
+        let newest = |kind| match kind {
+            ResourceKind::Triage => b.created.cmp(&a.created),
+            _ => std::cmp::Ordering::Equal,
+        };
         let ord = ord
+            .then_with(|| newest(kind))
             .then_with(|| natural_cmp(&a.name, &b.name))
             .then_with(|| a.key.cmp(&b.key));
         if sort.descending { ord.reverse() } else { ord }
@@ -459,6 +467,7 @@ impl AppState {
             pending_refusals: Vec::new(),
             timeline: Default::default(),
             quit: false,
+            triage: Default::default(),
             dirty: true,
         }
     }
@@ -487,6 +496,9 @@ impl AppState {
                 }
             })
             .collect();
+        if kinds.contains(&ResourceKind::Triage) || self.settings.config.triage.watch_always {
+            kinds.extend_from_slice(crate::triage::KINDS);
+        }
         kinds.sort();
         kinds.dedup();
         kinds

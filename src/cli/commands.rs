@@ -22,6 +22,58 @@ fn say(line: std::fmt::Arguments) {
     let _ = out.flush();
 }
 
+/// Why one source gave no list of a kind.
+enum Miss {
+    /// The engine cannot serve this kind (a Docker engine that is not a swarm manager).
+    Unavailable(anyhow::Error),
+    Failed(anyhow::Error),
+}
+
+impl From<Miss> for anyhow::Error {
+    fn from(m: Miss) -> Self {
+        match m {
+            Miss::Unavailable(e) | Miss::Failed(e) => e,
+        }
+    }
+}
+
+/// The first complete list of `kind` from one source.
+async fn first_snapshot(b: &Arc<dyn Backend>, kind: ResourceKind) -> Result<Vec<Resource>, Miss> {
+    let (tx, mut rx) = mpsc::channel(64);
+    let _watch = b.watch(kind, tx);
+    let failed = |e: String| Err(Miss::Failed(anyhow!(e)));
+    tokio::time::timeout(SNAPSHOT_TIMEOUT, async {
+        while let Some(ev) = rx.recv().await {
+            match ev {
+                BackendEvent::Snapshot { resources, .. } => return Ok(resources),
+                BackendEvent::Status(id, SourceStatus::Reconnecting { error, .. }) => {
+                    return failed(format!("{id}: {error}"));
+                }
+                BackendEvent::Unavailable { source, reason, .. } => {
+                    return Err(Miss::Unavailable(anyhow!("{source}: {reason}")));
+                }
+                // A script must never get a cut list as if it were the whole one.
+                BackendEvent::Incomplete {
+                    source,
+                    note,
+                    loading: false,
+                    ..
+                } => return failed(format!("{source}: {note}")),
+                _ => {}
+            }
+        }
+        failed(format!("{}: watch ended", b.id()))
+    })
+    .await
+    .unwrap_or_else(|_| {
+        failed(format!(
+            "{}: no answer within {}s",
+            b.id(),
+            SNAPSHOT_TIMEOUT.as_secs()
+        ))
+    })
+}
+
 /// The current set of `kind` from every source that has it. An unreachable source is an error.
 pub async fn snapshot(
     backends: &[Arc<dyn Backend>],
@@ -31,42 +83,92 @@ pub async fn snapshot(
     let mut any = false;
     for b in backends.iter().filter(|b| b.kinds().contains(&kind)) {
         any = true;
-        let (tx, mut rx) = mpsc::channel(64);
-        let _watch = b.watch(kind, tx);
-        let first = tokio::time::timeout(SNAPSHOT_TIMEOUT, async {
-            while let Some(ev) = rx.recv().await {
-                match ev {
-                    BackendEvent::Snapshot { resources, .. } => return Ok(resources),
-                    BackendEvent::Status(id, SourceStatus::Reconnecting { error, .. }) => {
-                        bail!("{id}: {error}")
-                    }
-                    BackendEvent::Unavailable { source, reason, .. } => bail!("{source}: {reason}"),
-                    // A script must never get a cut list as if it were the whole one.
-                    BackendEvent::Incomplete {
-                        source,
-                        note,
-                        loading: false,
-                        ..
-                    } => bail!("{source}: {note}"),
-                    _ => {}
-                }
-            }
-            bail!("{}: watch ended", b.id())
-        })
-        .await
-        .map_err(|_| {
-            anyhow!(
-                "{}: no answer within {}s",
-                b.id(),
-                SNAPSHOT_TIMEOUT.as_secs()
-            )
-        })??;
-        out.extend(first);
+        out.extend(first_snapshot(b, kind).await?);
     }
     if !any {
         bail!("no configured source lists {}", kind.name());
     }
     Ok(out)
+}
+
+/// `fleetdeck triage`: one snapshot of every kind problems come from, from every source (the
+/// fleets' devices gathered by the caller), through the console's rules. A source that cannot
+/// be read is a critical problem of its own; a kind it cannot serve is not. Exits 1 when a
+/// problem at or above `min` exists.
+pub async fn triage(
+    backends: &[Arc<dyn Backend>],
+    devices: Option<Vec<Resource>>,
+    cfg: &crate::triage::TriageConfig,
+    output: Output,
+    min: crate::triage::Severity,
+) -> anyhow::Result<i32> {
+    use crate::triage::{KINDS, Problem, Severity, Triage};
+    use std::collections::BTreeMap;
+    let mut reads = Vec::new();
+    for &kind in KINDS {
+        if kind == ResourceKind::Device && devices.is_some() {
+            continue;
+        }
+        for b in backends.iter().filter(|b| b.kinds().contains(&kind)) {
+            reads.push(async move { (b.id().clone(), kind, first_snapshot(b, kind).await) });
+        }
+    }
+    let mut data: BTreeMap<ResourceKind, BTreeMap<_, Vec<Arc<Resource>>>> = BTreeMap::new();
+    let mut unread: Vec<Problem> = Vec::new();
+    for (source, kind, read) in futures::future::join_all(reads).await {
+        match read {
+            Ok(rows) => {
+                data.entry(kind)
+                    .or_default()
+                    .insert(source, rows.into_iter().map(Arc::new).collect());
+            }
+            Err(Miss::Unavailable(_)) => {}
+            Err(Miss::Failed(e)) => unread.push(Problem {
+                severity: Severity::Critical,
+                key: crate::model::ResourceKey {
+                    source: source.clone(),
+                    kind,
+                    id: String::new(),
+                },
+                name: source.to_string(),
+                problem: format!("cannot list {}: {e:#}", kind.name()),
+                since: None,
+            }),
+        }
+    }
+    for r in devices.into_iter().flatten() {
+        let by_source = data.entry(ResourceKind::Device).or_default();
+        by_source
+            .entry(r.key.source.clone())
+            .or_default()
+            .push(Arc::new(r));
+    }
+    let now = jiff::Timestamp::now();
+    let mut triage = Triage::default();
+    for (kind, by_source) in &data {
+        triage.kind_changed(*kind, Some(by_source), cfg, now);
+    }
+    // One unreadable source says so once, not once per kind.
+    unread.dedup_by(|a, b| a.key.source == b.key.source);
+    let mut problems: Vec<&Problem> = unread.iter().collect();
+    problems.extend(triage.problems());
+    let text = match output {
+        Output::Json | Output::Yaml => {
+            let v: Vec<serde_json::Value> = problems.iter().map(|p| p.to_json()).collect();
+            if output == Output::Json {
+                crate::term::json::to_string_pretty(&v)? + "\n"
+            } else {
+                crate::term::yaml::to_string(&serde_json::Value::Array(v))?
+            }
+        }
+        Output::Table => {
+            let rows: Vec<Resource> = problems.iter().map(|p| p.to_row()).collect();
+            let rows: Vec<&Resource> = rows.iter().collect();
+            table(&rows, ResourceKind::Triage)
+        }
+    };
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(i32::from(problems.iter().any(|p| p.severity <= min)))
 }
 
 pub fn format(
@@ -134,7 +236,8 @@ fn table(sorted: &[&Resource], kind: ResourceKind) -> String {
     s += &line(
         cols.iter()
             .map(|c| {
-                if c.kind == ColumnKind::Age {
+                // SINCE in triage says how long a problem lasts, not an age.
+                if c.kind == ColumnKind::Age && kind != ResourceKind::Triage {
                     "AGE"
                 } else {
                     c.name

@@ -107,6 +107,16 @@ pub enum Command {
         #[command(flatten)]
         kube: KubeArgs,
     },
+    /// Print what is wrong now across every source (the console's `:triage`), worst first;
+    /// exits 1 when a problem at or above --min-severity exists.
+    Triage {
+        #[arg(short, long, value_enum, default_value_t = Output::Table)]
+        output: Output,
+        #[arg(long, value_enum, default_value_t = crate::triage::Severity::Warning)]
+        min_severity: crate::triage::Severity,
+        #[command(flatten)]
+        kube: KubeArgs,
+    },
     /// Print the logs of a container (NAME, ID prefix), a compose project (project/NAME), a pod
     /// (pod/NAME) or a deployment (deploy/NAME).
     Logs {

@@ -112,6 +112,8 @@ pub struct Config {
     pub fleet: Vec<PathBuf>,
     /// Mender servers (management API).
     pub mender: Vec<MenderSource>,
+    /// What `:triage` and `fleetdeck triage` count as a problem.
+    pub triage: crate::triage::TriageConfig,
     /// The view the console opens on, by kind name or alias (`devices`, `pods`, ...); default:
     /// containers, or devices when `docker: false`. `--view` overrides it.
     pub start_view: Option<String>,
@@ -181,6 +183,7 @@ impl Default for Config {
             mender: Vec::new(),
             start_view: None,
             ascii: None,
+            triage: Default::default(),
         }
     }
 }

@@ -50,6 +50,8 @@ pub enum ResourceKind {
     DeviceUpdate,
     /// What happened across every source, newest first (`:timeline`; src/timeline).
     Timeline,
+    /// What is wrong now, across sources (src/triage): rows made by the console, not a backend.
+    Triage,
 }
 
 /// How a column's cells are rendered and sorted.
@@ -139,6 +141,8 @@ static SPECS: &[KindSpec] = &[
             text("IMAGE", 12),
             text("STATE", 7),
             text("STATUS", 10),
+            number("RESTARTS", 8),
+            number("EXIT", 4),
             text("PORTS", 8),
             text("PROJECT", 8),
             AGE,
@@ -726,6 +730,26 @@ static SPECS: &[KindSpec] = &[
             text("WHAT", 12),
             text("DETAIL", 24),
         ],
+        drill: None,
+        actions: &[],
+        has_logs: false,
+        has_shell: false,
+        has_stats: false,
+        has_sandboxes: false,
+    },
+    KindSpec {
+        kind: ResourceKind::Triage,
+        title: "Triage",
+        aliases: &["triage", "incidents", "!"],
+        columns: &[
+            text("SEVERITY", 9),
+            text("SOURCE", 10),
+            text("KIND", 8),
+            text("NAME", 14),
+            text("PROBLEM", 30),
+            SINCE,
+        ],
+        // Enter opens the resource in its own view (`RowFacts::opens`).
         drill: None,
         actions: &[],
         has_logs: false,

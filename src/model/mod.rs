@@ -10,9 +10,9 @@ mod timeline;
 pub use kind::{Capability, Column, ColumnKind, KindSpec, ResourceKind};
 pub use log::{LogLine, LogOpts, StyleRun, StyledText};
 pub use resource::{
-    ActionOutcome, Confirmation, Health, HostKeyProblem, HostKeyState, PassphraseNeeded, Replicas,
-    Resource, ResourceAction, ResourceKey, RowFacts, SourceId, SourceStatus, StatsSample, Work,
-    age,
+    ActionOutcome, CheckStatus, Confirmation, ContainerFacts, Health, HostKeyProblem, HostKeyState,
+    PassphraseNeeded, Replicas, Resource, ResourceAction, ResourceKey, RowFacts, SourceId,
+    SourceStatus, StatsSample, Work, age,
 };
 pub use rollout::{FailureLimit, UpdateRequest};
 pub use timeline::{Severity, TimelineEntry};

@@ -85,6 +85,37 @@ pub struct RowFacts {
     pub passphrase: Option<PassphraseNeeded>,
     /// The sandboxes (a device's containers, from the fleet file) a shell can open into.
     pub sandboxes: Vec<String>,
+    /// A container's restarts, last exit and health check (Docker inspect).
+    pub container: Option<ContainerFacts>,
+    /// A triage row: the resource Enter opens in its own view.
+    pub opens: Option<ResourceKey>,
+}
+
+/// A container's life as `docker inspect` reports it: what its colour and triage need.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ContainerFacts {
+    /// Restarts since it was created (or since the engine started).
+    pub restarts: u64,
+    pub running: bool,
+    /// Between a crash and the restart policy's next start.
+    pub restarting: bool,
+    /// The last exit code; None while it never exited.
+    pub exit_code: Option<i64>,
+    /// The kernel's OOM killer ended the last run.
+    pub oom_killed: bool,
+    pub health: Option<CheckStatus>,
+    /// The last health check's output, one sanitised line.
+    pub health_output: String,
+    pub started_at: Option<jiff::Timestamp>,
+    pub finished_at: Option<jiff::Timestamp>,
+}
+
+/// A container's health check state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckStatus {
+    Starting,
+    Healthy,
+    Unhealthy,
 }
 
 /// Replicas that run (ready, on Kubernetes) and that are wanted.

@@ -12,11 +12,27 @@ use crate::app::state::{AppState, Mode, StatsView, View};
 use crate::app::update::completions;
 use crate::config::{KeyContext, Role, Theme};
 use crate::model::SourceStatus;
+use crate::triage::Severity;
 
 pub fn header(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     let mut spans = vec![Span::styled(" fleetdeck ", theme.style(Role::Header))];
     if state.read_only {
         spans.push(Span::styled(" READ-ONLY ", theme.style(Role::DialogDanger)));
+    }
+    // Open problems (`:triage`), so a new one is noticed from any view.
+    let problems = state.triage.count(Severity::Warning);
+    if problems > 0 {
+        let role = if state.triage.count(Severity::Critical) > 0 {
+            Role::DialogDanger
+        } else {
+            Role::StatusPending
+        };
+        let s = if problems == 1 { "" } else { "s" };
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(
+            format!(" ! {problems} problem{s} "),
+            theme.style(role),
+        ));
     }
     for (id, status) in &state.sources {
         spans.push(Span::raw(" "));

@@ -14,6 +14,7 @@ mod app_fleet;
 mod app_mender;
 mod app_rollout;
 mod app_timeline;
+mod app_triage;
 mod app_update;
 mod config_files;
 mod ui_fleet;

@@ -40,6 +40,12 @@ fn container(
             image.into(),
             state.into(),
             status.into(),
+            "0".into(),
+            status
+                .strip_prefix("Exited (")
+                .and_then(|r| r.split(')').next())
+                .unwrap_or_default()
+                .into(),
             if state == "running" {
                 "0.0.0.0:8080->80/tcp".into()
             } else {

@@ -3,6 +3,7 @@
 use crate::support;
 
 use std::process::Command;
+use std::time::Duration;
 
 use support::tmux::fleetdeck_bin;
 use support::{TestContainer, docker_available, require};
@@ -246,4 +247,107 @@ fn timeline_prints_engine_events_and_audited_actions_newest_first() {
     let (code, _, err) = run(&["timeline", "--since", "soon"]);
     assert_eq!(code, 2);
     assert!(err.contains("bad --since"), "{err}");
+}
+
+/// `fleetdeck triage` on the real engine: a restart loop (restart policy), a container that
+/// exited 1 and one failing its health check are each one problem in the engine's words, and
+/// the exit code says problems exist.
+#[test]
+fn triage_lists_a_restart_loop_an_exit_and_a_failing_health_check() {
+    if !require("docker", docker_available()) {
+        return;
+    }
+    let looping = TestContainer::spec("tri-loop")
+        .arg("--restart=always")
+        .cmd(&["sh", "-c", "sleep 0.2; exit 3"])
+        .run();
+    let exited = TestContainer::spec("tri-exit")
+        .cmd(&["sh", "-c", "exit 1"])
+        .run();
+    let sick = TestContainer::spec("tri-sick")
+        .arg("--health-cmd=echo db unreachable; exit 1")
+        .arg("--health-interval=1s")
+        .arg("--health-retries=1")
+        .run();
+    let ready = support::wait_until(Duration::from_secs(30), || {
+        looping
+            .inspect("{{.RestartCount}}")
+            .and_then(|n| n.parse::<u32>().ok())
+            .is_some_and(|n| n >= 1)
+            && exited.inspect("{{.State.Status}}").as_deref() == Some("exited")
+            && sick.inspect("{{.State.Health.Status}}").as_deref() == Some("unhealthy")
+    });
+    assert!(ready, "the three containers reached their states");
+
+    let (code, out, err) = fleetdeck(&["triage", "-o", "json"]);
+    assert_eq!(code, 1, "problems exist: {err}");
+    let v: Vec<serde_json::Value> = serde_json::from_str(&out).expect("JSON array");
+    let of = |name: &str| {
+        v.iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {out}"))
+    };
+    let p = of(&looping.name);
+    assert_eq!(p["severity"], "critical", "{p}");
+    assert_eq!(p["kind"], "containers");
+    assert_eq!(p["source"], "docker:local");
+    assert_eq!(p["id"], looping.id.as_str());
+    let text = p["problem"].as_str().unwrap();
+    assert!(text.starts_with("restart"), "{text}");
+    assert!(text.contains("restart"), "{text}");
+    let p = of(&exited.name);
+    assert_eq!(p["severity"], "warning");
+    assert_eq!(p["problem"], "exited with code 1");
+    assert!(p["since"].is_string(), "{p}");
+    let p = of(&sick.name);
+    assert_eq!(p["severity"], "critical");
+    assert_eq!(p["problem"], "unhealthy: db unreachable");
+
+    let (code, out, _) = fleetdeck(&["triage", "--min-severity", "critical"]);
+    assert_eq!(code, 1);
+    assert!(out.starts_with("SEVERITY"), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("warning") && l.contains(&exited.name)),
+        "{out}"
+    );
+}
+
+/// `fleetdeck triage --fleet FILE` on simulated devices (real sshd each): one whose sshd is
+/// gone is unreachable, one with the appliance's failed flag is failed, the healthy one is not
+/// listed.
+#[test]
+fn triage_lists_an_unreachable_device_and_a_failed_one() {
+    if !support::device::available() {
+        return;
+    }
+    let mut f = support::device::SimFleet::start(3, "mender", "release-1");
+    std::fs::write(f.device("dev-1").failed_flag(), "verification failed\n").expect("flag");
+    drop(f.devices.remove(2)); // dev-2's sshd stops: the device is unreachable.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(fleetdeck_bin())
+        .args(["--fleet", &f.fleet_file.display().to_string()])
+        .args(["triage", "-o", "json"])
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .env("KUBECONFIG", dir.path().join("none"))
+        .output()
+        .expect("run fleetdeck");
+    assert_eq!(out.status.code(), Some(1));
+    let v: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("JSON");
+    let device = |name: &str| {
+        v.iter()
+            .find(|p| p["kind"] == "devices" && p["name"] == name)
+            .cloned()
+    };
+    let failed = device("dev-1").unwrap_or_else(|| panic!("dev-1 in {v:?}"));
+    assert_eq!(failed["severity"], "critical");
+    assert!(
+        failed["problem"].as_str().unwrap().contains("FAILED"),
+        "{failed}"
+    );
+    let gone = device("dev-2").unwrap_or_else(|| panic!("dev-2 in {v:?}"));
+    assert_eq!(gone["severity"], "critical");
+    assert!(device("dev-0").is_none(), "{v:?}");
 }

@@ -485,3 +485,46 @@ fn timeline_shows_a_kill_live_and_enter_opens_the_container() {
     t.wait_for("Exited (137)", T);
     t.keys(&["q"]);
 }
+
+/// `:triage` in the real console: the badge counts problems on the containers view, the
+/// triage table shows an unhealthy and an exited container in the engine's words, Enter lands
+/// on the container's own view, and a removed container leaves the table.
+#[test]
+fn triage_shows_problems_opens_them_and_forgets_fixed_ones() {
+    if !ready() {
+        return;
+    }
+    let sick = TestContainer::spec("tri-ui-sick")
+        .arg("--health-cmd=echo no answer on 8080; exit 1")
+        .arg("--health-interval=1s")
+        .arg("--health-retries=1")
+        .run();
+    let exited = TestContainer::spec("tri-ui-exit")
+        .cmd(&["sh", "-c", "exit 1"])
+        .run();
+    assert!(exited.wait_state("exited", T));
+    // Wide enough for the test containers' full names.
+    let t = Tmux::start(&shell_quote(fleetdeck_bin()), 200, 35, &[]);
+    t.wait_for(&exited.name, T);
+    t.wait_for("problem", T);
+    t.keys(&[":"]);
+    t.type_text("triage");
+    t.keys(&["Enter"]);
+    t.wait_for("unhealthy: no answer on 8080", T);
+    t.wait_for("exited with code 1", T);
+    t.keys(&["/"]);
+    t.type_text(&sick.name);
+    t.keys(&["Enter"]);
+    t.wait_for(&format!("/{}", sick.name), T);
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("Triage › Containers", T);
+    assert!(screen.contains(&sick.name), "{screen}");
+    t.keys(&["Escape", "Escape"]);
+    t.wait_for(&exited.name, T);
+    drop(sick);
+    let screen = t.wait_gone("no answer on 8080", T);
+    assert!(screen.contains("exited with code 1"), "{screen}");
+    t.keys(&[":"]);
+    t.type_text("q!");
+    t.keys(&["Enter"]);
+}

@@ -72,3 +72,48 @@ fn stacks_drill_down_to_tasks_and_service_logs() {
     t.keys(&["q"]);
     t.wait_for("EXITED:0", T);
 }
+
+/// `fleetdeck triage` on a real swarm: a service whose tasks keep failing is a critical
+/// problem that says how many replicas run.
+#[test]
+fn triage_lists_a_service_whose_tasks_keep_failing() {
+    let Some(_swarm) = Swarm::shared() else {
+        return;
+    };
+    let svc = support::swarm::TestService::create(
+        "tri-fail",
+        &["--restart-delay", "1s"],
+        &["sh", "-c", "exit 1"],
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let triage = || {
+        let out = std::process::Command::new(fleetdeck_bin())
+            .args(["triage", "-o", "json", "--min-severity", "critical"])
+            .env("XDG_CONFIG_HOME", dir.path().join("config"))
+            .env("XDG_STATE_HOME", dir.path().join("state"))
+            .output()
+            .expect("run fleetdeck");
+        let v: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        (out.status.code(), v)
+    };
+    let mut last = (None, Vec::new());
+    let found = support::wait_until(T, || {
+        last = triage();
+        last.1
+            .iter()
+            .any(|p| p["kind"] == "services" && p["name"] == svc.name.as_str())
+    });
+    assert!(found, "the failing service in {:?}", last.1);
+    let p = last
+        .1
+        .iter()
+        .find(|p| p["name"] == svc.name.as_str())
+        .unwrap();
+    assert_eq!(p["severity"], "critical", "{p}");
+    assert_eq!(p["source"], "docker:local");
+    assert!(
+        p["problem"].as_str().unwrap().starts_with("0/1 running"),
+        "{p}"
+    );
+    assert_eq!(last.0, Some(1));
+}

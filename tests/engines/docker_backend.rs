@@ -382,7 +382,7 @@ fn map_containers_from_fixture() {
             "{}",
             r.name
         );
-        assert_eq!(r.cells[6], "", "Age cells stay empty");
+        assert_eq!(r.cells[8], "", "Age cells stay empty");
         assert!(r.created.is_some(), "{} has a creation time", r.name);
         assert!(!r.name.starts_with('/'));
     }
@@ -396,10 +396,10 @@ fn map_containers_from_fixture() {
         web.cells[3]
     );
     assert_eq!(
-        web.cells[4],
+        web.cells[6],
         "9000-9001->9000-9001/tcp, 127.0.0.1:8080->80/tcp"
     );
-    assert_eq!(web.cells[5], "shop");
+    assert_eq!(web.cells[7], "shop");
     assert_eq!(web.parent.as_deref(), Some("shop"));
     assert_eq!(web.health, Health::Ok);
     assert_eq!(

@@ -1138,3 +1138,64 @@ fn kubeconfig_files_merge_like_kubectl() {
     let list = kube_sources(&Config::default(), &KubeArgs::default(), Err(err));
     assert_eq!(list.len(), 1);
 }
+
+/// `fleetdeck triage` through the binary against the test API server: the CrashLoopBackOff pod
+/// is critical in the kubelet's words, the deployment below desired a warning, and an
+/// unreachable Docker source is a problem of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_triage_lists_crashlooping_pods_and_short_deployments() {
+    let server = KubeServer::start().await;
+    seed(&server);
+    let (dir, path) = write_kubeconfig(&kubeconfig_yaml(&[("test", &server.url(), "shop")]));
+    let home = dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_fleetdeck"))
+            .args(["triage", "-o", "json", "--context", "test", "-n", "shop"])
+            .env("KUBECONFIG", &path)
+            .env("HOME", &home)
+            .env("XDG_CONFIG_HOME", home.join("cfg"))
+            .env("XDG_STATE_HOME", home.join("state"))
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+            .output()
+            .expect("run fleetdeck")
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1), "problems exist");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let problems = v.as_array().unwrap();
+    let pod = problems
+        .iter()
+        .find(|p| p["kind"] == "pods" && p["problem"] == "CrashLoopBackOff")
+        .unwrap_or_else(|| panic!("a CrashLoopBackOff pod in {v:#}"));
+    assert_eq!(pod["severity"], "critical");
+    assert_eq!(pod["source"], "kube:test");
+    let deploy = problems
+        .iter()
+        .find(|p| p["kind"] == "deployments")
+        .unwrap_or_else(|| panic!("the short deployment in {v:#}"));
+    assert_eq!(deploy["severity"], "warning");
+    assert!(
+        deploy["problem"]
+            .as_str()
+            .unwrap()
+            .starts_with("2/3 running"),
+        "{deploy}"
+    );
+    let docker = problems
+        .iter()
+        .find(|p| p["source"] == "docker:local")
+        .unwrap_or_else(|| panic!("the unreachable docker source in {v:#}"));
+    assert_eq!(docker["severity"], "critical");
+    assert!(
+        docker["problem"]
+            .as_str()
+            .unwrap()
+            .starts_with("cannot list"),
+        "{docker}"
+    );
+    // Critical problems come first.
+    let first_warning = problems.iter().position(|p| p["severity"] == "warning");
+    let last_critical = problems.iter().rposition(|p| p["severity"] == "critical");
+    assert!(last_critical < first_warning, "{v:#}");
+}

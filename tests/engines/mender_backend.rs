@@ -1196,3 +1196,34 @@ async fn the_probe_reports_the_server_in_the_header() {
         other => panic!("{other:?}"),
     }
 }
+
+/// `fleetdeck triage` against the Mender double: the finished deployment with a failed device
+/// is a critical problem in the server's words; the one without failures is not listed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn triage_lists_a_deployment_with_failures() {
+    let s = MenderServer::with_fixtures(TOKEN).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &s);
+    let home = dir.path();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_fleetdeck"))
+        .args(["--config", config.to_str().unwrap(), "triage", "-o", "json"])
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .env_remove("KUBECONFIG")
+        .env("FLEETDECK_TEST_MENDER_TOKEN", TOKEN)
+        .output()
+        .await
+        .expect("run fleetdeck");
+    assert_eq!(out.status.code(), Some(1));
+    let v: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("JSON array");
+    let deployments: Vec<&serde_json::Value> =
+        v.iter().filter(|p| p["kind"] == "mdeployments").collect();
+    assert_eq!(deployments.len(), 1, "{v:?}");
+    let d = deployments[0];
+    assert_eq!(d["id"], DEP1);
+    assert_eq!(d["source"], "mender:test");
+    assert_eq!(d["severity"], "critical");
+    assert_eq!(d["problem"], "finished, 1 device(s) failed");
+}

@@ -14,6 +14,9 @@ pub(super) fn forget_source(state: &mut AppState, source: &crate::model::SourceI
     state.incomplete.retain(|(s, _), _| s != source);
     state.awaiting.retain(|(s, _), _| s != source);
     let now = jiff::Timestamp::now();
+    for &kind in crate::triage::KINDS {
+        refresh_triage(state, kind, now);
+    }
     for v in state.stack.iter_mut() {
         if let View::Table(t) = v {
             t.refresh(state.data.get(&t.kind), now);
@@ -22,9 +25,10 @@ pub(super) fn forget_source(state: &mut AppState, source: &crate::model::SourceI
     state.dirty = true;
 }
 
-/// Re-filter every open table of `kind` after its data changed.
+/// Re-filter every open table of `kind` after its data changed, and its problems.
 pub(super) fn refresh_tables(state: &mut AppState, kind: ResourceKind) {
     let now = jiff::Timestamp::now();
+    refresh_triage(state, kind, now);
     let data = state.data.get(&kind);
     for v in state.stack.iter_mut() {
         if let View::Table(t) = v
@@ -125,4 +129,30 @@ pub(super) fn open_timeline_entry(state: &mut AppState, row_id: &str) {
     }
     state.stack.push(View::Table(view));
     state.dirty = true;
+}
+
+/// Recompute `kind`'s problems (only that row store) and, when they changed, the triage rows.
+fn refresh_triage(state: &mut AppState, kind: ResourceKind, now: jiff::Timestamp) {
+    let cfg = &state.settings.config.triage;
+    if !state
+        .triage
+        .kind_changed(kind, state.data.get(&kind), cfg, now)
+    {
+        return;
+    }
+    let mut rows: std::collections::BTreeMap<_, Vec<_>> = Default::default();
+    for p in state.triage.problems() {
+        rows.entry(crate::model::SourceId::new("triage"))
+            .or_default()
+            .push(std::sync::Arc::new(p.to_row()));
+    }
+    state.data.insert(ResourceKind::Triage, rows);
+    let data = state.data.get(&ResourceKind::Triage);
+    for v in state.stack.iter_mut() {
+        if let View::Table(t) = v
+            && t.kind == ResourceKind::Triage
+        {
+            t.refresh(data, now);
+        }
+    }
 }

@@ -56,7 +56,23 @@ pub(super) fn move_selection(t: &mut TableView, action: Action, page: usize) -> 
     true
 }
 
+/// A triage row stands for the resource it names: that resource's current row.
+fn opened_row(state: &AppState) -> Option<std::sync::Arc<crate::model::Resource>> {
+    let View::Table(t) = state.top() else {
+        return None;
+    };
+    let target = t.selected_row()?.facts.opens.as_ref()?;
+    state
+        .data
+        .get(&target.kind)?
+        .get(&target.source)?
+        .iter()
+        .find(|r| &r.key == target)
+        .cloned()
+}
+
 pub(super) fn on_table_action(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
+    let opened = opened_row(state);
     let View::Table(t) = state.top_mut() else {
         return;
     };
@@ -101,6 +117,12 @@ pub(super) fn on_table_action(state: &mut AppState, action: Action, fx: &mut Vec
             let Some(row) = selected else { return };
             if kind == crate::model::ResourceKind::Timeline {
                 open_timeline_entry(state, &row.key.id);
+            } else if let Some(target) = &row.facts.opens {
+                // A triage row: the resource in its own view, selected there.
+                let mut view = TableView::new(target.kind, None);
+                view.selected_key = Some(target.clone());
+                view.refresh(state.data.get(&target.kind), jiff::Timestamp::now());
+                state.stack.push(View::Table(view));
             } else if let Some(child) = spec.drill {
                 let mut view = TableView::new(child, Some(row.name.clone()));
                 view.refresh(state.data.get(&child), jiff::Timestamp::now());
@@ -125,7 +147,7 @@ pub(super) fn on_table_action(state: &mut AppState, action: Action, fx: &mut Vec
             }
         }
         Action::Describe => {
-            if let Some(row) = selected {
+            if let Some(row) = opened.or(selected) {
                 open_describe(state, &row, fx);
             }
         }
@@ -135,10 +157,21 @@ pub(super) fn on_table_action(state: &mut AppState, action: Action, fx: &mut Vec
             let Some(unit) = actions::unit(action) else {
                 return;
             };
-            let Some(row) = selected else { return };
-            let on = actions::Selection::of(t, row);
+            // From triage, every action of the resource's kind works on the resource.
+            let Some(row) = opened.or(selected) else {
+                return;
+            };
+            let kind = row.key.kind;
+            let on = match t.kind {
+                // The triage table's rows are not the resource's kind: no group of them.
+                crate::model::ResourceKind::Triage => actions::Selection {
+                    row,
+                    filtered: None,
+                },
+                _ => actions::Selection::of(t, row),
+            };
             if !kind.has(&unit.needs()) {
-                state.toast(unit.unavailable(spec), true);
+                state.toast(unit.unavailable(kind.spec()), true);
                 return;
             }
             unit.start(state, &on, fx);

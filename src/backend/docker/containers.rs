@@ -218,6 +218,12 @@ pub fn container_resource(source: &SourceId, c: &ContainerSummary) -> Option<Res
         image_text(c),
         state_text(c).to_owned(),
         sanitize_plain(c.status.as_deref().unwrap_or_default()),
+        // RESTARTS and EXIT come from inspect (`inspect::FactCache::fill`); until then the
+        // status text's exit code.
+        String::new(),
+        exit_code_from_status(c.status.as_deref().unwrap_or_default())
+            .map(|c| c.to_string())
+            .unwrap_or_default(),
         format_ports(c.ports.as_deref().unwrap_or_default()),
         project.clone().unwrap_or_default(),
         String::new(),

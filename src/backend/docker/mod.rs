@@ -15,6 +15,7 @@ pub mod containers;
 pub mod error;
 pub mod exec;
 pub mod images;
+pub mod inspect;
 pub mod list;
 pub mod logs;
 pub mod networks;

@@ -14,6 +14,7 @@ use tokio::time::{Instant, sleep_until};
 use super::Inner;
 use super::connect::Connection;
 use super::error::{human_error, is_transport_error};
+use super::inspect::FactCache;
 use super::list::list;
 use crate::backend::EventTx;
 use crate::backend::report::{Gone, Reporter};
@@ -178,7 +179,11 @@ async fn session(
     let now = jiff::Timestamp::now();
     let since = format!("{}.{:09}", now.as_second(), now.subsec_nanosecond().max(0));
 
-    let rows = list(docker, &inner.id, kind).await.map_err(fail)?;
+    let mut facts = FactCache::default();
+    let mut rows = list(docker, &inner.id, kind).await.map_err(fail)?;
+    if kind == ResourceKind::Container {
+        facts.fill(docker, &mut rows).await;
+    }
     let converging = is_converging(kind, &rows);
     report.snapshot(kind, rows).await?;
 
@@ -209,12 +214,16 @@ async fn session(
             ev = events.next() => match ev {
                 Some(Ok(ev)) if is_relevant(kind, &ev) => {
                     tracing::trace!(?kind, action = ?ev.action, "docker event");
+                    facts.invalidate(actor_id(&ev));
                     // Debounce: swallow whatever else arrives in the next few ms.
                     let until = Instant::now() + DEBOUNCE;
                     loop {
                         tokio::select! {
                             more = events.next() => match more {
-                                Some(Ok(_)) => continue,
+                                Some(Ok(ev)) => {
+                                    facts.invalidate(actor_id(&ev));
+                                    continue;
+                                }
                                 Some(Err(e)) => return Err(lost(e)),
                                 None => return Err(closed()),
                             },
@@ -226,11 +235,22 @@ async fn session(
                 Some(Err(e)) => return Err(lost(e)),
                 None => return Err(closed()),
             },
-            _ = resync => {}
+            _ = resync => facts.invalidate_troubled(),
         }
-        let rows = list(docker, &inner.id, kind).await.map_err(fail)?;
+        let mut rows = list(docker, &inner.id, kind).await.map_err(fail)?;
+        if kind == ResourceKind::Container {
+            facts.fill(docker, &mut rows).await;
+        }
         next_resync = resync_every(is_converging(kind, &rows)).map(|d| Instant::now() + d);
         report.snapshot(kind, rows).await?;
+    }
+}
+
+/// The container an event is about (health checks, restarts and exits change its facts).
+fn actor_id(ev: &EventMessage) -> Option<&str> {
+    match ev.typ {
+        Some(EventMessageTypeEnum::CONTAINER) => ev.actor.as_ref()?.id.as_deref(),
+        _ => None,
     }
 }
 
