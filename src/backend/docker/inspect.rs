@@ -19,6 +19,9 @@ use crate::term::sanitize::sanitize_short;
 const CONCURRENT: usize = 8;
 /// A running container that restarted within this is not green: it may be crash-looping.
 pub const RECENT_RESTART: jiff::SignedDuration = jiff::SignedDuration::from_secs(600);
+/// More containers than this to inspect: their rows are shown first (marked loading), so a
+/// large engine's first list is not held back by the inspects.
+pub const SHOW_FIRST: usize = 20;
 /// The health check output kept on a row (the check's last line).
 const OUTPUT_MAX: usize = 200;
 
@@ -41,6 +44,15 @@ impl FactCache {
     pub fn invalidate_troubled(&mut self) {
         let now = jiff::Timestamp::now();
         self.facts.retain(|_, f| !is_troubled(f, now));
+    }
+
+    /// How many of `rows` have no facts yet (each costs one inspect).
+    pub fn unknown(&self, rows: &[Resource]) -> usize {
+        rows.iter()
+            .filter(|r| {
+                r.key.kind == ResourceKind::Container && !self.facts.contains_key(&r.key.id)
+            })
+            .count()
     }
 
     /// Give every container row its facts (inspecting those not known yet), colour and

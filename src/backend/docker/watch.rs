@@ -182,7 +182,7 @@ async fn session(
     let mut facts = FactCache::default();
     let mut rows = list(docker, &inner.id, kind).await.map_err(fail)?;
     if kind == ResourceKind::Container {
-        facts.fill(docker, &mut rows).await;
+        fill_facts(&mut facts, docker, &mut rows, report).await?;
     }
     let converging = is_converging(kind, &rows);
     report.snapshot(kind, rows).await?;
@@ -239,11 +239,29 @@ async fn session(
         }
         let mut rows = list(docker, &inner.id, kind).await.map_err(fail)?;
         if kind == ResourceKind::Container {
-            facts.fill(docker, &mut rows).await;
+            fill_facts(&mut facts, docker, &mut rows, report).await?;
         }
         next_resync = resync_every(is_converging(kind, &rows)).map(|d| Instant::now() + d);
         report.snapshot(kind, rows).await?;
     }
+}
+
+/// Inspect what `rows` need; when that is many containers, show the rows first (as loading:
+/// a script waits for the complete snapshot that follows).
+async fn fill_facts(
+    facts: &mut FactCache,
+    docker: &bollard::Docker,
+    rows: &mut [crate::model::Resource],
+    report: &Reporter,
+) -> Result<(), Gone> {
+    let unknown = facts.unknown(rows);
+    if unknown > super::inspect::SHOW_FIRST {
+        let note = format!("reading restarts and exit codes of {unknown} containers…");
+        let ev = report.incomplete_event(ResourceKind::Container, Some(rows.to_vec()), note, true);
+        report.send(ev).await?;
+    }
+    facts.fill(docker, rows).await;
+    Ok(())
 }
 
 /// The container an event is about (health checks, restarts and exits change its facts).
