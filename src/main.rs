@@ -88,7 +88,7 @@ async fn run(cli: Cli) -> i32 {
         }
         Some(Command::Man) => Some(fleetdeck::cli::man_page(&mut std::io::stdout())),
         Some(Command::Schema { kind }) => {
-            let text = fleetdeck::config::schema::generate(kind.name()).unwrap_or_default();
+            let text = fleetdeck::config::schema::generate(&kind.name()).unwrap_or_default();
             Some(std::io::Write::write_all(
                 &mut std::io::stdout(),
                 text.as_bytes(),
@@ -179,10 +179,8 @@ async fn run(cli: Cli) -> i32 {
                 settings.config.ascii = Some(true);
             }
             if let Some(view) = &cli.view {
-                if ResourceKind::from_alias(view).is_none() {
-                    say!(
-                        "fleetdeck: --view: no view named `{view}` (e.g. containers, devices, pods)"
-                    );
+                if let Err(e) = fleetdeck::config::view_kind(view) {
+                    say!("fleetdeck: --view: {e}");
                     return 2;
                 }
                 settings.config.start_view = Some(view.clone());

@@ -64,13 +64,11 @@ pub enum SchemaKind {
 }
 
 impl SchemaKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            SchemaKind::Config => "config",
-            SchemaKind::Fleet => "fleet",
-            SchemaKind::Keymap => "keymap",
-            SchemaKind::Theme => "theme",
-        }
+    /// The name on the command line, which is also the schema's name.
+    pub fn name(self) -> String {
+        self.to_possible_value()
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default()
     }
 }
 

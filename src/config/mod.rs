@@ -122,6 +122,12 @@ pub struct Config {
     pub ascii: Option<bool>,
 }
 
+/// The kind a start view names (`start_view:`, `--view`), or why there is none.
+pub fn view_kind(name: &str) -> Result<crate::model::ResourceKind, String> {
+    crate::model::ResourceKind::from_alias(name)
+        .ok_or_else(|| format!("no view named `{name}` (e.g. containers, devices, pods)"))
+}
+
 /// `docker:` in the config: a list of endpoints, or `false` for no Docker source at all.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct DockerSources {
@@ -293,12 +299,9 @@ impl Config {
             }
         }
         if let Some(view) = &self.start_view
-            && crate::model::ResourceKind::from_alias(view).is_none()
+            && let Err(e) = view_kind(view)
         {
-            return Err(at(
-                spots.start_view.as_ref(),
-                &format!("start_view: no view named `{view}` (e.g. containers, devices, pods)"),
-            ));
+            return Err(at(spots.start_view.as_ref(), &format!("start_view: {e}")));
         }
         let docker_spots = spots.docker.as_deref().unwrap_or_default();
         for (i, d) in self.docker.iter().enumerate() {
