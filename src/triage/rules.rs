@@ -191,10 +191,12 @@ fn words(row: &Resource) -> String {
     if let Some(n) = cell("FAILURE").filter(|n| *n != "0") {
         parts.push(format!("{n} device(s) failed"));
     }
-    if let Some(e) = row.labels.get("error")
-        && !parts.iter().any(|p| p == e)
-    {
-        parts.push(e.clone());
+    for label in ["error", "over"] {
+        if let Some(e) = row.labels.get(label)
+            && !parts.iter().any(|p| p == e)
+        {
+            parts.push(e.clone());
+        }
     }
     if parts.is_empty() {
         "not healthy".into()
@@ -367,6 +369,20 @@ mod tests {
         assert_eq!(
             found(&dev),
             Some((Severity::Critical, "connection refused".into()))
+        );
+        let mut full = row(
+            ResourceKind::Device,
+            Health::Pending,
+            &[("STATE", "over limit")],
+        );
+        full.labels
+            .insert("over".into(), "disk /data 93% (limit 90%)".into());
+        assert_eq!(
+            found(&full),
+            Some((
+                Severity::Warning,
+                "over limit, disk /data 93% (limit 90%)".into()
+            ))
         );
         let dep = row(
             ResourceKind::MenderDeployment,

@@ -314,15 +314,21 @@ fn triage_lists_a_restart_loop_an_exit_and_a_failing_health_check() {
 }
 
 /// `fleetdeck triage --fleet FILE` on simulated devices (real sshd each): one whose sshd is
-/// gone is unreachable, one with the appliance's failed flag is failed, the healthy one is not
-/// listed.
+/// gone is unreachable, one with the appliance's failed flag is failed, one over its disk
+/// limit is a warning, the healthy one is not listed.
 #[test]
-fn triage_lists_an_unreachable_device_and_a_failed_one() {
+fn triage_lists_an_unreachable_device_a_failed_one_and_one_over_a_limit() {
     if !support::device::available() {
         return;
     }
-    let mut f = support::device::SimFleet::start(3, "mender", "release-1");
+    let mut f = support::device::SimFleet::start(4, "mender", "release-1");
     std::fs::write(f.device("dev-1").failed_flag(), "verification failed\n").expect("flag");
+    // dev-3's `/` is used more than 1% (it is this machine's disk): over its limit.
+    let yaml = f.fleet_yaml().replace(
+        "  - name: \"dev-3\"\n",
+        "  - name: \"dev-3\"\n    thresholds: {disk_percent: 1}\n",
+    );
+    std::fs::write(&f.fleet_file, yaml).expect("fleet file");
     drop(f.devices.remove(2)); // dev-2's sshd stops: the device is unreachable.
     let dir = tempfile::tempdir().expect("tempdir");
     let out = Command::new(fleetdeck_bin())
@@ -349,5 +355,10 @@ fn triage_lists_an_unreachable_device_and_a_failed_one() {
     );
     let gone = device("dev-2").unwrap_or_else(|| panic!("dev-2 in {v:?}"));
     assert_eq!(gone["severity"], "critical");
+    let full = device("dev-3").unwrap_or_else(|| panic!("dev-3 in {v:?}"));
+    assert_eq!(full["severity"], "warning");
+    let problem = full["problem"].as_str().unwrap();
+    assert!(problem.starts_with("over limit, disk / "), "{full}");
+    assert!(problem.ends_with("(limit 1%)"), "{full}");
     assert!(device("dev-0").is_none(), "{v:?}");
 }

@@ -149,11 +149,49 @@ impl Facts {
     pub fn units_ok(&self) -> bool {
         self.units.iter().all(|(_, s)| s == "active")
     }
+
+    /// The limits of `t` these facts reach, in words (`disk /data 93% (limit 90%)`).
+    pub fn over(&self, t: &super::file::Thresholds) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(limit) = t.disk_percent {
+            for (mount, used) in self.disks.iter().filter(|(_, used)| *used >= limit) {
+                out.push(format!("disk {mount} {used}% (limit {limit}%)"));
+            }
+        }
+        let load1 = self
+            .load
+            .split_whitespace()
+            .next()
+            .and_then(|l| l.parse::<f64>().ok());
+        if let (Some(limit), Some(load)) = (t.load, load1)
+            && load >= limit
+        {
+            out.push(format!("load {load:.2} (limit {limit})"));
+        }
+        out
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_each_limit_reached() {
+        let f = Facts {
+            load: "5.10 2.00 1.00".into(),
+            disks: vec![("/".into(), 42), ("/data".into(), 93)],
+            ..Default::default()
+        };
+        let t = |disk_percent, load| super::super::file::Thresholds { disk_percent, load };
+        assert_eq!(
+            f.over(&t(Some(90), Some(4.0))),
+            ["disk /data 93% (limit 90%)", "load 5.10 (limit 4)"]
+        );
+        assert!(f.over(&t(Some(95), Some(6.0))).is_empty());
+        assert!(f.over(&t(None, None)).is_empty());
+        assert!(Facts::default().over(&t(Some(1), Some(0.5))).is_empty());
+    }
 
     #[test]
     fn parses_script_output() {

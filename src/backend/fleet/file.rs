@@ -192,6 +192,34 @@ impl<'de> Deserialize<'de> for Interval {
     }
 }
 
+/// Limits on a device's facts: a device over one is not green and is a triage problem.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// A disk (`/`, `/data`) used at least this many percent.
+    #[serde(default)]
+    pub disk_percent: Option<u8>,
+    /// A 1-minute load average at least this high.
+    #[serde(default)]
+    pub load: Option<f64>,
+}
+
+impl Thresholds {
+    /// Each field the device sets, else the fleet's default.
+    fn merge(dev: Option<&Thresholds>, defaults: Option<&Thresholds>) -> Thresholds {
+        let (dev, d) = (
+            dev.copied().unwrap_or_default(),
+            defaults.copied().unwrap_or_default(),
+        );
+        Thresholds {
+            disk_percent: dev.disk_percent.or(d.disk_percent),
+            load: dev.load.or(d.load),
+        }
+    }
+}
+
 /// Settings shared by every device unless the device sets its own.
 #[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -220,6 +248,9 @@ struct Defaults {
     identity_file: Option<String>,
     #[serde(default)]
     update: Option<UpdateSettingsDoc>,
+    /// Limits on the device's facts (disk, load) that make it a problem.
+    #[serde(default)]
+    thresholds: Option<Thresholds>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -260,6 +291,9 @@ struct DeviceDoc {
     identity_file: Option<String>,
     #[serde(default)]
     update: Option<UpdateSettingsDoc>,
+    /// Limits on the device's facts (disk, load) that make it a problem.
+    #[serde(default)]
+    thresholds: Option<Thresholds>,
 }
 
 /// A fleetdeck fleet file: devices reached over SSH.
@@ -303,6 +337,7 @@ pub struct DeviceSpec {
     pub units: Vec<String>,
     pub identity_files: Vec<PathBuf>,
     pub update: UpdateSettings,
+    pub thresholds: Thresholds,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -465,6 +500,7 @@ impl FleetFile {
                     .map(|f| vec![resolve_path(f, base)])
                     .unwrap_or_default(),
                 update: UpdateSettings::merge(dev.update.as_ref(), d.update.as_ref()),
+                thresholds: Thresholds::merge(dev.thresholds.as_ref(), d.thresholds.as_ref()),
             });
             lines.push(dev.name.referenced.line());
         }
@@ -526,6 +562,20 @@ mod tests {
         assert_eq!((g2.host.as_str(), g2.facts_interval), ("gw-2", 5));
         assert_eq!(g2.updater, UpdaterKind::Custom);
         assert_eq!(g2.known_hosts, [PathBuf::from("/f/kh")]);
+    }
+
+    #[test]
+    fn thresholds_merge_field_by_field() {
+        let f = parse(
+            "defaults:\n  thresholds: {disk_percent: 90, load: 4}\n\
+             devices:\n  - name: a\n  - name: b\n    thresholds: {load: 8.5}\n",
+        )
+        .unwrap();
+        let t = |i: usize| f.devices[i].thresholds;
+        assert_eq!((t(0).disk_percent, t(0).load), (Some(90), Some(4.0)));
+        assert_eq!((t(1).disk_percent, t(1).load), (Some(90), Some(8.5)));
+        let e = parse("devices:\n  - name: a\n    thresholds: {disk: 90}\n").unwrap_err();
+        assert!(e.to_string().contains("disk"), "{e}");
     }
 
     #[test]

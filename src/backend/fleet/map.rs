@@ -70,7 +70,15 @@ pub fn row(source: &SourceId, dev: &Device) -> Resource {
         Conn::Connecting => ("connecting".to_string(), Health::Pending),
         Conn::Up if f.failed => ("FAILED".into(), Health::Failed),
         Conn::Up if !f.units_ok() => ("degraded".into(), Health::Pending),
-        Conn::Up => ("up".into(), Health::Ok),
+        Conn::Up => {
+            let over = f.over(&spec.thresholds);
+            if over.is_empty() {
+                ("up".into(), Health::Ok)
+            } else {
+                labels.insert("over".into(), over.join(", "));
+                ("over limit".into(), Health::Pending)
+            }
+        }
         Conn::Error(e) => {
             labels.insert("error".into(), e.clone());
             ("error".into(), Health::Failed)
