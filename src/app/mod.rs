@@ -4,6 +4,7 @@
 pub mod action;
 pub mod effect;
 pub mod msg;
+pub mod pace;
 pub mod state;
 pub mod update;
 #[cfg(test)]

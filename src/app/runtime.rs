@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 
 use super::effect::Effect;
 use super::msg::Msg;
+use super::pace::{DEFAULT_MAX_FPS, Pace};
 use super::state::{AppState, View};
 use super::update::update;
 use crate::audit::{AuditEntry, AuditLog};
@@ -23,8 +24,6 @@ use crate::term;
 /// When the process started (set by `main`), to report first-frame latency.
 pub static STARTED: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
 
-/// ~60 fps cap for redraws caused by streams; keys redraw at once.
-const FRAME: Duration = Duration::from_millis(16);
 /// Backend events handled per loop turn before looking at the keyboard again.
 const BATCH: usize = 128;
 
@@ -389,29 +388,31 @@ pub async fn run(
     rt.reconcile(&mut state);
     rt.probe_sources();
     rt.follow_timelines(crate::timeline::replay_since(jiff::Timestamp::now()));
-    let mut last_draw: Option<Instant> = None;
+    // Keys redraw at once; streams and watches wait for the pace's next slot.
+    let mut pace = Pace::new(
+        state.settings.config.max_fps.unwrap_or(DEFAULT_MAX_FPS),
+        Pace::budget_for(state.settings.config.max_bytes_per_sec, |k| {
+            std::env::var(k).ok()
+        }),
+    );
     let mut urgent = true;
     loop {
-        if state.dirty {
-            let due = last_draw.map(|t| t + FRAME).unwrap_or_else(Instant::now);
-            if urgent || Instant::now() >= due {
-                terminal.draw(|f| crate::ui::render(f, &mut state))?;
-                state.dirty = false;
-                if last_draw.is_none()
-                    && let Some(t0) = STARTED.get()
-                {
-                    tracing::info!(
-                        "first frame drawn {:.1} ms after start",
-                        t0.elapsed().as_secs_f64() * 1000.0
-                    );
-                }
-                last_draw = Some(Instant::now());
+        if state.dirty && (urgent || Instant::now() >= pace.due()) {
+            let before = term::bytes_written();
+            terminal.draw(|f| crate::ui::render(f, &mut state))?;
+            state.dirty = false;
+            if !pace.has_drawn()
+                && let Some(t0) = STARTED.get()
+            {
+                tracing::info!(
+                    "first frame drawn {:.1} ms after start",
+                    t0.elapsed().as_secs_f64() * 1000.0
+                );
             }
+            pace.drawn(Instant::now(), term::bytes_written() - before);
         }
         urgent = false;
-        let redraw_at = tokio::time::Instant::from_std(
-            last_draw.map(|t| t + FRAME).unwrap_or_else(Instant::now),
-        );
+        let redraw_at = tokio::time::Instant::from_std(pace.due());
         let msg = tokio::select! {
             biased;
             _ = sigterm.recv() => break,

@@ -120,6 +120,13 @@ pub struct Config {
     /// Draw with ASCII only (borders, arrows, gauges): `true`/`false`; absent = when the
     /// locale (LC_ALL, LC_CTYPE, LANG) is not UTF-8. `--ascii` sets it.
     pub ascii: Option<bool>,
+    /// At most this many frames a second for what streams and watches change (keys always
+    /// redraw at once); default 30.
+    pub max_fps: Option<u32>,
+    /// Bytes a second the console may write to the terminal for those frames (a frame of N
+    /// bytes holds the next back N / this seconds); default 16384 when it runs in an SSH
+    /// session (SSH_CONNECTION or SSH_TTY set), else no limit; 0 = no limit.
+    pub max_bytes_per_sec: Option<u64>,
 }
 
 /// The kind a start view names (`start_view:`, `--view`), or why there is none.
@@ -189,6 +196,8 @@ impl Default for Config {
             mender: Vec::new(),
             start_view: None,
             ascii: None,
+            max_fps: None,
+            max_bytes_per_sec: None,
             triage: Default::default(),
         }
     }

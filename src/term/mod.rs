@@ -8,7 +8,7 @@ pub mod sgr16;
 pub mod yaml;
 
 use std::io::{self, Stdout, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use ascii::Ascii;
 use crossterm::cursor::{Hide, Show};
@@ -21,8 +21,30 @@ use ratatui::backend::CrosstermBackend;
 use sgr16::Sgr16;
 
 /// What the console writes through: colours rewritten for 16-colour terminals, then characters
-/// for non-UTF-8 locales.
-type Output = Sgr16<Ascii<Stdout>>;
+/// for non-UTF-8 locales, then counted (frame pacing, src/app/pace.rs).
+type Output = Sgr16<Ascii<Counted<Stdout>>>;
+
+/// Bytes the console has written to the terminal since it started.
+static WRITTEN: AtomicU64 = AtomicU64::new(0);
+
+/// [`WRITTEN`] now: the difference around a draw is that frame's size.
+pub fn bytes_written() -> u64 {
+    WRITTEN.load(Ordering::Relaxed)
+}
+
+/// A writer that adds what it writes to [`WRITTEN`].
+pub struct Counted<W: Write>(W);
+
+impl<W: Write> Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.0.write(buf)?;
+        WRITTEN.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
 
 /// The console's terminal. Derefs to the ratatui `Terminal`; see [`Tui`]'s `Drop` for why it
 /// is wrapped.
@@ -64,7 +86,10 @@ pub fn enter(classic_sgr: bool, ascii: bool) -> io::Result<Tui> {
     ACTIVE.store(true, Ordering::SeqCst);
     execute!(io::stdout(), EnterAlternateScreen, Hide)?;
     let mut t = Tui(std::mem::ManuallyDrop::new(Terminal::new(
-        CrosstermBackend::new(Sgr16::new(Ascii::new(io::stdout(), ascii), classic_sgr)),
+        CrosstermBackend::new(Sgr16::new(
+            Ascii::new(Counted(io::stdout()), ascii),
+            classic_sgr,
+        )),
     )?));
     redraw_all(&mut t)?;
     Ok(t)
