@@ -368,6 +368,9 @@ pub struct LogView {
     pub matches_only: bool,
     /// Why the stream ended, when it did.
     pub ended: Option<String>,
+    /// Why a followed stream waits without having ended ("web-1 stopped, waiting for it to
+    /// start"), from `BackendEvent::LogNote`.
+    pub note: Option<String>,
     /// Colour index of each source prefix, in order of first appearance.
     pub prefixes: HashMap<Arc<str>, usize>,
     /// Lines the viewport showed at the last draw (for paging).
@@ -400,6 +403,7 @@ impl LogView {
             current_match: None,
             matches_only: false,
             ended: None,
+            note: None,
             prefixes: HashMap::new(),
             page: 20,
         }

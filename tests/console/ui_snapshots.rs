@@ -214,6 +214,7 @@ fn logs_80x24_with_prefixes_search_and_colours() {
                     .into(),
                 ),
                 text: StyledText { text, runs },
+                marker: false,
             }
         })
         .collect();

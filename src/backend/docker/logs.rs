@@ -78,6 +78,7 @@ pub fn to_line(raw: &[u8], source: &Option<Arc<str>>) -> LogLine {
         ts,
         source: source.clone(),
         text: sanitize(rest),
+        marker: false,
     }
 }
 
