@@ -19,7 +19,13 @@ pub enum Level {
 
 fn word_level(w: &[u8]) -> Option<Level> {
     const BAD: [&[u8]; 7] = [
-        b"ERROR", b"ERR", b"FATAL", b"PANIC", b"CRIT", b"CRITICAL", b"EMERG",
+        b"ERROR",
+        b"ERR",
+        b"FATAL",
+        b"PANIC",
+        b"CRIT",
+        b"CRITICAL",
+        b"EMERG",
     ];
     const WARN: [&[u8]; 2] = [b"WARN", b"WARNING"];
     if BAD.iter().any(|b| b.eq_ignore_ascii_case(w)) {
@@ -36,16 +42,17 @@ fn level_position(before: &[u8]) -> bool {
     match before.last() {
         None | Some(b'[') | Some(b'<') => true,
         Some(b'=') | Some(b'"') | Some(b':') => {
-            let key = before
-                .iter()
-                .rposition(|b| b.is_ascii_alphabetic())
-                .map_or(&before[..0], |end| {
-                    let start = before[..end]
-                        .iter()
-                        .rposition(|b| !b.is_ascii_alphabetic())
-                        .map_or(0, |i| i + 1);
-                    &before[start..=end]
-                });
+            let key =
+                before
+                    .iter()
+                    .rposition(|b| b.is_ascii_alphabetic())
+                    .map_or(&before[..0], |end| {
+                        let start = before[..end]
+                            .iter()
+                            .rposition(|b| !b.is_ascii_alphabetic())
+                            .map_or(0, |i| i + 1);
+                        &before[start..=end]
+                    });
             [&b"level"[..], b"lvl", b"severity"]
                 .iter()
                 .any(|k| k.eq_ignore_ascii_case(key))
@@ -90,7 +97,10 @@ mod tests {
             ("panic: runtime error", Some(Level::Error)),
             ("Error: listen EADDRINUSE", Some(Level::Error)),
             ("[crit] disk full", Some(Level::Error)),
-            ("2024/05/01 12:00:00 [error] 7#7: upstream", Some(Level::Error)),
+            (
+                "2024/05/01 12:00:00 [error] 7#7: upstream",
+                Some(Level::Error),
+            ),
             ("time=x level=warning msg=slow", Some(Level::Warn)),
             (r#"{"level":"warn","msg":"slow"}"#, Some(Level::Warn)),
             ("W WARN retrying", Some(Level::Warn)),

@@ -29,7 +29,12 @@ impl Mark {
 /// The marker line for `mark` at `at` (shown in local time), sorted at `ts` among the lines
 /// (the new instance's start, so its first lines follow it) and carrying `source` in a view
 /// that interleaves several.
-pub fn marker(mark: Mark, at: jiff::Timestamp, ts: Option<i64>, source: Option<Arc<str>>) -> LogLine {
+pub fn marker(
+    mark: Mark,
+    at: jiff::Timestamp,
+    ts: Option<i64>,
+    source: Option<Arc<str>>,
+) -> LogLine {
     let local = at.to_zoned(jiff::tz::TimeZone::system());
     LogLine {
         ts,
@@ -59,7 +64,10 @@ mod tests {
         assert!(l.text.text.starts_with("── restarted "), "{}", l.text.text);
         assert!(l.text.text.ends_with(" ──"));
         // HH:MM:SS in whatever zone this machine is in.
-        assert_eq!(l.text.text.chars().count(), "── restarted 11:00:22 ──".chars().count());
+        assert_eq!(
+            l.text.text.chars().count(),
+            "── restarted 11:00:22 ──".chars().count()
+        );
         assert_eq!(l.ts, Some(1_714_561_222_000_000_000));
         let r = marker(Mark::Reconnected, at, None, None);
         assert!(r.text.text.starts_with("── reconnected "));
