@@ -44,6 +44,8 @@ pub struct AppState {
     pub quit: bool,
     /// Open problems across sources, kept from the row stores (`:triage`, the header badge).
     pub triage: crate::triage::Triage,
+    /// Which problems were already told (a new one toasts once, see `triage::announce`).
+    pub announcer: crate::triage::announce::Announcer,
     /// Something visible changed since the last frame.
     pub dirty: bool,
 }
@@ -472,6 +474,7 @@ impl AppState {
             timeline: Default::default(),
             quit: false,
             triage: Default::default(),
+            announcer: Default::default(),
             dirty: true,
         }
     }
