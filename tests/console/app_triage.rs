@@ -244,7 +244,7 @@ fn a_new_problem_is_announced_once_but_not_the_initial_ones() {
     assert!(st.toast.as_ref().is_some_and(|t| t.error), "critical: red");
     // The same problem again (a later list, more restarts) is not told twice.
     st.toast = None;
-    rows.last_mut().map(|r| *r = crashing("web-1", 4));
+    *rows.last_mut().unwrap() = crashing("web-1", 4);
     snapshot(&mut st, &docker(), ResourceKind::Container, rows.clone());
     assert!(st.toast.is_none(), "{}", toast(&st));
     // Several at once: one toast.
