@@ -175,6 +175,7 @@ fn to_line(raw: &[u8]) -> LogLine {
         ts,
         source: None,
         text: sanitize(rest),
+        marker: false,
     }
 }
 

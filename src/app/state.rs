@@ -44,6 +44,8 @@ pub struct AppState {
     pub quit: bool,
     /// Open problems across sources, kept from the row stores (`:triage`, the header badge).
     pub triage: crate::triage::Triage,
+    /// Which problems were already told (a new one toasts once, see `triage::announce`).
+    pub announcer: crate::triage::announce::Announcer,
     /// Something visible changed since the last frame.
     pub dirty: bool,
 }
@@ -368,6 +370,9 @@ pub struct LogView {
     pub matches_only: bool,
     /// Why the stream ended, when it did.
     pub ended: Option<String>,
+    /// Why a followed stream waits without having ended ("web-1 stopped, waiting for it to
+    /// start"), from `BackendEvent::LogNote`.
+    pub note: Option<String>,
     /// Colour index of each source prefix, in order of first appearance.
     pub prefixes: HashMap<Arc<str>, usize>,
     /// Lines the viewport showed at the last draw (for paging).
@@ -400,6 +405,7 @@ impl LogView {
             current_match: None,
             matches_only: false,
             ended: None,
+            note: None,
             prefixes: HashMap::new(),
             page: 20,
         }
@@ -468,6 +474,7 @@ impl AppState {
             timeline: Default::default(),
             quit: false,
             triage: Default::default(),
+            announcer: Default::default(),
             dirty: true,
         }
     }

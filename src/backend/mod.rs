@@ -79,6 +79,12 @@ pub enum BackendEvent {
         stream: StreamId,
         lines: Vec<LogLine>,
     },
+    /// A followed log stream is waiting, not ended (a stopped container that may start again,
+    /// an engine being reconnected): the view shows `note`; None when it streams again.
+    LogNote {
+        stream: StreamId,
+        note: Option<String>,
+    },
     /// A log stream ended: `error` is None when it simply finished (container exited, no follow).
     LogEnded {
         stream: StreamId,

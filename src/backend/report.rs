@@ -135,6 +135,13 @@ pub async fn log_lines(tx: &EventTx, stream: StreamId, lines: Vec<LogLine>) -> R
         .map_err(|_| Gone)
 }
 
+/// A followed stream waits (`Some(why)`) or streams again (`None`): see `BackendEvent::LogNote`.
+pub async fn log_note(tx: &EventTx, stream: StreamId, note: Option<String>) -> Result<(), Gone> {
+    tx.send(BackendEvent::LogNote { stream, note })
+        .await
+        .map_err(|_| Gone)
+}
+
 /// One resource-use sample of `key`.
 pub async fn stats(tx: &EventTx, key: ResourceKey, sample: StatsSample) -> Result<(), Gone> {
     tx.send(BackendEvent::Stats { key, sample })

@@ -112,6 +112,7 @@ mod tests {
                 text: text.into(),
                 runs: vec![],
             },
+            marker: false,
         }
     }
 

@@ -1,5 +1,7 @@
 //! The log pipeline's UI side: a bounded ring buffer and the matcher shared by search and filters.
 mod buffer;
+pub mod level;
+pub mod marker;
 mod matcher;
 
 pub use buffer::LogBuffer;

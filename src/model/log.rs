@@ -20,13 +20,16 @@ pub struct StyledText {
 }
 
 /// One log line in the neutral model.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LogLine {
     /// Unix time in nanoseconds, when the engine gave one; used to interleave sources.
     pub ts: Option<i64>,
     /// The producing container/task/pod when a view interleaves several; drawn as a coloured prefix.
     pub source: Option<Arc<str>>,
     pub text: StyledText,
+    /// Written by fleetdeck, not by the source: a `── restarted 11:00:22 ──` marker where a
+    /// followed stream re-attached (`logs::marker`). Drawn in its own style, never classified.
+    pub marker: bool,
 }
 
 /// What the log view asks a backend for.

@@ -2,6 +2,7 @@
 //! (no polling of its own). Pure rules turn one row into at most one [`Problem`]; [`Triage`]
 //! keeps the problems per row store and recomputes only the store that changed.
 
+pub mod announce;
 mod rules;
 
 use std::collections::{BTreeMap, HashMap};
@@ -205,6 +206,13 @@ impl Triage {
             }
         }
         changed
+    }
+
+    /// The problems of one row store (`source`'s rows of `kind`).
+    pub fn store(&self, source: &SourceId, kind: ResourceKind) -> &[Problem] {
+        self.stores
+            .get(&(source.clone(), kind))
+            .map_or(&[], Vec::as_slice)
     }
 
     /// Every open problem, worst first, then newest.

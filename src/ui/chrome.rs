@@ -109,6 +109,8 @@ pub fn breadcrumbs(frame: &mut Frame, area: Rect, state: &AppState, theme: &Them
             }
             if let Some(e) = &l.ended {
                 flags.push(format!("[{e}]"));
+            } else if let Some(n) = &l.note {
+                flags.push(format!("[{n}]"));
             }
             flags.push(format!("{} lines", l.buffer.len()));
             flags.join("  ")

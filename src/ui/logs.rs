@@ -8,7 +8,21 @@ use ratatui::widgets::Paragraph;
 use super::text::{skip_cols, styled_spans, wrap_spans, wrapped_height};
 use crate::app::state::LogView;
 use crate::config::{Role, Theme};
+use crate::logs::level::{Level, level};
 use crate::model::LogLine;
+
+/// The style of a line's text: fleetdeck's markers, then the level the line announces
+/// (classified here, for visible lines only: see `logs::level`).
+fn text_role(line: &LogLine) -> Role {
+    if line.marker {
+        return Role::LogsMarker;
+    }
+    match level(&line.text.text) {
+        Some(Level::Error) => Role::LogsError,
+        Some(Level::Warn) => Role::LogsWarn,
+        None => Role::LogsText,
+    }
+}
 
 fn line_spans(l: &LogView, idx: usize, line: &LogLine, theme: &Theme) -> Vec<Span<'static>> {
     let mut spans = Vec::new();
@@ -50,7 +64,7 @@ fn line_spans(l: &LogView, idx: usize, line: &LogLine, theme: &Theme) -> Vec<Spa
     };
     spans.extend(styled_spans(
         &line.text,
-        theme.style(Role::LogsText),
+        theme.style(text_role(line)),
         &ranges,
         hl,
     ));
@@ -63,9 +77,10 @@ pub fn render(frame: &mut Frame, area: Rect, l: &mut LogView, theme: &Theme) {
     l.page = height.max(1);
     let shown = l.displayed();
     if shown.is_empty() {
-        let msg = match &l.ended {
-            Some(e) => format!(" no log lines ({e})"),
-            None => " waiting for log lines…".to_string(),
+        let msg = match (&l.ended, &l.note) {
+            (Some(e), _) => format!(" no log lines ({e})"),
+            (None, Some(n)) => format!(" waiting for log lines… ({n})"),
+            (None, None) => " waiting for log lines…".to_string(),
         };
         frame.render_widget(Paragraph::new(msg).style(theme.style(Role::Hint)), area);
         return;

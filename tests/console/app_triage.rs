@@ -212,3 +212,80 @@ fn watch_always_keeps_the_problem_kinds_watched_from_any_view() {
         assert!(wanted.contains(k), "{k:?}");
     }
 }
+
+fn crashing(name: &str, restarts: u64) -> Resource {
+    container(
+        name,
+        ContainerFacts {
+            restarting: true,
+            restarts,
+            exit_code: Some(1),
+            started_at: ago(60),
+            finished_at: ago(5),
+            ..Default::default()
+        },
+    )
+}
+
+#[test]
+fn a_new_problem_is_announced_once_but_not_the_initial_ones() {
+    let mut st = with_problems();
+    command(&mut st, "containers");
+    // The problems the first lists held are not news.
+    assert!(st.toast.is_none(), "{}", toast(&st));
+    let mut rows = containers(false);
+    rows.push(crashing("web-1", 3));
+    snapshot(&mut st, &docker(), ResourceKind::Container, rows.clone());
+    let t = toast(&st);
+    assert!(
+        t.starts_with("new problem: web-1 ") && t.ends_with(" — :triage"),
+        "{t}"
+    );
+    assert!(st.toast.as_ref().is_some_and(|t| t.error), "critical: red");
+    // The same problem again (a later list, more restarts) is not told twice.
+    st.toast = None;
+    *rows.last_mut().unwrap() = crashing("web-1", 4);
+    snapshot(&mut st, &docker(), ResourceKind::Container, rows.clone());
+    assert!(st.toast.is_none(), "{}", toast(&st));
+    // Several at once: one toast.
+    rows.extend([crashing("web-2", 3), crashing("web-3", 3)]);
+    snapshot(&mut st, &docker(), ResourceKind::Container, rows);
+    let t = toast(&st);
+    assert!(t.starts_with("2 new problems: web-"), "{t}");
+}
+
+#[test]
+fn no_announcement_while_on_triage() {
+    let mut st = with_problems();
+    command(&mut st, "triage");
+    st.toast = None;
+    let mut rows = containers(false);
+    rows.push(crashing("web-1", 3));
+    snapshot(&mut st, &docker(), ResourceKind::Container, rows);
+    assert!(st.toast.is_none(), "{}", toast(&st));
+    assert!(names(&st).contains(&"web-1".to_string()));
+}
+
+#[test]
+fn a_list_still_loading_is_not_news_when_it_completes() {
+    let mut st = bare_state();
+    // A large engine's list first arrives without its inspects (no restarts known yet).
+    let loading: Vec<Resource> = vec![container("web-1", ContainerFacts::default())];
+    fleetdeck::app::update(
+        &mut st,
+        fleetdeck::app::Msg::Backend(fleetdeck::backend::BackendEvent::Incomplete {
+            source: docker(),
+            kind: ResourceKind::Container,
+            resources: Some(loading),
+            note: "loading".into(),
+            loading: true,
+        }),
+    );
+    snapshot(
+        &mut st,
+        &docker(),
+        ResourceKind::Container,
+        vec![crashing("web-1", 3)],
+    );
+    assert!(st.toast.is_none(), "{}", toast(&st));
+}

@@ -257,6 +257,7 @@ fn logs_open_route_by_stream_and_close() {
             text: t.into(),
             runs: vec![],
         },
+        marker: false,
     };
     update(
         &mut st,
@@ -326,6 +327,7 @@ fn log_search_finds_and_cycles_matches() {
                 },
                 runs: vec![],
             },
+            marker: false,
         })
         .collect();
     update(

@@ -214,6 +214,7 @@ fn logs_80x24_with_prefixes_search_and_colours() {
                     .into(),
                 ),
                 text: StyledText { text, runs },
+                marker: false,
             }
         })
         .collect();
@@ -292,4 +293,107 @@ fn stacks_on_an_engine_that_is_not_a_manager() {
         }),
     );
     insta::assert_snapshot!(draw(&mut st, 80, 24));
+}
+
+/// Level words colour their lines (bad, warn), fleetdeck's markers have their own style; on a
+/// 16-colour terminal they degrade like the rest, with NO_COLOR they fall back to modifiers.
+#[test]
+fn log_levels_and_markers_are_styled_in_every_colour_mode() {
+    use fleetdeck::config::{ColorSupport, Role};
+    use ratatui::style::Modifier;
+
+    let mut st = state();
+    let fx = act(&mut st, Action::Logs);
+    let stream = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::OpenLogs { stream, .. } => Some(*stream),
+            _ => None,
+        })
+        .expect("open");
+    let plain = |text: &str| LogLine {
+        ts: None,
+        source: None,
+        text: StyledText {
+            text: text.into(),
+            runs: vec![],
+        },
+        marker: false,
+    };
+    let at: jiff::Timestamp = "2024-05-01T11:00:22Z".parse().unwrap();
+    let lines = vec![
+        plain("12:00:01 INFO listening on :8080"),
+        plain("12:00:02 ERROR db: connection refused"),
+        plain("level=warning msg=\"slow query\""),
+        fleetdeck::logs::marker::marker(fleetdeck::logs::marker::Mark::Restarted, at, None, None),
+        plain("0 errors, 1 warning found"),
+    ];
+    update(
+        &mut st,
+        Msg::Backend(BackendEvent::LogLines { stream, lines }),
+    );
+    let builtin = st.settings.theme.clone();
+    for support in [
+        ColorSupport::TrueColor,
+        ColorSupport::Ansi16,
+        ColorSupport::NoColor,
+    ] {
+        let theme = builtin.resolve(support);
+        st.settings.theme = theme.clone();
+        let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(60, 12)).unwrap();
+        term.draw(|f| fleetdeck::ui::render(f, &mut st)).unwrap();
+        let buf = term.backend().buffer().clone();
+        // The style of the first cell of the row that shows `needle`'s text.
+        let style_of = |needle: &str| {
+            let row = (0..buf.area.height)
+                .find(|&y| {
+                    let text: String = (0..buf.area.width)
+                        .map(|x| buf[(x, y)].symbol().to_string())
+                        .collect();
+                    text.contains(needle)
+                })
+                .unwrap_or_else(|| panic!("{needle} not drawn"));
+            let x = (0..buf.area.width)
+                .find(|&x| needle.starts_with(buf[(x, row)].symbol()))
+                .unwrap();
+            buf[(x, row)].style()
+        };
+        // A role without a colour draws in the terminal's own (Reset).
+        let want = |role: Role| theme.style(role).fg.or(Some(ratatui::style::Color::Reset));
+        let err = style_of("12:00:02 ERROR");
+        assert_eq!(err.fg, want(Role::LogsError), "{support:?}");
+        assert_eq!(
+            style_of("level=warning").fg,
+            want(Role::LogsWarn),
+            "{support:?}"
+        );
+        assert_eq!(style_of("0 errors").fg, want(Role::LogsText), "{support:?}");
+        if support != ColorSupport::NoColor {
+            assert_ne!(err.fg, style_of("12:00:01 INFO").fg, "{support:?}");
+        }
+        let marker = style_of("── restarted");
+        match support {
+            ColorSupport::NoColor => {
+                assert!(err.fg.is_none_or(|c| c == ratatui::style::Color::Reset));
+                assert!(err.add_modifier.contains(Modifier::BOLD), "{err:?}");
+                assert!(
+                    style_of("level=warning")
+                        .add_modifier
+                        .contains(Modifier::UNDERLINED)
+                );
+                assert!(marker.add_modifier.contains(Modifier::BOLD | Modifier::DIM));
+            }
+            ColorSupport::Ansi16 => {
+                let c = err.fg.expect("a colour");
+                assert!(
+                    !matches!(
+                        c,
+                        ratatui::style::Color::Rgb(..) | ratatui::style::Color::Indexed(_)
+                    ),
+                    "{c:?}"
+                );
+            }
+            _ => assert_eq!(marker.fg, want(Role::LogsMarker)),
+        }
+    }
 }

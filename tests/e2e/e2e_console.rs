@@ -528,3 +528,52 @@ fn triage_shows_problems_opens_them_and_forgets_fixed_ones() {
     t.type_text("q!");
     t.keys(&["Enter"]);
 }
+
+/// A log view follows its container through `docker restart`: the lines from before stay, a
+/// `── restarted HH:MM:SS ──` marker (`-- restarted HH:MM:SS --` with `--ascii`) and the new
+/// instance's lines follow.
+#[test]
+fn logs_follow_a_container_through_docker_restart() {
+    if !ready() {
+        return;
+    }
+    let c = TestContainer::spec("e2e-rs")
+        .cmd(&[
+            "sh",
+            "-c",
+            "n=$(cat /boots 2>/dev/null || echo 0); n=$((n+1)); echo $n > /boots; \
+             echo boot-number-$n; trap 'exit 0' TERM; while :; do sleep 1; done",
+        ])
+        .run();
+    for (args, mark, boot) in [("", "── restarted ", 2), (" --ascii", "-- restarted ", 3)] {
+        let t = console_filtered_to(&c.name, args);
+        t.keys(&["l"]);
+        t.wait_for(&format!("boot-number-{}", boot - 1), T);
+        support::run_ok("docker", &["restart", "-t", "1", &c.name]);
+        let screen = t.wait_for(&format!("boot-number-{boot}"), T);
+        let lines: Vec<&str> = screen.lines().collect();
+        let at = |needle: &str| {
+            lines
+                .iter()
+                .position(|l| l.contains(needle))
+                .unwrap_or_else(|| panic!("{needle:?} not on screen:\n{screen}"))
+        };
+        let before = at(&format!("boot-number-{}", boot - 1));
+        let marker = at(mark);
+        assert!(
+            before < marker && marker < at(&format!("boot-number-{boot}")),
+            "before, marker, after:\n{screen}"
+        );
+        assert_eq!(
+            lines.iter().filter(|l| l.contains(mark)).count(),
+            1,
+            "one marker per restart:\n{screen}"
+        );
+        if !args.is_empty() {
+            assert!(screen.is_ascii(), "{screen}");
+        }
+        t.keys(&["q"]);
+        t.keys(&["q"]);
+        wait_exit(&t, "EXITED:0");
+    }
+}

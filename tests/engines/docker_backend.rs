@@ -123,6 +123,40 @@ async fn collect_logs(
     }
 }
 
+/// Collect a followed stream until `waiting` of its containers stopped and wait for a new
+/// start (a `LogNote` naming that many): returns the lines so far and the note.
+async fn collect_until_waiting(
+    rx: &mut Rx,
+    stream: u64,
+    timeout: Duration,
+    waiting: usize,
+) -> (Vec<LogLine>, String) {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut lines = Vec::new();
+    loop {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(BackendEvent::LogLines {
+                stream: s,
+                lines: batch,
+            })) if s == stream => lines.extend(batch),
+            Ok(Some(BackendEvent::LogNote {
+                stream: s,
+                note: Some(note),
+            })) if s == stream && note.matches("waiting for it to start").count() >= waiting => {
+                return (lines, note);
+            }
+            Ok(Some(BackendEvent::LogEnded { stream: s, error })) if s == stream => {
+                panic!(
+                    "a followed container's stream ended ({error:?}) instead of waiting: {lines:?}"
+                )
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("channel closed"),
+            Err(_) => panic!("not waiting within {timeout:?}; got {lines:?}"),
+        }
+    }
+}
+
 /// Assert `needles` occur in `texts` in this order (each found after the previous).
 fn assert_in_order(texts: &[String], needles: &[&str]) {
     let mut from = 0;
@@ -1079,7 +1113,7 @@ echo
 printf 'no-newline-at-end'";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn logs_arrive_in_order_and_end() {
+async fn logs_arrive_in_order_and_wait_for_a_restart() {
     let Some(_image) = docker_test_image() else {
         return;
     };
@@ -1094,8 +1128,9 @@ async fn logs_arrive_in_order_and_end() {
         1,
         tx,
     );
-    let (lines, error) = collect_logs(&mut rx, 1, Duration::from_secs(15)).await;
-    assert_eq!(error, None);
+    // Followed: the exited container is waited for, not ended.
+    let (lines, note) = collect_until_waiting(&mut rx, 1, Duration::from_secs(15), 1).await;
+    assert_eq!(note, "stopped (exit 0), waiting for it to start");
     let texts: Vec<String> = lines.iter().map(|l| l.text.text.clone()).collect();
     assert_in_order(
         &texts,
@@ -1258,8 +1293,8 @@ async fn project_logs_carry_container_names() {
         9,
         tx,
     );
-    let (lines, error) = collect_logs(&mut rx, 9, Duration::from_secs(15)).await;
-    assert_eq!(error, None);
+    let (lines, note) = collect_until_waiting(&mut rx, 9, Duration::from_secs(15), 2).await;
+    assert!(note.contains(&a.name) && note.contains(&b.name), "{note}");
     for (c, role) in [(&a, "alpha"), (&b, "beta")] {
         let mine: Vec<String> = lines
             .iter()
@@ -1541,4 +1576,69 @@ async fn shell_session_runs_commands_and_follows_resizes() {
             c.name
         )
     );
+}
+
+/// A followed container keeps its view across restarts: a restart policy's (a crash loop),
+/// then, once it stays stopped, a `docker start`. Each new instance's lines follow exactly one
+/// `── restarted HH:MM:SS ──` marker, no line of an earlier instance is shown twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn followed_logs_reattach_across_restarts() {
+    let Some(_image) = docker_test_image() else {
+        return;
+    };
+    // The counter lives in the container's own layer, so it survives its restarts.
+    let script = "n=$(cat /boots 2>/dev/null || echo 0); n=$((n+1)); echo $n > /boots; \
+                  echo boot-$n; echo work-$n; sleep 1; exit 3";
+    let c = TestContainer::spec("restarts")
+        .arg("--restart")
+        .arg("on-failure:2")
+        .cmd(&["sh", "-c", script])
+        .run();
+    let backend = DockerBackend::local();
+    let (tx, mut rx) = mpsc::channel(64);
+    let _logs = backend.logs(
+        &key(&backend, ResourceKind::Container, &c.id),
+        LogOpts::default(),
+        21,
+        tx,
+    );
+    // Three runs (one and two restarts), then it stays stopped and the view says so.
+    let (mut lines, note) = collect_until_waiting(&mut rx, 21, Duration::from_secs(30), 1).await;
+    assert_eq!(note, "stopped (exit 3), waiting for it to start");
+    run_ok("docker", &["start", &c.name]);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !lines.iter().any(|l| l.text.text == "work-4") {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(BackendEvent::LogLines { lines: batch, .. })) => lines.extend(batch),
+            Ok(Some(BackendEvent::LogEnded { error, .. })) => panic!("ended: {error:?}"),
+            Ok(Some(_)) => {}
+            other => panic!("no work-4 after docker start ({other:?}): {lines:?}"),
+        }
+    }
+    let texts: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            if l.marker {
+                assert!(
+                    l.text.text.starts_with("── restarted ") && l.text.text.ends_with(" ──"),
+                    "{}",
+                    l.text.text
+                );
+                "MARK".to_string()
+            } else {
+                l.text.text.clone()
+            }
+        })
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "boot-1", "work-1", "MARK", "boot-2", "work-2", "MARK", "boot-3", "work-3", "MARK",
+            "boot-4", "work-4"
+        ],
+        "every line once, one marker per new instance"
+    );
+    // The marker is stamped with the new instance's start: sorted before its first line.
+    let marks: Vec<&LogLine> = lines.iter().filter(|l| l.marker).collect();
+    assert!(marks.iter().all(|m| m.ts.is_some() && m.source.is_none()));
 }

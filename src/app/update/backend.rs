@@ -96,8 +96,16 @@ pub(super) fn on_backend(state: &mut AppState, ev: BackendEvent) {
                 state.dirty |= is_top;
             }
         }
+        BackendEvent::LogNote { stream, note } => {
+            let is_top = matches!(state.top(), View::Logs(l) if l.stream == stream);
+            if let Some(l) = log_view_mut(state, stream) {
+                l.note = note;
+                state.dirty |= is_top;
+            }
+        }
         BackendEvent::LogEnded { stream, error } => {
             if let Some(l) = log_view_mut(state, stream) {
+                l.note = None;
                 l.ended = Some(error.clone().unwrap_or_else(|| "stream ended".into()));
             }
             if let Some(e) = error {

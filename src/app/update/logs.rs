@@ -224,6 +224,7 @@ pub(super) fn reopen_logs(l: &mut LogView, stream: crate::backend::StreamId, fx:
     l.buffer.clear();
     l.held.clear();
     l.ended = None;
+    l.note = None;
     l.current_match = None;
     l.follow = true;
     fx.push(Effect::OpenLogs {

@@ -13,6 +13,7 @@ pub(super) fn forget_source(state: &mut AppState, source: &crate::model::SourceI
     state.unavailable.retain(|(s, _), _| s != source);
     state.incomplete.retain(|(s, _), _| s != source);
     state.awaiting.retain(|(s, _), _| s != source);
+    state.announcer.forget_source(source);
     let now = jiff::Timestamp::now();
     for &kind in crate::triage::KINDS {
         refresh_triage(state, kind, now);
@@ -132,12 +133,42 @@ pub(super) fn open_timeline_entry(state: &mut AppState, row_id: &str) {
 }
 
 /// Recompute `kind`'s problems (only that row store) and, when they changed, the triage rows.
+/// Toast a problem that is new since the stores were first loaded, unless `:triage` is on
+/// top (see `triage::announce`). Runs on every refresh of a triage kind, changed or not, so a
+/// store's first complete list is taken in as known.
+fn announce(state: &mut AppState, kind: ResourceKind) {
+    if !crate::triage::KINDS.contains(&kind) {
+        return;
+    }
+    let sources: Vec<(crate::model::SourceId, bool)> = state
+        .data
+        .get(&kind)
+        .into_iter()
+        .flat_map(|m| m.keys())
+        .map(|s| {
+            let loading = state
+                .incomplete
+                .get(&(s.clone(), kind))
+                .is_some_and(|n| n.loading);
+            (s.clone(), loading)
+        })
+        .collect();
+    let Some(a) = state.announcer.update(&state.triage, kind, &sources) else {
+        return;
+    };
+    let on_triage = matches!(state.top(), View::Table(t) if t.kind == ResourceKind::Triage);
+    if !on_triage {
+        state.toast(a.text, a.critical);
+    }
+}
+
 fn refresh_triage(state: &mut AppState, kind: ResourceKind, now: jiff::Timestamp) {
     let cfg = &state.settings.config.triage;
-    if !state
+    let changed = state
         .triage
-        .kind_changed(kind, state.data.get(&kind), cfg, now)
-    {
+        .kind_changed(kind, state.data.get(&kind), cfg, now);
+    announce(state, kind);
+    if !changed {
         return;
     }
     let mut rows: std::collections::BTreeMap<_, Vec<_>> = Default::default();

@@ -11,14 +11,16 @@ use std::sync::Arc;
 use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::query_parameters::LogsOptionsBuilder;
-use futures::stream::{self, BoxStream, StreamExt};
+use tokio::sync::mpsc;
 
 use super::Inner;
 use super::containers::container_name;
 use super::error::human_error;
+use super::follow::{Origin, Piece, Producer, Tagged};
 use super::list::project_containers;
 use super::swarm;
 use crate::backend::batch::{Batcher, Gone};
+use crate::backend::report::log_note;
 use crate::backend::{EventTx, StreamId};
 use crate::logs::split_timestamp;
 use crate::model::{LogLine, LogOpts, ResourceKey, ResourceKind};
@@ -31,6 +33,8 @@ struct Source {
     label: Option<Arc<str>>,
     stdout: Half,
     stderr: Half,
+    /// Why this source waits (its container stopped), shown with the others'.
+    note: Option<String>,
     done: bool,
 }
 
@@ -67,9 +71,6 @@ impl Half {
     }
 }
 
-/// One merged item: (source index, frame or None when that source's stream ended).
-type Tagged = (usize, Option<Result<LogOutput, bollard::errors::Error>>);
-
 /// A raw line as the view gets it: its stamp parsed off, its text sanitised.
 #[doc(hidden)]
 pub fn to_line(raw: &[u8], source: &Option<Arc<str>>) -> LogLine {
@@ -78,6 +79,7 @@ pub fn to_line(raw: &[u8], source: &Option<Arc<str>>) -> LogLine {
         ts,
         source: source.clone(),
         text: sanitize(rest),
+        marker: false,
     }
 }
 
@@ -98,12 +100,6 @@ fn logs_options(opts: &LogOpts) -> bollard::query_parameters::LogsOptions {
         b = b.since(i32::try_from(since.max(0)).unwrap_or(i32::MAX));
     }
     b.build()
-}
-
-/// Where one merged stream comes from.
-enum Origin {
-    Container,
-    Task,
 }
 
 /// One stream of a log view: (origin, engine id, display name, prefix shown per line).
@@ -236,82 +232,127 @@ pub async fn stream_logs(
     };
 
     let options = logs_options(opts);
+    let single = sources.len() == 1;
+    // One producer per source (follow.rs: re-attaching across restarts and reconnects), all
+    // polled inside this task, so closing the view stops them; this loop splits and batches.
+    let (ptx, mut prx) = mpsc::channel::<Tagged>(16);
     let mut state: Vec<Source> = Vec::with_capacity(sources.len());
-    let mut streams: Vec<BoxStream<'static, Tagged>> = Vec::new();
+    let mut producers = Vec::with_capacity(sources.len());
     for (idx, (origin, id, name, label)) in sources.into_iter().enumerate() {
-        // `None` after the last item marks "this container's stream ended".
-        let frames = match origin {
-            Origin::Container => docker.logs(&id, Some(options.clone())).boxed(),
-            Origin::Task => docker.task_logs(&id, Some(options.clone())).boxed(),
-        };
-        let s = frames
-            .map(move |r| (idx, Some(r)))
-            .chain(stream::once(async move { (idx, None) }));
-        streams.push(s.boxed());
+        let reattach = opts.follow && matches!(origin, Origin::Container);
+        producers.push(
+            Producer {
+                inner,
+                endpoint,
+                out: ptx.clone(),
+                idx,
+                origin,
+                id,
+                label: label.clone(),
+                options: options.clone(),
+                reattach,
+            }
+            .run(docker.clone()),
+        );
         state.push(Source {
             name,
             label,
             stdout: Half::default(),
             stderr: Half::default(),
+            note: None,
             done: false,
         });
     }
-    let single = state.len() == 1;
-    let mut merged = stream::select_all(streams);
-    let mut batch = Batcher::new(stream);
-    let mut errors: Vec<String> = Vec::new();
-
-    loop {
-        tokio::select! {
-            item = merged.next() => match item {
-                Some((idx, Some(Ok(out)))) => {
-                    let Some(src) = state.get_mut(idx) else { continue };
-                    if src.done {
-                        continue;
+    drop(ptx);
+    let produce = futures::future::join_all(producers);
+    let consume = async {
+        let mut batch = Batcher::new(stream);
+        let mut errors: Vec<String> = Vec::new();
+        let mut shown_note: Option<String> = None;
+        loop {
+            tokio::select! {
+                item = prx.recv() => match item {
+                    Some((idx, piece)) => {
+                        let Some(src) = state.get_mut(idx) else { continue };
+                        if src.done {
+                            continue;
+                        }
+                        match piece {
+                            Piece::Frames(frames) => {
+                                for out in frames {
+                                    let (half, bytes) = match out {
+                                        LogOutput::StdErr { message } => (&mut src.stderr, message),
+                                        LogOutput::StdOut { message } | LogOutput::Console { message } | LogOutput::StdIn { message } => (&mut src.stdout, message),
+                                    };
+                                    let label = &src.label;
+                                    half.push(&bytes, |line| batch.push(to_line(line, label)));
+                                    if batch.is_full() {
+                                        batch.flush(tx).await?;
+                                    }
+                                }
+                            }
+                            Piece::Ended => finish(src, &mut batch),
+                            Piece::Mark(line) => batch.push(line),
+                            Piece::Note(note) => src.note = note,
+                            Piece::Done(error) => {
+                                finish(src, &mut batch);
+                                src.done = true;
+                                src.note = None;
+                                if let Some(text) = error {
+                                    tracing::debug!(container = %src.name, error = %text, "docker log stream failed");
+                                    errors.push(if single { text } else { format!("{}: {text}", src.name) });
+                                }
+                            }
+                        }
+                        let note = notes(&state, single);
+                        if note != shown_note {
+                            // Lines before the note, in the order they happened.
+                            batch.flush(tx).await?;
+                            log_note(tx, stream, note.clone()).await?;
+                            shown_note = note;
+                        }
                     }
-                    let label = src.label.clone();
-                    let (splitter, bytes) = match out {
-                        LogOutput::StdErr { message } => (&mut src.stderr, message),
-                        LogOutput::StdOut { message } | LogOutput::Console { message } | LogOutput::StdIn { message } => (&mut src.stdout, message),
-                    };
-                    splitter.push(&bytes, |line| batch.push(to_line(line, &label)));
-                    if batch.is_full() {
-                        batch.flush(tx).await?;
-                    }
-                }
-                Some((idx, Some(Err(e)))) => {
-                    if let Some(src) = state.get_mut(idx) && !src.done {
-                        inner.forget_if_transport(&e).await;
-                        let text = human_error(endpoint, &e);
-                        tracing::debug!(container = %src.name, error = %text, "docker log stream failed");
-                        errors.push(if single { text } else { format!("{}: {text}", src.name) });
-                        finish(src, &mut batch);
-                    }
-                }
-                Some((idx, None)) => {
-                    if let Some(src) = state.get_mut(idx) && !src.done {
-                        finish(src, &mut batch);
-                    }
-                }
-                None => break,
-            },
-            _ = batch.due() => batch.flush(tx).await?,
+                    None => break,
+                },
+                _ = batch.due() => batch.flush(tx).await?,
+            }
         }
+        batch.flush(tx).await?;
+        Ok(if errors.is_empty() {
+            None
+        } else {
+            Some(errors.join("; "))
+        })
+    };
+    tokio::pin!(consume);
+    tokio::select! {
+        r = &mut consume => r,
+        // Every producer finished: the consumer drains what they sent, then sees the end.
+        _ = produce => consume.await,
     }
-    batch.flush(tx).await?;
-    Ok(if errors.is_empty() {
-        None
-    } else {
-        Some(errors.join("; "))
-    })
 }
 
-/// Emit the unterminated last lines of a finished stream and mark it done.
+/// What the view's waiting sources say, one text (None: all stream or ended).
+fn notes(state: &[Source], single: bool) -> Option<String> {
+    let parts: Vec<String> = state
+        .iter()
+        .filter_map(|s| {
+            let n = s.note.as_ref()?;
+            Some(if single {
+                n.clone()
+            } else {
+                format!("{} {n}", s.name)
+            })
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// Emit the unterminated last lines of an instance's stream (a new one may follow).
 fn finish(src: &mut Source, batch: &mut Batcher) {
     let label = src.label.clone();
     src.stdout.finish(|line| batch.push(to_line(line, &label)));
     src.stderr.finish(|line| batch.push(to_line(line, &label)));
-    src.done = true;
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod connect;
 pub mod containers;
 pub mod error;
 pub mod exec;
+mod follow;
 pub mod images;
 pub mod inspect;
 pub mod list;

@@ -13,6 +13,7 @@ fn line(raw: &[u8]) -> LogLine {
         ts: None,
         source: None,
         text: sanitize(raw),
+        marker: false,
     }
 }
 

@@ -187,6 +187,7 @@ pub async fn logs(updates: Updates, id: String, opts: LogOpts, stream: StreamId,
                         text,
                         runs: Vec::new(),
                     },
+                    marker: false,
                 })
                 .collect();
             if log_lines(&tx, stream, lines).await.is_err() {

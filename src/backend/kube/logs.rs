@@ -221,6 +221,7 @@ fn to_line(raw: &[u8], source: &Option<Arc<str>>) -> LogLine {
         ts,
         source: source.clone(),
         text: sanitize(rest),
+        marker: false,
     }
 }
 

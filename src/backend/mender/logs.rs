@@ -44,6 +44,7 @@ pub async fn send_log(
             ts: timestamp(l),
             source: None,
             text: crate::term::sanitize::sanitize(l.as_bytes()),
+            marker: false,
         })
         .collect();
     for chunk in lines.chunks(crate::backend::batch::BATCH_LINES) {
