@@ -37,24 +37,32 @@ pub fn header(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     // Each source a chip of its fair share of what is left, so that one long error cannot
     // push the others off; the full text is in the help screen (`?`, "Sources").
     let used: usize = spans.iter().map(|s| width(&s.content)).sum();
-    let chips: Vec<(&'static str, Role, String)> = state
+    let chips: Vec<(&'static str, Role, String, String)> = state
         .sources
         .iter()
         .map(|(id, status)| {
-            let (dot, role) = source_mark(status);
-            (dot, role, format!("{id} {}", source_summary(status)))
+            let (dot, role, word) = source_mark(status);
+            (
+                dot,
+                role,
+                format!("{id} {}", source_summary(status)),
+                format!("{id} {word}"),
+            )
         })
         .collect();
     // A space before each chip, and the dot and its space inside it.
-    let wants: Vec<usize> = chips.iter().map(|(_, _, t)| width(t) + 3).collect();
+    let wants: Vec<usize> = chips.iter().map(|(_, _, t, _)| width(t) + 3).collect();
     let shares = fair_shares(&wants, (area.width as usize).saturating_sub(used));
-    for ((dot, role, text), share) in chips.into_iter().zip(shares) {
+    for ((dot, role, full, short), share) in chips.into_iter().zip(shares) {
         if share < 4 {
             continue;
         }
+        // The whole status when it fits, else the source and its state in a word.
+        let room = share - 3;
+        let text = if width(&full) <= room { full } else { short };
         spans.push(Span::raw(" "));
         spans.push(Span::styled(format!("{dot} "), theme.style(role)));
-        spans.push(Span::styled(truncate(&text, share - 3), theme.style(role)));
+        spans.push(Span::styled(truncate(&text, room), theme.style(role)));
     }
     if state.sources.is_empty() {
         spans.push(Span::styled(
@@ -68,12 +76,12 @@ pub fn header(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     );
 }
 
-/// A source's mark in the header: its dot and colour.
-fn source_mark(status: &SourceStatus) -> (&'static str, Role) {
+/// A source's mark in the header: its dot, colour and state in a word.
+fn source_mark(status: &SourceStatus) -> (&'static str, Role, &'static str) {
     match status {
-        SourceStatus::Connected(_) => ("●", Role::SourceOk),
-        SourceStatus::Connecting => ("○", Role::StatusPending),
-        SourceStatus::Reconnecting { .. } => ("✖", Role::SourceError),
+        SourceStatus::Connected(_) => ("●", Role::SourceOk, "ok"),
+        SourceStatus::Connecting => ("○", Role::StatusPending, "connecting…"),
+        SourceStatus::Reconnecting { .. } => ("✖", Role::SourceError, "reconnecting"),
     }
 }
 

@@ -10,7 +10,7 @@ use crate::model::priority::KEEP;
 /// reason ("Exited (137) 5 minutes ago", "CrashLoopBackOff") is what the row is read for.
 const KEEP_WHOLE: usize = 32;
 /// The pinned name keeps this much of its text while other columns can go.
-pub const NAME_KEEP: usize = 16;
+pub const NAME_KEEP: usize = 24;
 
 /// The columns shown, in their declared order, and how many are off screen on each side.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +38,7 @@ pub fn pinned(columns: &[Column]) -> usize {
 
 /// The cells column `i` needs before lower-priority columns are dropped for it; `desired` is
 /// its natural width (header, hint and the widest cell on screen).
-fn need(columns: &[Column], i: usize, desired: usize, pinned: usize) -> usize {
+pub fn need(columns: &[Column], i: usize, desired: usize, pinned: usize) -> usize {
     let c = &columns[i];
     let header = crate::ui::text::width(c.name);
     let floor = if i == pinned {
@@ -140,6 +140,29 @@ pub fn choose(columns: &[Column], desired: &[usize], total: usize, hscroll: usiz
         left: start,
         right,
         hscroll,
+    }
+}
+
+/// Shrink columns to fit `total`: first the columns that may be dropped, widest first, down to
+/// what they need (`needs`), then the kept ones (`keep`: a state, a reason, the name) down to
+/// theirs, and only then everything as [`fit`] does. So a pod's name stays whole while its
+/// node is cut.
+pub fn fit_needs(widths: &mut [usize], needs: &[usize], keep: &[bool], total: usize) {
+    let budget = total.saturating_sub(widths.len().saturating_sub(1));
+    for kept in [false, true] {
+        while widths.iter().sum::<usize>() > budget {
+            let Some((i, w)) = widths
+                .iter()
+                .copied()
+                .enumerate()
+                .filter(|&(i, w)| keep[i] == kept && w > needs[i])
+                .max_by_key(|&(_, w)| w)
+            else {
+                break;
+            };
+            let excess = widths.iter().sum::<usize>() - budget;
+            widths[i] = w - excess.min(w - needs[i]).min((w / 4).max(1));
+        }
     }
 }
 

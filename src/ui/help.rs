@@ -78,7 +78,8 @@ pub fn lines(state: &AppState, theme: &Theme) -> Vec<Line<'static>> {
         let spec = k.spec();
         out.push(Line::from(vec![
             Span::styled(
-                format!("  :{:<15}", spec.aliases[0]),
+                // A space after a long name (`:mdeploymentdevices`) too.
+                format!("  :{:<15}", format!("{} ", spec.aliases[0])),
                 theme.style(Role::HelpKey),
             ),
             Span::styled(

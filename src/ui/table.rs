@@ -150,6 +150,17 @@ pub fn render(
         .max()
         .unwrap_or(0);
     let mut widths: Vec<usize> = shown.columns.iter().map(|&i| desired[i]).collect();
+    let needs: Vec<usize> = shown
+        .columns
+        .iter()
+        .map(|&i| columns::need(spec.columns, i, desired[i], pin))
+        .collect();
+    let keep: Vec<bool> = shown
+        .columns
+        .iter()
+        .map(|&i| i == pin || spec.columns[i].priority == crate::model::priority::KEEP)
+        .collect();
+    columns::fit_needs(&mut widths, &needs, &keep, area.width as usize);
     columns::fit(&mut widths, area.width as usize, pinned_at, name_width);
 
     let sort_mark = if t.sort.descending { "↓" } else { "↑" };
