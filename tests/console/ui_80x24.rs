@@ -33,7 +33,8 @@ fn mender() -> SourceId {
     SourceId::new("mender:hosted")
 }
 
-/// One "now" per test binary: ages and timeline times do not move between the two modes.
+/// One "now" per test binary; every age is whole minutes or more, so the seconds the binary
+/// runs do not change what is drawn.
 static NOW: std::sync::LazyLock<jiff::Timestamp> = std::sync::LazyLock::new(jiff::Timestamp::now);
 
 fn ago(secs: i64) -> Option<jiff::Timestamp> {
@@ -309,7 +310,7 @@ fn world() -> AppState {
             K::Node,
             None,
             Ok,
-            0,
+            7200,
             &[
                 "node-1",
                 "manager",
@@ -416,7 +417,7 @@ fn world() -> AppState {
             K::KEvent,
             None,
             Failed,
-            60,
+            600,
             &[
                 "prod",
                 "",
@@ -433,7 +434,7 @@ fn world() -> AppState {
         K::Device,
         None,
         Ok,
-        0,
+        7200,
         &[
             "gw-01",
             "up",
@@ -455,7 +456,7 @@ fn world() -> AppState {
         K::Device,
         None,
         Failed,
-        0,
+        7200,
         &[
             "gw-02",
             &format!("unknown key {FP}"),
@@ -480,7 +481,7 @@ fn world() -> AppState {
         K::Device,
         None,
         Ok,
-        0,
+        7200,
         &[
             "gw-03",
             "up",
@@ -533,7 +534,7 @@ fn world() -> AppState {
                 K::DeviceUpdate,
                 Some("20261123-153012"),
                 Pending,
-                0,
+                7200,
                 &[
                     "gw-03",
                     "installing",
@@ -548,7 +549,7 @@ fn world() -> AppState {
                 K::DeviceUpdate,
                 Some("20261123-153012"),
                 Ok,
-                0,
+                7200,
                 &[
                     "gw-01",
                     "committed",
@@ -570,7 +571,7 @@ fn world() -> AppState {
             K::MenderDevice,
             None,
             Ok,
-            120,
+            1200,
             &[
                 "6512a3f0c2b1d4e5f6a7b8c9",
                 "accepted",
@@ -617,7 +618,7 @@ fn world() -> AppState {
             K::MenderDeploymentDevice,
             Some("spring-release"),
             Failed,
-            0,
+            7200,
             &[
                 "6512a3f0c2b1d4e5f6a7b8c9",
                 "failure",
@@ -641,7 +642,7 @@ fn world() -> AppState {
                 severity: Severity::Error,
             },
             TimelineEntry {
-                time: ago(60).unwrap_or(*NOW),
+                time: ago(600).unwrap_or(*NOW),
                 source: kube(),
                 kind: Some(K::Pod),
                 id: None,
