@@ -57,9 +57,14 @@ pub fn header(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
         if share < 4 {
             continue;
         }
-        // The whole status when it fits, else the source and its state in a word.
+        // The whole status when it fits; the start of it when there is room for more than the
+        // state (the state comes first); else the source and its state in a word.
         let room = share - 3;
-        let text = if width(&full) <= room { full } else { short };
+        let text = if width(&full) <= room || room >= width(&short) + 12 {
+            full
+        } else {
+            short
+        };
         spans.push(Span::raw(" "));
         spans.push(Span::styled(format!("{dot} "), theme.style(role)));
         spans.push(Span::styled(truncate(&text, room), theme.style(role)));
