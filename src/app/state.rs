@@ -189,6 +189,11 @@ pub struct TableView {
     /// The selected object, so selection follows the row across snapshots and re-sorts.
     pub selected_key: Option<ResourceKey>,
     pub offset: usize,
+    /// Horizontal scroll by column (←/→): 0 shows the columns that fit by priority, `k`
+    /// the pinned name and the other columns from the `k`-th on (ui/columns.rs).
+    pub hscroll: usize,
+    /// Columns off screen at the last draw, left and right (the "◂ 3 more ▸" hint).
+    pub off_screen: (usize, usize),
 }
 
 impl TableView {
@@ -202,6 +207,8 @@ impl TableView {
             selected: 0,
             selected_key: None,
             offset: 0,
+            hscroll: 0,
+            off_screen: (0, 0),
         }
     }
 

@@ -7,7 +7,7 @@ mod resource;
 mod rollout;
 mod timeline;
 
-pub use kind::{Capability, Column, ColumnKind, KindSpec, ResourceKind};
+pub use kind::{Capability, Column, ColumnKind, KindSpec, ResourceKind, priority};
 pub use log::{LogLine, LogOpts, StyleRun, StyledText};
 pub use resource::{
     ActionOutcome, CheckStatus, Confirmation, ContainerFacts, Health, HostKeyProblem, HostKeyState,

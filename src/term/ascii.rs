@@ -35,8 +35,8 @@ fn fallback(c: char) -> char {
         '░' | '▒' | '▓' => ':',
         '↑' | '▲' | '^' => '^',
         '↓' | '▼' => 'v',
-        '←' | '◀' | '‹' | '«' => '<',
-        '→' | '▶' | '›' | '»' => '>',
+        '←' | '◀' | '◂' | '‹' | '«' => '<',
+        '→' | '▶' | '▸' | '›' | '»' => '>',
         '●' | '•' | '◆' | '■' | '★' => '*',
         '○' | '◇' | '□' | '☆' => 'o',
         '✖' | '✗' | '✘' | '×' => 'x',
@@ -142,8 +142,8 @@ mod tests {
     #[test]
     fn the_chrome_becomes_ascii_cell_for_cell() {
         assert_eq!(
-            through(&["┌─┐│● up ○ connecting… ✖ ↑↓ ▁▄█ › ▶ • —└┘".as_bytes()]),
-            "+-+|* up o connecting. x ^v _.# > > * -++"
+            through(&["┌─┐│● up ○ connecting… ✖ ↑↓ ▁▄█ › ▶ • —└┘ ◂ 3 more ▸".as_bytes()]),
+            "+-+|* up o connecting. x ^v _.# > > * -++ < 3 more >"
         );
         // Wide characters keep their two cells; escape sequences pass.
         assert_eq!(

@@ -34,22 +34,40 @@ pub fn header(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
             theme.style(role),
         ));
     }
-    for (id, status) in &state.sources {
-        spans.push(Span::raw(" "));
-        let (dot, role, text) = match status {
-            SourceStatus::Connected(info) => ("●", Role::SourceOk, format!("{id} {info}")),
-            SourceStatus::Connecting => ("○", Role::StatusPending, format!("{id} connecting…")),
-            SourceStatus::Reconnecting {
-                error,
-                retry_in_secs,
-            } => (
-                "✖",
-                Role::SourceError,
-                format!("{id} {error} (retry in {retry_in_secs}s)"),
-            ),
+    // Each source a chip of its fair share of what is left, so that one long error cannot
+    // push the others off; the full text is in the help screen (`?`, "Sources").
+    let used: usize = spans.iter().map(|s| width(&s.content)).sum();
+    let chips: Vec<(&'static str, Role, String, String)> = state
+        .sources
+        .iter()
+        .map(|(id, status)| {
+            let (dot, role, word) = source_mark(status);
+            (
+                dot,
+                role,
+                format!("{id} {}", source_summary(status)),
+                format!("{id} {word}"),
+            )
+        })
+        .collect();
+    // A space before each chip, and the dot and its space inside it.
+    let wants: Vec<usize> = chips.iter().map(|(_, _, t, _)| width(t) + 3).collect();
+    let shares = fair_shares(&wants, (area.width as usize).saturating_sub(used));
+    for ((dot, role, full, short), share) in chips.into_iter().zip(shares) {
+        if share < 4 {
+            continue;
+        }
+        // The whole status when it fits; the start of it when there is room for more than the
+        // state (the state comes first); else the source and its state in a word.
+        let room = share - 3;
+        let text = if width(&full) <= room || room >= width(&short) + 12 {
+            full
+        } else {
+            short
         };
+        spans.push(Span::raw(" "));
         spans.push(Span::styled(format!("{dot} "), theme.style(role)));
-        spans.push(Span::styled(text, theme.style(role)));
+        spans.push(Span::styled(truncate(&text, room), theme.style(role)));
     }
     if state.sources.is_empty() {
         spans.push(Span::styled(
@@ -61,6 +79,45 @@ pub fn header(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
         Paragraph::new(Line::from(spans)).style(theme.style(Role::Base)),
         area,
     );
+}
+
+/// A source's mark in the header: its dot, colour and state in a word.
+fn source_mark(status: &SourceStatus) -> (&'static str, Role, &'static str) {
+    match status {
+        SourceStatus::Connected(_) => ("●", Role::SourceOk, "ok"),
+        SourceStatus::Connecting => ("○", Role::StatusPending, "connecting…"),
+        SourceStatus::Reconnecting { .. } => ("✖", Role::SourceError, "reconnecting"),
+    }
+}
+
+/// A source's status in a few words, its state first: "connecting…", "reconnecting in 4s:
+/// connection refused", or what the source says of itself ("Docker 27.1 · API 1.41",
+/// "2/10 devices up").
+pub fn source_summary(status: &SourceStatus) -> String {
+    match status {
+        SourceStatus::Connected(info) if info.trim().is_empty() => "ok".into(),
+        SourceStatus::Connected(info) => info.clone(),
+        SourceStatus::Connecting => "connecting…".into(),
+        SourceStatus::Reconnecting {
+            error,
+            retry_in_secs,
+        } => format!("reconnecting in {retry_in_secs}s: {error}"),
+    }
+}
+
+/// Split `room` between items wanting `wants` cells: none gets more than it wants, and no one
+/// gets less than an equal share unless it wants less (max-min fairness).
+fn fair_shares(wants: &[usize], room: usize) -> Vec<usize> {
+    let mut shares = vec![0; wants.len()];
+    let mut order: Vec<usize> = (0..wants.len()).collect();
+    order.sort_by_key(|&i| wants[i]);
+    let mut left = room;
+    for (n, &i) in order.iter().enumerate() {
+        let equal = left / (wants.len() - n);
+        shares[i] = wants[i].min(equal);
+        left -= shares[i];
+    }
+    shares
 }
 
 pub fn breadcrumbs(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
@@ -83,6 +140,13 @@ pub fn breadcrumbs(frame: &mut Frame, area: Rect, state: &AppState, theme: &Them
             let mut s = format!("{}/{}", t.rows.len(), total);
             if let Some((f, _)) = &t.filter {
                 s = format!("/{f}  {s}");
+            }
+            // Columns a narrow table left out: ←/→ show them (ASCII: "< 3 more >").
+            let (left, right) = t.off_screen;
+            if left + right > 0 {
+                let l = if left > 0 { "◂ " } else { "" };
+                let r = if right > 0 { " ▸" } else { "" };
+                s = format!("{l}{} more{r}  {s}", left + right);
             }
             s
         }
@@ -203,17 +267,28 @@ pub fn footer(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
         ),
         Mode::Search(i) => input_line("?", &i.text, "search  (re: for regex)", theme),
         Mode::SavePath(i) => input_line("save to: ", &i.text, "Enter save, Esc cancel", theme),
-        _ => match &state.toast {
-            Some(t) => Line::from(Span::styled(
-                format!(" {}", t.text),
-                theme.style(if t.error {
-                    Role::ToastError
-                } else {
-                    Role::ToastInfo
-                }),
-            )),
-            None => hints(state, theme),
-        },
+        _ => {
+            let room = area.width as usize;
+            let help = help_hint(state, theme);
+            match &state.toast {
+                // The toast takes the line, but `?` stays: help is always one key away.
+                Some(t) => {
+                    let help_w: usize = help.iter().map(|s| width(&s.content)).sum();
+                    let text = truncate(&format!(" {}", t.text), room.saturating_sub(help_w));
+                    let pad = room.saturating_sub(width(&text) + help_w);
+                    let role = if t.error {
+                        Role::ToastError
+                    } else {
+                        Role::ToastInfo
+                    };
+                    let mut spans = vec![Span::styled(text, theme.style(role))];
+                    spans.push(Span::raw(" ".repeat(pad)));
+                    spans.extend(help);
+                    Line::from(spans)
+                }
+                None => hints(state, theme, room),
+            }
+        }
     };
     frame.render_widget(Paragraph::new(line), area);
 }
@@ -228,7 +303,7 @@ fn input_line<'a>(prompt: &'a str, text: &'a str, hint: &'a str, theme: &Theme) 
 }
 
 /// The most useful keys of the current view, read from the active keymap.
-fn hints(state: &AppState, theme: &Theme) -> Line<'static> {
+fn hints(state: &AppState, theme: &Theme, room: usize) -> Line<'static> {
     let table_hints: Vec<Action>;
     let (ctx, wanted): (KeyContext, &[Action]) = match state.top() {
         View::Table(t) => {
@@ -282,22 +357,74 @@ fn hints(state: &AppState, theme: &Theme) -> Line<'static> {
         ),
         View::Describe(_) => (KeyContext::Describe, &[Action::Back]),
     };
-    let bindings = state.settings.keymap.bindings(ctx);
-    let global = state.settings.keymap.bindings(KeyContext::Global);
-    let mut spans = Vec::new();
+    // Each action once, each key once; `?` help last to go, then back and the command bar,
+    // then the view's own keys from the least useful (the end of `wanted`).
+    let mut entries: Vec<(Action, String)> = Vec::new();
     for a in wanted
         .iter()
         .chain([Action::Command, Action::Help, Action::Back].iter())
     {
-        if let Some((k, _)) = bindings.iter().chain(global.iter()).find(|(_, b)| b == a) {
-            spans.push(Span::styled(format!(" <{k}>"), theme.style(Role::HelpKey)));
-            spans.push(Span::styled(
-                format!(" {}", short(*a)),
-                theme.style(Role::Hint),
-            ));
+        if let Some(k) = key_of(state, ctx, *a)
+            && !entries.iter().any(|(x, y)| x == a || *y == k)
+        {
+            entries.push((*a, k));
         }
     }
+    let entry_width = |(a, k): &(Action, String)| width(k) + 3 + 1 + width(short(*a));
+    let mut drop_order: Vec<usize> = (0..entries.len())
+        .filter(|&i| !matches!(entries[i].0, Action::Command | Action::Help | Action::Back))
+        .rev()
+        .collect();
+    drop_order.extend(
+        [Action::Back, Action::Command]
+            .iter()
+            .filter_map(|a| entries.iter().position(|(x, _)| x == a)),
+    );
+    let mut shown = vec![true; entries.len()];
+    let total = |shown: &[bool]| -> usize {
+        entries
+            .iter()
+            .zip(shown)
+            .filter(|(_, s)| **s)
+            .map(|(e, _)| entry_width(e))
+            .sum()
+    };
+    for i in drop_order {
+        if total(&shown) <= room {
+            break;
+        }
+        shown[i] = false;
+    }
+    let mut spans = Vec::new();
+    for ((a, k), _) in entries.iter().zip(&shown).filter(|(_, s)| **s) {
+        spans.extend(hint_spans(k, *a, theme));
+    }
     Line::from(spans).style(Style::default())
+}
+
+/// The first key bound to `a` in `ctx` (or globally), as the keymap writes it.
+fn key_of(state: &AppState, ctx: KeyContext, a: Action) -> Option<String> {
+    let bindings = state.settings.keymap.bindings(ctx);
+    let global = state.settings.keymap.bindings(KeyContext::Global);
+    bindings
+        .iter()
+        .chain(global.iter())
+        .find(|(_, b)| *b == a)
+        .map(|(k, _)| k.to_string())
+}
+
+fn hint_spans(key: &str, a: Action, theme: &Theme) -> [Span<'static>; 2] {
+    [
+        Span::styled(format!(" <{key}>"), theme.style(Role::HelpKey)),
+        Span::styled(format!(" {}", short(a)), theme.style(Role::Hint)),
+    ]
+}
+
+/// `<?> help`, kept in the footer whatever else is there.
+fn help_hint(state: &AppState, theme: &Theme) -> Vec<Span<'static>> {
+    key_of(state, KeyContext::Global, Action::Help)
+        .map(|k| hint_spans(&k, Action::Help, theme).to_vec())
+        .unwrap_or_default()
 }
 
 fn short(a: Action) -> &'static str {
@@ -308,5 +435,19 @@ fn short(a: Action) -> &'static str {
         Action::TogglePause | Action::PauseNode => "pause",
         Action::Command => "cmd",
         other => other.name(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fair_shares;
+
+    #[test]
+    fn one_long_status_does_not_take_the_others_room() {
+        // A 90-cell error beside two short chips on 60 cells: the short ones stay whole.
+        assert_eq!(fair_shares(&[90, 12, 15], 60), vec![33, 12, 15]);
+        assert_eq!(fair_shares(&[10, 10], 100), vec![10, 10]);
+        assert_eq!(fair_shares(&[50, 50], 30), vec![15, 15]);
+        assert!(fair_shares(&[], 30).is_empty());
     }
 }

@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph};
 
 use super::dialog::centered;
+use super::text::width;
 use crate::app::state::{AppState, View};
 use crate::config::{KeyContext, Role, Theme};
 use crate::model::ResourceKind;
@@ -17,6 +18,26 @@ pub fn lines(state: &AppState, theme: &Theme) -> Vec<Line<'static>> {
         View::Describe(_) => (KeyContext::Describe, "Describe"),
     };
     let mut out = Vec::new();
+    // Each source's whole status: the header has room for a few words of each.
+    if !state.sources.is_empty() {
+        out.push(Line::from(Span::styled(
+            "Sources".to_string(),
+            theme.style(Role::HelpSection),
+        )));
+        for (id, status) in &state.sources {
+            out.push(Line::from(vec![
+                Span::styled(
+                    format!("  {:<16}", id.to_string()),
+                    theme.style(Role::HelpKey),
+                ),
+                Span::styled(
+                    super::chrome::source_summary(status),
+                    theme.style(Role::HelpDescription),
+                ),
+            ]));
+        }
+        out.push(Line::from(""));
+    }
     for (c, title) in [ctx, (KeyContext::Global, "Global")] {
         out.push(Line::from(Span::styled(
             title.to_string(),
@@ -57,7 +78,8 @@ pub fn lines(state: &AppState, theme: &Theme) -> Vec<Line<'static>> {
         let spec = k.spec();
         out.push(Line::from(vec![
             Span::styled(
-                format!("  :{:<15}", spec.aliases[0]),
+                // A space after a long name (`:mdeploymentdevices`) too.
+                format!("  :{:<15}", format!("{} ", spec.aliases[0])),
                 theme.style(Role::HelpKey),
             ),
             Span::styled(
@@ -80,8 +102,64 @@ pub fn lines(state: &AppState, theme: &Theme) -> Vec<Line<'static>> {
     out
 }
 
-pub fn render(frame: &mut Frame, area: Rect, state: &AppState, scroll: u16, theme: &Theme) {
+/// A help line cut into rows of `cols` cells: a long description goes on under itself.
+fn wrap(line: Line<'static>, cols: usize) -> Vec<Line<'static>> {
+    let [key, desc] = match <[Span<'static>; 2]>::try_from(line.spans.clone()) {
+        Ok(spans) if line.width() > cols => spans,
+        _ => return vec![line],
+    };
+    let indent = width(&key.content);
+    let room = cols.saturating_sub(indent).max(8);
+    let mut rows: Vec<String> = vec![String::new()];
+    for word in desc.content.split(' ') {
+        let Some(row) = rows.last_mut() else { break };
+        if !row.is_empty() && width(row) + 1 + width(word) > room {
+            rows.push(word.to_string());
+        } else {
+            if !row.is_empty() {
+                row.push(' ');
+            }
+            row.push_str(word);
+        }
+    }
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let lead = if i == 0 {
+                key.clone()
+            } else {
+                Span::styled(" ".repeat(indent), key.style)
+            };
+            Line::from(vec![lead, Span::styled(text, desc.style)])
+        })
+        .collect()
+}
+
+/// Draw the help over `area`, scrolled to `scroll` (clamped: End and PageDown stop at the last
+/// page). Returns the scroll used, so the next key starts from what is on screen.
+pub fn render(frame: &mut Frame, area: Rect, state: &AppState, scroll: u16, theme: &Theme) -> u16 {
     let r = centered(area, 72, area.height.saturating_sub(2));
+    let inner = (r.width.saturating_sub(2) as usize).max(1);
+    let rows: Vec<Line> = lines(state, theme)
+        .into_iter()
+        .flat_map(|l| wrap(l, inner))
+        .collect();
+    let page = r.height.saturating_sub(2);
+    let last = u16::try_from(rows.len())
+        .unwrap_or(u16::MAX)
+        .saturating_sub(page);
+    let scroll = scroll.min(last);
+    // Where the page is when there is more than one: "12-31/64 PgDn".
+    let position = if last > 0 {
+        let end = (usize::from(scroll) + usize::from(page)).min(rows.len());
+        format!(
+            " {}-{end}/{} PgDn End ",
+            usize::from(scroll) + 1,
+            rows.len()
+        )
+    } else {
+        String::new()
+    };
     frame.render_widget(Clear, r);
     let block = Block::default()
         .borders(Borders::ALL)
@@ -90,12 +168,14 @@ pub fn render(frame: &mut Frame, area: Rect, state: &AppState, scroll: u16, them
         .title(Span::styled(
             " Help — Esc closes ",
             theme.style(Role::DialogTitle),
-        ));
+        ))
+        .title_bottom(Line::from(Span::styled(position, theme.style(Role::Hint))).right_aligned());
     frame.render_widget(
-        Paragraph::new(lines(state, theme))
+        Paragraph::new(rows)
             .block(block)
             .scroll((scroll, 0))
             .style(theme.style(Role::DialogText)),
         r,
     );
+    scroll
 }

@@ -2,6 +2,7 @@
 //! height — that depend on the terminal size), so every view is snapshot-testable.
 
 mod chrome;
+pub mod columns;
 mod describe;
 mod dialog;
 pub mod help;
@@ -50,7 +51,6 @@ pub fn render(frame: &mut Frame, state: &mut AppState) {
     .areas(area);
 
     chrome::header(frame, header, state, &theme);
-    chrome::breadcrumbs(frame, crumbs, state, &theme);
     // Sources whose first list of the top table's kind has not arrived (computed before the
     // stack is borrowed mutably).
     let first_lists = match state.top() {
@@ -95,15 +95,21 @@ pub fn render(frame: &mut Frame, state: &mut AppState) {
         View::Logs(l) => logs::render(frame, body, l, &theme),
         View::Describe(d) => describe::render(frame, body, d, &theme),
     }
+    // After the body: the table records which columns were left out ("◂ 3 more ▸").
+    chrome::breadcrumbs(frame, crumbs, state, &theme);
     if show_stats && let Some(s) = &state.stats {
         chrome::stats(frame, stats, s, &theme);
     }
     chrome::footer(frame, footer, state, &theme);
 
     match &state.mode {
+        Mode::Help { scroll } => {
+            // Clamped to the last page, so End and PageDown stop there (a viewport fact).
+            let scroll = help::render(frame, area, state, *scroll, &theme);
+            state.mode = Mode::Help { scroll };
+        }
         Mode::Confirm(c) => dialog::confirm(frame, area, c, &theme),
         Mode::Prompt(p) => dialog::prompt(frame, area, p, &theme),
-        Mode::Help { scroll } => help::render(frame, area, state, *scroll, &theme),
         Mode::Pick(p) => dialog::picker(frame, area, p, &theme),
         Mode::Secret(p) => dialog::secret(frame, area, p, &theme),
         Mode::ConfirmRun(c) => dialog::confirm_run(frame, area, c, &theme),

@@ -5,6 +5,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 
+use super::columns;
 use super::text::{truncate, width};
 use crate::app::state::TableView;
 use crate::config::{Role, Theme};
@@ -47,7 +48,16 @@ pub fn render(
     let spec = t.kind.spec();
     if t.rows.is_empty() {
         // Keep the header so the view reads as the same table, just empty.
-        let names: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
+        // Two spaces between the names: one more cell each.
+        let desired: Vec<usize> = spec.columns.iter().map(|c| width(c.name) + 1).collect();
+        let shown = columns::choose(spec.columns, &desired, area.width as usize, t.hscroll);
+        t.hscroll = shown.hscroll;
+        t.off_screen = (shown.left, shown.right);
+        let names: Vec<&str> = shown
+            .columns
+            .iter()
+            .map(|&i| spec.columns[i].name)
+            .collect();
         let msg = match &t.filter {
             Some((f, _)) => format!(" no {} match /{f}", spec.title.to_lowercase()),
             None => format!(" no {}", spec.title.to_lowercase()),
@@ -109,7 +119,7 @@ pub fn render(
     let visible = &t.rows[t.offset..(t.offset + height).min(t.rows.len())];
     // Widths from what is on screen only: O(visible rows), whatever the table size.
     let n = spec.columns.len();
-    let mut widths: Vec<usize> = spec
+    let mut desired: Vec<usize> = spec
         .columns
         .iter()
         .map(|c| width(c.name).max(c.min_width as usize))
@@ -120,25 +130,48 @@ pub fn render(
         .collect();
     for row in &cells {
         for (i, c) in row.iter().enumerate() {
-            widths[i] = widths[i].max(width(c));
+            desired[i] = desired[i].max(width(c));
         }
     }
+    // The sort mark takes a cell of its column's header.
+    if let Some(w) = desired.get_mut(t.sort.column) {
+        *w = (*w).max(width(spec.columns[t.sort.column].name) + 1);
+    }
+    // Too narrow for every column: the lowest priority ones go, ←/→ bring them back.
+    let shown = columns::choose(spec.columns, &desired, area.width as usize, t.hscroll);
+    t.hscroll = shown.hscroll;
+    t.off_screen = (shown.left, shown.right);
+    let pin = columns::pinned(spec.columns);
+    let pinned_at = shown.columns.iter().position(|&i| i == pin).unwrap_or(0);
     let name_width = cells
         .iter()
-        .map(|row| width(&row[0]))
-        .chain(spec.columns.first().map(|c| width(c.name)))
+        .map(|row| width(&row[pin]))
+        .chain(spec.columns.get(pin).map(|c| width(c.name)))
         .max()
         .unwrap_or(0);
-    fit(&mut widths, area.width as usize, n, name_width);
+    let mut widths: Vec<usize> = shown.columns.iter().map(|&i| desired[i]).collect();
+    let needs: Vec<usize> = shown
+        .columns
+        .iter()
+        .map(|&i| columns::need(spec.columns, i, desired[i], pin))
+        .collect();
+    let keep: Vec<bool> = shown
+        .columns
+        .iter()
+        .map(|&i| i == pin || spec.columns[i].priority == crate::model::priority::KEEP)
+        .collect();
+    columns::fit_needs(&mut widths, &needs, &keep, area.width as usize);
+    columns::fit(&mut widths, area.width as usize, pinned_at, name_width);
 
     let sort_mark = if t.sort.descending { "↓" } else { "↑" };
-    let header = Row::new(spec.columns.iter().enumerate().map(|(i, c)| {
+    let header = Row::new(shown.columns.iter().zip(&widths).map(|(&i, &w)| {
+        let c = &spec.columns[i];
         let name = if i == t.sort.column {
             format!("{}{sort_mark}", c.name)
         } else {
             c.name.to_string()
         };
-        Cell::from(truncate(&name, widths[i]))
+        Cell::from(truncate(&name, w))
     }))
     .style(theme.style(Role::TableHeader));
 
@@ -150,9 +183,11 @@ pub fn render(
             theme.style(health_role(r.health))
         };
         Row::new(
-            row.iter()
-                .enumerate()
-                .map(|(ci, c)| Cell::from(Line::from(Span::raw(truncate(c, widths[ci]))))),
+            shown
+                .columns
+                .iter()
+                .zip(&widths)
+                .map(|(&ci, &w)| Cell::from(Line::from(Span::raw(truncate(&row[ci], w))))),
         )
         .style(style)
     });
@@ -165,64 +200,4 @@ pub fn render(
         .column_spacing(1)
         .style(theme.style(Role::TableRow));
     frame.render_widget(table, area);
-}
-
-/// The first column (the name) keeps up to this many cells of its text while the other
-/// columns can still shrink.
-const NAME_KEEP: usize = 16;
-
-/// Shrink the widest columns until everything fits `total` (with one space between columns).
-/// The first column does not shrink below `keep` (its text, up to `NAME_KEEP`) before every
-/// other column is as narrow as it gets, so a name stays readable on a narrow terminal (a
-/// rollout id on an 80-column `:rollouts`).
-fn fit(widths: &mut [usize], total: usize, n: usize, keep: usize) {
-    let spacing = n.saturating_sub(1);
-    let budget = total.saturating_sub(spacing);
-    let mut keep = keep.clamp(3, NAME_KEEP);
-    while widths.iter().sum::<usize>() > budget {
-        let floor = |i: usize| if i == 0 { keep } else { 3 };
-        let Some((i, w)) = widths
-            .iter()
-            .copied()
-            .enumerate()
-            .filter(|&(i, w)| w > floor(i))
-            .max_by_key(|&(_, w)| w)
-        else {
-            if keep > 3 {
-                // Everything else is as narrow as it gets: now the name shrinks too.
-                keep = 3;
-                continue;
-            }
-            break;
-        };
-        let excess = widths.iter().sum::<usize>() - budget;
-        widths[i] = w - excess.min(w - floor(i)).min((w / 4).max(1));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::fit;
-
-    #[test]
-    fn fit_shrinks_widest_first() {
-        let mut w = vec![10, 40, 5];
-        fit(&mut w, 32, 3, 0);
-        assert!(w.iter().sum::<usize>() <= 30);
-        assert_eq!(w[0], 10);
-        assert_eq!(w[2], 5);
-    }
-
-    #[test]
-    fn fit_keeps_the_name_readable() {
-        // 12 columns on 80 cells: the 15-cell name stays whole.
-        let mut w = vec![15, 22, 23, 7, 7, 7, 4, 6, 11, 8, 10, 4];
-        fit(&mut w, 80, 12, 15);
-        assert!(w.iter().sum::<usize>() <= 69, "{w:?}");
-        assert_eq!(w[0], 15);
-        // Far too narrow: the name shrinks too, never below 3.
-        let mut w = vec![30, 10, 10];
-        fit(&mut w, 12, 3, 30);
-        assert!(w.iter().all(|&x| x >= 3), "{w:?}");
-    }
 }

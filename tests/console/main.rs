@@ -17,6 +17,7 @@ mod app_timeline;
 mod app_triage;
 mod app_update;
 mod config_files;
+mod ui_80x24;
 mod ui_fleet;
 mod ui_mender;
 mod ui_snapshots;

@@ -22,6 +22,7 @@ pub mod fake_link;
 pub mod kube_server;
 pub mod mender_server;
 pub mod rollout;
+pub mod screen;
 pub mod sshd;
 pub mod swarm;
 pub mod tmux;

@@ -201,6 +201,8 @@ pub(super) fn help(state: &AppState, scroll: u16, key: KeyEvent) -> Mode {
             scroll: scroll.saturating_sub(10),
         },
         Some(Action::Top) => Mode::Help { scroll: 0 },
+        // The draw clamps it to the last page.
+        Some(Action::Bottom) => Mode::Help { scroll: u16::MAX },
         _ => Mode::Help { scroll },
     }
 }

@@ -146,6 +146,9 @@ pub(super) fn on_table_action(state: &mut AppState, action: Action, fx: &mut Vec
                 open_describe(state, &row, fx);
             }
         }
+        // Columns, one at a time; the draw clamps to the last column (ui/columns.rs).
+        Action::Left => t.hscroll = t.hscroll.saturating_sub(1),
+        Action::Right => t.hscroll = (t.hscroll + 1).min(spec.columns.len()),
         Action::Describe => {
             if let Some(row) = opened.or(selected) {
                 open_describe(state, &row, fx);
