@@ -53,7 +53,12 @@ pub(super) async fn shell(
     if dev.spec.is_local() {
         // The console hands its own terminal to a local shell (Backend::local_shell); a
         // sandbox is a separate SSH login, which a local device does not have.
-        bail!("{name} is this machine (host: local): its sandboxes need an SSH login");
+        match sandbox {
+            Some(_) => bail!("{name} is this machine (host: local): sandboxes need SSH"),
+            None => {
+                bail!("{name} is this machine (host: local): its shell is the console's terminal")
+            }
+        }
     }
     match sandbox {
         None => {
