@@ -259,6 +259,8 @@ struct DeviceDoc {
     /// One word of printable characters, without `/`; unique in the fleet.
     #[schemars(with = "String")]
     name: Spanned<String>,
+    /// Address, DNS name or ssh_config alias (default: the name); `local` is this machine:
+    /// its commands run as local processes, no SSH.
     #[serde(default)]
     host: Option<String>,
     #[serde(default)]
