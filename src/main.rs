@@ -143,7 +143,8 @@ async fn run(cli: Cli) -> i32 {
         .as_deref()
         .and_then(|f| f.parent())
         .map(|p| p.to_path_buf());
-    let (fleets, fleet_warnings) = registry::build_fleets(&fleet_files, config_dir.as_deref());
+    let (fleets, fleet_warnings) =
+        registry::build_fleets(&fleet_files, config_dir.as_deref(), cli.local);
     let mut warnings = loaded.warnings.clone();
     for w in &fleet_warnings {
         tracing::warn!("{w}");

@@ -513,6 +513,16 @@ async fn shell(
             .unwrap_or_else(|| key.id.clone()),
         _ => key.id.clone(),
     };
+    if let Some(cmd) = backend.local_shell(key) {
+        *input = EventStream::new();
+        let _ = terminal.flush();
+        term::suspend().map_err(|e| e.to_string())?;
+        let banner = format!("fleetdeck: shell on {name} ({}, this machine)", key.source);
+        return match term::handoff::run_here(cmd, &banner).await {
+            Ok(status) => Ok(format!("shell on {name} exited ({status})")),
+            Err(e) => Err(format!("shell on {name}: {e}")),
+        };
+    }
     let session = tokio::time::timeout(Duration::from_secs(15), backend.shell(key, &opts))
         .await
         .map_err(|_| format!("shell into {name}: timed out"))?

@@ -155,6 +155,13 @@ pub trait Backend: Send + Sync + 'static {
 
     async fn shell(&self, target: &ResourceKey, opts: &ShellOpts) -> anyhow::Result<ShellSession>;
 
+    /// A shell that runs on this machine (a `host: local` device): the console hands it the
+    /// real terminal and waits for it to exit, instead of bridging a [`Backend::shell`]
+    /// session. None = this target's shell is a session.
+    fn local_shell(&self, _target: &ResourceKey) -> Option<std::process::Command> {
+        None
+    }
+
     /// Run a command without a TTY and return its combined output (scriptable `exec`).
     async fn exec(&self, target: &ResourceKey, cmd: &[String]) -> anyhow::Result<(i64, String)>;
 

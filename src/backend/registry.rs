@@ -147,8 +147,40 @@ pub fn kube_sources(
 
 /// Fleet sources from fleet files. A file that does not parse is left out with a warning
 /// naming file:line:col; the console runs on without it. Relative paths are taken from `base`
-/// (the config file's directory).
+/// (the config file's directory). `local` (`--local`) adds the fleet `local`: this machine
+/// as a device (`host: local`), after the files.
 pub fn build_fleets(
+    files: &[PathBuf],
+    base: Option<&Path>,
+    local: bool,
+) -> (Vec<crate::backend::fleet::FleetBackend>, Vec<String>) {
+    let (mut out, mut warnings) = build_fleet_files(files, base);
+    if local {
+        use crate::backend::fleet::{FleetBackend, FleetFile, file::LOCAL_FLEET};
+        if out.iter().any(|b| b.inner.file.name == LOCAL_FLEET) {
+            warnings.push(format!(
+                "--local: a fleet named `{LOCAL_FLEET}` is already loaded; this machine not added"
+            ));
+        } else {
+            // No SSH is used: the options only fill the device's (unused) route.
+            let opts = crate::ssh::SshOptions::from_home();
+            out.push(FleetBackend::new(FleetFile::local(&hostname()), opts));
+        }
+    }
+    (out, warnings)
+}
+
+/// This machine's host name (the `--local` device's name), `local` when it cannot be read.
+pub fn hostname() -> String {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .map(|s| s.trim().to_string())
+        .find(|s| !s.is_empty())
+        .unwrap_or_else(|| crate::backend::fleet::file::LOCAL_HOST.to_string())
+}
+
+fn build_fleet_files(
     files: &[PathBuf],
     base: Option<&Path>,
 ) -> (Vec<crate::backend::fleet::FleetBackend>, Vec<String>) {

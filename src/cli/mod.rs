@@ -40,6 +40,10 @@ pub struct Cli {
     /// Fleet file (devices over SSH); repeatable; adds to the config's `fleet:` list.
     #[arg(long, global = true)]
     pub fleet: Vec<PathBuf>,
+    /// Add this machine as a device (fleet `local`, `host: local`): facts, logs, shell,
+    /// commands and updates run as local processes, as your user.
+    #[arg(long, global = true)]
+    pub local: bool,
     /// Diagnostic log file (default: $XDG_STATE_HOME/fleetdeck/fleetdeck.log). Never the terminal.
     #[arg(long, global = true)]
     pub log_file: Option<PathBuf>,

@@ -1,6 +1,7 @@
 //! What the update driver needs from a device: run commands, stream one, upload a file, drop
-//! the connection before a reboot. The fleet backend implements it over SSH; benches and unit
-//! tests implement it in memory, so the driver's code path is the same everywhere.
+//! the connection before a reboot. The fleet backend implements it over SSH or local processes
+//! (`host: local`); benches and unit tests implement it in memory, so the driver's code path
+//! is the same everywhere.
 
 use std::path::Path;
 use std::time::Duration;

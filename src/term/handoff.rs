@@ -179,6 +179,22 @@ impl Drop for StdinPump {
     }
 }
 
+/// Give the terminal to a process on this machine (a `host: local` device's shell) until it
+/// exits: cooked mode and the console's own stdio, so it has a real TTY. The caller has left
+/// the alternate screen ([`super::suspend`]) and restores the TUI after ([`super::resume`]).
+/// An interactive shell takes the terminal's foreground for its jobs, so Ctrl-C and Ctrl-Z
+/// reach the shell, not the console.
+pub async fn run_here(
+    cmd: std::process::Command,
+    banner: &str,
+) -> io::Result<std::process::ExitStatus> {
+    crossterm::terminal::disable_raw_mode()?;
+    let mut out = io::stdout();
+    write!(out, "\r\n\x1b[2m{banner}  (exit to return)\x1b[0m\r\n")?;
+    out.flush()?;
+    tokio::process::Command::from(cmd).status().await
+}
+
 /// Bridge the local terminal (already raw, alternate screen left) to `session` until it ends.
 pub async fn bridge(mut session: ShellSession, banner: &str) -> io::Result<Ended> {
     let mut out = io::stdout();

@@ -677,6 +677,7 @@ fn logs(st: &mut AppState) {
                 ),
                 runs: vec![],
             },
+            marker: false,
         })
         .collect();
     update(st, Msg::Backend(BackendEvent::LogLines { stream, lines }));

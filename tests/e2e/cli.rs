@@ -362,3 +362,139 @@ fn triage_lists_an_unreachable_device_a_failed_one_and_one_over_a_limit() {
     assert!(problem.ends_with("(limit 1%)"), "{full}");
     assert!(device("dev-0").is_none(), "{v:?}");
 }
+
+/// `--local`: this machine as a device (fleet `local`, `host: local`), listed with its facts
+/// and running `fleetdeck run` commands as local processes, audited like SSH devices.
+#[test]
+fn local_lists_this_machine_and_runs_commands_on_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.yaml");
+    std::fs::write(&config, "docker: false\n").unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(fleetdeck_bin())
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .env("XDG_STATE_HOME", dir.path().join("state"))
+            .output()
+            .expect("run fleetdeck");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let host = fleetdeck::backend::registry::hostname();
+    let (code, out, err) = run(&["--local", "ls", "devices", "-o", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out).expect("JSON array");
+    assert_eq!(rows.len(), 1, "{out}");
+    let me = &rows[0];
+    assert_eq!(
+        (&me["name"], &me["host"], &me["state"], &me["source"]),
+        (
+            &serde_json::json!(host),
+            &serde_json::json!("local"),
+            &serde_json::json!("up"),
+            &serde_json::json!("fleet:local")
+        ),
+        "{me}"
+    );
+    let kernel = support::run_ok("uname", &["-r"]);
+    assert_eq!(me["kernel"], kernel.trim(), "{me}");
+
+    let (code, out, err) = run(&[
+        "--local",
+        "run",
+        "--device",
+        &host,
+        "--",
+        "echo hello-$((40+2)); exit 3",
+    ]);
+    assert_eq!(code, 1, "a failed command fails the run: {out}{err}");
+    assert!(out.contains("(exit 3") && out.contains("hello-42"), "{out}");
+    let (code, out, err) = run(&["--local", "run", "--all", "--", "true"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let audit =
+        std::fs::read_to_string(dir.path().join("state/fleetdeck/audit.jsonl")).expect("audit log");
+    let runs: Vec<&str> = audit
+        .lines()
+        .filter(|l| l.contains("fleet:local"))
+        .collect();
+    assert_eq!(runs.len(), 4, "attempt and result of each run:\n{audit}");
+    assert!(
+        audit.contains("run: echo hello-$((40+2)); exit 3"),
+        "{audit}"
+    );
+}
+
+/// `fleetdeck update` with the `mender` updater on a `host: local` device: the client is found
+/// on PATH as on a device (the simulation's Mender 5 `mender-update`; PATH and MENDER_SIM_DIR
+/// given to fleetdeck as the device's sshd gives them to its sessions), the local artifact is
+/// uploaded, installed, the machine "reboots" (`sim-reboot --no-drop`: a new boot id, never a
+/// real reboot) and the update is committed. Here and not in the engines binary: those run
+/// simulated Mender daemons in parallel, which a local device would see.
+#[test]
+fn update_with_the_mender_updater_on_a_local_device() {
+    use support::device::{Client, SimDevice, SimOpts, artifact_file};
+    if !support::device::available() {
+        return;
+    }
+    let dev = SimDevice::start(
+        "local-cli",
+        SimOpts {
+            client: Client::Mender5,
+            ..Default::default()
+        },
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let artifact = dir.path().join("release-2.mender");
+    std::fs::copy(artifact_file("release-2"), &artifact).unwrap();
+    let fleet = dir.path().join("here.yaml");
+    let q = |s: &str| serde_json::to_string(s).unwrap();
+    std::fs::write(
+        &fleet,
+        format!(
+            "devices:\n  - name: me\n    host: local\n    updater: mender\n    update:\n      \
+             reboot_command: sim-reboot --no-drop\n      boot_id_command: boot-id\n      \
+             reboot_timeout: 30s\n      require_root: false\n      upload_dir: {}\n",
+            q(&dev.upload_dir().display().to_string())
+        ),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        dev.bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new(fleetdeck_bin())
+        .args([
+            "--fleet",
+            fleet.to_str().unwrap(),
+            "update",
+            "--device",
+            "me",
+        ])
+        .args(["--artifact", artifact.to_str().unwrap()])
+        .env("PATH", path)
+        .env("MENDER_SIM_DIR", &dev.dir)
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run fleetdeck");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert_eq!(dev.artifact(), "release-2", "{text}");
+    assert_eq!(dev.running(), "release-2");
+    assert_eq!(dev.count_calls("power-cycle"), 1, "{:?}", dev.calls());
+    let audit = std::fs::read_to_string(dir.path().join("state/fleetdeck/audit.jsonl")).unwrap();
+    assert!(
+        audit.contains("fleet:here") && audit.contains("verifying → committed"),
+        "{audit}"
+    );
+}

@@ -580,3 +580,59 @@ fn logs_follow_a_container_through_docker_restart() {
         wait_exit(&t, "EXITED:0");
     }
 }
+
+/// `--local` (#14): this machine as a device: its row with facts, its logs, and its shell
+/// (the real terminal handed to `$SHELL`, then the console back where it was).
+#[test]
+fn local_device_shows_its_facts_logs_and_shell() {
+    if !require("tmux", tmux_available()) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.yaml");
+    std::fs::write(&config, "docker: false\n").unwrap();
+    let t = Tmux::start(
+        &format!(
+            "{} --config {} --local --view devices",
+            shell_quote(fleetdeck_bin()),
+            shell_quote(&config.display().to_string())
+        ),
+        140,
+        35,
+        &[("SHELL", "/bin/sh")],
+    );
+    let host = fleetdeck::backend::registry::hostname();
+    let kernel = support::run_ok("uname", &["-r"]);
+    let kernel: String = kernel.trim().chars().take(5).collect();
+    let row = |s: &str| {
+        s.lines().any(|l| {
+            l.starts_with(&host)
+                && l.contains(" up ")
+                && l.contains(" local ")
+                && l.contains(&kernel)
+        })
+    };
+    let screen = t.wait_until("the local device with its facts", T, row);
+    assert!(screen.contains("fleet:local"), "{screen}");
+
+    t.keys(&["l"]);
+    let screen = t.wait_for(&format!("Logs({host})"), T);
+    assert!(!screen.contains("no device"), "{screen}");
+    t.keys(&["Escape"]);
+    t.wait_until("the devices again", T, row);
+
+    t.keys(&["s"]);
+    t.wait_for("exit to return", T);
+    t.type_text("echo fleetdeck-$((40+2))");
+    t.keys(&["Enter"]);
+    t.wait_for("fleetdeck-42", T);
+    t.type_text("exit");
+    t.keys(&["Enter"]);
+    let screen = t.wait_until("the devices after the shell", T, |s| {
+        row(s) && s.contains("exited")
+    });
+    assert!(screen.contains("Devices"), "{screen}");
+    t.keys(&["q"]);
+    let screen = wait_exit(&t, "EXITED:0");
+    assert!(tty_restored(&screen), "{screen}");
+}

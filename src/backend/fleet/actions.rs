@@ -79,12 +79,15 @@ pub(super) async fn describe(b: &FleetBackend, target: &ResourceKey) -> anyhow::
         Conn::Down(e) => e.to_string(),
         Conn::Error(e) => e.clone(),
     };
-    let route: Vec<String> = dev
-        .route
-        .hops
-        .iter()
-        .map(|h| format!("{}@{}:{}", h.user, h.host, h.port))
-        .collect();
+    let route: Vec<String> = if dev.spec.is_local() {
+        vec![super::file::LOCAL_HOST.to_string()]
+    } else {
+        dev.route
+            .hops
+            .iter()
+            .map(|h| format!("{}@{}:{}", h.user, h.host, h.port))
+            .collect()
+    };
     let doc = serde_json::json!({
         "device": dev.spec,
         "route": route,
@@ -141,6 +144,9 @@ async fn accept_host_key(
 ) -> anyhow::Result<String> {
     if confirmed.is_empty() {
         bail!("no host key fingerprint was confirmed for {name}; nothing trusted");
+    }
+    if dev.spec.is_local() {
+        bail!("{name} is this machine (host: local): it has no SSH host key");
     }
     b.inner.forget(dev).await;
     match client::connect(&dev.route, &b.inner.opts).await {

@@ -19,11 +19,11 @@ impl Inner {
         cmd: &str,
         limit: usize,
     ) -> Result<(i64, String), String> {
-        let conn = self.connection(dev).await.map_err(|e| {
+        let conn = self.session(dev).await.map_err(|e| {
             dev.set_conn(Conn::Down(e.clone()));
             e.to_string()
         })?;
-        match client::exec(&conn, cmd, limit).await {
+        match conn.exec(cmd, limit).await {
             Ok(out) => {
                 let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
                 text.push_str(&String::from_utf8_lossy(&out.stderr));
@@ -50,6 +50,16 @@ pub(super) async fn shell(
     let dev = inner
         .device(name)
         .ok_or_else(|| anyhow!("no device {name}"))?;
+    if dev.spec.is_local() {
+        // The console hands its own terminal to a local shell (Backend::local_shell); a
+        // sandbox is a separate SSH login, which a local device does not have.
+        match sandbox {
+            Some(_) => bail!("{name} is this machine (host: local): sandboxes need SSH"),
+            None => {
+                bail!("{name} is this machine (host: local): its shell is the console's terminal")
+            }
+        }
+    }
     match sandbox {
         None => {
             let conn = inner.connection(dev).await?;
@@ -68,6 +78,28 @@ pub(super) async fn shell(
             Ok(client::shell(conn, sb.command.as_deref(), opts.cols, opts.rows).await?)
         }
     }
+}
+
+/// The login shell of the console's user (`$SHELL`, else `/bin/sh`) in `$HOME`, for a
+/// `host: local` device; None for SSH devices and sandboxes.
+///
+/// Why the real terminal and not a PTY bridged like an SSH shell: the console already is in
+/// a terminal on this machine, so the shell gets a real TTY (resizes, job control, full-screen
+/// programs) with no PTY code and no new dependency; the price is that `~.` does not detach
+/// (the shell's `exit` returns to the console).
+pub(super) fn local_shell(inner: &Inner, target: &ResourceKey) -> Option<std::process::Command> {
+    let dev = inner.device(&target.id)?;
+    if !dev.spec.is_local() {
+        return None;
+    }
+    let shell = std::env::var_os("SHELL")
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "/bin/sh".into());
+    let mut cmd = std::process::Command::new(shell);
+    if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        cmd.current_dir(home);
+    }
+    Some(cmd)
 }
 
 /// One command line, without a TTY (scriptable `exec`, `:run`).

@@ -259,6 +259,8 @@ struct DeviceDoc {
     /// One word of printable characters, without `/`; unique in the fleet.
     #[schemars(with = "String")]
     name: Spanned<String>,
+    /// Address, DNS name or ssh_config alias (default: the name); `local` is this machine:
+    /// its commands run as local processes, no SSH.
     #[serde(default)]
     host: Option<String>,
     #[serde(default)]
@@ -320,7 +322,8 @@ pub(crate) struct FleetDoc {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct DeviceSpec {
     pub name: String,
-    /// Host name, address or ssh_config alias (defaults to the name).
+    /// Host name, address or ssh_config alias (defaults to the name); [`LOCAL_HOST`] is the
+    /// machine the console runs on (no SSH).
     pub host: String,
     pub user: Option<String>,
     pub port: Option<u16>,
@@ -354,6 +357,17 @@ pub struct FleetFile {
 }
 
 pub const DEFAULT_FACTS_INTERVAL: u64 = 30;
+/// `host: local`: the device is this machine; its commands run as local processes.
+pub const LOCAL_HOST: &str = "local";
+/// The fleet `--local` adds.
+pub const LOCAL_FLEET: &str = "local";
+
+impl DeviceSpec {
+    /// The machine the console runs on (`host: local`): no SSH, no host key, no passphrase.
+    pub fn is_local(&self) -> bool {
+        self.host == LOCAL_HOST
+    }
+}
 pub const DEFAULT_CONCURRENCY: usize = 32;
 
 fn resolve_path(s: &str, base: &Path) -> PathBuf {
@@ -369,6 +383,42 @@ fn resolve_path(s: &str, base: &Path) -> PathBuf {
 }
 
 impl FleetFile {
+    /// What `--local` adds: a fleet `local` with one device, this machine (`host: local`),
+    /// named after its host name, with every default a fleet file would give it.
+    pub fn local(hostname: &str) -> FleetFile {
+        let name = if is_one_word(hostname) && !hostname.contains('/') {
+            hostname
+        } else {
+            LOCAL_HOST
+        };
+        FleetFile {
+            path: PathBuf::from("--local"),
+            name: LOCAL_FLEET.into(),
+            known_hosts: None,
+            ssh_config: None,
+            concurrency: 1,
+            devices: vec![DeviceSpec {
+                name: name.to_string(),
+                host: LOCAL_HOST.into(),
+                user: None,
+                port: None,
+                tags: Vec::new(),
+                groups: Vec::new(),
+                updater: UpdaterKind::None,
+                custom_updater: None,
+                sandboxes: Vec::new(),
+                known_hosts: Vec::new(),
+                journal_unit: None,
+                log_file: None,
+                facts_interval: DEFAULT_FACTS_INTERVAL,
+                units: Vec::new(),
+                identity_files: Vec::new(),
+                update: UpdateSettings::default(),
+                thresholds: Thresholds::default(),
+            }],
+        }
+    }
+
     pub fn load(path: &Path) -> Result<FleetFile, ConfigError> {
         let text = yaml::read_text(path)?;
         FleetFile::from_yaml(&text, path)

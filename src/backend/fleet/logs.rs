@@ -5,7 +5,6 @@ use super::{DeviceSpec, Inner, facts};
 use crate::backend::batch::{Batcher, Gone};
 use crate::backend::{EventTx, StreamId};
 use crate::model::{LogLine, LogOpts, ResourceKey};
-use crate::ssh::client;
 use crate::term::sanitize::{LineSplitter, sanitize};
 
 fn line(raw: &[u8]) -> LogLine {
@@ -28,13 +27,13 @@ pub async fn stream_logs(
     let Some(dev) = inner.device(&target.id) else {
         return Ok(Some(format!("no device {}", target.id)));
     };
-    let conn = match inner.connection(dev).await {
+    let conn = match inner.session(dev).await {
         Ok(c) => c,
         Err(e) => return Ok(Some(e.to_string())),
     };
     let cmd = log_command(&dev.spec, opts);
     let session = conn.clone();
-    let mut rx = match client::exec_stream(conn, &cmd).await {
+    let mut rx = match conn.exec_stream(&cmd).await {
         Ok(rx) => rx,
         Err(e) => return Ok(Some(e.to_string())),
     };

@@ -125,7 +125,9 @@ pub fn row(source: &SourceId, dev: &Device) -> Resource {
         }
     };
     let dest = dev.route.dest();
-    let host = if dest.port == 22 {
+    let host = if spec.is_local() {
+        super::file::LOCAL_HOST.to_string()
+    } else if dest.port == 22 {
         dest.host.clone()
     } else {
         format!("{}:{}", dest.host, dest.port)

@@ -1,5 +1,6 @@
 //! The device-fleet backend (`fleet:<name>`): devices from a fleet file, reached over SSH
-//! (src/ssh). Facts are polled per device with its own interval and a backoff, at most
+//! (src/ssh), or the machine the console runs on (`host: local`, `fleetdeck --local`): both
+//! run their commands through one seam, `session::Session`. Facts are polled per device with its own interval and a backoff, at most
 //! `concurrency` sessions at once; logs are `journalctl -f` or `tail -F` streamed over exec;
 //! shells are russh PTYs; `AcceptHostKey` trusts an unknown host key, only the one whose
 //! fingerprint the operator confirmed (audited by the app).
@@ -11,15 +12,18 @@
 //! Files: `file` (the fleet file), `facts` (the facts script and its parser), `watch` (the
 //! per-device pollers), `map` (devices → rows), `logs`, `exec` (commands and shells),
 //! `actions` (manual update steps, rollout control, host keys, describe), `updates` (the
-//! rollouts' link to a device), `run` (one command on many targets).
+//! rollouts' link to a device), `run` (one command on many targets), `session` (how a device
+//! runs commands: SSH or `local`), `local` (the local device's processes).
 
 pub mod actions;
 pub mod exec;
 pub mod facts;
 pub mod file;
+pub mod local;
 pub mod logs;
 pub mod map;
 pub mod run;
+pub mod session;
 pub mod timeline;
 pub mod updates;
 pub mod watch;
@@ -42,6 +46,7 @@ use crate::ssh::client::{self, Route, SshError, SshOptions, Target};
 pub use facts::Facts;
 pub use file::{DeviceSpec, FleetFile};
 pub use map::row;
+pub use session::Session;
 
 static KINDS: &[ResourceKind] = &[
     ResourceKind::Device,
@@ -127,6 +132,15 @@ impl Inner {
                 || async { Ok(Arc::new(client::connect(&dev.route, &self.opts).await?)) },
             )
             .await
+    }
+
+    /// How `dev` runs commands: its SSH session ([`Inner::connection`]), or processes on
+    /// this machine for a `host: local` device. Every command path goes through here.
+    pub async fn session(&self, dev: &Device) -> Result<Session, SshError> {
+        if dev.spec.is_local() {
+            return Ok(Session::Local);
+        }
+        self.connection(dev).await.map(Session::Ssh)
     }
 
     /// Drop `dev`'s session after a transport error: the next call connects again.
@@ -380,5 +394,9 @@ impl Backend for FleetBackend {
 
     async fn exec(&self, target: &ResourceKey, cmd: &[String]) -> anyhow::Result<(i64, String)> {
         exec::exec(&self.inner, target, cmd).await
+    }
+
+    fn local_shell(&self, target: &ResourceKey) -> Option<std::process::Command> {
+        exec::local_shell(&self.inner, target)
     }
 }

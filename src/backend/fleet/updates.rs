@@ -1,5 +1,6 @@
-//! The fleet's side of updates (src/rollout): a [`DeviceLink`] over the device's SSH session,
-//! the rollout store of this fleet, and the `:rollouts` / `:updates` snapshots.
+//! The fleet's side of updates (src/rollout): a [`DeviceLink`] over the device's
+//! [`super::Session`] (its SSH session, or local processes for `host: local`), the rollout
+//! store of this fleet, and the `:rollouts` / `:updates` snapshots.
 
 use std::path::Path;
 use std::sync::{Arc, Weak};
@@ -15,17 +16,17 @@ use crate::model::{LogLine, LogOpts, ResourceKind, StyledText};
 use crate::rollout::driver::Plan;
 use crate::rollout::engine::{DeviceTarget, Targets, Updates};
 use crate::rollout::link::{DeviceLink, LineSplitter};
-use crate::ssh::client;
 
 /// Output kept from one command (an updater's answer is short; a flood is cut).
 const OUTPUT_LIMIT: usize = 64 * 1024;
 
-pub struct SshLink {
+/// One device as the rollout driver sees it; the same for SSH and local devices.
+pub struct FleetLink {
     inner: Arc<Inner>,
     dev: Arc<Device>,
 }
 
-impl SshLink {
+impl FleetLink {
     /// The command as the device runs it: through `sudo -n sh -c` when the fleet file says
     /// `sudo: true` (never prompts: a missing sudo rule fails with sudo's own message).
     fn wrap(&self, cmd: &str) -> String {
@@ -38,7 +39,7 @@ impl SshLink {
 }
 
 #[async_trait]
-impl DeviceLink for SshLink {
+impl DeviceLink for FleetLink {
     async fn run(&self, cmd: &str, timeout: Duration) -> Result<(i64, String), String> {
         let cmd = self.wrap(cmd);
         match tokio::time::timeout(timeout, self.inner.run(&self.dev, &cmd, OUTPUT_LIMIT)).await {
@@ -57,15 +58,14 @@ impl DeviceLink for SshLink {
     ) -> Result<i64, String> {
         let conn = self
             .inner
-            .connection(&self.dev)
+            .session(&self.dev)
             .await
             .map_err(|e| e.to_string())?;
         let mut split = LineSplitter::default();
-        let code = client::exec_each(&conn, &self.wrap(cmd), &mut |data: &[u8]| {
-            split.push(data, line)
-        })
-        .await
-        .map_err(|e| e.to_string());
+        let code = conn
+            .exec_each(&self.wrap(cmd), &mut |data: &[u8]| split.push(data, line))
+            .await
+            .map_err(|e| e.to_string());
         split.flush(line);
         Ok(code?.map(i64::from).unwrap_or(-1))
     }
@@ -82,7 +82,7 @@ impl DeviceLink for SshLink {
         let size = file.metadata().await.map(|m| m.len()).unwrap_or(0).max(1);
         let conn = self
             .inner
-            .connection(&self.dev)
+            .session(&self.dev)
             .await
             .map_err(|e| e.to_string())?;
         let (q, tmp) = (sh_quote(remote), sh_quote(&format!("{remote}.part")));
@@ -90,15 +90,16 @@ impl DeviceLink for SshLink {
             "mkdir -p \"$(dirname {q})\" && cat > {tmp} && mv -f {tmp} {q}"
         ));
         let mut last = 0u8;
-        let (code, out) = client::exec_with_input(&conn, &cmd, file, &mut |sent| {
-            let p = u8::try_from(sent.saturating_mul(100) / size).unwrap_or(100);
-            if p != last {
-                last = p;
-                progress(p);
-            }
-        })
-        .await
-        .map_err(|e| e.to_string())?;
+        let (code, out) = conn
+            .exec_with_input(&cmd, file, &mut |sent| {
+                let p = u8::try_from(sent.saturating_mul(100) / size).unwrap_or(100);
+                if p != last {
+                    last = p;
+                    progress(p);
+                }
+            })
+            .await
+            .map_err(|e| e.to_string())?;
         match code {
             Some(0) => Ok(()),
             c => Err(format!(
@@ -128,7 +129,7 @@ pub fn targets(inner: &Arc<Inner>) -> Targets {
             settings: dev.spec.update.clone(),
         };
         Some(DeviceTarget {
-            link: Arc::new(SshLink { inner, dev }),
+            link: Arc::new(FleetLink { inner, dev }),
             plan,
         })
     })

@@ -15,7 +15,7 @@ use crate::backend::report::{Gone, Reporter};
 use crate::backend::supervise::Backoff;
 use crate::model::{Resource, ResourceKind};
 use crate::rollout::engine::Updates;
-use crate::ssh::client::{self, SshError};
+use crate::ssh::client::SshError;
 
 /// Facts output larger than this is cut (a misbehaving device cannot eat memory).
 const FACTS_LIMIT: usize = 64 * 1024;
@@ -24,10 +24,9 @@ const FACTS_TIMEOUT: Duration = Duration::from_secs(20);
 impl Inner {
     /// One facts refresh: connect (cached) and run the script once.
     pub(super) async fn refresh(&self, dev: &Device) -> Result<Facts, Conn> {
-        let conn = self.connection(dev).await.map_err(Conn::Down)?;
+        let conn = self.session(dev).await.map_err(Conn::Down)?;
         let script = facts::script(&dev.spec.units, &dev.spec.update.failed_flag);
-        let res =
-            tokio::time::timeout(FACTS_TIMEOUT, client::exec(&conn, &script, FACTS_LIMIT)).await;
+        let res = tokio::time::timeout(FACTS_TIMEOUT, conn.exec(&script, FACTS_LIMIT)).await;
         match res {
             Ok(Ok(out)) if out.code == Some(0) => {
                 Ok(facts::parse(&String::from_utf8_lossy(&out.stdout)))
