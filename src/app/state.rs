@@ -194,6 +194,9 @@ pub struct TableView {
     pub hscroll: usize,
     /// Columns off screen at the last draw, left and right (the "◂ 3 more ▸" hint).
     pub off_screen: (usize, usize),
+    /// Sources with rows of this kind at the last refresh: from two on, a SOURCE column says
+    /// where each row lives (rows of two engines are never silently merged).
+    pub sources: usize,
 }
 
 impl TableView {
@@ -209,7 +212,14 @@ impl TableView {
             offset: 0,
             hscroll: 0,
             off_screen: (0, 0),
+            sources: 0,
         }
+    }
+
+    /// The columns on screen: the kind's, and SOURCE when rows come from several sources
+    /// ([`crate::model::ResourceKind::columns_for`]).
+    pub fn columns(&self) -> std::borrow::Cow<'static, [crate::model::Column]> {
+        self.kind.columns_for(self.sources)
     }
 
     pub fn selected_row(&self) -> Option<&Arc<Resource>> {
@@ -235,6 +245,7 @@ impl TableView {
             .collect();
         sort_rows(&mut rows, self.kind, self.sort, now);
         self.rows = rows;
+        self.sources = data.map_or(0, |m| m.values().filter(|v| !v.is_empty()).count());
         self.reselect();
     }
 
@@ -256,6 +267,7 @@ impl TableView {
 
 fn row_matches(r: &Resource, m: &Matcher, now: jiff::Timestamp) -> bool {
     m.is_match(&r.name)
+        || m.is_match(r.key.source.as_str())
         || (0..r.key.kind.spec().columns.len()).any(|i| m.is_match(&r.cell(i, now)))
         || r.labels.iter().any(|(k, v)| m.is_match(k) || m.is_match(v))
 }

@@ -196,12 +196,13 @@ pub fn format(
 /// Rows as aligned text columns under the kind's column names.
 fn table(sorted: &[&Resource], kind: ResourceKind) -> String {
     let now = jiff::Timestamp::now();
-    let cols = kind.spec().columns;
+    let sources: std::collections::BTreeSet<_> = sorted.iter().map(|r| &r.key.source).collect();
+    let cols = kind.columns_for(sources.len());
     let rows: Vec<Vec<String>> = sorted
         .iter()
         .map(|r| {
             (0..cols.len())
-                .map(|i| r.cell(i, now).into_owned())
+                .map(|i| r.cell_or_source(i, now).into_owned())
                 .collect()
         })
         .collect();

@@ -794,6 +794,19 @@ static SPECS: &[KindSpec] = &[
 ];
 
 impl ResourceKind {
+    /// The columns a table of this kind shows when its rows come from `sources` sources: from
+    /// two on, SOURCE after the kind's own (unless it has one), so rows of two engines are never
+    /// silently merged. Cells: [`crate::model::Resource::cell_or_source`].
+    pub fn columns_for(self, sources: usize) -> std::borrow::Cow<'static, [Column]> {
+        let columns = self.spec().columns;
+        if sources < 2 || columns.iter().any(|c| c.name == "SOURCE") {
+            return std::borrow::Cow::Borrowed(columns);
+        }
+        let mut with = columns.to_vec();
+        with.push(text("SOURCE", 10));
+        std::borrow::Cow::Owned(with)
+    }
+
     // `every_kind_resolves_by_its_canonical_alias` (below) looks up every kind.
     #[allow(clippy::expect_used, reason = "SPECS lists every kind")]
     pub fn spec(self) -> &'static KindSpec {

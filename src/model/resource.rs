@@ -151,6 +151,15 @@ pub struct PassphraseNeeded {
 }
 
 impl Resource {
+    /// Cell `i` of [`ResourceKind::columns_for`]: the kind's cells, then the row's source.
+    pub fn cell_or_source(&self, i: usize, now: jiff::Timestamp) -> std::borrow::Cow<'_, str> {
+        if i < self.key.kind.spec().columns.len() {
+            self.cell(i, now)
+        } else {
+            std::borrow::Cow::Borrowed(self.key.source.as_str())
+        }
+    }
+
     /// Cell text for column `i`, with ages computed against `now`.
     pub fn cell(&self, i: usize, now: jiff::Timestamp) -> std::borrow::Cow<'_, str> {
         let spec = self.key.kind.spec();

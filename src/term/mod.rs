@@ -27,12 +27,12 @@ type Output = Sgr16<Ascii<Counted<Stdout>>>;
 /// Bytes the console has written to the terminal since it started.
 static WRITTEN: AtomicU64 = AtomicU64::new(0);
 
-/// [`WRITTEN`] now: the difference around a draw is that frame's size.
+/// Bytes written to the terminal so far: the difference around a draw is that frame's size.
 pub fn bytes_written() -> u64 {
     WRITTEN.load(Ordering::Relaxed)
 }
 
-/// A writer that adds what it writes to [`WRITTEN`].
+/// A writer that counts what it writes (see [`bytes_written`]).
 pub struct Counted<W: Write>(W);
 
 impl<W: Write> Write for Counted<W> {

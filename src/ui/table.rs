@@ -46,18 +46,16 @@ pub fn render(
     theme: &Theme,
 ) {
     let spec = t.kind.spec();
+    let cols = t.columns();
+    let cols = &cols[..];
     if t.rows.is_empty() {
         // Keep the header so the view reads as the same table, just empty.
         // Two spaces between the names: one more cell each.
-        let desired: Vec<usize> = spec.columns.iter().map(|c| width(c.name) + 1).collect();
-        let shown = columns::choose(spec.columns, &desired, area.width as usize, t.hscroll);
+        let desired: Vec<usize> = cols.iter().map(|c| width(c.name) + 1).collect();
+        let shown = columns::choose(cols, &desired, area.width as usize, t.hscroll);
         t.hscroll = shown.hscroll;
         t.off_screen = (shown.left, shown.right);
-        let names: Vec<&str> = shown
-            .columns
-            .iter()
-            .map(|&i| spec.columns[i].name)
-            .collect();
+        let names: Vec<&str> = shown.columns.iter().map(|&i| cols[i].name).collect();
         let msg = match &t.filter {
             Some((f, _)) => format!(" no {} match /{f}", spec.title.to_lowercase()),
             None => format!(" no {}", spec.title.to_lowercase()),
@@ -118,15 +116,18 @@ pub fn render(
     let now = jiff::Timestamp::now();
     let visible = &t.rows[t.offset..(t.offset + height).min(t.rows.len())];
     // Widths from what is on screen only: O(visible rows), whatever the table size.
-    let n = spec.columns.len();
-    let mut desired: Vec<usize> = spec
-        .columns
+    let n = cols.len();
+    let mut desired: Vec<usize> = cols
         .iter()
         .map(|c| width(c.name).max(c.min_width as usize))
         .collect();
     let cells: Vec<Vec<String>> = visible
         .iter()
-        .map(|r| (0..n).map(|i| r.cell(i, now).into_owned()).collect())
+        .map(|r| {
+            (0..n)
+                .map(|i| r.cell_or_source(i, now).into_owned())
+                .collect()
+        })
         .collect();
     for row in &cells {
         for (i, c) in row.iter().enumerate() {
@@ -135,37 +136,37 @@ pub fn render(
     }
     // The sort mark takes a cell of its column's header.
     if let Some(w) = desired.get_mut(t.sort.column) {
-        *w = (*w).max(width(spec.columns[t.sort.column].name) + 1);
+        *w = (*w).max(width(cols[t.sort.column].name) + 1);
     }
     // Too narrow for every column: the lowest priority ones go, ←/→ bring them back.
-    let shown = columns::choose(spec.columns, &desired, area.width as usize, t.hscroll);
+    let shown = columns::choose(cols, &desired, area.width as usize, t.hscroll);
     t.hscroll = shown.hscroll;
     t.off_screen = (shown.left, shown.right);
-    let pin = columns::pinned(spec.columns);
+    let pin = columns::pinned(cols);
     let pinned_at = shown.columns.iter().position(|&i| i == pin).unwrap_or(0);
     let name_width = cells
         .iter()
         .map(|row| width(&row[pin]))
-        .chain(spec.columns.get(pin).map(|c| width(c.name)))
+        .chain(cols.get(pin).map(|c| width(c.name)))
         .max()
         .unwrap_or(0);
     let mut widths: Vec<usize> = shown.columns.iter().map(|&i| desired[i]).collect();
     let needs: Vec<usize> = shown
         .columns
         .iter()
-        .map(|&i| columns::need(spec.columns, i, desired[i], pin))
+        .map(|&i| columns::need(cols, i, desired[i], pin))
         .collect();
     let keep: Vec<bool> = shown
         .columns
         .iter()
-        .map(|&i| i == pin || spec.columns[i].priority == crate::model::priority::KEEP)
+        .map(|&i| i == pin || cols[i].priority == crate::model::priority::KEEP)
         .collect();
     columns::fit_needs(&mut widths, &needs, &keep, area.width as usize);
     columns::fit(&mut widths, area.width as usize, pinned_at, name_width);
 
     let sort_mark = if t.sort.descending { "↓" } else { "↑" };
     let header = Row::new(shown.columns.iter().zip(&widths).map(|(&i, &w)| {
-        let c = &spec.columns[i];
+        let c = &cols[i];
         let name = if i == t.sort.column {
             format!("{}{sort_mark}", c.name)
         } else {

@@ -289,3 +289,31 @@ fn a_list_still_loading_is_not_news_when_it_completes() {
     );
     assert!(st.toast.is_none(), "{}", toast(&st));
 }
+
+/// Rows of one kind from two engines carry a SOURCE column (never silently merged); with one
+/// source the column is not there; `/` matches the source too.
+#[test]
+fn a_kind_shown_from_two_sources_gets_a_source_column() {
+    let mut st = bare_state();
+    let (a, b) = (
+        SourceId::new("docker:edge-a"),
+        SourceId::new("docker:edge-b"),
+    );
+    let named = |source: &SourceId, name: &str| {
+        let mut r = row(source, ResourceKind::Container, name, Health::Ok);
+        r.cells[0] = name.into();
+        r
+    };
+    snapshot(&mut st, &a, ResourceKind::Container, vec![named(&a, "web")]);
+    let screen = draw(&mut st, 160, 12);
+    assert!(!screen.contains("SOURCE"), "{screen}");
+    snapshot(&mut st, &b, ResourceKind::Container, vec![named(&b, "web")]);
+    let screen = draw(&mut st, 160, 12);
+    assert!(screen.contains("SOURCE"), "{screen}");
+    assert!(screen.contains("docker:edge-a"), "{screen}");
+    assert!(screen.contains("docker:edge-b"), "{screen}");
+    typed(&mut st, "/edge-b<enter>");
+    let screen = draw(&mut st, 160, 12);
+    assert!(screen.contains("docker:edge-b"), "{screen}");
+    assert!(!screen.contains("docker:edge-a"), "{screen}");
+}
