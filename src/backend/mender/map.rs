@@ -143,6 +143,8 @@ pub fn deployment_row(source: &SourceId, d: &Value, stats: Option<&Value>) -> Re
     let count = |k: &str| -> u64 { counts.get(k).copied().unwrap_or(0) };
     let health = match status.as_str() {
         // `scheduled` exists in the v2 schema only (management_v2.yaml DeploymentV2.status).
+        // A device that failed is a failure now, not when the last device is done.
+        "inprogress" if count("failure") > 0 => Health::Failed,
         "inprogress" | "pending" | "scheduled" => Health::Pending,
         "finished" if count("failure") > 0 => Health::Failed,
         "finished" if count("aborted") > 0 => Health::Stopped,
