@@ -93,6 +93,19 @@ pub struct RowFacts {
     pub service: Option<ServiceFacts>,
     /// A swarm task's state and error (Swarm listing).
     pub task: Option<TaskFacts>,
+    /// A Mender deployment's status and outcome counts (the timeline's transitions).
+    pub deployment: Option<DeploymentFacts>,
+}
+
+/// A Mender deployment: its status and what its devices did so far.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeploymentFacts {
+    /// The server's word: `scheduled`, `pending`, `inprogress`, `finished`.
+    pub status: String,
+    pub finished: Option<jiff::Timestamp>,
+    pub success: u64,
+    pub failure: u64,
+    pub aborted: u64,
 }
 
 /// A swarm service as triage needs it: where its last update stands and what its tasks last
