@@ -99,8 +99,8 @@ fn container(f: &ContainerFacts, cfg: &TriageConfig, now: jiff::Timestamp) -> Op
     }
 }
 
-/// A swarm service: an update that paused, or rolled back because a task failed (in the words
-/// of the task error that made it, when one came after the update started), else too few replicas, named by the
+/// A swarm service: an update that paused or rolled back (in the words of the task error that
+/// made it, when one came after the update started), else too few replicas, named by the
 /// newest task error when that is recent (then without the grace a converging service gets).
 fn service(
     row: &Resource,
@@ -139,9 +139,9 @@ fn service(
                 f.update_started,
             ));
         }
-        // Rolled back because its tasks failed (`--update-failure-action rollback`); a
-        // rollback without a task failure was asked for: the operator's decision.
-        Some(UpdateState::RollbackCompleted) if error_since(f.update_started).is_some() => {
+        // The engine keeps no word of why (a failure, or someone asked): it is said until
+        // the next update, with the task error that came since the update started.
+        Some(UpdateState::RollbackCompleted) => {
             let since = f.update_completed.or(f.update_started);
             return Some((Severity::Warning, update("update rolled back"), since));
         }
@@ -609,11 +609,17 @@ mod tests {
                     .into()
             ))
         );
-        let asked = service(Some(UpdateState::RollbackCompleted), 2, Some(("old", 600)));
+        let mut asked = service(Some(UpdateState::RollbackCompleted), 2, Some(("old", 600)));
+        if let Some(f) = asked.facts.service.as_mut() {
+            f.update_message = "rollback completed".into();
+        }
         assert_eq!(
             found(&asked),
-            None,
-            "a rollback no task failure caused was asked for"
+            Some((
+                Severity::Warning,
+                "update rolled back: rollback completed".into()
+            )),
+            "an error from before the update is not its reason"
         );
         let done = service(Some(UpdateState::Completed), 2, None);
         assert_eq!(found(&done), None);

@@ -20,6 +20,7 @@ mod kube_backend;
 mod mender_backend;
 mod mender_bench;
 mod swarm_backend;
+mod swarm_triage;
 mod timeline;
 mod update_engine;
 mod update_ssh;
