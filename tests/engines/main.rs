@@ -19,6 +19,7 @@ mod hardening;
 mod kube_backend;
 mod mender_backend;
 mod mender_bench;
+mod mender_timeline;
 mod swarm_backend;
 mod swarm_triage;
 mod timeline;
