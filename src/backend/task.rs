@@ -20,6 +20,13 @@ impl TaskHandle {
         TaskHandle(None)
     }
 
+    /// Wait until the task ends by itself (a one-off feed); it is not aborted.
+    pub async fn join(mut self) {
+        if let Some(h) = self.0.take() {
+            let _ = h.await;
+        }
+    }
+
     pub fn is_finished(&self) -> bool {
         self.0.as_ref().is_none_or(|h| h.is_finished())
     }

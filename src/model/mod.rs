@@ -10,9 +10,10 @@ mod timeline;
 pub use kind::{Capability, Column, ColumnKind, KindSpec, ResourceKind, priority};
 pub use log::{LogLine, LogOpts, StyleRun, StyledText};
 pub use resource::{
-    ActionOutcome, CheckStatus, Confirmation, ContainerFacts, Health, HostKeyProblem, HostKeyState,
-    PassphraseNeeded, Replicas, Resource, ResourceAction, ResourceKey, RowFacts, SourceId,
-    SourceStatus, StatsSample, Work, age,
+    ActionOutcome, CheckStatus, Confirmation, ContainerFacts, DeploymentFacts, Health,
+    HostKeyProblem, HostKeyState, PassphraseNeeded, Replicas, Resource, ResourceAction,
+    ResourceKey, RowFacts, ServiceFacts, SourceId, SourceStatus, StatsSample, TaskError, TaskFacts,
+    TaskPhase, UpdateState, Work, age,
 };
 pub use rollout::{FailureLimit, UpdateRequest};
 pub use timeline::{Severity, TimelineEntry};

@@ -89,6 +89,101 @@ pub struct RowFacts {
     pub container: Option<ContainerFacts>,
     /// A triage row: the resource Enter opens in its own view.
     pub opens: Option<ResourceKey>,
+    /// A swarm service's update and its tasks' newest error (Swarm listing).
+    pub service: Option<ServiceFacts>,
+    /// A swarm task's state and error (Swarm listing).
+    pub task: Option<TaskFacts>,
+    /// A Mender deployment's status and outcome counts (the timeline's transitions).
+    pub deployment: Option<DeploymentFacts>,
+}
+
+/// A Mender deployment: its status and what its devices did so far.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeploymentFacts {
+    /// The server's word: `scheduled`, `pending`, `inprogress`, `finished`.
+    pub status: String,
+    pub finished: Option<jiff::Timestamp>,
+    pub success: u64,
+    pub failure: u64,
+    pub aborted: u64,
+}
+
+/// A swarm service as triage needs it: where its last update stands and what its tasks last
+/// failed with.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ServiceFacts {
+    /// `UpdateStatus.State`; None when the service was never updated.
+    pub update: Option<UpdateState>,
+    /// `UpdateStatus.Message`, one sanitised line ("update paused due to failure ...").
+    pub update_message: String,
+    pub update_started: Option<jiff::Timestamp>,
+    pub update_completed: Option<jiff::Timestamp>,
+    /// The newest error of any of its tasks (failed, rejected, or not schedulable).
+    pub task_error: Option<TaskError>,
+}
+
+/// One task's error and when its task reached the state that carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskError {
+    /// The engine's `Status.Err`: "task: non-zero exit (1)", "no suitable node (...)".
+    pub text: String,
+    pub at: Option<jiff::Timestamp>,
+}
+
+/// A swarm service update's state (`UpdateStatus.State`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateState {
+    Updating,
+    Paused,
+    Completed,
+    RollbackStarted,
+    RollbackPaused,
+    RollbackCompleted,
+}
+
+impl UpdateState {
+    /// In words, for the UPDATE column and triage.
+    pub fn words(self) -> &'static str {
+        match self {
+            UpdateState::Updating => "updating",
+            UpdateState::Paused => "update paused",
+            UpdateState::Completed => "updated",
+            UpdateState::RollbackStarted => "rolling back",
+            UpdateState::RollbackPaused => "rollback paused",
+            UpdateState::RollbackCompleted => "rolled back",
+        }
+    }
+}
+
+/// Where a swarm task's life is (`Status.State`, grouped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TaskPhase {
+    /// new, pending, assigned, accepted, preparing, ready, starting.
+    #[default]
+    Starting,
+    Running,
+    Complete,
+    Shutdown,
+    Failed,
+    Rejected,
+    Orphaned,
+    Removed,
+}
+
+/// A swarm task's state, as triage and the timeline need it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TaskFacts {
+    pub phase: TaskPhase,
+    /// `Status.State` as the engine names it: `running`, `failed`, `rejected`, `pending` ...
+    pub state: String,
+    /// The engine still wants it running (`DesiredState` running): not yet replaced.
+    pub desired_running: bool,
+    /// `Status.Err`, one sanitised line; empty when none.
+    pub error: String,
+    /// `Status.ContainerStatus.ExitCode`, once its container exited.
+    pub exit_code: Option<i64>,
+    /// When the task was created (its state's time is the row's `created`).
+    pub created_at: Option<jiff::Timestamp>,
 }
 
 /// A container's life as `docker inspect` reports it: what its colour and triage need.

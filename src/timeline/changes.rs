@@ -31,12 +31,47 @@ where
                     loading: false,
                     ..
                 } => r,
+                // A one-off read (the CLI) ends when the kind cannot be listed: the source's
+                // other feeds say why.
+                BackendEvent::Unavailable { .. }
+                | BackendEvent::Status(_, crate::model::SourceStatus::Reconnecting { .. })
+                    if once =>
+                {
+                    break;
+                }
                 // Statuses reach the header through the views' own watches and the probe.
                 _ => continue,
             };
-            if report.timeline(entries(&rows)).await.is_err() || once {
+            let entries = entries(&rows);
+            if !entries.is_empty() && report.timeline(entries).await.is_err() || once {
                 break;
             }
         }
     })
+}
+
+/// Entries computed again from every list (a list's rows say when their states began): only
+/// the ones not sent before go out. Remembers the last list's entries only, so it stays as
+/// small as the list.
+#[derive(Debug, Default)]
+pub struct Unsent {
+    sent: std::collections::HashSet<u64>,
+}
+
+impl Unsent {
+    pub fn only_new(&mut self, entries: Vec<TimelineEntry>) -> Vec<TimelineEntry> {
+        use std::hash::{Hash, Hasher};
+        let hash = |e: &TimelineEntry| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            e.hash(&mut h);
+            h.finish()
+        };
+        let now: std::collections::HashSet<u64> = entries.iter().map(hash).collect();
+        let fresh = entries
+            .into_iter()
+            .filter(|e| !self.sent.contains(&hash(e)))
+            .collect();
+        self.sent = now;
+        fresh
+    }
 }

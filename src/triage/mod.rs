@@ -17,6 +17,7 @@ pub use rules::problem_of;
 pub const KINDS: &[ResourceKind] = &[
     ResourceKind::Container,
     ResourceKind::Service,
+    ResourceKind::Task,
     ResourceKind::Node,
     ResourceKind::Pod,
     ResourceKind::Deployment,
@@ -65,7 +66,8 @@ impl Severity {
 pub struct TriageConfig {
     /// A container restarted at least this often is critical while it restarts or just did.
     pub restarts_critical: u64,
-    /// Seconds after a restart during which a running container is still a problem.
+    /// Seconds after a restart during which a running container is still a problem; a swarm
+    /// service short of replicas names a task error this recent (and is a problem at once).
     pub recent_restart_secs: u64,
     /// Containers that exited non-zero are problems (warnings).
     pub exited_nonzero: bool,

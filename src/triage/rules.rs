@@ -1,16 +1,25 @@
-//! One row → at most one problem. Containers read their typed facts (`ContainerFacts`); the
-//! other kinds their health class, which each backend already derives from the engine's state
+//! One row → at most one problem. Containers, swarm services and tasks read their typed facts
+//! (`ContainerFacts`, `ServiceFacts`, `TaskFacts`); the other kinds their health class, which each backend already derives from the engine's state
 //! (a pod's reason, a service's replicas, a device's connection, a deployment's failures), and
 //! their replicas fact; the problem's words are the engine's own (the row's status cell).
 
 use super::{Problem, Severity, TriageConfig};
-use crate::model::{CheckStatus, ContainerFacts, Health, Resource, ResourceKind};
+use crate::model::{
+    CheckStatus, ContainerFacts, Health, Resource, ResourceKind, ServiceFacts, TaskError,
+    TaskFacts, TaskPhase, UpdateState,
+};
 
 /// The problem `row` shows now, if any.
 pub fn problem_of(row: &Resource, cfg: &TriageConfig, now: jiff::Timestamp) -> Option<Problem> {
     let (severity, problem, since) = match (&row.facts.container, row.key.kind) {
         (Some(f), ResourceKind::Container) => container(f, cfg, now)?,
         (_, ResourceKind::MenderDevice) => unseen(row, cfg, now)?,
+        (_, ResourceKind::Service) => match &row.facts.service {
+            Some(f) => service(row, f, cfg, now)?,
+            None => by_health(row, cfg, now)?,
+        },
+        // Only by its facts: a task's failed history (replaced tasks) is no problem.
+        (_, ResourceKind::Task) => task(row, row.facts.task.as_ref()?)?,
         (_, ResourceKind::KEvent) => warning_event(row, cfg, now)?,
         _ => by_health(row, cfg, now)?,
     };
@@ -86,6 +95,95 @@ fn container(f: &ContainerFacts, cfg: &TriageConfig, now: jiff::Timestamp) -> Op
             format!("exited with code {c}"),
             f.finished_at,
         )),
+        _ => None,
+    }
+}
+
+/// A swarm service: an update that paused or rolled back (in the words of the task error that
+/// made it, when one came after the update started), else too few replicas, named by the
+/// newest task error when that is recent (then without the grace a converging service gets).
+fn service(
+    row: &Resource,
+    f: &ServiceFacts,
+    cfg: &TriageConfig,
+    now: jiff::Timestamp,
+) -> Option<Found> {
+    let error_since = |from: Option<jiff::Timestamp>| {
+        f.task_error
+            .as_ref()
+            .filter(|e| e.at.is_some_and(|at| from.is_none_or(|t| at >= t)))
+    };
+    let update = |what: &str| {
+        // The engine's message after a rollback only says "rollback completed".
+        let why = error_since(f.update_started)
+            .map(|e| e.text.as_str())
+            .unwrap_or(&f.update_message);
+        if why.is_empty() {
+            what.to_string()
+        } else {
+            format!("{what}: {why}")
+        }
+    };
+    match f.update {
+        Some(UpdateState::Paused) => {
+            return Some((
+                Severity::Critical,
+                update("update paused"),
+                f.update_started,
+            ));
+        }
+        Some(UpdateState::RollbackPaused) => {
+            return Some((
+                Severity::Critical,
+                update("rollback paused"),
+                f.update_started,
+            ));
+        }
+        // The engine keeps no word of why (a failure, or someone asked): it is said until
+        // the next update, with the task error that came since the update started.
+        Some(UpdateState::RollbackCompleted) => {
+            let since = f.update_completed.or(f.update_started);
+            return Some((Severity::Warning, update("update rolled back"), since));
+        }
+        _ => {}
+    }
+    let window = jiff::SignedDuration::from_secs(cfg.recent_restart_secs as i64);
+    let recent = now.checked_sub(window).unwrap_or(jiff::Timestamp::MIN);
+    if let Some(r) = row.facts.replicas
+        && r.running < r.desired
+        && let Some(TaskError { text, at }) = error_since(Some(recent))
+    {
+        let severity = if r.running == 0 {
+            Severity::Critical
+        } else {
+            Severity::Warning
+        };
+        let problem = format!("{}/{} running, task error: {text}", r.running, r.desired);
+        return Some((severity, problem, *at));
+    }
+    by_health(row, cfg, now)
+}
+
+/// A swarm task the engine still wants running that failed or was rejected (not replaced
+/// yet), or that cannot start for a reason the engine gives ("no suitable node").
+fn task(row: &Resource, f: &TaskFacts) -> Option<Found> {
+    if !f.desired_running {
+        return None;
+    }
+    let with_error = |what: &str| {
+        if f.error.is_empty() {
+            what.to_string()
+        } else {
+            format!("{what}: {}", f.error)
+        }
+    };
+    match f.phase {
+        TaskPhase::Failed | TaskPhase::Rejected | TaskPhase::Orphaned => {
+            Some((Severity::Critical, with_error(&f.state), row.created))
+        }
+        TaskPhase::Starting if !f.error.is_empty() => {
+            Some((Severity::Warning, with_error(&f.state), row.created))
+        }
         _ => None,
     }
 }
@@ -438,5 +536,161 @@ mod tests {
         assert_eq!(found(&warning), None, "an old warning is history");
         let ok = row(ResourceKind::Pod, Health::Ok, &[("STATUS", "Running")]);
         assert_eq!(found(&ok), None);
+    }
+
+    fn service(update: Option<UpdateState>, running: u64, error: Option<(&str, i64)>) -> Resource {
+        let health = if running >= 2 {
+            Health::Ok
+        } else {
+            Health::Pending
+        };
+        let mut r = row(ResourceKind::Service, health, &[]);
+        r.facts.replicas = Some(Replicas {
+            running,
+            desired: 2,
+        });
+        r.facts.service = Some(ServiceFacts {
+            update,
+            update_message: "update paused due to failure or early termination of task x1".into(),
+            update_started: ago(120),
+            update_completed: None,
+            task_error: error.map(|(text, secs)| TaskError {
+                text: text.into(),
+                at: ago(secs),
+            }),
+        });
+        r
+    }
+
+    #[test]
+    fn a_service_short_of_replicas_names_its_newest_task_error_at_once() {
+        let mut r = service(None, 0, Some(("task: non-zero exit (1)", 5)));
+        r.created = ago(10);
+        assert_eq!(
+            found(&r),
+            Some((
+                Severity::Critical,
+                "0/2 running, task error: task: non-zero exit (1)".into()
+            )),
+            "no grace for a service whose tasks fail"
+        );
+        r.facts.replicas = Some(Replicas {
+            running: 1,
+            desired: 2,
+        });
+        assert_eq!(found(&r).unwrap().0, Severity::Warning);
+        let old = service(None, 1, Some(("no suitable node", 7200)));
+        assert_eq!(
+            found(&old),
+            Some((Severity::Warning, "1/2 running".into())),
+            "an old error is not named"
+        );
+        let fine = service(None, 2, Some(("task: non-zero exit (1)", 5)));
+        assert_eq!(found(&fine), None, "at desired replicas");
+    }
+
+    #[test]
+    fn paused_and_rolled_back_updates_say_why() {
+        let paused = service(
+            Some(UpdateState::Paused),
+            2,
+            Some(("task: non-zero exit (2)", 60)),
+        );
+        assert_eq!(
+            found(&paused),
+            Some((
+                Severity::Critical,
+                "update paused: task: non-zero exit (2)".into()
+            ))
+        );
+        let before = service(Some(UpdateState::Paused), 2, Some(("older", 600)));
+        assert_eq!(
+            found(&before).unwrap().1,
+            "update paused: update paused due to failure or early termination of task x1",
+            "an error from before the update is not its reason"
+        );
+        let rolled = service(
+            Some(UpdateState::RollbackCompleted),
+            2,
+            Some((
+                "task: non-zero exit (137): dockerexec: unhealthy container",
+                30,
+            )),
+        );
+        assert_eq!(
+            found(&rolled),
+            Some((
+                Severity::Warning,
+                "update rolled back: task: non-zero exit (137): dockerexec: unhealthy container"
+                    .into()
+            ))
+        );
+        let mut asked = service(Some(UpdateState::RollbackCompleted), 2, Some(("old", 600)));
+        if let Some(f) = asked.facts.service.as_mut() {
+            f.update_message = "rollback completed".into();
+        }
+        assert_eq!(
+            found(&asked),
+            Some((
+                Severity::Warning,
+                "update rolled back: rollback completed".into()
+            )),
+            "an error from before the update is not its reason"
+        );
+        let done = service(Some(UpdateState::Completed), 2, None);
+        assert_eq!(found(&done), None);
+        let rb = service(Some(UpdateState::RollbackPaused), 2, None);
+        assert_eq!(found(&rb).unwrap().0, Severity::Critical);
+    }
+
+    #[test]
+    fn only_tasks_still_wanted_are_problems() {
+        let task = |phase, desired_running: bool, error: &str| {
+            let mut r = row(ResourceKind::Task, Health::Failed, &[]);
+            r.facts.task = Some(TaskFacts {
+                phase,
+                state: match phase {
+                    TaskPhase::Failed => "failed",
+                    TaskPhase::Rejected => "rejected",
+                    _ => "pending",
+                }
+                .into(),
+                desired_running,
+                error: error.into(),
+                ..Default::default()
+            });
+            r
+        };
+        assert_eq!(
+            found(&task(TaskPhase::Failed, true, "task: non-zero exit (1)")),
+            Some((Severity::Critical, "failed: task: non-zero exit (1)".into()))
+        );
+        assert_eq!(
+            found(&task(TaskPhase::Rejected, true, "No such image: x")),
+            Some((Severity::Critical, "rejected: No such image: x".into()))
+        );
+        assert_eq!(
+            found(&task(TaskPhase::Starting, true, "no suitable node")),
+            Some((Severity::Warning, "pending: no suitable node".into()))
+        );
+        assert_eq!(
+            found(&task(TaskPhase::Failed, false, "task: non-zero exit (1)")),
+            None,
+            "replaced: history"
+        );
+        assert_eq!(found(&task(TaskPhase::Starting, true, "")), None);
+    }
+
+    #[test]
+    fn an_in_progress_deployment_with_failures_is_a_problem() {
+        let dep = row(
+            ResourceKind::MenderDeployment,
+            Health::Failed,
+            &[("STATUS", "inprogress"), ("FAILURE", "1")],
+        );
+        assert_eq!(
+            found(&dep),
+            Some((Severity::Critical, "inprogress, 1 device(s) failed".into()))
+        );
     }
 }

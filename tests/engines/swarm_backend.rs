@@ -252,9 +252,8 @@ async fn update_then_rollback_restores_the_previous_spec() {
     let env = || svc.inspect("{{json .Spec.TaskTemplate.ContainerSpec.Env}}");
     assert!(env().contains("STAGE=two"), "{}", env());
     let rows = wait_for(&mut rx, ResourceKind::Service, "update finished", |rows| {
-        rows.iter().any(|r| {
-            r.name == svc.name && cell(r, "UPDATE") == "completed" && r.health == Health::Ok
-        })
+        rows.iter()
+            .any(|r| r.name == svc.name && cell(r, "UPDATE") == "updated" && r.health == Health::Ok)
     })
     .await;
     let row = rows.iter().find(|r| r.name == svc.name).unwrap();
@@ -275,7 +274,7 @@ async fn update_then_rollback_restores_the_previous_spec() {
         "rollback completed",
         |rows| {
             rows.iter()
-                .any(|r| r.name == svc.name && cell(r, "UPDATE") == "rollback_completed")
+                .any(|r| r.name == svc.name && cell(r, "UPDATE") == "rolled back")
         },
     )
     .await;

@@ -167,7 +167,21 @@ impl Backend for DockerBackend {
         tx: EventTx,
     ) -> Option<TaskHandle> {
         let inner = Arc::clone(&self.inner);
-        Some(TaskHandle::spawn(timeline::run(inner, since, until, tx)))
+        // Swarm tasks send no events: their list is their history (a task watch of its own;
+        // on an engine that is no swarm manager it only looks again now and then).
+        let report = crate::backend::report::Reporter::new(inner.id.clone(), tx.clone());
+        let mut unsent = crate::timeline::changes::Unsent::default();
+        let tasks = crate::timeline::changes::from_watch(
+            |tx| self.watch(ResourceKind::Task, tx),
+            report,
+            until.is_some(),
+            move |rows| unsent.only_new(swarm::timeline::task_entries(rows, since, until)),
+        );
+        Some(TaskHandle::spawn(async move {
+            timeline::run(inner, since, until, tx).await;
+            // One pass (the CLI): the task list's entries too, then end.
+            tasks.join().await;
+        }))
     }
 
     fn logs(

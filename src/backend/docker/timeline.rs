@@ -144,6 +144,18 @@ pub fn entry(source: &crate::model::SourceId, ev: &EventMessage) -> Option<Timel
         Some((w, r)) => (w.trim(), r.trim()),
         None => (action, ""),
     };
+    if let Some((what, detail, severity)) = swarm_change(kind, what, &attr) {
+        return Some(TimelineEntry {
+            time: event_time(ev)?,
+            source: source.clone(),
+            kind: Some(kind),
+            id,
+            name: attr("name").unwrap_or_default(),
+            what,
+            detail,
+            severity,
+        });
+    }
     let (severity, detail) = match (kind, what) {
         (ResourceKind::Container, "die") => {
             let code = attr("exitCode").unwrap_or_default();
@@ -164,10 +176,9 @@ pub fn entry(source: &crate::model::SourceId, ev: &EventMessage) -> Option<Timel
         (_, "health_status") => (Severity::Info, rest.to_string()),
         _ => (Severity::Info, attr("image").unwrap_or_default()),
     };
-    let nanos = ev.time_nano.or(ev.time.map(|s| s * 1_000_000_000))?;
     let name = attr("name").or_else(|| id.clone()).unwrap_or_default();
     Some(TimelineEntry {
-        time: jiff::Timestamp::from_nanosecond(i128::from(nanos)).ok()?,
+        time: event_time(ev)?,
         source: source.clone(),
         kind: Some(kind),
         id,
@@ -176,4 +187,161 @@ pub fn entry(source: &crate::model::SourceId, ev: &EventMessage) -> Option<Timel
         detail,
         severity,
     })
+}
+
+fn event_time(ev: &EventMessage) -> Option<jiff::Timestamp> {
+    let nanos = ev.time_nano.or(ev.time.map(|s| s * 1_000_000_000))?;
+    jiff::Timestamp::from_nanosecond(i128::from(nanos)).ok()
+}
+
+/// A swarm service's or node's `update` event, by the attributes the engine adds to say what
+/// changed (`updatestate.new`, `replicas.new`, `image.new`; a node's `state.new`,
+/// `availability.new`): (what, detail, severity). None for a plain update.
+fn swarm_change(
+    kind: ResourceKind,
+    action: &str,
+    attr: &dyn Fn(&str) -> Option<String>,
+) -> Option<(String, String, Severity)> {
+    if action != "update" {
+        return None;
+    }
+    let change = |k: &str| {
+        let new = attr(&format!("{k}.new"))?;
+        let old = attr(&format!("{k}.old"));
+        Some((old, new))
+    };
+    let arrow = |old: Option<String>, new: &str| match old {
+        Some(o) => format!("{o} → {new}"),
+        None => new.to_string(),
+    };
+    match kind {
+        ResourceKind::Service => {
+            if let Some((old, new)) = change("updatestate") {
+                let (what, severity) = match new.as_str() {
+                    "updating" => ("update started", Severity::Info),
+                    "paused" => ("update paused", Severity::Error),
+                    "completed" => ("update completed", Severity::Info),
+                    "rollback_started" => ("rollback started", Severity::Warning),
+                    "rollback_paused" => ("rollback paused", Severity::Error),
+                    "rollback_completed" => ("rolled back", Severity::Warning),
+                    _ => ("update", Severity::Info),
+                };
+                return Some((what.into(), arrow(old, &new), severity));
+            }
+            if let Some((old, new)) = change("replicas") {
+                return Some(("scale".into(), arrow(old, &new), Severity::Info));
+            }
+            let (old, new) = change("image")?;
+            let short = |i: &str| super::swarm::map::short_image(i);
+            let detail = arrow(old.as_deref().map(short), &short(&new));
+            Some(("image".into(), detail, Severity::Info))
+        }
+        ResourceKind::Node => {
+            if let Some((old, new)) = change("state") {
+                let severity = match new.as_str() {
+                    "down" | "disconnected" => Severity::Error,
+                    "ready" => Severity::Info,
+                    _ => Severity::Warning,
+                };
+                return Some((format!("node {new}"), arrow(old, &new), severity));
+            }
+            let (old, new) = change("availability")?;
+            let (what, severity) = match new.as_str() {
+                "drain" => ("node drained", Severity::Warning),
+                "pause" => ("node paused", Severity::Warning),
+                _ => ("node active", Severity::Info),
+            };
+            Some((what.into(), arrow(old, &new), severity))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bollard::models::EventActor;
+
+    fn ev(typ: EventMessageTypeEnum, attrs: &[(&str, &str)]) -> EventMessage {
+        EventMessage {
+            typ: Some(typ),
+            action: Some("update".into()),
+            actor: Some(EventActor {
+                id: Some("abc".into()),
+                attributes: Some(
+                    attrs
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
+                ),
+            }),
+            time_nano: Some(1_795_807_943_564_050_040),
+            ..Default::default()
+        }
+    }
+
+    fn what(e: &EventMessage) -> (String, String, Severity) {
+        let e = entry(&crate::model::SourceId::new("docker:t"), e).unwrap();
+        (e.what, e.detail, e.severity)
+    }
+
+    #[test]
+    fn swarm_updates_say_what_changed() {
+        use EventMessageTypeEnum as T;
+        let rolled = ev(
+            T::SERVICE,
+            &[
+                ("name", "web"),
+                ("updatestate.old", "rollback_started"),
+                ("updatestate.new", "rollback_completed"),
+            ],
+        );
+        assert_eq!(
+            what(&rolled),
+            (
+                "rolled back".into(),
+                "rollback_started → rollback_completed".into(),
+                Severity::Warning
+            )
+        );
+        let scaled = ev(
+            T::SERVICE,
+            &[
+                ("name", "web"),
+                ("replicas.old", "1"),
+                ("replicas.new", "2"),
+            ],
+        );
+        assert_eq!(
+            what(&scaled),
+            ("scale".into(), "1 → 2".into(), Severity::Info)
+        );
+        let drained = ev(
+            T::NODE,
+            &[
+                ("name", "vm"),
+                ("availability.old", "active"),
+                ("availability.new", "drain"),
+            ],
+        );
+        assert_eq!(
+            what(&drained),
+            (
+                "node drained".into(),
+                "active → drain".into(),
+                Severity::Warning
+            )
+        );
+        let down = ev(
+            T::NODE,
+            &[
+                ("name", "vm"),
+                ("state.old", "ready"),
+                ("state.new", "down"),
+            ],
+        );
+        assert_eq!(what(&down).2, Severity::Error);
+        let plain = ev(T::SERVICE, &[("name", "web")]);
+        assert_eq!(what(&plain).0, "update");
+    }
 }

@@ -4,7 +4,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
-use crate::model::{Health, Resource, ResourceKey, ResourceKind, SourceId};
+use crate::model::{
+    DeploymentFacts, Health, Resource, ResourceKey, ResourceKind, RowFacts, SourceId,
+};
 use crate::term::sanitize::sanitize_plain;
 
 fn s<'a>(v: &'a Value, field: &str) -> &'a str {
@@ -143,6 +145,8 @@ pub fn deployment_row(source: &SourceId, d: &Value, stats: Option<&Value>) -> Re
     let count = |k: &str| -> u64 { counts.get(k).copied().unwrap_or(0) };
     let health = match status.as_str() {
         // `scheduled` exists in the v2 schema only (management_v2.yaml DeploymentV2.status).
+        // A device that failed is a failure now, not when the last device is done.
+        "inprogress" if count("failure") > 0 => Health::Failed,
         "inprogress" | "pending" | "scheduled" => Health::Pending,
         "finished" if count("failure") > 0 => Health::Failed,
         "finished" if count("aborted") > 0 => Health::Stopped,
@@ -152,7 +156,7 @@ pub fn deployment_row(source: &SourceId, d: &Value, stats: Option<&Value>) -> Re
     let mut cells = vec![
         clean(s(d, "name")),
         clean(s(d, "artifact_name")),
-        status,
+        status.clone(),
         String::new(),
         d.get("device_count")
             .and_then(|n| n.as_u64())
@@ -170,6 +174,13 @@ pub fn deployment_row(source: &SourceId, d: &Value, stats: Option<&Value>) -> Re
     if let Some(f) = d.get("finished").and_then(|f| f.as_str()) {
         labels.insert("finished".into(), clean(f));
     }
+    let facts = DeploymentFacts {
+        status,
+        finished: ts(s(d, "finished")),
+        success: count("success") + count("already-installed") + count("noartifact"),
+        failure: count("failure"),
+        aborted: count("aborted"),
+    };
     Resource {
         key: ResourceKey {
             source: source.clone(),
@@ -182,7 +193,10 @@ pub fn deployment_row(source: &SourceId, d: &Value, stats: Option<&Value>) -> Re
         cells,
         created: ts(s(d, "created")),
         labels,
-        facts: Default::default(),
+        facts: RowFacts {
+            deployment: Some(facts),
+            ..Default::default()
+        },
     }
 }
 

@@ -10,7 +10,7 @@
 //! reading), `paging` + `link` (lists read to their end), `watch` (the refresh loop of a view,
 //! and the probe), one lister per kind (`devices`, `deployments`, `deployment_devices`) over
 //! `map` (objects → rows), `logs` (a device's deployment log), `actions` (act, describe),
-//! `error` (texts for what only the operator can fix).
+//! `error` (texts for what only the operator can fix), `timeline` (deployment transitions).
 
 mod actions;
 mod body;
@@ -23,6 +23,7 @@ pub mod link;
 mod logs;
 pub mod map;
 pub mod paging;
+mod timeline;
 mod watch;
 
 use std::sync::Arc;
@@ -163,6 +164,30 @@ impl Backend for MenderBackend {
 
     fn watch(&self, kind: ResourceKind, tx: EventTx) -> TaskHandle {
         TaskHandle::spawn(watch::run(self.inner.clone(), kind, tx))
+    }
+
+    /// Deployment transitions, from a deployments watch of its own (Mender has no event
+    /// stream): creations and ends with the server's times (replayed), and from the second
+    /// list on, status changes and devices failing while a deployment runs.
+    fn timeline(
+        &self,
+        since: jiff::Timestamp,
+        until: Option<jiff::Timestamp>,
+        tx: EventTx,
+    ) -> Option<TaskHandle> {
+        let report = crate::backend::report::Reporter::new(self.inner.id.clone(), tx);
+        let mut unsent = crate::timeline::changes::Unsent::default();
+        let mut seen = timeline::Seen::new();
+        Some(crate::timeline::changes::from_watch(
+            |tx| self.watch(ResourceKind::MenderDeployment, tx),
+            report,
+            until.is_some(),
+            move |rows| {
+                let mut out = unsent.only_new(timeline::listed(rows, since, until));
+                out.extend(timeline::changes(&mut seen, rows, jiff::Timestamp::now()));
+                out
+            },
+        ))
     }
 
     /// The deployment log of one device in one deployment (no follow: Mender stores it whole).

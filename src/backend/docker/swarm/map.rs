@@ -9,7 +9,10 @@ use bollard::models::{
 };
 
 use crate::backend::docker::util::{clean_labels, short_id, ts_from_rfc3339};
-use crate::model::{Health, Resource, ResourceKey, ResourceKind, SourceId};
+use crate::model::{
+    Health, Resource, ResourceKey, ResourceKind, ServiceFacts, SourceId, TaskError, TaskFacts,
+    TaskPhase, UpdateState,
+};
 use crate::term::sanitize::sanitize_plain;
 
 /// The label `docker stack deploy` puts on everything it creates.
@@ -134,19 +137,63 @@ fn in_progress(state: Option<ServiceUpdateStatusStateEnum>) -> bool {
     )
 }
 
-/// "updating 2/3", "rollback_completed", "paused", or "" when never updated.
+/// The engine's update state as the model names it.
+fn update_kind(st: ServiceUpdateStatusStateEnum) -> Option<UpdateState> {
+    use ServiceUpdateStatusStateEnum as S;
+    Some(match st {
+        S::UPDATING => UpdateState::Updating,
+        S::PAUSED => UpdateState::Paused,
+        S::COMPLETED => UpdateState::Completed,
+        S::ROLLBACK_STARTED => UpdateState::RollbackStarted,
+        S::ROLLBACK_PAUSED => UpdateState::RollbackPaused,
+        S::ROLLBACK_COMPLETED => UpdateState::RollbackCompleted,
+        S::EMPTY => return None,
+    })
+}
+
+/// "updating 2/3", "rolling back 1/3", "rolled back", "update paused", or "" when never
+/// updated: words, not the engine's `rollback_completed`.
 fn update_text(s: &Service, r: Replicas) -> String {
-    match update_state(s) {
+    match update_state(s).and_then(update_kind) {
         None => String::new(),
-        Some(st) if in_progress(Some(st)) => {
-            let verb = if st == ServiceUpdateStatusStateEnum::UPDATING {
-                "updating"
-            } else {
-                "rolling back"
-            };
-            format!("{verb} {}/{}", r.current.min(r.desired), r.desired)
+        Some(st @ (UpdateState::Updating | UpdateState::RollbackStarted)) => {
+            format!("{} {}/{}", st.words(), r.current.min(r.desired), r.desired)
         }
-        Some(st) => st.to_string(),
+        Some(st) => st.words().to_string(),
+    }
+}
+
+/// A task's state's time (`Status.Timestamp`).
+fn task_time(t: &Task) -> Option<jiff::Timestamp> {
+    ts_from_rfc3339(t.status.as_ref()?.timestamp.as_deref())
+}
+
+fn task_error_text(t: &Task) -> Option<String> {
+    t.status
+        .as_ref()?
+        .err
+        .as_deref()
+        .map(sanitize_plain)
+        .filter(|e| !e.trim().is_empty())
+}
+
+/// What triage needs of a service: its update and the newest error among its tasks.
+fn service_facts(s: &Service, tasks: &[&Task]) -> ServiceFacts {
+    let update = s.update_status.as_ref();
+    let task_error = tasks
+        .iter()
+        .filter_map(|t| Some((task_time(t), task_error_text(t)?)))
+        .max_by_key(|(at, _)| *at)
+        .map(|(at, text)| TaskError { text, at });
+    ServiceFacts {
+        update: update_state(s).and_then(update_kind),
+        update_message: update
+            .and_then(|u| u.message.as_deref())
+            .map(sanitize_plain)
+            .unwrap_or_default(),
+        update_started: update.and_then(|u| ts_from_rfc3339(u.started_at.as_deref())),
+        update_completed: update.and_then(|u| ts_from_rfc3339(u.completed_at.as_deref())),
+        task_error,
     }
 }
 
@@ -242,12 +289,13 @@ pub fn service_resources(source: &SourceId, l: &SwarmListing) -> Vec<Resource> {
                 ],
                 created: ts_from_rfc3339(s.created_at.as_deref()),
                 labels: clean_labels(spec.and_then(|sp| sp.labels.as_ref())),
-                // The scale dialog starts from these.
+                // The scale dialog starts from these; triage reads the update and task error.
                 facts: crate::model::RowFacts {
                     replicas: Some(crate::model::Replicas {
                         running: r.running,
                         desired: r.desired,
                     }),
+                    service: Some(service_facts(s, tasks)),
                     ..Default::default()
                 },
             })
@@ -320,6 +368,35 @@ pub fn stack_resources(source: &SourceId, l: &SwarmListing) -> Vec<Resource> {
             facts: Default::default(),
         })
         .collect()
+}
+
+fn task_phase(state: Option<TaskState>) -> TaskPhase {
+    match state {
+        Some(TaskState::RUNNING) => TaskPhase::Running,
+        Some(TaskState::COMPLETE) => TaskPhase::Complete,
+        Some(TaskState::SHUTDOWN) => TaskPhase::Shutdown,
+        Some(TaskState::FAILED) => TaskPhase::Failed,
+        Some(TaskState::REJECTED) => TaskPhase::Rejected,
+        Some(TaskState::ORPHANED) => TaskPhase::Orphaned,
+        Some(TaskState::REMOVE) => TaskPhase::Removed,
+        _ => TaskPhase::Starting,
+    }
+}
+
+fn task_facts(t: &Task, error: &str) -> TaskFacts {
+    let state = t.status.as_ref().and_then(|s| s.state);
+    TaskFacts {
+        phase: task_phase(state),
+        state: state.map(|s| s.to_string()).unwrap_or_default(),
+        desired_running: desired_running(t),
+        error: error.to_string(),
+        exit_code: t
+            .status
+            .as_ref()
+            .and_then(|s| s.container_status.as_ref())
+            .and_then(|c| c.exit_code),
+        created_at: ts_from_rfc3339(t.created_at.as_deref()),
+    }
 }
 
 fn task_health(t: &Task) -> Health {
@@ -400,12 +477,15 @@ pub fn task_resources(source: &SourceId, l: &SwarmListing) -> Vec<Resource> {
                         .unwrap_or_default(),
                     String::new(),
                     t.desired_state.map(|s| s.to_string()).unwrap_or_default(),
-                    err,
+                    err.clone(),
                     task_container_id(t).map(short_id).unwrap_or_default(),
                 ],
-                created: status.and_then(|s| ts_from_rfc3339(s.timestamp.as_deref())),
+                created: task_time(t),
                 labels: clean_labels(t.labels.as_ref()),
-                facts: Default::default(),
+                facts: crate::model::RowFacts {
+                    task: Some(task_facts(t, &err)),
+                    ..Default::default()
+                },
             })
         })
         .collect()

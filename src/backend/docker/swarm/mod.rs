@@ -4,6 +4,7 @@
 
 pub mod actions;
 pub mod map;
+pub mod timeline;
 
 use std::collections::HashMap;
 
