@@ -13,7 +13,7 @@
 pub mod actions;
 pub mod error;
 pub mod exec;
-pub mod follow;
+mod follow;
 pub mod limit;
 pub mod logs;
 pub mod map;
