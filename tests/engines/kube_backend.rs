@@ -561,14 +561,21 @@ async fn followed_logs_reattach_across_container_restarts() {
         since_secs: None,
         previous: false,
     };
-    let target = key(&b, ResourceKind::PodContainer, &format!("shop/{POD_OK}/app"));
+    let target = key(
+        &b,
+        ResourceKind::PodContainer,
+        &format!("shop/{POD_OK}/app"),
+    );
     let _logs = b.logs(&target, opts, 31, tx);
     let (mut lines, mut notes) = (Vec::new(), Vec::new());
     follow_until(&mut rx, &mut lines, &mut notes, |l, _| l.len() == 2).await;
 
     server.exit_container("shop", POD_OK, "app", 1, "Error");
     follow_until(&mut rx, &mut lines, &mut notes, |_, n| {
-        n.last() == Some(&Some("terminated (exit 1: Error), waiting for it to start".into()))
+        n.last()
+            == Some(&Some(
+                "terminated (exit 1: Error), waiting for it to start".into(),
+            ))
     })
     .await;
     server.wait_container("shop", POD_OK, "app", "CrashLoopBackOff");
@@ -596,8 +603,16 @@ async fn followed_logs_reattach_across_container_restarts() {
         "every line once, one marker for the new instance"
     );
     let mark = &lines[2];
-    assert_eq!(mark.ts, Some(1_795_428_060_000_000_000), "at the new startedAt");
-    assert_eq!(notes.last(), Some(&None), "the note is cleared once it streams");
+    assert_eq!(
+        mark.ts,
+        Some(1_795_428_060_000_000_000),
+        "at the new startedAt"
+    );
+    assert_eq!(
+        notes.last(),
+        Some(&None),
+        "the note is cleared once it streams"
+    );
 
     // Reopened from the last line's second, the whole new instance (no tail).
     let reqs = log_requests(&server, POD_OK);
@@ -631,7 +646,11 @@ async fn followed_logs_resume_after_the_api_server_comes_back() {
         since_secs: None,
         previous: false,
     };
-    let target = key(&b, ResourceKind::PodContainer, &format!("shop/{POD_OK}/app"));
+    let target = key(
+        &b,
+        ResourceKind::PodContainer,
+        &format!("shop/{POD_OK}/app"),
+    );
     let _logs = b.logs(&target, opts, 32, tx);
     let (mut lines, mut notes) = (Vec::new(), Vec::new());
     follow_until(&mut rx, &mut lines, &mut notes, |l, _| l.len() == 2).await;
@@ -651,9 +670,16 @@ async fn followed_logs_resume_after_the_api_server_comes_back() {
     })
     .await;
     assert_eq!(marked(&lines), ["one", "two", "MARK reconnected", "three"]);
-    assert_eq!(lines[2].ts, Some(lines[1].ts.unwrap() + 1), "sorted after the last line");
+    assert_eq!(
+        lines[2].ts,
+        Some(lines[1].ts.unwrap() + 1),
+        "sorted after the last line"
+    );
     assert!(
-        notes.iter().flatten().all(|n| n.starts_with("reconnecting in ")),
+        notes
+            .iter()
+            .flatten()
+            .all(|n| n.starts_with("reconnecting in ")),
         "{notes:?}"
     );
     let again = log_requests(&server, POD_OK).pop().unwrap();

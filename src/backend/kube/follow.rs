@@ -88,16 +88,12 @@ impl Instance {
         Instance {
             id: s.container_id.clone().filter(|i| !i.is_empty()),
             restarts: s.restart_count,
-            started: running
-                .and_then(|r| r.started_at.as_ref())
-                .map(|t| t.0),
+            started: running.and_then(|r| r.started_at.as_ref()).map(|t| t.0),
             running: running.is_some(),
             waiting: state
                 .and_then(|st| st.waiting.as_ref())
                 .map(|w| w.reason.clone().unwrap_or_else(|| "waiting".into())),
-            exit: term
-                .or(last)
-                .map(|t| (t.exit_code, t.reason.clone())),
+            exit: term.or(last).map(|t| (t.exit_code, t.reason.clone())),
             terminated: term.is_some(),
         }
     }
@@ -443,17 +439,21 @@ mod tests {
 
     #[test]
     fn waiting_and_terminated_notes() {
-        let crash = status(json!({"name": "app", "image": "x", "imageID": "", "ready": false,
+        let crash = status(
+            json!({"name": "app", "image": "x", "imageID": "", "ready": false,
             "restartCount": 14, "containerID": "containerd://a",
             "state": {"waiting": {"reason": "CrashLoopBackOff"}},
-            "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}}}));
+            "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}}}),
+        );
         assert!(!crash.running && !crash.terminated);
         assert_eq!(
             waiting_note(Some(&crash)),
             "CrashLoopBackOff (last exit 137: OOMKilled), waiting for it to start"
         );
-        let done = status(json!({"name": "app", "image": "x", "imageID": "", "ready": false,
-            "restartCount": 0, "state": {"terminated": {"exitCode": 1, "reason": "Error"}}}));
+        let done = status(
+            json!({"name": "app", "image": "x", "imageID": "", "ready": false,
+            "restartCount": 0, "state": {"terminated": {"exitCode": 1, "reason": "Error"}}}),
+        );
         assert_eq!(
             waiting_note(Some(&done)),
             "terminated (exit 1: Error), waiting for it to start"
