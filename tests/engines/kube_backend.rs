@@ -697,6 +697,46 @@ async fn followed_logs_resume_after_the_api_server_comes_back() {
     assert_eq!(lines.iter().filter(|l| l.marker).count(), 1);
 }
 
+/// #13: a followed container that has not started yet (the kubelet answers its log with 400
+/// "waiting to start") is waited for, not ended, and its first instance streams with no
+/// `restarted` marker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn followed_logs_wait_for_a_container_being_created() {
+    let server = KubeServer::start().await;
+    seed(&server);
+    server.create_container("shop", POD_OK, "app");
+    let (_dir, b) = backend(&server);
+    let (tx, mut rx) = mpsc::channel(64);
+    let opts = LogOpts {
+        follow: true,
+        tail: Some(100),
+        since_secs: None,
+        previous: false,
+    };
+    let target = key(
+        &b,
+        ResourceKind::PodContainer,
+        &format!("shop/{POD_OK}/app"),
+    );
+    let _logs = b.logs(&target, opts, 33, tx);
+    let (mut lines, mut notes) = (Vec::new(), Vec::new());
+    follow_until(&mut rx, &mut lines, &mut notes, |_, n| {
+        n.last() == Some(&Some("ContainerCreating, waiting for it to start".into()))
+    })
+    .await;
+    server.start_container("shop", POD_OK, "app", "2026-11-23T10:02:00Z");
+    server.log("shop", POD_OK, "app", "2026-11-23T10:02:00.5Z", "hello");
+    follow_until(&mut rx, &mut lines, &mut notes, |l, _| {
+        l.iter().any(|l| l.text.text == "hello")
+    })
+    .await;
+    assert_eq!(marked(&lines), ["hello"]);
+    assert_eq!(
+        server.get("pods", "shop", POD_OK).unwrap()["status"]["containerStatuses"][0]["restartCount"],
+        0
+    );
+}
+
 async fn read_until(session: &mut ShellSession, out: &mut Vec<u8>, needle: &str) {
     while !String::from_utf8_lossy(out).contains(needle) {
         match tokio::time::timeout(WAIT, futures::StreamExt::next(&mut session.output)).await {

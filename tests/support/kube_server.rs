@@ -494,9 +494,23 @@ impl KubeServer {
         });
     }
 
-    /// A new instance of the container runs since `started_at`: restartCount + 1, a new
-    /// containerID, the old instance's lines become `previous=true`'s and the log starts empty
-    /// (the kubelet serves the current instance's file).
+    /// The container is being created, no instance yet (`ContainerCreating`, no containerID,
+    /// restartCount 0): its log answers 400 until it starts.
+    pub fn create_container(&self, ns: &str, pod: &str, container: &str) {
+        self.container_status(ns, pod, container, |s| {
+            s["state"] = json!({"waiting": {"reason": "ContainerCreating"}});
+            s["lastState"] = json!({});
+            s["restartCount"] = json!(0);
+            s.as_object_mut().unwrap().remove("containerID");
+            s["ready"] = json!(false);
+            s["started"] = json!(false);
+        });
+    }
+
+    /// A new instance of the container runs since `started_at`: a new containerID, and, when
+    /// one ran before, restartCount + 1 with the old instance's lines becoming
+    /// `previous=true`'s and the log starting empty (the kubelet serves the current
+    /// instance's file).
     pub fn start_container(&self, ns: &str, pod: &str, container: &str, started_at: &str) {
         {
             let mut st = self.state.lock().unwrap();
@@ -511,7 +525,8 @@ impl KubeServer {
             if s["state"]["terminated"].is_object() {
                 s["lastState"] = json!({"terminated": s["state"]["terminated"].clone()});
             }
-            let n = s["restartCount"].as_i64().unwrap_or(0) + 1;
+            let first = s["containerID"].is_null();
+            let n = s["restartCount"].as_i64().unwrap_or(0) + i64::from(!first);
             s["restartCount"] = json!(n);
             s["containerID"] = json!(format!("containerd://{n:064x}"));
             s["state"] = json!({"running": {"startedAt": started_at}});
@@ -788,8 +803,31 @@ fn logs(st: &Arc<Mutex<State>>, ns: String, pod: &str, query: &str) -> Response<
         }
         None => None,
     };
-    let (tx, rx) = mpsc::unbounded_channel();
     let mut st = st.lock().unwrap();
+    // The kubelet's check before it reads a log (validateContainerLogStatus): a container
+    // waiting with no ended instance has nothing to show yet.
+    let pod_key = ("pods".to_string(), ns.clone(), pod.to_string());
+    if let Some(s) = st.objects.get(&pod_key).and_then(|p| {
+        p["status"]["containerStatuses"]
+            .as_array()?
+            .iter()
+            .find(|s| s["name"] == container.as_str())
+    }) && s["state"]["waiting"].is_object()
+        && !s["lastState"]["terminated"].is_object()
+    {
+        let reason = s["state"]["waiting"]["reason"].as_str().unwrap_or_default();
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            &status(
+                400,
+                "BadRequest",
+                &format!(
+                    "container \"{container}\" in pod \"{pod}\" is waiting to start: {reason}"
+                ),
+            ),
+        );
+    }
+    let (tx, rx) = mpsc::unbounded_channel();
     let feed = st
         .logs
         .entry(format!("{ns}/{pod}/{container}"))

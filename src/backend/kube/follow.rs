@@ -171,8 +171,9 @@ enum End {
     Closed,
     /// The connection to the API server failed.
     Lost(String),
-    /// Any other error: the source is done.
-    Failed(String),
+    /// Any other error: the source is done (`bad_request`: a 400, which the kubelet answers
+    /// for a container that has not started yet).
+    Failed { text: String, bad_request: bool },
 }
 
 type Reader = Pin<Box<dyn AsyncBufRead + Send>>;
@@ -255,11 +256,22 @@ impl Producer<'_> {
             let lost = match end {
                 End::Closed if self.reattach => None,
                 End::Lost(e) if self.reattach => Some(e),
+                End::Failed {
+                    text,
+                    bad_request: true,
+                } if self.reattach && !self.not_started().await => {
+                    let _ = self.send(Piece::Done(Some(text))).await;
+                    return;
+                }
+                // Not started yet (ContainerCreating): wait for it like for a restart.
+                End::Failed {
+                    bad_request: true, ..
+                } if self.reattach => None,
                 End::Closed => {
                     let _ = self.send(Piece::Done(None)).await;
                     return;
                 }
-                End::Lost(e) | End::Failed(e) => {
+                End::Lost(e) | End::Failed { text: e, .. } => {
                     let _ = self.send(Piece::Done(Some(e))).await;
                     return;
                 }
@@ -281,6 +293,16 @@ impl Producer<'_> {
                 params.tail_lines = None;
             }
         }
+    }
+
+    /// The container waits to start and has no instance to show yet: the kubelet answers its
+    /// log with 400 "container … is waiting to start" (a bad container name gets 400 too, and
+    /// has no status).
+    async fn not_started(&self) -> bool {
+        self.api.get(&self.target.pod).await.is_ok_and(|pod| {
+            status_of(&pod, &self.target.container)
+                .is_some_and(|i| !i.running && will_restart(&pod, &i))
+        })
     }
 
     /// Forward one stream's lines; `last` keeps the newest stamp seen (and lines at or before
@@ -318,7 +340,8 @@ impl Producer<'_> {
                     end = if is_transport(&e) {
                         End::Lost(text)
                     } else {
-                        End::Failed(text)
+                        let bad_request = matches!(&e, kube::Error::Api(s) if s.code == 400);
+                        End::Failed { text, bad_request }
                     };
                     break;
                 }
