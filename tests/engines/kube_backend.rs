@@ -498,6 +498,245 @@ async fn logs_follow_in_order_sanitised_with_prefixes_and_previous() {
     ));
 }
 
+/// Lines and notes of a log view until `done(lines)`; panics with what was seen on timeout or
+/// on the view's end.
+async fn follow_until(
+    rx: &mut mpsc::Receiver<BackendEvent>,
+    lines: &mut Vec<LogLine>,
+    notes: &mut Vec<Option<String>>,
+    done: impl Fn(&[LogLine], &[Option<String>]) -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !done(lines, notes) {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(BackendEvent::LogLines { lines: batch, .. })) => lines.extend(batch),
+            Ok(Some(BackendEvent::LogNote { note, .. })) => notes.push(note),
+            Ok(Some(BackendEvent::LogEnded { error, .. })) => {
+                panic!("ended: {error:?}; lines {lines:?}; notes {notes:?}")
+            }
+            Ok(Some(_)) => {}
+            other => panic!("timed out ({other:?}); lines {lines:?}; notes {notes:?}"),
+        }
+    }
+}
+
+/// Texts with markers as `MARK restarted` / `MARK reconnected`.
+fn marked(lines: &[LogLine]) -> Vec<String> {
+    lines
+        .iter()
+        .map(|l| {
+            if l.marker {
+                let word = l.text.text.split(' ').nth(1).unwrap_or_default();
+                assert!(l.text.text.ends_with(" ──"), "{}", l.text.text);
+                format!("MARK {word}")
+            } else {
+                l.text.text.clone()
+            }
+        })
+        .collect()
+}
+
+fn log_requests(server: &KubeServer, pod: &str) -> Vec<support::kube_server::Recorded> {
+    server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with(&format!("/pods/{pod}/log")))
+        .collect()
+}
+
+/// #13: a followed container's stream ends (it exited); while the kubelet holds it back the
+/// view says so; a new instance (restartCount + 1, new containerID) is streamed from just
+/// after the last line behind one `restarted` marker at its `state.running.startedAt`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn followed_logs_reattach_across_container_restarts() {
+    let server = KubeServer::start().await;
+    seed(&server);
+    let (_dir, b) = backend(&server);
+    server.log("shop", POD_OK, "app", "2026-11-23T10:00:05.1Z", "boot-1");
+    server.log("shop", POD_OK, "app", "2026-11-23T10:00:05.2Z", "work-1");
+    let (tx, mut rx) = mpsc::channel(64);
+    let opts = LogOpts {
+        follow: true,
+        tail: Some(100),
+        since_secs: None,
+        previous: false,
+    };
+    let target = key(
+        &b,
+        ResourceKind::PodContainer,
+        &format!("shop/{POD_OK}/app"),
+    );
+    let _logs = b.logs(&target, opts, 31, tx);
+    let (mut lines, mut notes) = (Vec::new(), Vec::new());
+    follow_until(&mut rx, &mut lines, &mut notes, |l, _| l.len() == 2).await;
+
+    server.exit_container("shop", POD_OK, "app", 1, "Error");
+    follow_until(&mut rx, &mut lines, &mut notes, |_, n| {
+        n.last()
+            == Some(&Some(
+                "terminated (exit 1: Error), waiting for it to start".into(),
+            ))
+    })
+    .await;
+    server.wait_container("shop", POD_OK, "app", "CrashLoopBackOff");
+    follow_until(&mut rx, &mut lines, &mut notes, |_, n| {
+        n.last()
+            == Some(&Some(
+                "CrashLoopBackOff (last exit 1: Error), waiting for it to start".into(),
+            ))
+    })
+    .await;
+    server.start_container("shop", POD_OK, "app", "2026-11-23T10:01:00Z");
+    server.log("shop", POD_OK, "app", "2026-11-23T10:01:00.3Z", "boot-2");
+    follow_until(&mut rx, &mut lines, &mut notes, |l, _| {
+        l.iter().any(|l| l.text.text == "boot-2")
+    })
+    .await;
+    server.log("shop", POD_OK, "app", "2026-11-23T10:01:00.4Z", "work-2");
+    follow_until(&mut rx, &mut lines, &mut notes, |l, _| {
+        l.iter().any(|l| l.text.text == "work-2")
+    })
+    .await;
+    assert_eq!(
+        marked(&lines),
+        ["boot-1", "work-1", "MARK restarted", "boot-2", "work-2"],
+        "every line once, one marker for the new instance"
+    );
+    let mark = &lines[2];
+    assert_eq!(
+        mark.ts,
+        Some(1_795_428_060_000_000_000),
+        "at the new startedAt"
+    );
+    assert_eq!(
+        notes.last(),
+        Some(&None),
+        "the note is cleared once it streams"
+    );
+
+    // Reopened from the last line's second, the whole new instance (no tail).
+    let reqs = log_requests(&server, POD_OK);
+    let again = reqs.last().unwrap();
+    for kv in ["container=app", "follow=true", "timestamps=true"] {
+        assert!(again.query_has(kv), "{kv} in {}", again.query);
+    }
+    assert!(
+        again.query_has("sinceTime=2026-11-23T10%3A00%3A05Z"),
+        "{}",
+        again.query
+    );
+    assert!(!again.query.contains("tailLines"), "{}", again.query);
+    assert_eq!(reqs.len(), 2, "one reopen: {reqs:?}");
+}
+
+/// #13: the API server goes away under a followed log: the view says it is reconnecting,
+/// retries with backoff, and resumes behind one `reconnected` marker with what was logged
+/// meanwhile, the lines of the resumed second not shown twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn followed_logs_resume_after_the_api_server_comes_back() {
+    let mut server = KubeServer::start().await;
+    seed(&server);
+    let (_dir, b) = backend(&server);
+    server.log("shop", POD_OK, "app", "2026-11-23T10:00:05.1Z", "one");
+    server.log("shop", POD_OK, "app", "2026-11-23T10:00:05.2Z", "two");
+    let (tx, mut rx) = mpsc::channel(64);
+    let opts = LogOpts {
+        follow: true,
+        tail: Some(100),
+        since_secs: None,
+        previous: false,
+    };
+    let target = key(
+        &b,
+        ResourceKind::PodContainer,
+        &format!("shop/{POD_OK}/app"),
+    );
+    let _logs = b.logs(&target, opts, 32, tx);
+    let (mut lines, mut notes) = (Vec::new(), Vec::new());
+    follow_until(&mut rx, &mut lines, &mut notes, |l, _| l.len() == 2).await;
+
+    server.stop();
+    follow_until(&mut rx, &mut lines, &mut notes, |_, n| {
+        n.iter()
+            .flatten()
+            .any(|n| n.starts_with("reconnecting in 1s: "))
+    })
+    .await;
+    // Logged while the API server was away: streamed after the reconnect.
+    server.log("shop", POD_OK, "app", "2026-11-23T10:00:05.3Z", "three");
+    server.restart().await;
+    follow_until(&mut rx, &mut lines, &mut notes, |l, _| {
+        l.iter().any(|l| l.text.text == "three")
+    })
+    .await;
+    assert_eq!(marked(&lines), ["one", "two", "MARK reconnected", "three"]);
+    assert_eq!(
+        lines[2].ts,
+        Some(lines[1].ts.unwrap() + 1),
+        "sorted after the last line"
+    );
+    assert!(
+        notes
+            .iter()
+            .flatten()
+            .all(|n| n.starts_with("reconnecting in ")),
+        "{notes:?}"
+    );
+    let again = log_requests(&server, POD_OK).pop().unwrap();
+    assert!(
+        again.query_has("sinceTime=2026-11-23T10%3A00%3A05Z") && !again.query.contains("tailLines"),
+        "{}",
+        again.query
+    );
+    // Still following the same instance.
+    server.log("shop", POD_OK, "app", "2026-11-23T10:00:06Z", "four");
+    follow_until(&mut rx, &mut lines, &mut notes, |l, _| {
+        l.iter().any(|l| l.text.text == "four")
+    })
+    .await;
+    assert_eq!(lines.iter().filter(|l| l.marker).count(), 1);
+}
+
+/// #13: a followed container that has not started yet (the kubelet answers its log with 400
+/// "waiting to start") is waited for, not ended, and its first instance streams with no
+/// `restarted` marker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn followed_logs_wait_for_a_container_being_created() {
+    let server = KubeServer::start().await;
+    seed(&server);
+    server.create_container("shop", POD_OK, "app");
+    let (_dir, b) = backend(&server);
+    let (tx, mut rx) = mpsc::channel(64);
+    let opts = LogOpts {
+        follow: true,
+        tail: Some(100),
+        since_secs: None,
+        previous: false,
+    };
+    let target = key(
+        &b,
+        ResourceKind::PodContainer,
+        &format!("shop/{POD_OK}/app"),
+    );
+    let _logs = b.logs(&target, opts, 33, tx);
+    let (mut lines, mut notes) = (Vec::new(), Vec::new());
+    follow_until(&mut rx, &mut lines, &mut notes, |_, n| {
+        n.last() == Some(&Some("ContainerCreating, waiting for it to start".into()))
+    })
+    .await;
+    server.start_container("shop", POD_OK, "app", "2026-11-23T10:02:00Z");
+    server.log("shop", POD_OK, "app", "2026-11-23T10:02:00.5Z", "hello");
+    follow_until(&mut rx, &mut lines, &mut notes, |l, _| {
+        l.iter().any(|l| l.text.text == "hello")
+    })
+    .await;
+    assert_eq!(marked(&lines), ["hello"]);
+    assert_eq!(
+        server.get("pods", "shop", POD_OK).unwrap()["status"]["containerStatuses"][0]["restartCount"],
+        0
+    );
+}
+
 async fn read_until(session: &mut ShellSession, out: &mut Vec<u8>, needle: &str) {
     while !String::from_utf8_lossy(out).contains(needle) {
         match tokio::time::timeout(WAIT, futures::StreamExt::next(&mut session.output)).await {

@@ -65,10 +65,13 @@ struct Watcher {
     tx: mpsc::UnboundedSender<Bytes>,
 }
 
+/// One container's log as the kubelet keeps it: the current instance's lines and the previous
+/// instance's (`previous=true`); older instances are gone, as on a node.
 #[derive(Default)]
 struct LogFeed {
     /// (RFC 3339 timestamp, text)
     lines: Vec<(String, String)>,
+    previous: Vec<(String, String)>,
     followers: Vec<(bool, mpsc::UnboundedSender<Bytes>)>,
 }
 
@@ -446,6 +449,92 @@ impl KubeServer {
         }
     }
 
+    /// Change `container`'s entry of the pod's `status.containerStatuses` (MODIFIED to
+    /// watchers). Shapes: ContainerStatus in
+    /// <https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#PodStatus>.
+    fn container_status(&self, ns: &str, pod: &str, container: &str, f: impl FnOnce(&mut Value)) {
+        let mut st = self.state.lock().unwrap();
+        let key = ("pods".to_string(), ns.to_string(), pod.to_string());
+        let mut obj = st.objects.get(&key).cloned().expect("pod");
+        let statuses = obj["status"]["containerStatuses"]
+            .as_array_mut()
+            .expect("containerStatuses");
+        let s = statuses
+            .iter_mut()
+            .find(|s| s["name"] == container)
+            .expect("container status");
+        f(s);
+        st.upsert("pods", obj);
+    }
+
+    /// The container exited: its follow streams end (the kubelet closes them) and its status
+    /// says `state.terminated` (the same containerID, restartCount unchanged until the next
+    /// instance is created).
+    pub fn exit_container(&self, ns: &str, pod: &str, container: &str, code: i32, reason: &str) {
+        self.end_logs(ns, pod, container);
+        self.container_status(ns, pod, container, |s| {
+            let started = s["state"]["running"]["startedAt"].clone();
+            s["state"] = json!({"terminated": {"exitCode": code, "reason": reason,
+                "startedAt": started, "finishedAt": "2026-11-23T10:00:59Z",
+                "containerID": s["containerID"].clone()}});
+            s["ready"] = json!(false);
+            s["started"] = json!(false);
+        });
+    }
+
+    /// The kubelet holds the container back (`CrashLoopBackOff` …): the ended instance moves to
+    /// `lastState.terminated`.
+    pub fn wait_container(&self, ns: &str, pod: &str, container: &str, reason: &str) {
+        self.container_status(ns, pod, container, |s| {
+            if s["state"]["terminated"].is_object() {
+                s["lastState"] = json!({"terminated": s["state"]["terminated"].clone()});
+            }
+            s["state"] = json!({"waiting": {"reason": reason,
+                "message": format!("back-off 10s restarting failed container={container}")}});
+        });
+    }
+
+    /// The container is being created, no instance yet (`ContainerCreating`, no containerID,
+    /// restartCount 0): its log answers 400 until it starts.
+    pub fn create_container(&self, ns: &str, pod: &str, container: &str) {
+        self.container_status(ns, pod, container, |s| {
+            s["state"] = json!({"waiting": {"reason": "ContainerCreating"}});
+            s["lastState"] = json!({});
+            s["restartCount"] = json!(0);
+            s.as_object_mut().unwrap().remove("containerID");
+            s["ready"] = json!(false);
+            s["started"] = json!(false);
+        });
+    }
+
+    /// A new instance of the container runs since `started_at`: a new containerID, and, when
+    /// one ran before, restartCount + 1 with the old instance's lines becoming
+    /// `previous=true`'s and the log starting empty (the kubelet serves the current
+    /// instance's file).
+    pub fn start_container(&self, ns: &str, pod: &str, container: &str, started_at: &str) {
+        {
+            let mut st = self.state.lock().unwrap();
+            let feed = st
+                .logs
+                .entry(format!("{ns}/{pod}/{container}"))
+                .or_default();
+            feed.previous = std::mem::take(&mut feed.lines);
+            feed.followers.clear();
+        }
+        self.container_status(ns, pod, container, |s| {
+            if s["state"]["terminated"].is_object() {
+                s["lastState"] = json!({"terminated": s["state"]["terminated"].clone()});
+            }
+            let first = s["containerID"].is_null();
+            let n = s["restartCount"].as_i64().unwrap_or(0) + i64::from(!first);
+            s["restartCount"] = json!(n);
+            s["containerID"] = json!(format!("containerd://{n:064x}"));
+            s["state"] = json!({"running": {"startedAt": started_at}});
+            s["ready"] = json!(true);
+            s["started"] = json!(true);
+        });
+    }
+
     pub fn requests(&self) -> Vec<Recorded> {
         self.state.lock().unwrap().requests.clone()
     }
@@ -681,19 +770,80 @@ fn watch(
     streaming(rx, "application/json")
 }
 
+/// `GET …/pods/{name}/log`: the current instance's lines (or the previous one's), from
+/// `sinceTime` (lines stamped before it skipped, as the kubelet does; the API server passes it
+/// on at whole seconds), the last `tailLines`, stamped when `timestamps=true`, then followed.
+/// At most one of `sinceSeconds` and `sinceTime` (400 otherwise, as the API server's
+/// validation answers). Reference:
+/// <https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#get-read-log-of-the-specified-pod>
 fn logs(st: &Arc<Mutex<State>>, ns: String, pod: &str, query: &str) -> Response<Body> {
     let container = query_param(query, "container").unwrap_or_default();
     let stamps = query_param(query, "timestamps").as_deref() == Some("true");
     let follow = query_param(query, "follow").as_deref() == Some("true");
+    let previous = query_param(query, "previous").as_deref() == Some("true");
     let tail: Option<usize> = query_param(query, "tailLines").and_then(|v| v.parse().ok());
-    let (tx, rx) = mpsc::unbounded_channel();
+    let since_time = query_param(query, "sinceTime");
+    if since_time.is_some() && query_param(query, "sinceSeconds").is_some() {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            &status(
+                400,
+                "BadRequest",
+                "at most one of `sinceTime` or `sinceSeconds` may be specified",
+            ),
+        );
+    }
+    let since = match since_time.map(|t| t.parse::<jiff::Timestamp>()) {
+        Some(Ok(t)) => Some(t),
+        Some(Err(e)) => {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                &status(400, "BadRequest", &format!("sinceTime: {e}")),
+            );
+        }
+        None => None,
+    };
     let mut st = st.lock().unwrap();
+    // The kubelet's check before it reads a log (validateContainerLogStatus): a container
+    // waiting with no ended instance has nothing to show yet.
+    let pod_key = ("pods".to_string(), ns.clone(), pod.to_string());
+    if let Some(s) = st.objects.get(&pod_key).and_then(|p| {
+        p["status"]["containerStatuses"]
+            .as_array()?
+            .iter()
+            .find(|s| s["name"] == container.as_str())
+    }) && s["state"]["waiting"].is_object()
+        && !s["lastState"]["terminated"].is_object()
+    {
+        let reason = s["state"]["waiting"]["reason"].as_str().unwrap_or_default();
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            &status(
+                400,
+                "BadRequest",
+                &format!(
+                    "container \"{container}\" in pod \"{pod}\" is waiting to start: {reason}"
+                ),
+            ),
+        );
+    }
+    let (tx, rx) = mpsc::unbounded_channel();
     let feed = st
         .logs
         .entry(format!("{ns}/{pod}/{container}"))
         .or_default();
-    let skip = tail.map_or(0, |t| feed.lines.len().saturating_sub(t));
-    for (ts, text) in feed.lines.iter().skip(skip) {
+    let lines: Vec<&(String, String)> = if previous {
+        feed.previous.iter().collect()
+    } else {
+        feed.lines.iter().collect()
+    };
+    let skip = tail.map_or(0, |t| lines.len().saturating_sub(t));
+    for (ts, text) in lines.into_iter().skip(skip) {
+        if let (Some(since), Ok(at)) = (since, ts.parse::<jiff::Timestamp>())
+            && at < since
+        {
+            continue;
+        }
         let line = if stamps {
             format!("{ts} {text}\n")
         } else {
@@ -701,7 +851,7 @@ fn logs(st: &Arc<Mutex<State>>, ns: String, pod: &str, query: &str) -> Response<
         };
         let _ = tx.send(Bytes::from(line));
     }
-    if follow {
+    if follow && !previous {
         feed.followers.push((stamps, tx));
     }
     streaming(rx, "text/plain")

@@ -3,29 +3,31 @@
 //! One `GET …/pods/NAME/log?container=C&timestamps=true[&follow][&tailLines][&sinceSeconds]
 //! [&previous]` per container. A container row streams one container; a pod row every container
 //! of the pod (prefix `container`); a deployment/statefulset/daemonset every container of every
-//! pod its selector matches (prefix `pod/container`). Streams are merged as lines arrive; each
-//! has its own `LineSplitter`, lines go through `split_timestamp` and `sanitize`, and are sent in
-//! batches (1,000 lines or 15 ms), like the Docker backend.
+//! pod its selector matches (prefix `pod/container`). Each container has its producer
+//! (`follow.rs`: its own `LineSplitter`, `split_timestamp`, `sanitize`, and a followed
+//! container kept attached across restarts and reconnects); lines are merged as they arrive and
+//! sent in batches (1,000 lines or 15 ms), like the Docker backend.
 
-use std::pin::Pin;
 use std::sync::Arc;
 
-use futures::io::{AsyncBufRead, AsyncBufReadExt};
-use futures::stream::{self, BoxStream, StreamExt};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::Api;
 use kube::api::{ListParams, LogParams};
 
+use tokio::sync::mpsc;
+
 use super::Inner;
 use super::error;
+use super::follow::{Piece, Producer, Tagged};
 use super::map::split_id;
 use crate::backend::batch::{Batcher, Gone};
+use crate::backend::report::log_note;
 use crate::backend::{EventTx, StreamId};
 use crate::logs::split_timestamp;
 use crate::model::{LogLine, LogOpts, ResourceKey, ResourceKind};
-use crate::term::sanitize::{LineSplitter, sanitize};
+use crate::term::sanitize::sanitize;
 
 /// One container log to stream: (namespace, pod, container, prefix).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,44 +180,8 @@ pub async fn targets(
     }
 }
 
-type Reader = Pin<Box<dyn AsyncBufRead + Send>>;
-
-/// One container's log as a stream of byte chunks; the request starts when first polled.
-fn chunks(
-    api: Api<Pod>,
-    pod: String,
-    lp: LogParams,
-) -> BoxStream<'static, Result<Vec<u8>, kube::Error>> {
-    enum St {
-        Start(Box<(Api<Pod>, String, LogParams)>),
-        Reading(Reader),
-        Done,
-    }
-    async fn read(mut r: Reader) -> Option<(Result<Vec<u8>, kube::Error>, St)> {
-        match r.fill_buf().await {
-            Ok([]) => None,
-            Ok(buf) => {
-                let v = buf.to_vec();
-                r.as_mut().consume(v.len());
-                Some((Ok(v), St::Reading(r)))
-            }
-            Err(e) => Some((Err(kube::Error::ReadEvents(e)), St::Done)),
-        }
-    }
-    stream::unfold(St::Start(Box::new((api, pod, lp))), |st| async move {
-        match st {
-            St::Start(start) => match start.0.log_stream(&start.1, &start.2).await {
-                Ok(r) => read(Box::pin(r)).await,
-                Err(e) => Some((Err(e), St::Done)),
-            },
-            St::Reading(r) => read(r).await,
-            St::Done => None,
-        }
-    })
-    .boxed()
-}
-
-fn to_line(raw: &[u8], source: &Option<Arc<str>>) -> LogLine {
+/// A raw line as the view gets it: its stamp parsed off, its text sanitised.
+pub(super) fn to_line(raw: &[u8], source: &Option<Arc<str>>) -> LogLine {
     let (ts, rest) = split_timestamp(raw);
     LogLine {
         ts,
@@ -243,55 +209,110 @@ pub async fn stream_logs(
         Err(e) => return Ok(Some(e)),
     };
     let single = list.len() == 1;
-    let mut splitters: Vec<(LineSplitter, bool)> = Vec::with_capacity(list.len());
-    let mut streams = Vec::with_capacity(list.len());
-    for (idx, t) in list.iter().enumerate() {
-        let api: Api<Pod> = Api::namespaced(client.clone(), &t.namespace);
-        let s = chunks(api, t.pod.clone(), params(opts, &t.container))
-            .map(move |r| (idx, Some(r)))
-            .chain(stream::once(async move { (idx, None) }));
-        streams.push(s.boxed());
-        splitters.push((LineSplitter::new(), false));
+    // A followed view of the current instances re-attaches (follow.rs); `--previous` reads an
+    // instance that will not log again.
+    let reattach = opts.follow && !opts.previous;
+    // One producer per container, all polled inside this task, so closing the view stops
+    // them; this loop batches their lines and joins their notes.
+    let (ptx, mut prx) = mpsc::channel::<Tagged>(16);
+    let mut producers = Vec::with_capacity(list.len());
+    let mut state: Vec<Source> = Vec::with_capacity(list.len());
+    for (idx, t) in list.into_iter().enumerate() {
+        state.push(Source {
+            name: format!("{}/{}", t.pod, t.container),
+            note: None,
+            done: false,
+        });
+        producers.push(
+            Producer {
+                inner,
+                api: Api::namespaced(client.clone(), &t.namespace),
+                out: ptx.clone(),
+                idx,
+                params: params(opts, &t.container),
+                target: t,
+                reattach,
+            }
+            .run(),
+        );
     }
-    let mut merged = stream::select_all(streams);
-    let mut batch = Batcher::new(stream);
-    let mut errors = Vec::new();
-    loop {
-        tokio::select! {
-            item = merged.next() => match item {
-                Some((idx, Some(Ok(bytes)))) => {
-                    let prefix = &list[idx].prefix;
-                    let (splitter, done) = &mut splitters[idx];
-                    if *done {
-                        continue;
+    drop(ptx);
+    let produce = futures::future::join_all(producers);
+    let consume = async {
+        let mut batch = Batcher::new(stream);
+        let mut errors: Vec<String> = Vec::new();
+        let mut shown_note: Option<String> = None;
+        loop {
+            tokio::select! {
+                item = prx.recv() => match item {
+                    Some((idx, piece)) => {
+                        let Some(src) = state.get_mut(idx) else { continue };
+                        if src.done {
+                            continue;
+                        }
+                        match piece {
+                            Piece::Lines(lines) => {
+                                for l in lines {
+                                    batch.push(l);
+                                }
+                                if batch.is_full() {
+                                    batch.flush(tx).await?;
+                                }
+                            }
+                            Piece::Note(note) => src.note = note,
+                            Piece::Done(error) => {
+                                src.done = true;
+                                src.note = None;
+                                if let Some(text) = error {
+                                    errors.push(if single { text } else { format!("{}: {text}", src.name) });
+                                }
+                            }
+                        }
+                        let note = notes(&state, single);
+                        if note != shown_note {
+                            // Lines before the note, in the order they happened.
+                            batch.flush(tx).await?;
+                            log_note(tx, stream, note.clone()).await?;
+                            shown_note = note;
+                        }
                     }
-                    splitter.push(&bytes, |line| batch.push(to_line(line, prefix)));
-                    if batch.is_full() {
-                        batch.flush(tx).await?;
-                    }
-                }
-                Some((idx, Some(Err(e)))) => {
-                    let t = &list[idx];
-                    let (splitter, done) = &mut splitters[idx];
-                    if !*done {
-                        let text = error::text(inner, "get", "pods/log", &e);
-                        errors.push(if single { text } else { format!("{}/{}: {text}", t.pod, t.container) });
-                        splitter.finish(|line| batch.push(to_line(line, &t.prefix)));
-                        *done = true;
-                    }
-                }
-                Some((idx, None)) => {
-                    let (splitter, done) = &mut splitters[idx];
-                    if !*done {
-                        splitter.finish(|line| batch.push(to_line(line, &list[idx].prefix)));
-                        *done = true;
-                    }
-                }
-                None => break,
-            },
-            _ = batch.due() => batch.flush(tx).await?,
+                    None => break,
+                },
+                _ = batch.due() => batch.flush(tx).await?,
+            }
         }
+        batch.flush(tx).await?;
+        Ok((!errors.is_empty()).then(|| errors.join("; ")))
+    };
+    tokio::pin!(consume);
+    tokio::select! {
+        r = &mut consume => r,
+        // Every producer finished: the consumer drains what they sent, then sees the end.
+        _ = produce => consume.await,
     }
-    batch.flush(tx).await?;
-    Ok((!errors.is_empty()).then(|| errors.join("; ")))
+}
+
+/// One container's state in the view.
+struct Source {
+    /// `pod/container`, naming it in notes and errors of a view with several.
+    name: String,
+    /// Why it waits (its container does not run, the API server is unreachable).
+    note: Option<String>,
+    done: bool,
+}
+
+/// What the view's waiting containers say, one text (None: all stream or ended).
+fn notes(state: &[Source], single: bool) -> Option<String> {
+    let parts: Vec<String> = state
+        .iter()
+        .filter_map(|s| {
+            let n = s.note.as_ref()?;
+            Some(if single {
+                n.clone()
+            } else {
+                format!("{} {n}", s.name)
+            })
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
 }

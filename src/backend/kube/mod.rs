@@ -6,12 +6,14 @@
 //! list is a `kube::runtime::watcher` (paged list, then watch from the resourceVersion, relist
 //! on 410 Gone) feeding a reflector-like store of mapped rows that is sent as snapshots.
 //!
-//! Files: `map` (objects → rows), `watch`, `logs`, `exec` (shell and exec over the websocket
-//! exec API), `actions` (scale, rollout restart/undo, delete, describe), `error` (human text).
+//! Files: `map` (objects → rows), `watch`, `logs` (+ `follow`: a followed container kept
+//! attached across restarts and reconnects), `exec` (shell and exec over the websocket exec
+//! API), `actions` (scale, rollout restart/undo, delete, describe), `error` (human text).
 
 pub mod actions;
 pub mod error;
 pub mod exec;
+mod follow;
 pub mod limit;
 pub mod logs;
 pub mod map;
