@@ -109,9 +109,10 @@ for port in "$sshd_port" "$link_port" "$docker_port"; do
   for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 done
 
-# --- the flood: BURST new numbered lines every 100 ms (~10 × BURST lines/s) -------------------
+# --- the flood: BURST new numbered lines every 100 ms (~10 × BURST lines/s), each as long as a
+# web server's access log line (~90 characters), so every followed frame repaints real text.
 docker run -d --name "$NAME" --network none --log-driver json-file --log-opt max-size=20m --log-opt max-file=2 \
-  "$IMAGE" sh -c "i=0; while :; do seq \$i \$((i + $BURST - 1)); i=\$((i + $BURST)); usleep 100000; done" >/dev/null
+  "$IMAGE" sh -c "i=0; while :; do seq \$i \$((i + $BURST - 1)) | sed 's|.*|& INFO GET /api/v1/items?page=& 200 5123 1.2ms ua=curl/8.5.0 trace=4bf92f3577b34da6|'; i=\$((i + $BURST)); usleep 100000; done" >/dev/null
 
 echo "== thin link: $((RATE * 8 / 1000)) kbit/s, ${DELAY_MS} ms each way (round trip $((2 * DELAY_MS)) ms); flood ~$((BURST * 10)) lines/s"
 echo "cpus: $(nproc); load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"

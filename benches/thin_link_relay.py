@@ -57,14 +57,18 @@ async def main():
         delay, rate = 0.0, 1e12
 
     async def on_client(c_reader, c_writer):
-        if target.startswith("/"):
-            s_reader, s_writer = await asyncio.open_unix_connection(target)
-        else:
-            s_reader, s_writer = await asyncio.open_connection("127.0.0.1", int(target))
-        await asyncio.gather(
-            pump(c_reader, s_writer, delay, rate),
-            pump(s_reader, c_writer, delay, rate),
-        )
+        try:
+            if target.startswith("/"):
+                s_reader, s_writer = await asyncio.open_unix_connection(target)
+            else:
+                s_reader, s_writer = await asyncio.open_connection("127.0.0.1", int(target))
+            await asyncio.gather(
+                pump(c_reader, s_writer, delay, rate),
+                pump(s_reader, c_writer, delay, rate),
+                return_exceptions=True,
+            )
+        except OSError:
+            c_writer.close()
 
     server = await asyncio.start_server(on_client, "127.0.0.1", listen)
     async with server:
