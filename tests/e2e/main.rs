@@ -13,3 +13,4 @@ mod cli;
 mod e2e_console;
 mod e2e_mender;
 mod e2e_swarm;
+mod e2e_triage;
