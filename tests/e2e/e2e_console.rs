@@ -561,13 +561,12 @@ fn logs_follow_a_container_through_docker_restart() {
                 .position(|l| l.contains(needle))
                 .unwrap_or_else(|| panic!("{needle:?} not on screen:\n{screen}"))
         };
-        // The marker follows the old instance's lines. Under load it can land just after the
-        // new instance's first line (the engine reports the new StartedAt late; a known race in
-        // docker/follow.rs, see the #13 closing note), so only its order against the old lines
-        // is asserted here; tests/engines/docker_backend.rs checks the exact order.
         let before = at(&format!("boot-number-{}", boot - 1));
         let marker = at(mark);
-        assert!(before < marker, "before, marker:\n{screen}");
+        assert!(
+            before < marker && marker < at(&format!("boot-number-{boot}")),
+            "before, marker, after:\n{screen}"
+        );
         assert_eq!(
             lines.iter().filter(|l| l.contains(mark)).count(),
             1,

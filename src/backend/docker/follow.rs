@@ -73,6 +73,8 @@ pub(super) struct Producer<'a> {
 /// What a container's state says about resuming its log.
 struct Instance {
     started: Option<String>,
+    /// When the previous run ended (the engine keeps it until the next stop).
+    finished: Option<String>,
     running: bool,
     exit: Option<i64>,
     restarting: bool,
@@ -109,6 +111,7 @@ impl Producer<'_> {
         let st = c.state.unwrap_or_default();
         Ok(Instance {
             started: st.started_at,
+            finished: st.finished_at,
             running: st.running.unwrap_or(false),
             exit: st.exit_code,
             restarting: st.restarting.unwrap_or(false),
@@ -287,7 +290,12 @@ impl Producer<'_> {
                             .as_deref()
                             .and_then(|s| s.parse::<jiff::Timestamp>().ok())
                             .unwrap_or_else(jiff::Timestamp::now);
-                        marks.push(marker(Mark::Restarted, at, nanos(at), self.label.clone()));
+                        marks.push(marker(
+                            Mark::Restarted,
+                            at,
+                            restart_sort_key(now.finished.as_deref(), at),
+                            self.label.clone(),
+                        ));
                         *started = now.started;
                         break;
                     }
@@ -343,6 +351,19 @@ fn keep_stamp(bytes: &[u8], stamp: &mut Vec<u8>) {
     }
 }
 
+/// Where a `restarted` marker sorts among the lines: just after the old run ended
+/// (`finished`, the engine's FinishedAt), not at the new StartedAt (`started`): the engine stamps
+/// StartedAt after the process started, so the new run's first line can be older than it (seen
+/// under load). StartedAt when the end is unknown (never finished: year 1) or later than it.
+fn restart_sort_key(finished: Option<&str>, started: jiff::Timestamp) -> Option<i64> {
+    finished
+        .and_then(|s| s.parse::<jiff::Timestamp>().ok())
+        .filter(|f| f.as_second() > 0 && *f <= started)
+        .and_then(nanos)
+        .map(|n| n + 1)
+        .or_else(|| nanos(started))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,9 +380,31 @@ mod tests {
     }
 
     #[test]
+    fn a_restart_marker_sorts_after_the_old_run_not_at_the_new_start() {
+        let started: jiff::Timestamp = "2026-11-27T10:00:05.200Z".parse().unwrap();
+        let ended = nanos("2026-11-27T10:00:04Z".parse().unwrap()).unwrap();
+        assert_eq!(
+            restart_sort_key(Some("2026-11-27T10:00:04Z"), started),
+            Some(ended + 1)
+        );
+        for unknown in [
+            None,
+            Some("0001-01-01T00:00:00Z"),
+            Some("2026-11-27T11:00:00Z"),
+        ] {
+            assert_eq!(
+                restart_sort_key(unknown, started),
+                nanos(started),
+                "{unknown:?}"
+            );
+        }
+    }
+
+    #[test]
     fn stopped_notes() {
         let i = Instance {
             started: None,
+            finished: None,
             running: false,
             exit: Some(137),
             restarting: false,
