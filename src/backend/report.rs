@@ -135,6 +135,26 @@ pub async fn log_lines(tx: &EventTx, stream: StreamId, lines: Vec<LogLine>) -> R
         .map_err(|_| Gone)
 }
 
+/// What a log view's waiting sources say, as one note (None: all stream or ended): each
+/// `(name, why it waits)`, the name left out when the view has a single source.
+pub fn waiting_note<'a>(
+    sources: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+    single: bool,
+) -> Option<String> {
+    let parts: Vec<String> = sources
+        .into_iter()
+        .filter_map(|(name, note)| {
+            let n = note?;
+            Some(if single {
+                n.to_string()
+            } else {
+                format!("{name} {n}")
+            })
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
 /// A followed stream waits (`Some(why)`) or streams again (`None`): see `BackendEvent::LogNote`.
 pub async fn log_note(tx: &EventTx, stream: StreamId, note: Option<String>) -> Result<(), Gone> {
     tx.send(BackendEvent::LogNote { stream, note })

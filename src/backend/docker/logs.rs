@@ -20,7 +20,7 @@ use super::follow::{Origin, Piece, Producer, Tagged};
 use super::list::project_containers;
 use super::swarm;
 use crate::backend::batch::{Batcher, Gone};
-use crate::backend::report::log_note;
+use crate::backend::report::{log_note, waiting_note};
 use crate::backend::{EventTx, StreamId};
 use crate::logs::split_timestamp;
 use crate::model::{LogLine, LogOpts, ResourceKey, ResourceKind};
@@ -304,7 +304,10 @@ pub async fn stream_logs(
                                 }
                             }
                         }
-                        let note = notes(&state, single);
+                        let note = waiting_note(
+                            state.iter().map(|s| (s.name.as_str(), s.note.as_deref())),
+                            single,
+                        );
                         if note != shown_note {
                             // Lines before the note, in the order they happened.
                             batch.flush(tx).await?;
@@ -330,22 +333,6 @@ pub async fn stream_logs(
         // Every producer finished: the consumer drains what they sent, then sees the end.
         _ = produce => consume.await,
     }
-}
-
-/// What the view's waiting sources say, one text (None: all stream or ended).
-fn notes(state: &[Source], single: bool) -> Option<String> {
-    let parts: Vec<String> = state
-        .iter()
-        .filter_map(|s| {
-            let n = s.note.as_ref()?;
-            Some(if single {
-                n.clone()
-            } else {
-                format!("{} {n}", s.name)
-            })
-        })
-        .collect();
-    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// Emit the unterminated last lines of an instance's stream (a new one may follow).

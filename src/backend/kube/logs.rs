@@ -23,7 +23,7 @@ use super::error;
 use super::follow::{Piece, Producer, Tagged};
 use super::map::split_id;
 use crate::backend::batch::{Batcher, Gone};
-use crate::backend::report::log_note;
+use crate::backend::report::{log_note, waiting_note};
 use crate::backend::{EventTx, StreamId};
 use crate::logs::split_timestamp;
 use crate::model::{LogLine, LogOpts, ResourceKey, ResourceKind};
@@ -268,7 +268,10 @@ pub async fn stream_logs(
                                 }
                             }
                         }
-                        let note = notes(&state, single);
+                        let note = waiting_note(
+                            state.iter().map(|s| (s.name.as_str(), s.note.as_deref())),
+                            single,
+                        );
                         if note != shown_note {
                             // Lines before the note, in the order they happened.
                             batch.flush(tx).await?;
@@ -299,20 +302,4 @@ struct Source {
     /// Why it waits (its container does not run, the API server is unreachable).
     note: Option<String>,
     done: bool,
-}
-
-/// What the view's waiting containers say, one text (None: all stream or ended).
-fn notes(state: &[Source], single: bool) -> Option<String> {
-    let parts: Vec<String> = state
-        .iter()
-        .filter_map(|s| {
-            let n = s.note.as_ref()?;
-            Some(if single {
-                n.clone()
-            } else {
-                format!("{} {n}", s.name)
-            })
-        })
-        .collect();
-    (!parts.is_empty()).then(|| parts.join("; "))
 }
