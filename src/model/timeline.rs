@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ResourceKind, SourceId};
+use super::{Resource, ResourceKind, SourceId};
 
 /// How much an entry matters; the theme colours it, `-o json` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -43,4 +43,26 @@ pub struct TimelineEntry {
     /// The rest, one line: exit code, the event's message, who did it.
     pub detail: String,
     pub severity: Severity,
+}
+
+impl TimelineEntry {
+    /// An entry about the table row `r` (Enter opens it): its source, kind, id and name.
+    pub fn about(
+        r: &Resource,
+        time: jiff::Timestamp,
+        what: impl Into<String>,
+        detail: String,
+        severity: Severity,
+    ) -> TimelineEntry {
+        TimelineEntry {
+            time,
+            source: r.key.source.clone(),
+            kind: Some(r.key.kind),
+            id: Some(r.key.id.clone()),
+            name: r.name.clone(),
+            what: what.into(),
+            detail,
+            severity,
+        }
+    }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::model::{Health, Resource, ResourceKind, Severity, TimelineEntry};
+use crate::model::{Health, Resource, Severity, TimelineEntry};
 
 const STATE: usize = 1;
 const ARTIFACT: usize = 8;
@@ -28,7 +28,7 @@ pub fn changes(
                     Health::Pending | Health::Unknown => Severity::Warning,
                     Health::Ok | Health::Stopped => Severity::Info,
                 };
-                out.push(entry(
+                out.push(TimelineEntry::about(
                     r,
                     now,
                     "state",
@@ -38,7 +38,13 @@ pub fn changes(
             }
             if *old_artifact != artifact && !old_artifact.is_empty() && !artifact.is_empty() {
                 let detail = format!("{old_artifact} → {artifact}");
-                out.push(entry(r, now, "artifact", detail, Severity::Info));
+                out.push(TimelineEntry::about(
+                    r,
+                    now,
+                    "artifact",
+                    detail,
+                    Severity::Info,
+                ));
             }
         }
         seen.insert(r.key.id.clone(), (state, artifact));
@@ -46,29 +52,10 @@ pub fn changes(
     out
 }
 
-fn entry(
-    r: &Resource,
-    time: jiff::Timestamp,
-    what: &str,
-    detail: String,
-    severity: Severity,
-) -> TimelineEntry {
-    TimelineEntry {
-        time,
-        source: r.key.source.clone(),
-        kind: Some(ResourceKind::Device),
-        id: Some(r.key.id.clone()),
-        name: r.name.clone(),
-        what: what.into(),
-        detail,
-        severity,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ResourceKey, SourceId};
+    use crate::model::{ResourceKey, ResourceKind, SourceId};
 
     fn device(state: &str, artifact: &str, health: Health) -> Resource {
         let mut cells = vec![String::new(); ResourceKind::Device.spec().columns.len()];

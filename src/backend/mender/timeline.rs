@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use crate::model::{DeploymentFacts, Resource, ResourceKind, Severity, TimelineEntry};
+use crate::model::{DeploymentFacts, Resource, Severity, TimelineEntry};
 
 /// Each deployment's status and failures at the previous list.
 pub type Seen = HashMap<String, (String, u64)>;
@@ -28,7 +28,13 @@ pub fn listed(
         };
         if let Some(t) = r.created.filter(within) {
             let artifact = r.cells.get(ARTIFACT).cloned().unwrap_or_default();
-            out.push(entry(r, t, "deployment created", artifact, Severity::Info));
+            out.push(TimelineEntry::about(
+                r,
+                t,
+                "deployment created",
+                artifact,
+                Severity::Info,
+            ));
         }
         if let Some(t) = f.finished.filter(within).filter(|_| f.status == "finished") {
             let severity = if f.failure > 0 {
@@ -38,7 +44,13 @@ pub fn listed(
             } else {
                 Severity::Info
             };
-            out.push(entry(r, t, "deployment finished", outcome(f), severity));
+            out.push(TimelineEntry::about(
+                r,
+                t,
+                "deployment finished",
+                outcome(f),
+                severity,
+            ));
         }
     }
     out
@@ -57,11 +69,17 @@ pub fn changes(seen: &mut Seen, rows: &[Resource], now: jiff::Timestamp) -> Vec<
             if *old_status != f.status && f.status != "finished" {
                 let detail = format!("{old_status} → {}", f.status);
                 let what = format!("deployment {}", f.status);
-                out.push(entry(r, now, &what, detail, Severity::Info));
+                out.push(TimelineEntry::about(r, now, &what, detail, Severity::Info));
             }
             if f.failure > *old_failure && f.status != "finished" {
                 let detail = format!("{} device(s) failed so far", f.failure);
-                out.push(entry(r, now, "device failed", detail, Severity::Error));
+                out.push(TimelineEntry::about(
+                    r,
+                    now,
+                    "device failed",
+                    detail,
+                    Severity::Error,
+                ));
             }
         }
         seen.insert(r.key.id.clone(), (f.status.clone(), f.failure));
@@ -75,25 +93,6 @@ fn outcome(f: &DeploymentFacts) -> String {
         "{} succeeded, {} failed, {} aborted",
         f.success, f.failure, f.aborted
     )
-}
-
-fn entry(
-    r: &Resource,
-    time: jiff::Timestamp,
-    what: &str,
-    detail: String,
-    severity: Severity,
-) -> TimelineEntry {
-    TimelineEntry {
-        time,
-        source: r.key.source.clone(),
-        kind: Some(ResourceKind::MenderDeployment),
-        id: Some(r.key.id.clone()),
-        name: r.name.clone(),
-        what: what.into(),
-        detail,
-        severity,
-    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! the history, and each list (the task watch's) gives its entries again; only new ones go
 //! out (`changes::Unsent`), and the CLI's one list replays the window asked for.
 
-use crate::model::{Resource, ResourceKind, Severity, TaskPhase, TimelineEntry};
+use crate::model::{Resource, Severity, TaskPhase, TimelineEntry};
 
 /// Column of the task's node in a task row (`model::kind`, Task).
 const NODE: usize = 1;
@@ -20,23 +20,19 @@ pub fn task_entries(
     for r in rows {
         let Some(f) = &r.facts.task else { continue };
         let node = r.cells.get(NODE).cloned().unwrap_or_default();
-        let entry = |time, what: String, detail: String, severity| TimelineEntry {
-            time,
-            source: r.key.source.clone(),
-            kind: Some(ResourceKind::Task),
-            id: Some(r.key.id.clone()),
-            name: r.name.clone(),
-            what,
-            detail,
-            severity,
-        };
         if let Some(t) = f.created_at.filter(within) {
             let detail = if node.is_empty() {
                 String::new()
             } else {
                 format!("on {node}")
             };
-            out.push(entry(t, "task created".into(), detail, Severity::Info));
+            out.push(TimelineEntry::about(
+                r,
+                t,
+                "task created",
+                detail,
+                Severity::Info,
+            ));
         }
         let severity = match f.phase {
             // Still on its way (pending, preparing ...): the states it settles in say more.
@@ -53,7 +49,13 @@ pub fn task_entries(
             {
                 detail = format!("exit code {code}");
             }
-            out.push(entry(t, format!("task {}", f.state), detail, severity));
+            out.push(TimelineEntry::about(
+                r,
+                t,
+                format!("task {}", f.state),
+                detail,
+                severity,
+            ));
         }
     }
     out.sort_by_key(|e| e.time);
@@ -63,7 +65,7 @@ pub fn task_entries(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ResourceKey, SourceId, TaskFacts};
+    use crate::model::{ResourceKey, ResourceKind, SourceId, TaskFacts};
 
     fn at(s: i64) -> jiff::Timestamp {
         jiff::Timestamp::from_second(1_800_000_000 + s).unwrap()
