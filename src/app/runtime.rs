@@ -16,6 +16,7 @@ use super::pace::{DEFAULT_MAX_FPS, Pace};
 use super::state::{AppState, View};
 use super::update::update;
 use crate::audit::{AuditEntry, AuditLog};
+use crate::backend::forward::Forwards;
 use crate::backend::{Backend, BackendEvent, EventTx, ShellOpts, TaskHandle};
 use crate::config::ColorSupport;
 use crate::model::{ResourceAction, ResourceKey, ResourceKind, SourceId, SourceStatus};
@@ -40,6 +41,8 @@ pub struct Runtime {
     probes: HashMap<SourceId, TaskHandle>,
     /// Each source's timeline feed (`Backend::timeline`), and the audit log's.
     timelines: HashMap<SourceId, TaskHandle>,
+    /// The port forwards this console runs (`:forwards`), closed on quit.
+    forwards: Forwards,
 }
 
 impl Runtime {
@@ -51,6 +54,7 @@ impl Runtime {
     ) -> Self {
         Runtime {
             backends,
+            forwards: Forwards::new(events.clone()),
             events,
             app,
             audit,
@@ -141,6 +145,14 @@ impl Runtime {
                         .and_then(|b| b.stats(&k, self.events.clone()))
                 });
             }
+            Effect::Act { key, name, action }
+                if matches!(
+                    action,
+                    ResourceAction::Forward { .. } | ResourceAction::CloseForward
+                ) =>
+            {
+                self.forward(key, name, action)
+            }
             Effect::Act { key, name, action } => {
                 let Some(b) = self.backend(&key.source) else {
                     return;
@@ -224,6 +236,63 @@ impl Runtime {
 }
 
 impl Runtime {
+    /// Open or close a port forward (src/backend/forward.rs), audited like a backend action:
+    /// the console owns forwards, the backend only says how to reach the port.
+    fn forward(&self, key: ResourceKey, name: String, action: ResourceAction) {
+        let backend = self.backend(&key.source);
+        let (forwards, audit, app) = (self.forwards.clone(), self.audit.clone(), self.app.clone());
+        tokio::spawn(async move {
+            let run = async {
+                match &action {
+                    ResourceAction::Forward { remote, local } => {
+                        let b = backend.ok_or_else(|| anyhow::anyhow!("the source is gone"))?;
+                        let connector = b.forward(&key, *remote).await?;
+                        let f = forwards
+                            .open(*local, connector, key.clone(), name.clone())
+                            .await?;
+                        let text = format!("forwarding {} → {}", f.local, f.target);
+                        forwards.add(f).await;
+                        Ok(text.into())
+                    }
+                    _ => {
+                        let id = key.id.parse::<u64>()?;
+                        forwards.close(id).await.map(Into::into)
+                    }
+                }
+            };
+            let (result, offer) = audited(&audit, &key, &name, &action, run).await;
+            let _ = app.send(Msg::ActionDone {
+                key,
+                name,
+                action,
+                result,
+                offer,
+            });
+        });
+    }
+
+    /// Quitting: close every forward, each audited (the port is free when this returns).
+    async fn close_forwards(&self) {
+        for f in self.forwards.take_all().await {
+            let key = f.row().key;
+            let name = f.local.to_string();
+            let text = format!("closed {} → {} (quit)", f.local, f.target);
+            let close = async {
+                f.close().await;
+                Ok(text.into())
+            };
+            let (done, _) = audited(
+                &self.audit,
+                &key,
+                &name,
+                &ResourceAction::CloseForward,
+                close,
+            )
+            .await;
+            tracing::info!("{done:?}");
+        }
+    }
+
     /// Fan a command out to its targets; results arrive as `RunResult` snapshots per source.
     fn run_command(&mut self, targets: Vec<(ResourceKey, String)>, command: String) {
         use crate::backend::fleet::run::{self, RunTarget};
@@ -288,6 +357,18 @@ async fn act_audited(
     name: &str,
     action: &ResourceAction,
 ) -> (Result<String, String>, Option<ResourceAction>) {
+    audited(audit, key, name, action, b.act_outcome(key, action)).await
+}
+
+/// Run `act` audited before and after (see [`act_audited`]): backend actions and the
+/// console's own (port forwards).
+async fn audited(
+    audit: &AuditLog,
+    key: &ResourceKey,
+    name: &str,
+    action: &ResourceAction,
+    act: impl std::future::Future<Output = anyhow::Result<crate::model::ActionOutcome>>,
+) -> (Result<String, String>, Option<ResourceAction>) {
     let entry = AuditEntry::attempt(
         key.source.as_str(),
         action_target(key, name, action),
@@ -296,7 +377,7 @@ async fn act_audited(
     if let Err(e) = write_audit(audit, entry.clone()).await {
         return (Err(format!("{} {name} refused: {e}", action.name())), None);
     }
-    let (result, offer) = match b.act_outcome(key, action).await {
+    let (result, offer) = match act.await {
         Ok(o) => (Ok(o.message), o.offer),
         Err(e) => (Err(format!("{} {name} failed: {e:#}", action.name())), None),
     };
@@ -446,6 +527,7 @@ pub async fn run(
     }
     drop(terminal);
     term::restore();
+    rt.close_forwards().await;
     Ok(())
 }
 

@@ -163,6 +163,8 @@ pub enum PromptFor {
     /// An update over SSH of these fleet devices (`ResourceKey::id`s of one source): the answer
     /// is the artifact (URL or local file) plus `-p N` / `-f K|X%` options.
     Update(Vec<String>),
+    /// A port forward to `Prompt::key`: `PORT` or `LOCAL:PORT` (src/backend/forward.rs).
+    Forward,
 }
 
 pub struct Toast {

@@ -5,7 +5,8 @@
 //! log stream), [`conn`] (the cached connection, forgotten after a transport error),
 //! [`supervise`] (backoff, the reconnect loop of a watch, retry-until-ok), [`error`] (an
 //! error's cause chain), [`batch`] (log lines in batches), [`task`] (handles that stop their
-//! task on drop), [`too_large`] (answers over their cap). Each backend (`docker`, `kube`,
+//! task on drop), [`too_large`] (answers over their cap), [`forward`] (port forwards over a
+//! source's connection). Each backend (`docker`, `kube`,
 //! `fleet`, `mender`) has the same layout: its `mod.rs` holds the [`Backend`] impl and the
 //! state its tasks share; `watch`, `map`, `actions`, `logs`, `exec` and `error` sit beside it
 //! where it has them.
@@ -15,6 +16,7 @@ pub mod conn;
 pub mod docker;
 pub mod error;
 pub mod fleet;
+pub mod forward;
 pub mod kube;
 pub mod mender;
 pub mod registry;
@@ -187,6 +189,21 @@ pub trait Backend: Send + Sync + 'static {
     /// …" texts. None = the source id says it.
     fn endpoint(&self) -> Option<String> {
         None
+    }
+
+    /// How to reach `port` of `target` for a port forward (src/backend/forward.rs), over this
+    /// source's own connection: called once when the forward opens (so a wrong target fails
+    /// there), the connector then once per accepted connection.
+    async fn forward(
+        &self,
+        target: &ResourceKey,
+        _port: u16,
+    ) -> anyhow::Result<Arc<dyn forward::Connector>> {
+        anyhow::bail!(
+            "{} cannot forward ports to {}",
+            self.id(),
+            target.kind.name()
+        )
     }
 
     /// Enter on a row that selects a scope (a Kubernetes context or namespace, kinds offering

@@ -52,6 +52,9 @@ pub enum ResourceKind {
     Timeline,
     /// What is wrong now, across sources (src/triage): rows made by the console, not a backend.
     Triage,
+    /// A local port forwarded to a container, pod or device port (`:forwards`; rows made by
+    /// the console's forwards, src/backend/forward.rs).
+    Forward,
 }
 
 /// How a column's cells are rendered and sorted.
@@ -184,7 +187,17 @@ static SPECS: &[KindSpec] = &[
             AGE,
         ],
         drill: None,
-        actions: &[A::Start, A::Stop, A::Restart, A::Kill, A::Remove],
+        actions: &[
+            A::Start,
+            A::Stop,
+            A::Restart,
+            A::Kill,
+            A::Remove,
+            A::Forward {
+                remote: 0,
+                local: 0,
+            },
+        ],
         has_logs: true,
         has_shell: true,
         has_stats: true,
@@ -508,7 +521,13 @@ static SPECS: &[KindSpec] = &[
             text("IP", 8).first_to_go(),
         ],
         drill: Some(ResourceKind::PodContainer),
-        actions: &[A::Remove],
+        actions: &[
+            A::Remove,
+            A::Forward {
+                remote: 0,
+                local: 0,
+            },
+        ],
         has_logs: true,
         has_shell: true,
         has_stats: false,
@@ -617,6 +636,10 @@ static SPECS: &[KindSpec] = &[
             A::Rollback,
             A::ClearFailed,
             A::Reboot,
+            A::Forward {
+                remote: 0,
+                local: 0,
+            },
         ],
         has_logs: true,
         has_shell: true,
@@ -786,6 +809,27 @@ static SPECS: &[KindSpec] = &[
         // Enter opens the resource in its own view (`RowFacts::opens`).
         drill: None,
         actions: &[],
+        has_logs: false,
+        has_shell: false,
+        has_stats: false,
+        has_sandboxes: false,
+    },
+    // Rows come from the console's own forwarders (src/backend/forward.rs), not a watch.
+    KindSpec {
+        kind: ResourceKind::Forward,
+        title: "Forwards",
+        aliases: &["forwards", "forward", "pf", "portforwards"],
+        columns: &[
+            text("LOCAL", 15).keep(),
+            text("TARGET", 20).keep(),
+            text("SOURCE", 10).secondary(),
+            number("CONNECTIONS", 11),
+            number("BYTES", 8),
+            SINCE.prio(NORMAL),
+            text("LAST ERROR", 20),
+        ],
+        drill: None,
+        actions: &[A::CloseForward],
         has_logs: false,
         has_shell: false,
         has_stats: false,

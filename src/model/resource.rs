@@ -95,6 +95,9 @@ pub struct RowFacts {
     pub task: Option<TaskFacts>,
     /// A Mender deployment's status and outcome counts (the timeline's transitions).
     pub deployment: Option<DeploymentFacts>,
+    /// The ports the object exposes (a container's, a pod's containers'), sorted: the forward
+    /// dialog (`F`) lists them and starts from the first.
+    pub ports: Vec<u16>,
 }
 
 /// A Mender deployment: its status and what its devices did so far.
@@ -353,6 +356,15 @@ pub enum ResourceAction {
     ClearFailed,
     /// Reboot a device (its `reboot_command`) and wait for a new boot id.
     Reboot,
+    /// Forward 127.0.0.1:`local` (0 = an ephemeral port) to the row's port `remote`, over the
+    /// source's own connection (src/backend/forward.rs). The console owns the forward, not the
+    /// backend: it lists it in `:forwards` and closes it on quit.
+    Forward {
+        remote: u16,
+        local: u16,
+    },
+    /// Close a forward (a `:forwards` row).
+    CloseForward,
 }
 
 /// How deliberately an action must be confirmed.
@@ -388,6 +400,8 @@ impl ResourceAction {
             ResourceAction::Commit => "commit",
             ResourceAction::ClearFailed => "clear failed flag and restart",
             ResourceAction::Reboot => "reboot",
+            ResourceAction::Forward { .. } => "forward",
+            ResourceAction::CloseForward => "close forward",
         }
     }
 
@@ -402,6 +416,10 @@ impl ResourceAction {
                 devices.join(",")
             ),
             ResourceAction::StartUpdate(req) => req.label(),
+            ResourceAction::Forward { remote, local: 0 } => format!("forward port {remote}"),
+            ResourceAction::Forward { remote, local } => {
+                format!("forward port {remote} to local port {local}")
+            }
             // The audit log records which key the operator confirmed.
             ResourceAction::AcceptHostKey(fp) if !fp.is_empty() => format!("accept host key {fp}"),
             other => other.name().to_string(),
@@ -426,17 +444,22 @@ impl ResourceAction {
             | ResourceAction::StartUpdate(_)
             | ResourceAction::Commit
             | ResourceAction::ClearFailed
-            | ResourceAction::Reboot => Confirmation::YesNo,
+            | ResourceAction::Reboot
+            | ResourceAction::CloseForward => Confirmation::YesNo,
             // Trusting a key is a security decision: always asked, even with confirmations off.
             ResourceAction::AcceptHostKey(_) => Confirmation::TypeName,
             _ => Confirmation::None,
         }
     }
 
-    /// Every action here changes something, except switching the viewed scope; read-only mode
-    /// refuses them.
+    /// Every action here changes something, except switching the viewed scope and forwards;
+    /// read-only mode refuses them. Forwards change nothing on the object (read-only mode is
+    /// for looking, and an appliance's web UI is looking); they are audited all the same.
     pub fn is_mutating(&self) -> bool {
-        !matches!(self, ResourceAction::Switch)
+        !matches!(
+            self,
+            ResourceAction::Switch | ResourceAction::Forward { .. } | ResourceAction::CloseForward
+        )
     }
 
     /// Same action, ignoring arguments (to check a kind offers it).

@@ -558,6 +558,26 @@ pub struct ExecOutput {
     pub stderr: Vec<u8>,
 }
 
+/// A `direct-tcpip` channel to `host:port` as the device sees it (`ssh -L`), as a byte
+/// stream: port forwards (#15) ride the device's existing session, no new login. A server
+/// that refuses (nothing listens there, `AllowTcpForwarding no`) answers with an open failure.
+pub async fn direct_tcpip(
+    conn: &Connection,
+    host: &str,
+    port: u16,
+) -> Result<russh::ChannelStream<client::Msg>, SshError> {
+    let secs = conn.step.as_secs().max(1);
+    let ch = tokio::time::timeout(
+        conn.step,
+        conn.handle
+            .channel_open_direct_tcpip(host, u32::from(port), "127.0.0.1", 0),
+    )
+    .await
+    .map_err(|_| SshError::Connect(format!("opening a channel: no answer within {secs}s")))?
+    .map_err(|e| SshError::Connect(format!("{host}:{port} on {}: {e}", conn.route.dest().host)))?;
+    Ok(ch.into_stream())
+}
+
 /// Run `cmd` (a shell command line), collecting at most `limit` bytes of each stream.
 pub async fn exec(conn: &Connection, cmd: &str, limit: usize) -> Result<ExecOutput, SshError> {
     let (mut ch, early) = open_exec(conn, cmd).await?;

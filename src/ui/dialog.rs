@@ -138,6 +138,7 @@ pub fn prompt(frame: &mut Frame, area: Rect, p: &Prompt, theme: &Theme) {
         PromptFor::Scale => " Scale ",
         PromptFor::Deployment(_) => " Create deployment ",
         PromptFor::Update(_) => " Update over SSH ",
+        PromptFor::Forward => " Port forward ",
     };
     boxed(frame, area, title, body, theme)
 }

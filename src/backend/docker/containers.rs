@@ -5,7 +5,7 @@ use bollard::models::{
 };
 
 use super::util::{COMPOSE_PROJECT, clean_labels, short_id, ts_from_secs};
-use crate::model::{Health, Resource, ResourceKey, ResourceKind, SourceId};
+use crate::model::{Health, Resource, ResourceKey, ResourceKind, RowFacts, SourceId};
 use crate::term::sanitize::sanitize_plain;
 
 /// `docker ps` name: the first name without Docker's leading `/`.
@@ -240,8 +240,19 @@ pub fn container_resource(source: &SourceId, c: &ContainerSummary) -> Option<Res
         cells,
         created: c.created.and_then(ts_from_secs),
         labels,
-        facts: Default::default(),
+        facts: RowFacts {
+            ports: container_ports(c.ports.as_deref().unwrap_or_default()),
+            ..Default::default()
+        },
     })
+}
+
+/// The container-side ports, once each (the forward dialog's list).
+fn container_ports(ports: &[PortSummary]) -> Vec<u16> {
+    let mut list: Vec<u16> = ports.iter().map(|p| p.private_port).collect();
+    list.sort_unstable();
+    list.dedup();
+    list
 }
 
 /// All rows, sorted by name so snapshots are stable.

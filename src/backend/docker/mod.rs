@@ -15,6 +15,7 @@ pub mod containers;
 pub mod error;
 pub mod exec;
 mod follow;
+mod forward;
 pub mod images;
 pub mod inspect;
 pub mod list;
@@ -150,6 +151,18 @@ impl Backend for DockerBackend {
 
     fn endpoint(&self) -> Option<String> {
         self.resolved().ok().map(|r| r.endpoint.to_string())
+    }
+
+    async fn forward(
+        &self,
+        target: &ResourceKey,
+        port: u16,
+    ) -> anyhow::Result<Arc<dyn crate::backend::forward::Connector>> {
+        if target.kind != ResourceKind::Container {
+            anyhow::bail!("only containers have ports to forward here");
+        }
+        let r = forward::connector(&self.inner, target, port).await;
+        self.after(r).await
     }
 
     fn kinds(&self) -> &'static [ResourceKind] {

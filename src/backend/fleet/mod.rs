@@ -19,6 +19,7 @@ pub mod actions;
 pub mod exec;
 pub mod facts;
 pub mod file;
+pub mod forward;
 pub mod local;
 pub mod logs;
 pub mod map;
@@ -398,5 +399,13 @@ impl Backend for FleetBackend {
 
     fn local_shell(&self, target: &ResourceKey) -> Option<std::process::Command> {
         exec::local_shell(&self.inner, target)
+    }
+
+    async fn forward(
+        &self,
+        target: &ResourceKey,
+        port: u16,
+    ) -> anyhow::Result<Arc<dyn crate::backend::forward::Connector>> {
+        forward::connector(&self.inner, target, port)
     }
 }

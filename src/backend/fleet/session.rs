@@ -70,6 +70,21 @@ impl Session {
         }
     }
 
+    /// A TCP connection to `port` on the device's own loopback, for a port forward (#15):
+    /// a `direct-tcpip` channel on the SSH session (`ssh -L`), or a plain connect for a
+    /// local device.
+    pub async fn open_tcp(&self, port: u16) -> Result<crate::backend::forward::Stream, SshError> {
+        match self {
+            Session::Ssh(c) => Ok(Box::new(client::direct_tcpip(c, "127.0.0.1", port).await?)),
+            Session::Local => {
+                let s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .map_err(|e| SshError::Connect(format!("127.0.0.1:{port}: {e}")))?;
+                Ok(Box::new(s))
+            }
+        }
+    }
+
     /// Why the session was lost, once it was (a local device never loses its "session").
     pub fn lost(&self) -> Option<String> {
         match self {

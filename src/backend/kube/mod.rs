@@ -14,6 +14,7 @@ pub mod actions;
 pub mod error;
 pub mod exec;
 mod follow;
+mod forward;
 pub mod limit;
 pub mod logs;
 pub mod map;
@@ -320,6 +321,14 @@ impl Backend for KubeBackend {
 
     fn endpoint(&self) -> Option<String> {
         self.inner.server()
+    }
+
+    async fn forward(
+        &self,
+        target: &ResourceKey,
+        port: u16,
+    ) -> anyhow::Result<Arc<dyn crate::backend::forward::Connector>> {
+        forward::connector(&self.inner, target, port).await
     }
 
     fn probe(&self, tx: EventTx) -> Option<TaskHandle> {

@@ -18,6 +18,7 @@ use crate::model::{Capability, KindSpec, Resource, ResourceAction, ResourceKind}
 
 pub(super) mod accept_host_key;
 pub(super) mod create_deployment;
+pub(super) mod forward;
 pub(super) mod passphrase;
 pub(super) mod plain;
 pub(super) mod sandbox;
@@ -56,6 +57,7 @@ pub(super) fn unit(action: Action) -> Option<Box<dyn RowAction>> {
         Action::CreateDeployment => Box::new(create_deployment::CreateDeployment),
         Action::Update => Box::new(update::Update),
         Action::AcceptHostKey => Box::new(accept_host_key::AcceptHostKey),
+        Action::PortForward => Box::new(forward::PortForward),
         other => Box::new(plain::resource_action(other).map(plain::Plain)?),
     })
 }
@@ -114,6 +116,7 @@ pub(super) fn answer(
         PromptFor::Scale => scale::answer(text),
         PromptFor::Deployment(devices) => create_deployment::answer(text, devices),
         PromptFor::Update(devices) => update::answer(text, devices),
+        PromptFor::Forward => forward::answer(text),
     }
 }
 

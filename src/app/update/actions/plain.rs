@@ -42,6 +42,7 @@ pub(in crate::app::update) fn resource_action(action: Action) -> Option<Resource
         Action::Commit => ResourceAction::Commit,
         Action::ClearFailed => ResourceAction::ClearFailed,
         Action::Reboot => ResourceAction::Reboot,
+        Action::CloseForward => ResourceAction::CloseForward,
         _ => return None,
     })
 }

@@ -152,7 +152,7 @@ pub fn pod(source: &SourceId, p: &Pod) -> Resource {
         .and_then(|s| s.pod_ip.as_deref())
         .map(clean)
         .unwrap_or_default();
-    row(
+    let mut r = row(
         source,
         ResourceKind::Pod,
         &p.metadata,
@@ -168,7 +168,23 @@ pub fn pod(source: &SourceId, p: &Pod) -> Resource {
             node,
             ip,
         ],
-    )
+    );
+    r.facts.ports = pod_ports(p);
+    r
+}
+
+/// Every container port the pod declares, once each (the forward dialog's list).
+fn pod_ports(p: &Pod) -> Vec<u16> {
+    let mut list: Vec<u16> = p
+        .spec
+        .iter()
+        .flat_map(|s| &s.containers)
+        .flat_map(|c| c.ports.iter().flatten())
+        .filter_map(|port| u16::try_from(port.container_port).ok())
+        .collect();
+    list.sort_unstable();
+    list.dedup();
+    list
 }
 
 /// One row per container of a pod (init containers included, marked), parent = the pod name.
