@@ -16,6 +16,7 @@ mod docker_backend;
 mod fleet_bench;
 mod fleet_local;
 mod fleet_ssh;
+mod forward;
 mod hardening;
 mod kube_backend;
 mod mender_backend;

@@ -1,0 +1,275 @@
+//! Port forwards (#15, src/backend/forward.rs) carrying real traffic: to a container's
+//! published and internal port on the real Docker engine (busybox httpd in the test image),
+//! and to a device's local service over a real sshd (`direct-tcpip` on the device's session).
+//! Network only on 127.0.0.0/8 and docker's local bridge (the forward itself checks the
+//! route stays on a bridge of this machine).
+
+use crate::support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use fleetdeck::backend::Backend;
+use fleetdeck::backend::docker::DockerBackend;
+use fleetdeck::backend::fleet::{FleetBackend, FleetFile};
+use fleetdeck::backend::forward::Forward;
+use fleetdeck::model::{ResourceKey, ResourceKind};
+use fleetdeck::ssh::SshOptions;
+use fleetdeck::ssh::config::SshConfig;
+use support::sshd::{self, Sshd, SshdOpts, TEST_USER};
+use support::{TestContainer, docker_test_image};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// An HTTP/1.0 GET through `addr`, retried while the server inside is still starting.
+async fn http_get(addr: std::net::SocketAddr) -> String {
+    let mut last = String::new();
+    for _ in 0..50 {
+        if let Ok(mut s) = TcpStream::connect(addr).await {
+            let _ = s.write_all(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n").await;
+            let mut out = Vec::new();
+            let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await;
+            last = String::from_utf8_lossy(&out).into_owned();
+            if last.contains("200") {
+                return last;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    last
+}
+
+fn httpd(suffix: &str, publish: bool) -> TestContainer {
+    let spec = TestContainer::spec(suffix);
+    let spec = if publish {
+        spec.arg("-p").arg("127.0.0.1::8080")
+    } else {
+        spec
+    };
+    spec.cmd(&[
+        "sh",
+        "-c",
+        "mkdir -p /www && echo hello-forward > /www/index.html && exec httpd -f -p 8080 -h /www",
+    ])
+    .run()
+}
+
+async fn forward_to(b: &dyn Backend, key: &ResourceKey, port: u16) -> Forward {
+    let connector = b
+        .forward(key, port)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    Forward::start(1, 0, connector, key.clone(), key.id.clone())
+        .await
+        .unwrap()
+}
+
+async fn assert_closing_frees(f: Forward) {
+    let local = f.local;
+    f.close().await;
+    assert!(
+        TcpStream::connect(local).await.is_err(),
+        "{local} still accepts"
+    );
+    TcpListener::bind(local)
+        .await
+        .expect("the port is free again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_published_container_port_through_its_host_side() {
+    let Some(_image) = docker_test_image() else {
+        return;
+    };
+    let c = httpd("fwd-pub", true);
+    let b = DockerBackend::local();
+    let key = ResourceKey {
+        source: b.id().clone(),
+        kind: ResourceKind::Container,
+        id: c.id.clone(),
+    };
+    let f = forward_to(&b, &key, 8080).await;
+    let host_port = c.inspect("{{(index (index .NetworkSettings.Ports \"8080/tcp\") 0).HostPort}}");
+    assert!(
+        f.target
+            .contains(&format!("127.0.0.1:{}", host_port.unwrap())),
+        "{}",
+        f.target
+    );
+    let reply = http_get(f.local).await;
+    assert!(reply.contains("hello-forward"), "{reply}");
+    assert!(f.row().cells[3].ends_with("/1") || f.row().cells[3].ends_with("/2"));
+    assert_closing_frees(f).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_internal_container_port_through_the_local_bridge() {
+    let Some(_image) = docker_test_image() else {
+        return;
+    };
+    let c = httpd("fwd-int", false);
+    let b = DockerBackend::local();
+    let key = ResourceKey {
+        source: b.id().clone(),
+        kind: ResourceKind::Container,
+        id: c.id.clone(),
+    };
+    let ip = c.inspect("{{.NetworkSettings.IPAddress}}").unwrap();
+    let f = forward_to(&b, &key, 8080).await;
+    assert!(f.target.contains(&format!("{ip}:8080")), "{}", f.target);
+    let reply = http_get(f.local).await;
+    assert!(reply.contains("hello-forward"), "{reply}");
+    assert_closing_frees(f).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_container_is_refused_with_why() {
+    let Some(_image) = docker_test_image() else {
+        return;
+    };
+    let c = TestContainer::spec("fwd-stopped").create();
+    let b = DockerBackend::local();
+    let key = ResourceKey {
+        source: b.id().clone(),
+        kind: ResourceKind::Container,
+        id: c.id.clone(),
+    };
+    let e = b.forward(&key, 80).await.err().expect("refused");
+    assert!(e.to_string().contains("is not running"), "{e:#}");
+}
+
+/// The device's "local web UI": a TCP server on 127.0.0.1 answering one line per connection.
+async fn device_service() -> (u16, tokio::task::JoinHandle<()>) {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = l.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buf = [0u8; 64];
+                let n = s.read(&mut buf).await.unwrap_or(0);
+                let _ = s
+                    .write_all(
+                        format!("device says: {}", String::from_utf8_lossy(&buf[..n])).as_bytes(),
+                    )
+                    .await;
+            });
+        }
+    });
+    (port, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_port_over_its_ssh_session() {
+    if !support::require("sshd", sshd::sshd_available()) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (id, id_pub) = sshd::keygen(dir.path(), "id_ed25519", "ed25519", "");
+    let sshd = Sshd::start(SshdOpts {
+        authorized: vec![id_pub],
+        log_level: Some("VERBOSE".into()),
+        ..Default::default()
+    });
+    std::fs::write(
+        dir.path().join("known_hosts"),
+        sshd.known_hosts_line(sshd.port()) + "\n",
+    )
+    .unwrap();
+    let yaml = format!(
+        "known_hosts: known_hosts\ndevices:\n - {{name: gw, host: 127.0.0.1, port: {}, user: {TEST_USER}, identity_file: {}}}\n",
+        sshd.port(),
+        id.display()
+    );
+    let path = dir.path().join("fleet.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    let opts = SshOptions {
+        config: Arc::new(SshConfig::parse("")),
+        home: dir.path().to_path_buf(),
+        user_known_hosts: dir.path().join(".ssh/known_hosts"),
+        agent: None,
+        connect_timeout: Duration::from_secs(10),
+    };
+    let b = FleetBackend::new(FleetFile::load(&path).unwrap(), opts);
+    let (port, _service) = device_service().await;
+    let key = ResourceKey {
+        source: b.id().clone(),
+        kind: ResourceKind::Device,
+        id: "gw".into(),
+    };
+    let f = forward_to(&b, &key, port).await;
+    // Two connections over the one session, one after the other.
+    for word in ["one", "two"] {
+        let mut s = TcpStream::connect(f.local).await.unwrap();
+        s.write_all(word.as_bytes()).await.unwrap();
+        let mut out = String::new();
+        tokio::time::timeout(Duration::from_secs(10), s.read_to_string(&mut out))
+            .await
+            .expect("reply in time")
+            .unwrap();
+        assert_eq!(out, format!("device says: {word}"));
+    }
+    // sshd logged the forwards as direct-tcpip channels of the one login.
+    let log = sshd.log();
+    assert_eq!(log.matches("Accepted publickey").count(), 1, "{log}");
+    assert_closing_frees(f).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_device_port_shows_as_the_last_error() {
+    if !support::require("sshd", sshd::sshd_available()) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (id, id_pub) = sshd::keygen(dir.path(), "id_ed25519", "ed25519", "");
+    let sshd = Sshd::start(SshdOpts {
+        authorized: vec![id_pub],
+        ..Default::default()
+    });
+    std::fs::write(
+        dir.path().join("known_hosts"),
+        sshd.known_hosts_line(sshd.port()) + "\n",
+    )
+    .unwrap();
+    let yaml = format!(
+        "known_hosts: known_hosts\ndevices:\n - {{name: gw, host: 127.0.0.1, port: {}, user: {TEST_USER}, identity_file: {}}}\n",
+        sshd.port(),
+        id.display()
+    );
+    let path = dir.path().join("fleet.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    let opts = SshOptions {
+        config: Arc::new(SshConfig::parse("")),
+        home: dir.path().to_path_buf(),
+        user_known_hosts: dir.path().join(".ssh/known_hosts"),
+        agent: None,
+        connect_timeout: Duration::from_secs(10),
+    };
+    let b = FleetBackend::new(FleetFile::load(&path).unwrap(), opts);
+    // A port nothing listens on.
+    let free = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    let key = ResourceKey {
+        source: b.id().clone(),
+        kind: ResourceKind::Device,
+        id: "gw".into(),
+    };
+    let f = forward_to(&b, &key, port).await;
+    let mut s = TcpStream::connect(f.local).await.unwrap();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out)).await;
+    assert!(out.is_empty());
+    let mut error = String::new();
+    for _ in 0..50 {
+        error = f.row().cells[6].clone();
+        if !error.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(error.contains(&format!("127.0.0.1:{port}")), "{error:?}");
+    assert_closing_frees(f).await;
+}
