@@ -34,6 +34,8 @@ pub fn confirm(frame: &mut Frame, area: Rect, c: &Confirm, theme: &Theme) {
                 }
                 // The detail line shows the fingerprint (the label, for the audit, has it too).
                 ResourceAction::AcceptHostKey(_) => capitalise(action.name()),
+                // "Close forward 127.0.0.1:8080?", not "Close forward forward …".
+                ResourceAction::CloseForward => "Close".to_string(),
                 a => capitalise(&a.label()),
             };
             Line::from(vec![
