@@ -73,7 +73,7 @@ actions! {
     Commit => "commit", "Commit the installed update";
     ClearFailed => "clear_failed", "Clear the appliance failed flag and restart it";
     Reboot => "reboot", "Reboot the device (confirmed)";
-    PortForward => "port_forward", "Forward a local port to a port of the container, pod or device";
+    PortForward => "port_forward", "Forward a local port to a port of the selection";
     CloseForward => "close_forward", "Close the port forward (confirmed)";
     // logs
     ToggleFollow => "toggle_follow", "Follow new lines on/off";

@@ -818,7 +818,7 @@ static SPECS: &[KindSpec] = &[
     KindSpec {
         kind: ResourceKind::Forward,
         title: "Forwards",
-        aliases: &["forwards", "forward", "pf", "portforwards"],
+        aliases: &["forwards", "forward", "pf"],
         columns: &[
             text("LOCAL", 15).keep(),
             text("TARGET", 20).keep(),

@@ -318,6 +318,8 @@ fn hints(state: &AppState, theme: &Theme, room: usize) -> Line<'static> {
             let kind = t.kind;
             let nav = nav.into_iter().filter(|a| match a {
                 Action::Enter => kind.spec().drill.is_some(),
+                // A forward is the console's own: nothing to describe (`d` closes it there).
+                Action::Describe => kind != crate::model::ResourceKind::Forward,
                 a => crate::app::update::applies(kind, *a),
             });
             // In order of interest: a device shows sandbox, accept_host_key and update first.
@@ -337,6 +339,8 @@ fn hints(state: &AppState, theme: &Theme, room: usize) -> Line<'static> {
                 Action::Activate,
                 Action::AbortDeployment,
                 Action::CreateDeployment,
+                Action::CloseForward,
+                Action::PortForward,
             ]
             .into_iter()
             .filter(|a| crate::app::update::applies(kind, *a))
@@ -434,6 +438,8 @@ fn short(a: Action) -> &'static str {
         Action::ToggleWrap => "wrap",
         Action::TogglePause | Action::PauseNode => "pause",
         Action::Command => "cmd",
+        Action::CloseForward => "close",
+        Action::PortForward => "forward",
         other => other.name(),
     }
 }
