@@ -273,3 +273,61 @@ async fn a_closed_device_port_shows_as_the_last_error() {
     assert!(error.contains(&format!("127.0.0.1:{port}")), "{error:?}");
     assert_closing_frees(f).await;
 }
+
+/// A pod port through kube-client's real `portforward` against the API test double speaking
+/// the websocket protocol (tests/support/kube_portforward.rs): a websocket per connection,
+/// bytes both ways; a pod that does not exist is refused when the forward opens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_port_through_the_api_servers_portforward() {
+    use support::kube_server::{KubeServer, fixture_items, kubeconfig_yaml, write_kubeconfig};
+    let server = KubeServer::start().await;
+    for p in fixture_items("pods.json") {
+        server.put("pods", p);
+    }
+    let (_dir, path) = write_kubeconfig(&kubeconfig_yaml(&[("test", &server.url(), "shop")]));
+    let kc = kube::config::Kubeconfig::read_from(&path).unwrap();
+    let b = fleetdeck::backend::kube::KubeBackend::from_kubeconfig(Ok(kc), &[]).remove(0);
+    let pod = "web-5d8f7c9b6f-x7k2p";
+    // The pod row lists its declared ports: the forward dialog's list.
+    let json = fixture_items("pods.json")
+        .into_iter()
+        .find(|p| p["metadata"]["name"] == pod)
+        .unwrap();
+    let row = fleetdeck::backend::kube::map::pod(b.id(), &serde_json::from_value(json).unwrap());
+    assert_eq!(row.facts.ports, [8080]);
+    let (port, _service) = device_service().await;
+    server.pod_port("shop", pod, 8080, ([127, 0, 0, 1], port).into());
+    let key = ResourceKey {
+        source: b.id().clone(),
+        kind: ResourceKind::Pod,
+        id: format!("shop/{pod}"),
+    };
+    let f = forward_to(&b, &key, 8080).await;
+    assert_eq!(f.target, format!("pod shop/{pod}:8080"));
+    for word in ["one", "two"] {
+        let mut s = TcpStream::connect(f.local).await.unwrap();
+        s.write_all(word.as_bytes()).await.unwrap();
+        let mut out = String::new();
+        tokio::time::timeout(Duration::from_secs(10), s.read_to_string(&mut out))
+            .await
+            .expect("reply in time")
+            .unwrap();
+        assert_eq!(out, format!("device says: {word}"));
+    }
+    let forwards = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/portforward"))
+        .collect::<Vec<_>>();
+    assert_eq!(forwards.len(), 2, "one websocket per connection");
+    assert!(forwards[0].query_has("ports=8080"), "{}", forwards[0].query);
+    assert_closing_frees(f).await;
+
+    // A pod that does not exist fails when the forward opens.
+    let missing = ResourceKey {
+        id: "shop/nope".into(),
+        ..key.clone()
+    };
+    let e = b.forward(&missing, 8080).await.err().expect("refused");
+    assert!(e.to_string().contains("not found"), "{e:#}");
+}

@@ -3,7 +3,8 @@
 //! It serves list (with resourceVersion), watch (chunked JSON lines: ADDED/MODIFIED/DELETED/
 //! BOOKMARK/ERROR, replaying history after the requested resourceVersion, 410 Gone for a
 //! compacted one), get, patch (recorded, answered with the object), delete, pod logs (follow:
-//! chunked, fed by the test) and exec (websocket, v4.channel.k8s.io). A kubeconfig pointing at
+//! chunked, fed by the test), exec (websocket, v4.channel.k8s.io) and pod port forwards
+//! (kube_portforward.rs). A kubeconfig pointing at
 //! it (`server: http://127.0.0.1:PORT`) makes `kube::Client` run its real code path.
 //!
 //! Objects are `serde_json::Value`s (the fixtures are real cluster JSON), keyed by the plural
@@ -89,6 +90,8 @@ struct State {
     logs: HashMap<String, LogFeed>,
     execs: Vec<ExecRecord>,
     conns: Vec<AbortHandle>,
+    /// Where a pod's port forwards go: (namespace, pod, port) → a test's TCP server.
+    pod_ports: HashMap<(String, String, u16), SocketAddr>,
 }
 
 /// The running server. Dropping it stops it.
@@ -535,6 +538,16 @@ impl KubeServer {
         });
     }
 
+    /// Port `port` of pod `ns/pod` is served by `addr` (a test's server on 127.0.0.1): what a
+    /// `portforward` to it reaches.
+    pub fn pod_port(&self, ns: &str, pod: &str, port: u16, addr: SocketAddr) {
+        self.state
+            .lock()
+            .unwrap()
+            .pod_ports
+            .insert((ns.to_string(), pod.to_string(), port), addr);
+    }
+
     pub fn requests(&self) -> Vec<Recorded> {
         self.state.lock().unwrap().requests.clone()
     }
@@ -661,6 +674,20 @@ async fn handle(st: Arc<Mutex<State>>, mut req: Request<Incoming>) -> Response<B
         ("GET", Some(name), Some("log")) => logs(&st, ns.unwrap_or_default(), &name, &query),
         (_, Some(name), Some("exec")) if is_upgrade => {
             exec(&st, ws_key, on_upgrade, &name, &query).await
+        }
+        // kube_portforward.rs: the websocket protocol kube-client speaks.
+        (_, Some(name), Some("portforward")) if is_upgrade => {
+            let ns = ns.unwrap_or_default();
+            let ports = query_param(&query, "ports")
+                .unwrap_or_default()
+                .split(',')
+                .filter_map(|p| p.parse::<u16>().ok())
+                .map(|p| {
+                    let key = (ns.clone(), name.clone(), p);
+                    (p, st.lock().unwrap().pod_ports.get(&key).copied())
+                })
+                .collect();
+            super::kube_portforward::serve(ws_key, on_upgrade, name, ports)
         }
         ("PATCH", Some(name), Some("scale")) => {
             let replicas =

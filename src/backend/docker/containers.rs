@@ -297,6 +297,17 @@ mod tests {
     }
 
     #[test]
+    fn the_forward_dialog_gets_each_container_port_once() {
+        let ports = vec![
+            port(Some("0.0.0.0"), 443, Some(8443)),
+            port(Some("0.0.0.0"), 80, Some(8080)),
+            port(Some("::"), 80, Some(8080)),
+            port(None, 5432, None),
+        ];
+        assert_eq!(container_ports(&ports), [80, 443, 5432]);
+    }
+
+    #[test]
     fn exit_codes_parse() {
         assert_eq!(exit_code_from_status("Exited (137) 2 hours ago"), Some(137));
         assert_eq!(exit_code_from_status("Exited (0) 1 second ago"), Some(0));
