@@ -33,6 +33,10 @@ use tokio_tungstenite::tungstenite::protocol::Role;
 
 type Body = BoxBody<Bytes, Infallible>;
 
+// A child of this file (benches include it on its own, without support/mod.rs).
+#[path = "kube_portforward.rs"]
+mod kube_portforward;
+
 /// One request as the server saw it.
 #[derive(Debug, Clone)]
 pub struct Recorded {
@@ -687,7 +691,7 @@ async fn handle(st: Arc<Mutex<State>>, mut req: Request<Incoming>) -> Response<B
                     (p, st.lock().unwrap().pod_ports.get(&key).copied())
                 })
                 .collect();
-            super::kube_portforward::serve(ws_key, on_upgrade, name, ports)
+            kube_portforward::serve(ws_key, on_upgrade, name, ports)
         }
         ("PATCH", Some(name), Some("scale")) => {
             let replicas =

@@ -19,7 +19,6 @@ pub mod artifact_server;
 pub mod console;
 pub mod device;
 pub mod fake_link;
-pub mod kube_portforward;
 pub mod kube_server;
 pub mod mender_server;
 pub mod rollout;
