@@ -1,9 +1,9 @@
 //! The pod `portforward` subresource for the Kubernetes test double (kube_server.rs), over a
 //! websocket as the API server serves it to kube-client.
 //!
-//! The protocol, as kube-client 5.0.0 reads it (kube-rs/kube,
-//! kube-client/src/api/portforward.rs at 572ff9e, the version in Cargo.lock:
-//! `start_message_loop`, `forwarder_loop`) and the
+//! The protocol, as kube-client reads it (kube-rs/kube, kube-client/src/api/portforward.rs:
+//! `start_message_loop`, `forwarder_loop`; read in the 5.0.0 crate Cargo.lock builds and the
+//! same in the repository at 02766e9) and the
 //! kubelet's websocket port-forward handler serves it (subprotocol `v4.channel.k8s.io`):
 //! - one GET `.../pods/NAME/portforward?ports=P1,P2` upgraded to a websocket;
 //! - port i has two channels: data `2i` and error `2i+1`; every binary frame starts with its
