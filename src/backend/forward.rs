@@ -30,12 +30,28 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin> Duplex for T {}
 
 pub type Stream = Box<dyn Duplex>;
 
+/// A connection to the target: the stream, and the target's own words when it gave up on it
+/// after it was opened (a pod's port-forward error channel: nothing listens on the port).
+pub struct Connected {
+    pub stream: Stream,
+    pub error: Option<futures::future::BoxFuture<'static, Option<String>>>,
+}
+
+impl From<Stream> for Connected {
+    fn from(stream: Stream) -> Connected {
+        Connected {
+            stream,
+            error: None,
+        }
+    }
+}
+
 /// How one source reaches one port of one object, once per accepted connection.
 #[async_trait]
 pub trait Connector: Send + Sync + 'static {
     /// What the TARGET column shows: "web:80 (172.17.0.2)", "pod shop/web-1:8080".
     fn target(&self) -> String;
-    async fn connect(&self) -> anyhow::Result<Stream>;
+    async fn connect(&self) -> anyhow::Result<Connected>;
 }
 
 /// A connector to a plain TCP address (a published Docker port, a container's bridge IP, a
@@ -50,12 +66,12 @@ impl Connector for TcpConnector {
     fn target(&self) -> String {
         self.target.clone()
     }
-    async fn connect(&self) -> anyhow::Result<Stream> {
+    async fn connect(&self) -> anyhow::Result<Connected> {
         let s = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(self.addr))
             .await
             .map_err(|_| anyhow::anyhow!("connect to {}: timed out", self.addr))?
             .map_err(|e| anyhow::anyhow!("connect to {}: {e}", self.addr))?;
-        Ok(Box::new(s))
+        Ok(Connected::from(Box::new(s) as Stream))
     }
 }
 
@@ -220,9 +236,15 @@ async fn serve(listener: TcpListener, connector: Arc<dyn Connector>, counters: A
 async fn carry(mut sock: TcpStream, connector: Arc<dyn Connector>, counters: Arc<Counters>) {
     counters.active.fetch_add(1, Ordering::Relaxed);
     let result = async {
-        let mut remote = connector.connect().await?;
-        let (up, down) = tokio::io::copy_bidirectional(&mut sock, &mut remote).await?;
+        let Connected { mut stream, error } = connector.connect().await?;
+        let (up, down) = tokio::io::copy_bidirectional(&mut sock, &mut stream).await?;
         counters.bytes.fetch_add(up + down, Ordering::Relaxed);
+        // The stream ended: did the target say why? (It has, by now, if it did.)
+        if let Some(error) = error
+            && let Ok(Some(why)) = tokio::time::timeout(Duration::from_secs(1), error).await
+        {
+            anyhow::bail!("{why}");
+        }
         anyhow::Ok(())
     }
     .await;

@@ -276,7 +276,8 @@ async fn a_closed_device_port_shows_as_the_last_error() {
 
 /// A pod port through kube-client's real `portforward` against the API test double speaking
 /// the websocket protocol (tests/support/kube_portforward.rs): a websocket per connection,
-/// bytes both ways; a pod that does not exist is refused when the forward opens.
+/// bytes both ways, the error channel's words as LAST ERROR; a pod that does not exist is
+/// refused when the forward opens.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pod_port_through_the_api_servers_portforward() {
     use support::kube_server::{KubeServer, fixture_items, kubeconfig_yaml, write_kubeconfig};
@@ -321,6 +322,25 @@ async fn a_pod_port_through_the_api_servers_portforward() {
         .collect::<Vec<_>>();
     assert_eq!(forwards.len(), 2, "one websocket per connection");
     assert!(forwards[0].query_has("ports=8080"), "{}", forwards[0].query);
+    assert_closing_frees(f).await;
+
+    // Nothing listens on 9090 in the pod: the API server's error channel says so, and the
+    // forward shows it as its LAST ERROR.
+    let f = forward_to(&b, &key, 9090).await;
+    let mut s = TcpStream::connect(f.local).await.unwrap();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out)).await;
+    assert!(out.is_empty());
+    drop(s);
+    let mut error = String::new();
+    for _ in 0..50 {
+        error = f.row().cells[6].clone();
+        if !error.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(error.contains("connection refused"), "{error:?}");
     assert_closing_frees(f).await;
 
     // A pod that does not exist fails when the forward opens.

@@ -9,7 +9,7 @@ use anyhow::anyhow;
 use async_trait::async_trait;
 
 use super::Inner;
-use crate::backend::forward::{Connector, Stream};
+use crate::backend::forward::{Connected, Connector};
 use crate::model::{ResourceKey, ResourceKind};
 
 pub struct DevicePort {
@@ -44,12 +44,12 @@ impl Connector for DevicePort {
 
     /// Each connection asks for the session again: a session lost since the last one is
     /// made anew here (the poller would too), not kept broken.
-    async fn connect(&self) -> anyhow::Result<Stream> {
+    async fn connect(&self) -> anyhow::Result<Connected> {
         let dev = self
             .inner
             .device(&self.device)
             .ok_or_else(|| anyhow!("no device {}", self.device))?;
         let session = self.inner.session(dev).await?;
-        Ok(session.open_tcp(self.port).await?)
+        Ok(session.open_tcp(self.port).await?.into())
     }
 }

@@ -13,7 +13,7 @@ use kube::Api;
 use super::Inner;
 use super::error;
 use super::map::split_id;
-use crate::backend::forward::{Connector, Stream};
+use crate::backend::forward::{Connected, Connector};
 use crate::model::{ResourceKey, ResourceKind};
 
 pub struct PodPort {
@@ -57,7 +57,7 @@ impl Connector for PodPort {
         format!("pod {}/{}:{}", self.ns, self.pod, self.port)
     }
 
-    async fn connect(&self) -> anyhow::Result<Stream> {
+    async fn connect(&self) -> anyhow::Result<Connected> {
         let mut pf = self
             .pods
             .portforward(&self.pod, &[self.port])
@@ -67,15 +67,13 @@ impl Connector for PodPort {
             .take_stream(self.port)
             .ok_or_else(|| anyhow!("portforward gave no stream for port {}", self.port))?;
         // The server's error channel (nothing listens on the port, ...) ends the data stream;
-        // its words go to the log. The forwarder task lives as long as the stream.
-        if let Some(err) = pf.take_error(self.port) {
-            let what = self.target();
-            tokio::spawn(async move {
-                if let Some(e) = err.await {
-                    tracing::info!("forward to {what}: {e}");
-                }
-            });
-        }
-        Ok(Box::new(stream))
+        // its words become the forward's LAST ERROR. kube's forwarder task lives as long as
+        // the stream, not the `Portforwarder`.
+        Ok(Connected {
+            stream: Box::new(stream),
+            error: pf
+                .take_error(self.port)
+                .map(|e| Box::pin(e) as futures::future::BoxFuture<'static, Option<String>>),
+        })
     }
 }
