@@ -46,7 +46,20 @@ pub fn lines(state: &AppState, theme: &Theme) -> Vec<Line<'static>> {
         // The view's own keys, then the global ones once (`bindings` would merge them in).
         let mut bindings = state.settings.keymap.own_bindings(c);
         if let View::Table(t) = state.top() {
-            bindings.retain(|(_, a)| crate::app::update::applies(t.kind, *a));
+            // A key bound to several actions is listed for the one it runs here: the first
+            // that applies (`d` closes a forward in :forwards, describes elsewhere).
+            let applies = |a: crate::app::action::Action| crate::app::update::applies(t.kind, a);
+            let keymap = &state.settings.keymap;
+            bindings.retain(|(k, a)| {
+                let runs = crate::config::KeyChord::parse(k)
+                    .map(|chord| keymap.lookup_all_chord(c, &chord))
+                    .unwrap_or_default();
+                applies(*a)
+                    && runs
+                        .into_iter()
+                        .find(|x| applies(*x))
+                        .is_none_or(|x| x == *a)
+            });
         }
         // One line per action, all its keys together.
         let mut seen: Vec<(crate::app::action::Action, Vec<String>)> = Vec::new();

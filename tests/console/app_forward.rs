@@ -193,3 +193,27 @@ fn the_forwards_view() {
     command(&mut st, "pf");
     insta::assert_snapshot!(draw(&mut st, 110, 8));
 }
+
+#[test]
+fn help_in_forwards_lists_d_as_close_and_f_elsewhere() {
+    let mut st = state(false);
+    snapshot(
+        &mut st,
+        &SourceId::new("forwards"),
+        ResourceKind::Forward,
+        vec![forward_row("127.0.0.1:8080")],
+    );
+    command(&mut st, "forwards");
+    key(&mut st, '?');
+    let screen = draw(&mut st, 100, 60);
+    assert!(screen.contains("d ctrl-d"), "{screen}");
+    assert!(screen.contains("Close the port forward"), "{screen}");
+    assert!(!screen.contains("Describe the selection"), "{screen}");
+
+    let mut st = on_containers(false);
+    key(&mut st, '?');
+    let screen = draw(&mut st, 100, 60);
+    assert!(screen.contains("Describe the selection"), "{screen}");
+    assert!(screen.contains("Forward a local port"), "{screen}");
+    assert!(!screen.contains("Close the port forward"), "{screen}");
+}
