@@ -237,8 +237,13 @@ async fn carry(mut sock: TcpStream, connector: Arc<dyn Connector>, counters: Arc
     counters.active.fetch_add(1, Ordering::Relaxed);
     let result = async {
         let Connected { mut stream, error } = connector.connect().await?;
-        let (up, down) = tokio::io::copy_bidirectional(&mut sock, &mut stream).await?;
-        counters.bytes.fetch_add(up + down, Ordering::Relaxed);
+        // Counted as they pass, not at the end: a long-lived connection (a web UI's
+        // websocket) shows its traffic while it runs.
+        let mut counted = Counted {
+            inner: &mut sock,
+            bytes: &counters.bytes,
+        };
+        tokio::io::copy_bidirectional(&mut counted, &mut stream).await?;
         // The stream ended: did the target say why? (It has, by now, if it did.)
         if let Some(error) = error
             && let Ok(Some(why)) = tokio::time::timeout(Duration::from_secs(1), error).await
@@ -260,6 +265,56 @@ async fn carry(mut sock: TcpStream, connector: Arc<dyn Connector>, counters: Arc
             tracing::info!("forward to {}: {text}", connector.target());
             *last = Some(text);
         }
+    }
+}
+
+/// The local side of a connection, counting the bytes read from and written to it.
+struct Counted<'a, S> {
+    inner: &'a mut S,
+    bytes: &'a AtomicU64,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Counted<'_, S> {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let me = self.get_mut();
+        let before = buf.filled().len();
+        let r = std::pin::Pin::new(&mut *me.inner).poll_read(cx, buf);
+        let n = buf.filled().len() - before;
+        me.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        r
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<'_, S> {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let me = self.get_mut();
+        let r = std::pin::Pin::new(&mut *me.inner).poll_write(cx, buf);
+        if let std::task::Poll::Ready(Ok(n)) = &r {
+            me.bytes.fetch_add(*n as u64, Ordering::Relaxed);
+        }
+        r
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut *self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut *self.get_mut().inner).poll_shutdown(cx)
     }
 }
 
@@ -433,6 +488,9 @@ mod tests {
         let mut buf = [0u8; 5];
         c.read_exact(&mut buf).await.unwrap();
         assert_eq!(&buf, b"hello");
+        // Counted while the connection is still open.
+        assert_eq!(f.counters.bytes.load(Ordering::Relaxed), 10);
+        assert_eq!(f.row().cells[3], "1/1");
         drop(c);
         for _ in 0..50 {
             if f.counters.active.load(Ordering::Relaxed) == 0 {
