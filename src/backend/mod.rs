@@ -6,10 +6,9 @@
 //! [`supervise`] (backoff, the reconnect loop of a watch, retry-until-ok), [`error`] (an
 //! error's cause chain), [`batch`] (log lines in batches), [`task`] (handles that stop their
 //! task on drop), [`too_large`] (answers over their cap), [`forward`] (port forwards over a
-//! source's connection). Each backend (`docker`, `kube`,
-//! `fleet`, `mender`) has the same layout: its `mod.rs` holds the [`Backend`] impl and the
-//! state its tasks share; `watch`, `map`, `actions`, `logs`, `exec` and `error` sit beside it
-//! where it has them.
+//! source's connection). Each backend (`docker`, `kube`, `fleet`, `mender`) has the same
+//! layout: its `mod.rs` holds the [`Backend`] impl and the state its tasks share; `watch`,
+//! `map`, `actions`, `logs`, `exec` and `error` sit beside it where it has them.
 
 pub mod batch;
 pub mod conn;
