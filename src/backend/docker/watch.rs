@@ -179,7 +179,7 @@ async fn session(
     let now = jiff::Timestamp::now();
     let since = format!("{}.{:09}", now.as_second(), now.subsec_nanosecond().max(0));
 
-    let mut facts = FactCache::default();
+    let mut facts = FactCache::new(inner.recent_restart());
     let mut rows = list(docker, &inner.id, kind).await.map_err(fail)?;
     if kind == ResourceKind::Container {
         fill_facts(&mut facts, docker, &mut rows, report).await?;
