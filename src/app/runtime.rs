@@ -569,3 +569,42 @@ async fn shell(
         term::handoff::Ended::LocalClosed => "terminal closed".into(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// ctrl-s with a relative name: the toast names the absolute path the file went to.
+    #[test]
+    fn saving_logs_names_the_absolute_path() {
+        let mut state = AppState::new(crate::config::Settings::default(), false);
+        let key = ResourceKey {
+            source: SourceId::new("docker:local"),
+            kind: crate::model::ResourceKind::Container,
+            id: "id".into(),
+        };
+        state
+            .stack
+            .push(View::Logs(Box::new(crate::app::state::LogView::new(
+                "web".into(),
+                key,
+                1,
+                crate::model::LogOpts {
+                    follow: true,
+                    tail: None,
+                    since_secs: None,
+                    previous: false,
+                },
+                10,
+            ))));
+        let dir = tempfile::tempdir_in(".").unwrap();
+        let name = std::path::Path::new(".")
+            .join(dir.path().file_name().unwrap())
+            .join("out.log");
+        assert!(name.is_relative());
+        let text = save_logs(&state, &name).unwrap();
+        let abs = std::path::absolute(&name).unwrap();
+        assert!(abs.is_absolute());
+        assert_eq!(text, format!("saved 0 lines to {}", abs.display()));
+    }
+}
