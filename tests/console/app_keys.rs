@@ -163,6 +163,13 @@ fn history_goes_back_forward_and_toggles_with_filters_kept() {
     assert_eq!(top_table(&st).0, ResourceKind::Container);
     key(&mut st, '-');
     assert_eq!(top_table(&st).0, ResourceKind::Pod);
+    // From a log view: the stream stops with the jump.
+    key(&mut st, '-');
+    key(&mut st, 'l');
+    assert!(matches!(st.top(), View::Logs(_)));
+    let fx = key(&mut st, '-');
+    assert!(fx.contains(&Effect::CloseLogs), "{fx:?}");
+    assert_eq!(top_table(&st).0, ResourceKind::Pod);
 }
 
 #[test]

@@ -3,11 +3,16 @@
 
 use super::nav::show_memo;
 use crate::app::action::Action;
+use crate::app::effect::Effect;
 use crate::app::history::{History, ViewMemo};
-use crate::app::state::AppState;
+use crate::app::state::{AppState, View};
 
 /// A history key: shows the entry it leads to, or says there is none. False for other actions.
-pub(super) fn on_history_action(state: &mut AppState, action: Action) -> bool {
+pub(super) fn on_history_action(
+    state: &mut AppState,
+    action: Action,
+    fx: &mut Vec<Effect>,
+) -> bool {
     if !matches!(
         action,
         Action::PreviousView | Action::HistoryBack | Action::HistoryForward
@@ -25,7 +30,13 @@ pub(super) fn on_history_action(state: &mut AppState, action: Action) -> bool {
     }
     .cloned();
     match to {
-        Some(memo) => show_memo(state, &memo),
+        Some(memo) => {
+            // A log view under the jump stops streaming (the runtime keeps one log stream).
+            if state.stack.iter().any(|v| matches!(v, View::Logs(_))) {
+                fx.push(Effect::CloseLogs);
+            }
+            show_memo(state, &memo);
+        }
         None => {
             let what = match action {
                 Action::HistoryForward => "no later view (] goes forward after [)",

@@ -153,7 +153,7 @@ fn on_action(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         _ => {}
     }
     if matches!(action, Action::Quit | Action::Help | Action::Command)
-        || history::on_history_action(state, action)
+        || history::on_history_action(state, action, fx)
         || copy::on_copy_action(state, action, fx)
     {
         return;
