@@ -164,7 +164,9 @@ fn update_on_a_filtered_table_targets_every_shown_device() {
         c.action.label(),
         "update 3 devices to ~/builds/rel-2.mender (parallel 3, stop after 1 failure)"
     );
-    let fx = key(&mut st, "enter");
+    // Enter does not confirm a y/n dialog (it shows only [y]).
+    assert!(acts_with_keys(&key(&mut st, "enter")).is_empty());
+    let fx = key(&mut st, 'y');
     let a = acts_with_keys(&fx);
     assert_eq!(a.len(), 1);
     assert_eq!(a[0].1, "3 devices");
