@@ -73,6 +73,7 @@ actions! {
     Commit => "commit", "Commit the installed update";
     ClearFailed => "clear_failed", "Clear the appliance failed flag and restart it";
     Reboot => "reboot", "Reboot the device (confirmed)";
+    ClearFinished => "clear_finished", "Clear finished rollouts from :updates and the journal (confirmed)";
     // logs
     ToggleFollow => "toggle_follow", "Follow new lines on/off";
     ToggleTimestamps => "toggle_timestamps", "Timestamps on/off";

@@ -95,6 +95,29 @@ pub struct RowFacts {
     pub task: Option<TaskFacts>,
     /// A Mender deployment's status and outcome counts (the timeline's transitions).
     pub deployment: Option<DeploymentFacts>,
+    /// A fleet device (or one device's update): what the update guard-rails check before
+    /// asking (the update dialog's warnings, commit/rollback refused under a rollout).
+    pub update_guard: Option<UpdateGuard>,
+}
+
+/// What an update of a fleet device would run into, from the device's last poll and the
+/// rollouts of its fleet. The console warns and skips before it asks, instead of starting an
+/// update that fails at once.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UpdateGuard {
+    /// Why the device cannot be reached (its last poll failed); None when it answered or is
+    /// still connecting.
+    pub unreachable: Option<String>,
+    /// The appliance failed flag (this path) is set, and the device's updater (`appliance`)
+    /// refuses to start while it is.
+    pub failed_flag: Option<String>,
+    /// A Mender daemon manages the client (`mender-updated.service` ...): a standalone install
+    /// would fight it (CONTRACT.md "Standalone mode requires the daemon NOT to run").
+    pub mender_daemon: Option<String>,
+    /// The unfinished rollout updating the device now.
+    pub rollout: Option<String>,
+    /// That rollout holds the device at `verified, waiting for commit`.
+    pub held: bool,
 }
 
 /// A Mender deployment: its status and what its devices did so far.
@@ -353,6 +376,9 @@ pub enum ResourceAction {
     ClearFailed,
     /// Reboot a device (its `reboot_command`) and wait for a new boot id.
     Reboot,
+    /// Delete the finished rollouts of a fleet from its rollout journal (`:updates`,
+    /// `:rollouts`); running ones are never cleared.
+    ClearFinished,
 }
 
 /// How deliberately an action must be confirmed.
@@ -388,6 +414,7 @@ impl ResourceAction {
             ResourceAction::Commit => "commit",
             ResourceAction::ClearFailed => "clear failed flag and restart",
             ResourceAction::Reboot => "reboot",
+            ResourceAction::ClearFinished => "clear finished rollouts",
         }
     }
 
@@ -426,7 +453,8 @@ impl ResourceAction {
             | ResourceAction::StartUpdate(_)
             | ResourceAction::Commit
             | ResourceAction::ClearFailed
-            | ResourceAction::Reboot => Confirmation::YesNo,
+            | ResourceAction::Reboot
+            | ResourceAction::ClearFinished => Confirmation::YesNo,
             // Trusting a key is a security decision: always asked, even with confirmations off.
             ResourceAction::AcceptHostKey(_) => Confirmation::TypeName,
             _ => Confirmation::None,

@@ -22,6 +22,10 @@ pub struct Facts {
     pub update: Option<String>,
     /// `/run/appliance_failed` exists.
     pub failed: bool,
+    /// What runs the Mender client as a daemon (`mender-updated.service`, `mender-update
+    /// daemon` ...): standalone updates over SSH would fight it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mender_daemon: Option<String>,
     /// (unit, `systemctl is-active` answer).
     pub units: Vec<(String, String)>,
 }
@@ -50,6 +54,17 @@ if command -v mender-update >/dev/null 2>&1; then
   echo "artifact=$(mender-update show-artifact 2>/dev/null | head -n1)"
 elif command -v mender >/dev/null 2>&1; then
   echo "artifact=$(mender show-artifact 2>/dev/null | head -n1)"
+fi
+if command -v mender-update >/dev/null 2>&1 || command -v mender >/dev/null 2>&1; then
+  if command -v systemctl >/dev/null 2>&1; then
+    for u in mender-updated mender-client; do
+      [ "$(systemctl is-active "$u" 2>/dev/null)" = active ] && echo "mender_daemon=$u.service"
+    done
+  fi
+  if command -v pgrep >/dev/null 2>&1; then
+    pgrep -f '^([^ ]*/)?mender-update (.* )?daemon( |$)' >/dev/null 2>&1 && echo 'mender_daemon=mender-update daemon'
+    pgrep -f '^([^ ]*/)?mender (.* )?-?daemon( |$)' >/dev/null 2>&1 && echo 'mender_daemon=mender daemon'
+  fi
 fi
 if [ -e /var/lib/mender/update-pending ] || [ -e /data/mender/update-pending ] || [ -e /run/appliance_update_pending ]; then echo "update=pending-commit"; fi
 "#,
@@ -92,6 +107,10 @@ pub fn parse(out: &str) -> Facts {
             "artifact" if !v.is_empty() => f.artifact = Some(v),
             "update" if !v.is_empty() => f.update = Some(v),
             "failed" => f.failed = v == "1",
+            // The first one found names it (a unit before its process).
+            "mender_daemon" if !v.is_empty() && f.mender_daemon.is_none() => {
+                f.mender_daemon = Some(v)
+            }
             "unit" => {
                 if let Some((u, st)) = v.rsplit_once('=') {
                     let st = if st.is_empty() { "unknown" } else { st };

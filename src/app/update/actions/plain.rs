@@ -20,6 +20,10 @@ impl RowAction for Plain {
 
     fn start(&self, state: &mut AppState, on: &Selection, fx: &mut Vec<Effect>) {
         let (key, name) = (on.row.key.clone(), on.row.name.clone());
+        if let Some(why) = super::preflight::refusal(&on.row, &self.0) {
+            state.toast(why, true);
+            return;
+        }
         request_action(state, key, name, self.0.clone(), None, fx);
     }
 }
@@ -42,6 +46,7 @@ pub(in crate::app::update) fn resource_action(action: Action) -> Option<Resource
         Action::Commit => ResourceAction::Commit,
         Action::ClearFailed => ResourceAction::ClearFailed,
         Action::Reboot => ResourceAction::Reboot,
+        Action::ClearFinished => ResourceAction::ClearFinished,
         _ => return None,
     })
 }
