@@ -100,6 +100,7 @@ fn update_one_device_prompt_options_confirm_then_the_updates_view() {
         devices: vec!["gw-1".into()],
         parallel: 2,
         max_failures: FailureLimit::Percent(10),
+        ..UpdateRequest::EMPTY
     };
     let Mode::Confirm(c) = &st.mode else {
         panic!("confirmation expected: {}", toast(&st))
@@ -173,6 +174,7 @@ fn update_on_a_filtered_table_targets_every_shown_device() {
             devices: vec!["gw-1".into(), "gw-2".into(), "gw-3".into()],
             parallel: 3,
             max_failures: FailureLimit::Count(1),
+            ..UpdateRequest::EMPTY
         })
     );
     assert_eq!(top_table(&st), (ResourceKind::DeviceUpdate, None));
@@ -207,6 +209,7 @@ fn update_without_confirmations_acts_at_once_and_opens_updates() {
             devices: vec!["gw-1".into()],
             parallel: 1,
             max_failures: FailureLimit::Count(2),
+            ..UpdateRequest::EMPTY
         })
     );
     assert!(matches!(st.mode, Mode::Normal));

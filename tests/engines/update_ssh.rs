@@ -105,6 +105,7 @@ async fn start(b: &FleetBackend, devices: &[&str], artifact: &str, parallel: usi
         devices: devices.iter().map(|d| d.to_string()).collect(),
         parallel,
         max_failures: FailureLimit::Count(1),
+        ..UpdateRequest::EMPTY
     };
     let msg = b
         .act(
