@@ -533,7 +533,10 @@ fn help_lists_the_update_keys_only_where_they_apply() {
             .unwrap()
             .contains("rollout (confirmed)")
     );
-    for absent in ["c", "C", "u", "U"] {
+    // c commits the devices the rollout holds before commit; ctrl-d clears finished ones.
+    assert!(help_line(&text, "c").is_some(), "{text:#?}");
+    assert!(help_line(&text, "ctrl-d").is_some(), "{text:#?}");
+    for absent in ["C", "u", "U"] {
         assert!(help_line(&text, absent).is_none(), "{absent}: {text:#?}");
     }
 
