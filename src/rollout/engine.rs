@@ -610,7 +610,12 @@ impl Updates {
             .filter(|e| e.control.is_some() && !e.spec.state.is_final())
             .filter_map(|e| {
                 let c = Counts::of(e.records.values());
-                let starting = if e.spec.state == RolloutState::Running && !e.stopping {
+                // Devices held before commit keep their slots: when they fill them, nothing
+                // starts until the operator commits.
+                let starting = if e.spec.state == RolloutState::Running
+                    && !e.stopping
+                    && c.held < e.spec.parallel
+                {
                     c.pending
                 } else {
                     0
