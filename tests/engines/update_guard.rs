@@ -311,7 +311,7 @@ async fn go_back_finds_where_the_previous_artifact_came_from_and_clearing_forget
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n != "locks")
         .collect();
-    assert_eq!(left, [running.clone()]);
+    assert_eq!(left, std::slice::from_ref(&running));
     let (rollouts, _) = u.rows(jiff::Timestamp::now());
     assert_eq!(rollouts.len(), 1);
     assert!(
