@@ -213,6 +213,21 @@ mod tests {
     }
 
     #[test]
+    fn a_mender_daemon_is_named_by_the_first_line_that_finds_it() {
+        let f = parse(
+            "failed=0\nmender_daemon=mender-updated.service\nmender_daemon=mender-update daemon\n",
+        );
+        assert_eq!(f.mender_daemon.as_deref(), Some("mender-updated.service"));
+        assert_eq!(parse("failed=0\n").mender_daemon, None);
+        // The check runs only where a Mender client is installed, after the artifact line.
+        let s = script(&[], "/run/appliance_failed");
+        assert!(
+            s.contains("echo 'mender_daemon=mender-update daemon'"),
+            "{s}"
+        );
+    }
+
+    #[test]
     fn parses_script_output() {
         let f = parse(
             "hostname=gw-1\nos=Debian GNU/Linux 12 (bookworm)\nkernel=6.1.0\nuptime=93784.12\nload=0.10 0.20 0.30\n\
