@@ -11,6 +11,7 @@ mod support;
 
 mod cli;
 mod e2e_console;
+mod e2e_guard;
 mod e2e_mender;
 mod e2e_swarm;
 mod e2e_triage;

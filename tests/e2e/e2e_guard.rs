@@ -1,0 +1,118 @@
+//! Update guard-rails (#15) in the real console (tmux) on simulated devices behind real sshd:
+//! the update dialog warns before it asks (a Mender daemon managing dev-1, dev-2's failed
+//! flag, dev-3 unreachable) and the rollout skips those devices, saying why in :updates (with
+//! the ROLLOUT column); `-H` holds dev-0 at `verified, waiting for commit` until `c`; ctrl-d
+//! then clears the finished rollout.
+
+use std::time::Duration;
+
+use crate::support;
+use support::device::{SimFleet, artifact_file, yaml_str};
+use support::require;
+use support::tmux::{Tmux, fleetdeck_bin, shell_quote, tmux_available};
+
+#[test]
+fn update_guard_warns_skips_holds_commits_and_clears() {
+    if !(require("tmux", tmux_available()) && support::device::available()) {
+        return;
+    }
+    let mut fleet = SimFleet::start(4, "mender", "release-1");
+    fleet.device("dev-1").start_daemon();
+    std::fs::write(fleet.device("dev-2").failed_flag(), "verification failed\n").unwrap();
+    // The fleet file: dev-2 runs the appliance updater (which refuses while its flag is set).
+    let mut yaml = format!(
+        "known_hosts: {}\ndevices:\n",
+        yaml_str(&fleet.known_hosts.display().to_string())
+    );
+    for d in &fleet.devices {
+        let updater = if d.name == "dev-2" {
+            "appliance"
+        } else {
+            "mender"
+        };
+        yaml += &d.fleet_entry(updater, &fleet.key, &fleet.known_hosts);
+    }
+    std::fs::write(&fleet.fleet_file, yaml).unwrap();
+    drop(fleet.devices.remove(3)); // dev-3's sshd stops: unreachable.
+
+    let artifact = artifact_file("release-2");
+    let t = Tmux::start(
+        &format!(
+            "{} --fleet {}",
+            shell_quote(fleetdeck_bin()),
+            shell_quote(fleet.fleet_file.to_str().unwrap())
+        ),
+        200,
+        40,
+        &[],
+    );
+    t.keys(&[":"]);
+    t.type_text("devices");
+    t.keys(&["Enter"]);
+    // Every device polled: dev-0 and dev-1 up, dev-2 FAILED, dev-3 unreachable.
+    t.wait_until("every device polled", Duration::from_secs(40), |s| {
+        s.lines()
+            .filter(|l| l.contains("dev-") && l.contains(" up "))
+            .count()
+            >= 2
+            && s.contains("FAILED")
+            && s.lines()
+                .any(|l| l.starts_with("dev-3") && !l.contains("connecting"))
+    });
+    t.keys(&["/"]);
+    t.type_text("dev");
+    t.keys(&["Enter", "U"]);
+    t.wait_for("Update over SSH", Duration::from_secs(5));
+    t.type_text(&format!("{} -H", artifact.display()));
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("Confirm", Duration::from_secs(5));
+    for wanted in [
+        "⚠ managed by its Mender server (mender-updated.service",
+        "⚠ failed flag set (clear it with C first), skipped: dev-2",
+        "⚠ unreachable, skipped: dev-3",
+        "hold before commit, 3 skipped)?",
+    ] {
+        assert!(screen.contains(wanted), "{wanted}:\n{screen}");
+    }
+    t.keys(&["y"]);
+    // dev-0 holds before its commit; the others are skipped with why, never started.
+    let screen = t.wait_for("verified, waiting for commit", Duration::from_secs(60));
+    assert!(screen.contains("ROLLOUT"), "{screen}");
+    for (dev, why) in [
+        ("dev-1", "managed by its Mender server"),
+        ("dev-2", "the failed flag"),
+        ("dev-3", "unreachable at the start"),
+    ] {
+        let line = screen
+            .lines()
+            .find(|l| l.starts_with(dev))
+            .unwrap_or_else(|| panic!("{dev}:\n{screen}"));
+        assert!(line.contains("skipped") && line.contains(why), "{line}");
+    }
+    assert_eq!(
+        fleet.device("dev-0").pending().as_deref(),
+        Some("release-2"),
+        "not committed"
+    );
+    assert_eq!(fleet.device("dev-1").count_calls("install"), 0);
+    // c on the held device: asked, then committed through its rollout.
+    t.keys(&["c"]);
+    t.wait_for("Commit", Duration::from_secs(5));
+    t.keys(&["y"]);
+    t.wait_until("dev-0 committed", Duration::from_secs(60), |s| {
+        s.lines()
+            .any(|l| l.starts_with("dev-0") && l.contains("committed"))
+    });
+    assert_eq!(fleet.device("dev-0").artifact(), "release-2");
+    // The rollout is done: ctrl-d clears it, after asking.
+    t.wait_until("rollout done", Duration::from_secs(10), |_| {
+        std::fs::read_to_string(t.state_dir().join("audit.jsonl"))
+            .is_ok_and(|a| a.contains("verifying") || a.contains("committed"))
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    t.keys(&["C-d"]);
+    t.wait_for("Clear the finished rollouts", Duration::from_secs(5));
+    t.keys(&["y"]);
+    t.wait_for("cleared 1 finished rollout", Duration::from_secs(10));
+    t.wait_gone("dev-2", Duration::from_secs(10));
+}
