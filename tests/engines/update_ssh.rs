@@ -1433,7 +1433,10 @@ async fn go_back_after_a_commit_offers_the_previous_artifact() {
     }
     assert_eq!(sim.device("dev-0").artifact(), "release-3");
     let key = device_key(&b, "dev-0");
-    let out = b.act_outcome(&key, &ResourceAction::Rollback).await.unwrap();
+    let out = b
+        .act_outcome(&key, &ResourceAction::Rollback)
+        .await
+        .unwrap();
     assert_eq!(
         out.message,
         format!(
@@ -1444,9 +1447,15 @@ async fn go_back_after_a_commit_offers_the_previous_artifact() {
     let Some(ResourceAction::StartUpdate(req)) = out.offer else {
         panic!("{:?}", out.offer)
     };
-    assert_eq!((req.artifact.as_str(), req.devices.as_slice()), (url2.as_str(), &["dev-0".to_string()][..]));
+    assert_eq!(
+        (req.artifact.as_str(), req.devices.as_slice()),
+        (url2.as_str(), &["dev-0".to_string()][..])
+    );
     // Confirmed like any update (the console's dialog): the device goes back.
-    let msg = b.act(&key, &ResourceAction::StartUpdate(req)).await.unwrap();
+    let msg = b
+        .act(&key, &ResourceAction::StartUpdate(req))
+        .await
+        .unwrap();
     let id = msg.split_whitespace().nth(1).unwrap().to_string();
     let (_, records) = finish(&b, &id).await;
     assert_eq!(only(&records).step, Step::Committed, "{records:#?}");
