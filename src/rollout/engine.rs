@@ -662,7 +662,8 @@ impl Updates {
         self.entries()
             .values()
             .filter_map(|e| e.records.get(device))
-            .filter(|r| r.step != Step::Pending)
+            // A skipped device was never touched: its record says nothing about the device.
+            .filter(|r| !matches!(r.step, Step::Pending | Step::Skipped))
             .max_by_key(|r| r.started)
             .cloned()
     }
@@ -1193,6 +1194,18 @@ fn state_text(e: &Entry) -> (String, Health) {
     }
     match e.spec.state {
         RolloutState::Running if e.stopping => ("stopping (failure limit)".into(), Health::Failed),
+        RolloutState::Running | RolloutState::Paused if counts.held > 0 => (
+            format!(
+                "{}, {} waiting for commit",
+                if e.spec.state == RolloutState::Paused {
+                    "paused"
+                } else {
+                    "running"
+                },
+                counts.held
+            ),
+            Health::Pending,
+        ),
         RolloutState::Running => (
             "running".into(),
             if bad { Health::Failed } else { Health::Pending },

@@ -254,6 +254,10 @@ async fn skipped_devices_are_recorded_with_why_and_never_started() {
     assert_eq!(f.dev("dev-1").installs(), 0);
     assert!(f.dev("dev-1").calls().is_empty(), "never contacted");
     assert_eq!(Counts::of(&records).skipped, 1);
+    assert!(
+        u.latest("dev-1").is_none(),
+        "a skip says nothing about the device"
+    );
     // :updates says why, in the row.
     let (_, rows) = u.rows(jiff::Timestamp::now());
     let row = rows.iter().find(|r| r.name == "dev-1").unwrap();
