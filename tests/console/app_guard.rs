@@ -307,3 +307,17 @@ fn go_back_to_the_previous_artifact_is_offered_and_confirmed_like_an_update() {
         [("gw-01".to_string(), ResourceAction::StartUpdate(back))]
     );
 }
+
+/// The warnings at 80x24: every line and the keys stay in view.
+#[test]
+fn the_warnings_fit_an_80x24_screen() {
+    let mut st = fleet();
+    typed(&mut st, "/gw<enter>");
+    key(&mut st, 'U');
+    typed(&mut st, "https://a.example/rel-3.mender -H<enter>");
+    let screen = draw(&mut st, 80, 24);
+    for wanted in ["[y] yes", "skipped: gw-2", "skipped: gw-3", "skipped: gw-4"] {
+        assert!(screen.contains(wanted), "{wanted}:\n{screen}");
+    }
+    insta::assert_snapshot!(screen);
+}
