@@ -116,3 +116,89 @@ fn update_guard_warns_skips_holds_commits_and_clears() {
     t.wait_for("cleared 1 finished rollout", Duration::from_secs(10));
     t.wait_gone("dev-2", Duration::from_secs(10));
 }
+
+/// `u` mid-update is refused before any y/n, with the way out; after two committed updates
+/// `u` finds nothing to roll back and offers going back to the previous artifact, which the
+/// real binary then installs over SSH (Mender 5 simulation, artifacts from a loopback server).
+#[test]
+fn update_guard_refuses_mid_update_and_goes_back_after_a_commit() {
+    use support::artifact_server::ArtifactServer;
+    if !(require("tmux", tmux_available()) && support::device::available()) {
+        return;
+    }
+    let fleet = SimFleet::start(1, "mender", "release-1");
+    let dev = fleet.device("dev-0");
+    let server = ArtifactServer::start();
+    let url2 = server.serve("release-2.mender", &artifact_file("release-2"));
+    let url3 = server.serve("release-3.mender", &artifact_file("release-3"));
+    // Slow enough to press a key mid-install.
+    dev.set_step(0.6);
+    let t = Tmux::start(
+        &format!(
+            "{} --fleet {}",
+            shell_quote(fleetdeck_bin()),
+            shell_quote(fleet.fleet_file.to_str().unwrap())
+        ),
+        200,
+        40,
+        &[],
+    );
+    let update = |url: &str| {
+        t.keys(&[":"]);
+        t.type_text("devices");
+        t.keys(&["Enter"]);
+        t.wait_until("dev-0 up", Duration::from_secs(30), |s| {
+            s.lines()
+                .any(|l| l.starts_with("dev-0") && l.contains(" up "))
+        });
+        t.keys(&["U"]);
+        t.wait_for("Update over SSH", Duration::from_secs(5));
+        t.type_text(url);
+        t.keys(&["Enter"]);
+        t.wait_for("[y] yes", Duration::from_secs(5));
+        t.keys(&["y"]);
+    };
+    update(&url2);
+    t.wait_for("installing", Duration::from_secs(30));
+    t.keys(&["u"]);
+    let screen = t.wait_for("is being updated by rollout", Duration::from_secs(5));
+    assert!(
+        screen.contains("pause (P) or abort (x) it in :rollouts, or wait"),
+        "{screen}"
+    );
+    assert!(!screen.contains("[y] yes"), "no y/n first: {screen}");
+    t.wait_until("release-2 committed", Duration::from_secs(60), |s| {
+        s.lines()
+            .any(|l| l.starts_with("dev-0") && l.contains("committed"))
+    });
+    dev.set_step(0.0);
+    update(&url3);
+    assert!(
+        support::wait_until(Duration::from_secs(60), || dev.artifact() == "release-3"),
+        "release-3 committed"
+    );
+    // Nothing to roll back now: going back is offered, naming both artifacts.
+    t.keys(&[":"]);
+    t.type_text("devices");
+    t.keys(&["Enter"]);
+    t.wait_until("dev-0 runs release-3", Duration::from_secs(30), |s| {
+        s.lines()
+            .any(|l| l.starts_with("dev-0") && l.contains("release-3"))
+    });
+    t.keys(&["u"]);
+    t.wait_for("[y] yes", Duration::from_secs(5));
+    t.keys(&["y"]);
+    let screen = t.wait_until("go back offered", Duration::from_secs(30), |s| {
+        s.contains("Go back to") && s.contains("previous artifact release-2")
+    });
+    assert!(
+        screen.contains("it runs release-3 (committed)") && screen.contains("release-2"),
+        "{screen}"
+    );
+    t.keys(&["y"]);
+    assert!(
+        support::wait_until(Duration::from_secs(60), || dev.artifact() == "release-2"),
+        "back on release-2: {}",
+        t.screen()
+    );
+}
