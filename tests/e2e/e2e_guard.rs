@@ -105,11 +105,10 @@ fn update_guard_warns_skips_holds_commits_and_clears() {
     });
     assert_eq!(fleet.device("dev-0").artifact(), "release-2");
     // The rollout is done: ctrl-d clears it, after asking.
-    t.wait_until("rollout done", Duration::from_secs(10), |_| {
-        std::fs::read_to_string(t.state_dir().join("audit.jsonl"))
-            .is_ok_and(|a| a.contains("verifying") || a.contains("committed"))
-    });
-    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        support::wait_until(Duration::from_secs(10), || rollout_done(&t.state_dir())),
+        "the rollout ended on disk"
+    );
     t.keys(&["C-d"]);
     t.wait_for("Clear the finished rollouts", Duration::from_secs(5));
     t.keys(&["y"]);
@@ -201,4 +200,24 @@ fn update_guard_refuses_mid_update_and_goes_back_after_a_commit() {
         "back on release-2: {}",
         t.screen()
     );
+}
+
+/// Some `rollout.json` under the console's state dir says `done`.
+fn rollout_done(state: &std::path::Path) -> bool {
+    fn walk(dir: &std::path::Path) -> bool {
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p)
+                } else {
+                    p.ends_with("rollout.json")
+                        && std::fs::read_to_string(&p).is_ok_and(|t| t.contains("\"done\""))
+                }
+            })
+    }
+    walk(&state.join("updates"))
 }
