@@ -36,6 +36,9 @@ actions! {
     Help => "help", "Show the keys of this view";
     Command => "command", "Command bar (:containers, :projects, ...)";
     Back => "back", "Back / close / clear filter";
+    PreviousView => "previous_view", "Previous view (toggles, like k9s `-`)";
+    HistoryBack => "history_back", "Back through the views opened with :kind";
+    HistoryForward => "history_forward", "Forward through the views opened with :kind";
     // movement (tables, logs, describe, help)
     Up => "up", "Move up";
     Down => "down", "Move down";
@@ -54,6 +57,7 @@ actions! {
     Logs => "logs", "Logs of the selection";
     Shell => "shell", "Shell into the selection";
     Describe => "describe", "Describe the selection (YAML)";
+    Copy => "copy", "Copy (OSC 52): the name or cell, the log line, the describe text";
     Start => "start", "Start";
     Stop => "stop", "Stop (confirmed)";
     Restart => "restart", "Restart";

@@ -35,6 +35,8 @@ pub enum Effect {
     /// Replace the row's source by the one the row selects (a kube context or namespace).
     Switch(ResourceKey),
     SaveLogs(PathBuf),
+    /// Copy this text to the clipboard through the terminal (OSC 52, `term::osc52`).
+    Copy(String),
     /// Run a command line on each target (bounded concurrency, audited per target) and publish
     /// the results as `RunResult` rows.
     RunCommand {

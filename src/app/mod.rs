@@ -3,7 +3,10 @@
 
 pub mod action;
 pub mod effect;
+pub mod history;
+pub mod last_view;
 pub mod msg;
+pub mod no_source;
 pub mod pace;
 pub mod state;
 pub mod update;

@@ -218,7 +218,7 @@ impl Runtime {
                 passphrase,
             } => crate::ssh::auth::passphrases().provide(&key_path, passphrase.0),
             // Shell needs the terminal and Quit ends the loop: both handled by `run`.
-            Effect::Shell(_) | Effect::Quit | Effect::AbortAndQuit(_) => {}
+            Effect::Shell(_) | Effect::Quit | Effect::AbortAndQuit(_) | Effect::Copy(_) => {}
         }
     }
 }
@@ -345,9 +345,11 @@ fn save_logs(state: &AppState, path: &std::path::Path) -> Result<String, String>
         std::io::Write::flush(&mut w)?;
         Ok(l.buffer.len())
     };
+    // The absolute path: a relative one says nothing about where the console was started.
+    let shown = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     write()
-        .map(|n| format!("saved {n} lines to {}", path.display()))
-        .map_err(|e| format!("save to {} failed: {e}", path.display()))
+        .map(|n| format!("saved {n} lines to {}", shown.display()))
+        .map_err(|e| format!("save to {} failed: {e}", shown.display()))
 }
 
 /// Run the console until the user quits, the terminal goes away, or SIGTERM/SIGHUP arrives.
@@ -362,6 +364,16 @@ pub async fn run(
         state
             .sources
             .insert(b.id().clone(), SourceStatus::Connecting);
+    }
+    state.served = Some(backends.iter().flat_map(|b| b.kinds()).copied().collect());
+    // The view left last time with these sources, unless `--view` or `start_view:` chose one.
+    let memo_key = crate::app::last_view::sources_key(backends.iter().map(|b| b.id()));
+    let memo_file = crate::app::last_view::file();
+    if state.settings.config.start_view.is_none()
+        && let Some(memo) = crate::app::last_view::load(&memo_file, &memo_key)
+    {
+        tracing::info!("starting on the last view: {memo:?}");
+        crate::app::update::restore_view(&mut state, &memo);
     }
     let mut rt = Runtime::new(backends, ev_tx, app_tx.clone(), audit);
 
@@ -446,6 +458,12 @@ pub async fn run(
     }
     drop(terminal);
     term::restore();
+    // After the terminal is back: the next start opens here (best effort, a log line if not).
+    if let Some(memo) = crate::app::last_view::current(&state)
+        && let Err(e) = crate::app::last_view::save(&memo_file, &memo_key, &memo)
+    {
+        tracing::warn!("last view: cannot save {}: {e}", memo_file.display());
+    }
     Ok(())
 }
 
@@ -482,6 +500,12 @@ async fn apply(
                 term::resume(terminal)?;
                 state.dirty = true;
                 let _ = rt.app.send(Msg::ShellDone(result));
+            }
+            Effect::Copy(text) => {
+                // A few KiB at most (osc52::MAX_TEXT), written like a frame.
+                if let Err(e) = term::copy_to_clipboard(terminal, &text) {
+                    tracing::warn!("copy (OSC 52): {e}");
+                }
             }
             other => rt.perform(state, other),
         }
@@ -544,4 +568,43 @@ async fn shell(
         term::handoff::Ended::Escape => format!("detached from {name}"),
         term::handoff::Ended::LocalClosed => "terminal closed".into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// ctrl-s with a relative name: the toast names the absolute path the file went to.
+    #[test]
+    fn saving_logs_names_the_absolute_path() {
+        let mut state = AppState::new(crate::config::Settings::default(), false);
+        let key = ResourceKey {
+            source: SourceId::new("docker:local"),
+            kind: crate::model::ResourceKind::Container,
+            id: "id".into(),
+        };
+        state
+            .stack
+            .push(View::Logs(Box::new(crate::app::state::LogView::new(
+                "web".into(),
+                key,
+                1,
+                crate::model::LogOpts {
+                    follow: true,
+                    tail: None,
+                    since_secs: None,
+                    previous: false,
+                },
+                10,
+            ))));
+        let dir = tempfile::tempdir_in(".").unwrap();
+        let name = std::path::Path::new(".")
+            .join(dir.path().file_name().unwrap())
+            .join("out.log");
+        assert!(name.is_relative());
+        let text = save_logs(&state, &name).unwrap();
+        let abs = std::path::absolute(&name).unwrap();
+        assert!(abs.is_absolute());
+        assert_eq!(text, format!("saved 0 lines to {}", abs.display()));
+    }
 }

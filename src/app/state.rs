@@ -46,6 +46,13 @@ pub struct AppState {
     pub triage: crate::triage::Triage,
     /// Which problems were already told (a new one toasts once, see `triage::announce`).
     pub announcer: crate::triage::announce::Announcer,
+    /// The `:kind` jumps (`[`, `]`, `-`).
+    pub history: super::history::History,
+    /// Tab in the command bar: what was typed before cycling, and the completion shown.
+    pub completing: Option<(String, usize)>,
+    /// The kinds the configured sources list; `None` until the runtime knows them (a kind no
+    /// source lists says "no Kubernetes source configured", not "no pods").
+    pub served: Option<Vec<ResourceKind>>,
     /// Something visible changed since the last frame.
     pub dirty: bool,
 }
@@ -502,6 +509,9 @@ impl AppState {
             quit: false,
             triage: Default::default(),
             announcer: Default::default(),
+            history: super::history::History::new(super::history::ViewMemo::new(start)),
+            completing: None,
+            served: None,
             dirty: true,
         }
     }

@@ -35,7 +35,11 @@ pub fn build_with(
     }
     let mut out: Vec<Arc<dyn Backend>> = docker
         .iter()
-        .map(|s| Arc::new(DockerBackend::from_source(s)) as Arc<dyn Backend>)
+        .map(|s| {
+            let backend = DockerBackend::from_source(s)
+                .with_recent_restart(config.triage.recent_restart_secs);
+            Arc::new(backend) as Arc<dyn Backend>
+        })
         .collect();
     out.extend(
         kube_sources(config, kube, read_kubeconfig())

@@ -31,7 +31,7 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub ascii: bool,
     /// The view the console opens on (a kind: containers, devices, pods, ...); default: the
-    /// config's `start_view`, else containers.
+    /// config's `start_view`, else the view it was left on, else containers.
     #[arg(long, global = true, value_name = "KIND")]
     pub view: Option<String>,
     /// Docker endpoint (unix://, tcp://, ssh://); default: DOCKER_HOST, then the docker context.

@@ -115,6 +115,7 @@ pub struct Config {
     /// What `:triage` and `fleetdeck triage` count as a problem.
     pub triage: crate::triage::TriageConfig,
     /// The view the console opens on, by kind name or alias (`devices`, `pods`, ...); default:
+    /// the view it was left on (kind, filter, sort; `<state_dir>/last-view.json`), else
     /// containers, or devices when `docker: false`. `--view` overrides it.
     pub start_view: Option<String>,
     /// Draw with ASCII only (borders, arrows, gauges): `true`/`false`; absent = when the

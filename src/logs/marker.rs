@@ -15,6 +15,8 @@ pub enum Mark {
     Restarted,
     /// The engine or API connection dropped and the stream was opened again.
     Reconnected,
+    /// A new instance joined a followed group (a Swarm service's replacement task).
+    Started,
 }
 
 impl Mark {
@@ -22,6 +24,7 @@ impl Mark {
         match self {
             Mark::Restarted => "restarted",
             Mark::Reconnected => "reconnected",
+            Mark::Started => "started",
         }
     }
 }

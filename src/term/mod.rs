@@ -3,6 +3,7 @@
 pub mod ascii;
 pub mod handoff;
 pub mod json;
+pub mod osc52;
 pub mod sanitize;
 pub mod sgr16;
 pub mod yaml;
@@ -71,6 +72,12 @@ impl Drop for Tui {
     fn drop(&mut self) {
         let _ = self.0.show_cursor();
     }
+}
+
+/// Copy `text` to the clipboard (OSC 52) through the console's terminal writer: the same
+/// colour/ASCII/counting stack as the frames, between two frames (see [`osc52`]).
+pub fn copy_to_clipboard(t: &mut Tui, text: &str) -> io::Result<()> {
+    osc52::copy(t.backend_mut(), text)
 }
 
 /// Whether we changed the terminal, so restore is idempotent and a panic in a subcommand that

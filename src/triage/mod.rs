@@ -78,8 +78,10 @@ pub struct TriageConfig {
     /// Kubernetes Warning events seen within this many seconds are problems.
     pub warning_events_secs: u64,
     /// Watch the kinds problems come from all the time, not only while a `:triage` view is
-    /// open, so the header's count is live on every view (fleet devices and Mender servers
-    /// are then polled all the time too).
+    /// open, so the header's count is live on every view and a new problem is announced
+    /// wherever the operator is (on by default: that is what the badge is for). Docker and
+    /// Kubernetes watches are pushed events; fleet devices and Mender servers are then polled
+    /// on their intervals all the time. `false` watches them only while `:triage` is open.
     pub watch_always: bool,
 }
 
@@ -92,7 +94,7 @@ impl Default for TriageConfig {
             pending_after_secs: 300,
             mender_unseen_secs: 86_400,
             warning_events_secs: 900,
-            watch_always: false,
+            watch_always: true,
         }
     }
 }

@@ -9,7 +9,7 @@ use ratatui::widgets::{Paragraph, Sparkline};
 use super::text::{truncate, width};
 use crate::app::action::Action;
 use crate::app::state::{AppState, Mode, StatsView, View};
-use crate::app::update::completions;
+use crate::app::update::cycle_list;
 use crate::config::{KeyContext, Role, Theme};
 use crate::model::SourceStatus;
 use crate::triage::Severity;
@@ -244,28 +244,56 @@ pub fn human_bytes(b: u64) -> String {
 pub fn footer(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     let line = match &state.mode {
         Mode::Command(i) => {
-            let comps = completions(&i.text);
+            // While Tab cycles, the list of what was typed first, the current one marked; an
+            // empty `:` lists every kind and command.
+            let (prefix, at) = match &state.completing {
+                Some((p, at)) => (p.as_str(), Some(*at)),
+                None => (i.text.as_str(), None),
+            };
+            let comps = cycle_list(prefix);
             let mut spans = vec![
                 Span::styled(":", theme.style(Role::CommandPrompt)),
                 Span::styled(i.text.clone(), theme.style(Role::CommandText)),
                 Span::styled("▏", theme.style(Role::CommandPrompt)),
+                Span::styled(" ", theme.style(Role::CommandCompletion)),
             ];
-            if !i.text.is_empty() {
-                let shown: Vec<&str> = comps.iter().take(8).copied().collect();
-                spans.push(Span::styled(
-                    format!("  {}", shown.join(" ")),
-                    theme.style(Role::CommandCompletion),
-                ));
+            // From the current one on, so the cycled name stays in view.
+            let skip = at.map_or(0, |a| a.saturating_sub(2));
+            for (n, c) in comps.iter().enumerate().skip(skip).take(24) {
+                let role = if Some(n) == at {
+                    Role::CommandText
+                } else {
+                    Role::CommandCompletion
+                };
+                spans.push(Span::styled(format!(" {c}"), theme.style(role)));
             }
             Line::from(spans)
         }
-        Mode::Filter(i) => input_line(
-            "/",
-            &i.text,
-            "filter  (re: for regex, Enter keep, Esc clear)",
-            theme,
-        ),
-        Mode::Search(i) => input_line("?", &i.text, "search  (re: for regex)", theme),
+        // The prompt is the key that opened it; an empty line shows what is in force.
+        Mode::Filter(i) => {
+            let key = key_of(state, KeyContext::Table, Action::Filter);
+            let old = match state.top() {
+                View::Table(t) if i.text.is_empty() => t.filter.as_ref().map(|(f, _)| f.clone()),
+                _ => None,
+            };
+            let hint = match old {
+                Some(f) => format!("now /{f}: type to replace, Esc or Enter clears"),
+                None => "filter  (re: for regex, Enter keep, Esc clear)".to_string(),
+            };
+            input_line_owned(key.unwrap_or_else(|| "/".into()), &i.text, hint, theme)
+        }
+        Mode::Search(i) => {
+            let key = key_of(state, KeyContext::Logs, Action::Search);
+            let old = match state.top() {
+                View::Logs(l) if i.text.is_empty() => l.search.as_ref().map(|(s, _)| s.clone()),
+                _ => None,
+            };
+            let hint = match old {
+                Some(s) => format!("now {s}: type a new search, Esc keeps it"),
+                None => "search  (re: for regex)".to_string(),
+            };
+            input_line_owned(key.unwrap_or_else(|| "/".into()), &i.text, hint, theme)
+        }
         Mode::SavePath(i) => input_line("save to: ", &i.text, "Enter save, Esc cancel", theme),
         _ => {
             let room = area.width as usize;
@@ -291,6 +319,15 @@ pub fn footer(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
         }
     };
     frame.render_widget(Paragraph::new(line), area);
+}
+
+fn input_line_owned(prompt: String, text: &str, hint: String, theme: &Theme) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(prompt, theme.style(Role::CommandPrompt)),
+        Span::styled(text.to_string(), theme.style(Role::FilterText)),
+        Span::styled("▏", theme.style(Role::CommandPrompt)),
+        Span::styled(format!("   {hint}"), theme.style(Role::Hint)),
+    ])
 }
 
 fn input_line<'a>(prompt: &'a str, text: &'a str, hint: &'a str, theme: &Theme) -> Line<'a> {
@@ -349,13 +386,16 @@ fn hints(state: &AppState, theme: &Theme, room: usize) -> Line<'static> {
             &[
                 Action::ToggleFollow,
                 Action::Search,
+                Action::SearchNext,
+                Action::SearchPrev,
+                Action::ToggleMatchesOnly,
                 Action::ToggleTimestamps,
                 Action::ToggleWrap,
                 Action::TogglePause,
                 Action::Save,
             ],
         ),
-        View::Describe(_) => (KeyContext::Describe, &[Action::Back]),
+        View::Describe(_) => (KeyContext::Describe, &[Action::Copy, Action::Back]),
     };
     // Each action once, each key once; `?` help last to go, then back and the command bar,
     // then the view's own keys from the least useful (the end of `wanted`).
@@ -434,6 +474,9 @@ fn short(a: Action) -> &'static str {
         Action::ToggleWrap => "wrap",
         Action::TogglePause | Action::PauseNode => "pause",
         Action::Command => "cmd",
+        Action::SearchNext => "next",
+        Action::SearchPrev => "prev",
+        Action::ToggleMatchesOnly => "matches",
         other => other.name(),
     }
 }

@@ -57,6 +57,11 @@ pub fn render(frame: &mut Frame, state: &mut AppState) {
         View::Table(t) => state.first_list_notes(t.kind, std::time::Instant::now()),
         _ => Vec::new(),
     };
+    // A kind no configured source lists says how to configure one.
+    let no_source = match state.top() {
+        View::Table(t) => crate::app::no_source::note(state, t.kind),
+        _ => None,
+    };
     let AppState {
         stack,
         unavailable,
@@ -76,6 +81,7 @@ pub fn render(frame: &mut Frame, state: &mut AppState) {
                 .map(|((src, _), why)| format!("{src}: {why}"))
                 .collect();
             notes.sort();
+            notes.extend(no_source);
             // Lists that are not complete say so above their rows.
             let mut warnings: Vec<table::Warning> = incomplete
                 .iter()

@@ -66,6 +66,8 @@ fn on_devices(read_only: bool, filter: &str) -> AppState {
 #[test]
 fn update_one_device_prompt_options_confirm_then_the_updates_view() {
     let mut st = on_devices(false, "");
+    // About the views' own watches, not the problem kinds every view watches by default.
+    st.settings.config.triage.watch_always = false;
     let fx = key(&mut st, 'U');
     assert!(acts_with_keys(&fx).is_empty());
     let Mode::Prompt(p) = &st.mode else {
@@ -163,7 +165,9 @@ fn update_on_a_filtered_table_targets_every_shown_device() {
         c.action.label(),
         "update 3 devices to ~/builds/rel-2.mender (parallel 3, stop after 1 failure)"
     );
-    let fx = key(&mut st, "enter");
+    // Enter does not confirm a y/n dialog (it shows only [y]).
+    assert!(acts_with_keys(&key(&mut st, "enter")).is_empty());
+    let fx = key(&mut st, 'y');
     let a = acts_with_keys(&fx);
     assert_eq!(a.len(), 1);
     assert_eq!(a[0].1, "3 devices");
@@ -413,6 +417,8 @@ fn a_rollback_that_needs_a_reboot_offers_it_in_a_dialog() {
 #[test]
 fn rollouts_pause_resume_abort_and_drill_into_their_devices() {
     let mut st = state(false);
+    // About the views' own watches, not the problem kinds every view watches by default.
+    st.settings.config.triage.watch_always = false;
     command(&mut st, "rollouts");
     snapshot(
         &mut st,

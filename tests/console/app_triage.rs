@@ -202,15 +202,17 @@ fn actions_from_triage_act_on_the_resource() {
 }
 
 #[test]
-fn watch_always_keeps_the_problem_kinds_watched_from_any_view() {
+fn the_problem_kinds_are_watched_from_any_view_unless_turned_off() {
     let mut st = bare_state();
     command(&mut st, "containers");
-    assert!(!st.wanted_kinds().contains(&ResourceKind::Pod));
-    st.settings.config.triage.watch_always = true;
     let wanted = st.wanted_kinds();
     for k in fleetdeck::triage::KINDS {
-        assert!(wanted.contains(k), "{k:?}");
+        assert!(wanted.contains(k), "watched by default: {k:?}");
     }
+    st.settings.config.triage.watch_always = false;
+    assert!(!st.wanted_kinds().contains(&ResourceKind::Pod));
+    command(&mut st, "triage");
+    assert!(st.wanted_kinds().contains(&ResourceKind::Pod));
 }
 
 fn crashing(name: &str, restarts: u64) -> Resource {

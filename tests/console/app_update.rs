@@ -91,6 +91,8 @@ fn regex_filter_and_bad_regex_message() {
 #[test]
 fn command_bar_completes_and_drill_down_goes_back() {
     let mut st = state(false);
+    // About the views' own watches, not the problem kinds every view watches by default.
+    st.settings.config.triage.watch_always = false;
     snapshot(&mut st, &src(), ResourceKind::Container, containers());
     snapshot(
         &mut st,

@@ -78,6 +78,21 @@ fn triage_shows_one_problem_of_each_source_and_enter_opens_it() {
         ],
     );
     t.wait_for(&exited.name, Duration::from_secs(20));
+    // Before `:triage` was ever opened, the containers view's badge already counts the pod,
+    // device and deployment problems too (their kinds are watched from every view).
+    let count = |s: &str| -> usize {
+        s.split_whitespace()
+            .collect::<Vec<_>>()
+            .windows(2)
+            .find(|w| w[1].starts_with("problem"))
+            .and_then(|w| w[0].parse().ok())
+            .unwrap_or(0)
+    };
+    t.wait_until(
+        "the badge counts every source",
+        Duration::from_secs(45),
+        |s| count(s) >= 7,
+    );
     t.keys(&[":"]);
     t.type_text("triage");
     t.keys(&["Enter"]);

@@ -367,6 +367,92 @@ async fn service_logs_hold_the_known_line_of_every_task() {
     );
 }
 
+/// A followed service view picks up a task started after it opened (here by scaling up; a
+/// replacement after a crash or an update is the same to the engine), behind a `started`
+/// marker carrying the new task's prefix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn followed_service_logs_pick_up_a_new_task() {
+    let Some(_swarm) = Swarm::shared() else {
+        return;
+    };
+    let svc = TestService::create(
+        "logsnew",
+        &["--replicas", "1"],
+        &[
+            "sh",
+            "-c",
+            "echo fleetdeck-hello-$(hostname); trap 'exit 0' TERM; while :; do sleep 1; done",
+        ],
+    );
+    let b = backend();
+    let (_w, mut rx) = watch(&b, ResourceKind::Service);
+    let rows = wait_for(&mut rx, ResourceKind::Service, "1/1", |rows| {
+        rows.iter()
+            .any(|r| r.name == svc.name && cell(r, "REPLICAS") == "1/1")
+    })
+    .await;
+    let row = rows.iter().find(|r| r.name == svc.name).unwrap();
+    let (tx, mut lrx) = mpsc::channel(256);
+    let opts = LogOpts {
+        follow: true,
+        tail: None,
+        since_secs: None,
+        previous: false,
+    };
+    let _h = b.logs(&key(&b, row), opts, 8, tx);
+    let mut lines: Vec<fleetdeck::model::LogLine> = Vec::new();
+    let mut next = async |lines: &mut Vec<fleetdeck::model::LogLine>| match tokio::time::timeout(
+        T,
+        lrx.recv(),
+    )
+    .await
+    .expect("log lines")
+    {
+        Some(BackendEvent::LogLines { lines: l, .. }) => lines.extend(l),
+        Some(BackendEvent::LogEnded { error, .. }) => panic!("ended: {error:?}"),
+        Some(_) => {}
+        None => panic!("channel closed"),
+    };
+    while !lines
+        .iter()
+        .any(|l| l.text.text.contains("fleetdeck-hello-"))
+    {
+        next(&mut lines).await;
+    }
+    support::run(
+        "docker",
+        &["service", "scale", "--detach", &format!("{}=2", svc.name)],
+    )
+    .expect("scale");
+    let slot2 = format!("{}.2@", svc.name);
+    let from_slot2 = |lines: &[fleetdeck::model::LogLine]| {
+        lines
+            .iter()
+            .filter(|l| l.source.as_deref().unwrap_or_default().starts_with(&slot2))
+            .map(|l| (l.marker, l.text.text.clone()))
+            .collect::<Vec<_>>()
+    };
+    while !from_slot2(&lines)
+        .iter()
+        .any(|(_, t)| t.contains("fleetdeck-hello-"))
+    {
+        next(&mut lines).await;
+    }
+    let new = from_slot2(&lines);
+    assert!(
+        new[0].0 && new[0].1.starts_with("── started "),
+        "the new task begins with its marker: {new:?}"
+    );
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.text.text.contains("fleetdeck-hello-"))
+            .count(),
+        2,
+        "no line twice: {lines:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_drain_then_activate_round_trip() {
     // Draining the only node stops every task: nothing else may run meanwhile.

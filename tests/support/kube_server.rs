@@ -773,8 +773,10 @@ fn watch(
 /// `GET …/pods/{name}/log`: the current instance's lines (or the previous one's), from
 /// `sinceTime` (lines stamped before it skipped, as the kubelet does; the API server passes it
 /// on at whole seconds), the last `tailLines`, stamped when `timestamps=true`, then followed.
-/// At most one of `sinceSeconds` and `sinceTime` (400 otherwise, as the API server's
-/// validation answers). Reference:
+/// At most one of `sinceSeconds` and `sinceTime`: otherwise 422 Invalid, as the API server's
+/// `LogREST.Get` answers when `ValidatePodLogOptions` fails (`errors.NewInvalid(Kind
+/// "PodLogOptions", name, errs)`, kubernetes pkg/registry/core/pod/rest/log.go, with the field
+/// error `Forbidden` on the empty path). Reference:
 /// <https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#get-read-log-of-the-specified-pod>
 fn logs(st: &Arc<Mutex<State>>, ns: String, pod: &str, query: &str) -> Response<Body> {
     let container = query_param(query, "container").unwrap_or_default();
@@ -785,11 +787,14 @@ fn logs(st: &Arc<Mutex<State>>, ns: String, pod: &str, query: &str) -> Response<
     let since_time = query_param(query, "sinceTime");
     if since_time.is_some() && query_param(query, "sinceSeconds").is_some() {
         return json_response(
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
             &status(
-                400,
-                "BadRequest",
-                "at most one of `sinceTime` or `sinceSeconds` may be specified",
+                422,
+                "Invalid",
+                &format!(
+                    "PodLogOptions \"{pod}\" is invalid: []: Forbidden: at most one of \
+                     `sinceTime` or `sinceSeconds` may be specified"
+                ),
             ),
         );
     }

@@ -154,6 +154,12 @@ impl Tmux {
             .ok()
     }
 
+    /// Run a tmux command on this server (`set -g set-clipboard on`, `show-buffer`); its stdout.
+    pub fn command(&self, args: &[&str]) -> String {
+        let out = self.tmux().args(args).output().expect("tmux command");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Close the terminal under the program, as a dropped SSH session does.
     pub fn kill_session(&self) {
         let _ = self.tmux().args(["kill-server"]).status();

@@ -25,14 +25,43 @@ pub fn completions(prefix: &str) -> Vec<&'static str> {
 /// Command-bar words that are not resource kinds.
 pub(super) const COMMANDS: &[&str] = &["quit", "help", "run"];
 
+/// What Tab cycles through for `prefix`: its completions, or with nothing typed the kinds'
+/// names and the commands (the aliases would only repeat them).
+pub fn cycle_list(prefix: &str) -> Vec<&'static str> {
+    if prefix.trim().is_empty() {
+        ResourceKind::all()
+            .map(|k| k.name())
+            .chain(COMMANDS.iter().copied())
+            .collect()
+    } else {
+        completions(prefix)
+    }
+}
+
 pub(super) fn on_command_key(state: &mut AppState, input: Input, key: KeyEvent) -> Mode {
-    if key.code == KeyCode::Tab {
+    // Tab / shift-Tab cycle the completions of what was typed before the first Tab.
+    if matches!(key.code, KeyCode::Tab | KeyCode::BackTab) {
         let mut input = input;
-        if let Some(first) = completions(&input.text).first() {
-            input.text = first.to_string();
+        let (prefix, at) = match state.completing.take() {
+            Some((prefix, at)) => (prefix, Some(at)),
+            None => (input.text.clone(), None),
+        };
+        let list = cycle_list(&prefix);
+        if list.is_empty() {
+            return Mode::Command(input);
         }
+        let n = list.len();
+        let next = match (key.code, at) {
+            (KeyCode::Tab, None) => 0,
+            (KeyCode::Tab, Some(i)) => (i + 1) % n,
+            (_, None) => n - 1,
+            (_, Some(i)) => (i + n - 1) % n,
+        };
+        input.text = list[next].to_string();
+        state.completing = Some((prefix, next));
         return Mode::Command(input);
     }
+    state.completing = None;
     match edit(input, key) {
         Edited::Open(i) => Mode::Command(i),
         Edited::Cancel => Mode::Normal,

@@ -61,7 +61,8 @@ fn on_normal_key(state: &mut AppState, key: KeyEvent, fx: &mut Vec<Effect>) {
             .copied(),
         _ => actions.first().copied(),
     };
-    if let Some(action) = action {
-        on_action(state, action, fx);
+    match action {
+        Some(action) => on_action(state, action, fx),
+        None => super::unbound::hint(state, &key),
     }
 }

@@ -144,14 +144,8 @@ pub(super) fn on_logs_action(state: &mut AppState, action: Action, fx: &mut Vec<
                 l.buffer.push_batch(held);
             }
         }
-        Action::Search => {
-            let text = l
-                .search
-                .as_ref()
-                .map(|(s, _)| s.clone())
-                .unwrap_or_default();
-            state.mode = Mode::Search(Input { text });
-        }
+        // Opens empty (the footer shows the search in force); Esc keeps it.
+        Action::Search => state.mode = Mode::Search(Input::default()),
         Action::SearchNext => jump_to_match(l, true),
         Action::SearchPrev => jump_to_match(l, false),
         Action::ToggleMatchesOnly => {

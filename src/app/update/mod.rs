@@ -10,8 +10,10 @@
 mod actions;
 mod backend;
 mod command_bar;
+mod copy;
 mod describe;
 mod dialogs;
+mod history;
 mod input;
 mod keys;
 mod logs;
@@ -19,6 +21,7 @@ mod nav;
 mod request;
 mod run;
 mod table;
+mod unbound;
 
 use crossterm::event::{Event, KeyEventKind};
 
@@ -29,9 +32,10 @@ use super::state::*;
 
 pub use actions::applies;
 use backend::on_backend;
-pub use command_bar::completions;
 use command_bar::request_quit;
+pub use command_bar::{completions, cycle_list};
 use describe::on_describe_action;
+pub use history::restore_view;
 use keys::on_key;
 use logs::on_logs_action;
 use nav::{forget_source, reconcile_stats};
@@ -148,7 +152,10 @@ fn on_action(state: &mut AppState, action: Action, fx: &mut Vec<Effect>) {
         Action::Command => state.mode = Mode::Command(Input::default()),
         _ => {}
     }
-    if matches!(action, Action::Quit | Action::Help | Action::Command) {
+    if matches!(action, Action::Quit | Action::Help | Action::Command)
+        || history::on_history_action(state, action, fx)
+        || copy::on_copy_action(state, action, fx)
+    {
         return;
     }
     match state.top() {

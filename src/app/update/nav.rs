@@ -62,14 +62,31 @@ pub(super) fn reconcile_stats(state: &mut AppState, fx: &mut Vec<Effect>) {
 /// Start a fresh navigation at `kind`'s table, like k9s; `filter` pre-fills the filter.
 /// The runtime starts the watch of the new view (it follows the navigation stack).
 pub(super) fn open_kind(state: &mut AppState, kind: ResourceKind, filter: Option<&str>) {
+    let mut memo = crate::app::history::ViewMemo::new(kind);
+    memo.filter = filter.map(str::to_string);
+    // The view left keeps its filter and sort in the history (`[` shows it as it was).
+    if let Some(left) = crate::app::last_view::current(state) {
+        state.history.update_current(left);
+    }
+    state.history.push(memo.clone());
+    show_memo(state, &memo);
+}
+
+/// A fresh stack at `memo`'s root view (kind, filter, sort), without touching the history.
+pub(crate) fn show_memo(state: &mut AppState, memo: &crate::app::history::ViewMemo) {
+    let kind = memo.kind;
     if kind == ResourceKind::Timeline {
         super::backend::show_timeline(state, true);
     }
     let mut view = TableView::new(kind, None);
-    if let Some(arg) = filter
+    if let Some(arg) = &memo.filter
         && let Ok(Some(m)) = Matcher::parse(arg)
     {
         view.filter = Some((arg.to_string(), m));
+    }
+    let columns = kind.spec().columns.len();
+    if memo.sort_column < columns {
+        view.sort = memo.sort();
     }
     view.refresh(state.data.get(&kind), jiff::Timestamp::now());
     state.stack = vec![View::Table(view)];

@@ -90,14 +90,9 @@ pub(super) fn on_table_action(state: &mut AppState, action: Action, fx: &mut Vec
                 pop_view(state, fx);
             }
         }
-        Action::Filter => {
-            let text = t
-                .filter
-                .as_ref()
-                .map(|(s, _)| s.clone())
-                .unwrap_or_default();
-            state.mode = Mode::Filter(Input { text });
-        }
+        // Opens empty, as in k9s: typing starts a new filter (the footer shows the old one
+        // until the first key replaces it); Esc or an empty Enter clears it.
+        Action::Filter => state.mode = Mode::Filter(Input::default()),
         Action::SortNext | Action::SortPrev | Action::SortReverse => {
             let n = spec.columns.len();
             match action {

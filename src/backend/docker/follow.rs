@@ -10,7 +10,9 @@
 //! open: the producer lives inside the view's log task). A transport error retries with
 //! [`Backoff`] and resumes behind `── reconnected HH:MM:SS ──`.
 //!
-//! Swarm tasks and non-follow views are streamed once, as before.
+//! A Swarm task runs once (the service replaces it with a new task, which the service's view
+//! picks up, see logs.rs), so a followed task is only resumed across a reconnect; non-follow
+//! views are streamed once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -105,6 +107,18 @@ impl Producer<'_> {
     }
 
     async fn inspect(&self, docker: &Docker) -> Result<Instance, bollard::errors::Error> {
+        if let Origin::Task = self.origin {
+            // A task has one run: what matters after a reconnect is only that it still exists
+            // (its stream then resumes and ends by itself if the task ended meanwhile).
+            docker.inspect_task(&self.id).await?;
+            return Ok(Instance {
+                started: None,
+                finished: None,
+                running: true,
+                exit: None,
+                restarting: false,
+            });
+        }
         let c = docker
             .inspect_container(&self.id, None::<InspectContainerOptions>)
             .await?;
@@ -139,7 +153,7 @@ impl Producer<'_> {
                 return;
             }
             let lost = match end {
-                End::Closed if self.reattach => None,
+                End::Closed if self.reattach && matches!(self.origin, Origin::Container) => None,
                 End::Lost(e) if self.reattach => Some(e),
                 End::Closed => {
                     let _ = self.send(Piece::Done(None)).await;
@@ -261,9 +275,11 @@ impl Producer<'_> {
                     continue;
                 }
                 Err(e) if is_not_found(&e) => {
-                    self.send(Piece::Done(Some("the container was removed".into())))
-                        .await
-                        .ok()?;
+                    let what = match self.origin {
+                        Origin::Container => "the container was removed",
+                        Origin::Task => "the task was removed",
+                    };
+                    self.send(Piece::Done(Some(what.into()))).await.ok()?;
                     return None;
                 }
                 Err(e) => {

@@ -17,8 +17,6 @@ use crate::term::sanitize::sanitize_short;
 /// Inspects in flight at once: enough to fill a first list quickly, few enough to leave the
 /// engine to its other clients.
 const CONCURRENT: usize = 8;
-/// A running container that restarted within this is not green: it may be crash-looping.
-pub const RECENT_RESTART: jiff::SignedDuration = jiff::SignedDuration::from_secs(600);
 /// More containers than this to inspect: their rows are shown first (marked loading), so a
 /// large engine's first list is not held back by the inspects.
 pub const SHOW_FIRST: usize = 20;
@@ -26,12 +24,22 @@ pub const SHOW_FIRST: usize = 20;
 const OUTPUT_MAX: usize = 200;
 
 /// Facts per container id, kept by one watch session.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct FactCache {
     facts: HashMap<String, ContainerFacts>,
+    /// A running container that restarted within this is not green: it may be crash-looping
+    /// (the config's `triage.recent_restart_secs`, so the row and `:triage` agree).
+    recent: jiff::SignedDuration,
 }
 
 impl FactCache {
+    pub fn new(recent: jiff::SignedDuration) -> Self {
+        FactCache {
+            facts: HashMap::new(),
+            recent,
+        }
+    }
+
     /// Forget what `ids` said (an event named them): the next fill inspects them again.
     pub fn invalidate<'a>(&mut self, ids: impl IntoIterator<Item = &'a str>) {
         for id in ids {
@@ -43,7 +51,8 @@ impl FactCache {
     /// state move without an event worth relisting for.
     pub fn invalidate_troubled(&mut self) {
         let now = jiff::Timestamp::now();
-        self.facts.retain(|_, f| !is_troubled(f, now));
+        let recent = self.recent;
+        self.facts.retain(|_, f| !is_troubled(f, now, recent));
     }
 
     /// How many of `rows` have no facts yet (each costs one inspect).
@@ -84,14 +93,14 @@ impl FactCache {
         let now = jiff::Timestamp::now();
         for row in rows.iter_mut() {
             if let Some(f) = self.facts.get(&row.key.id) {
-                apply(row, f.clone(), now);
+                apply(row, f.clone(), now, self.recent);
             }
         }
     }
 }
 
-fn is_troubled(f: &ContainerFacts, now: jiff::Timestamp) -> bool {
-    f.restarting || restarted_recently(f, now) || f.health == Some(CheckStatus::Unhealthy)
+fn is_troubled(f: &ContainerFacts, now: jiff::Timestamp, recent: jiff::SignedDuration) -> bool {
+    f.restarting || restarted_recently(f, now, recent) || f.health == Some(CheckStatus::Unhealthy)
 }
 
 /// The facts in one inspect answer.
@@ -129,7 +138,12 @@ pub fn facts_of(i: &ContainerInspectResponse) -> ContainerFacts {
 }
 
 /// RESTARTS and EXIT cells, and a colour that does not call a crash loop green.
-pub fn apply(row: &mut Resource, f: ContainerFacts, now: jiff::Timestamp) {
+pub fn apply(
+    row: &mut Resource,
+    f: ContainerFacts,
+    now: jiff::Timestamp,
+    recent: jiff::SignedDuration,
+) {
     let spec = ResourceKind::Container.spec();
     let col = |name: &str| spec.columns.iter().position(|c| c.name == name);
     if let Some(i) = col("RESTARTS")
@@ -142,7 +156,7 @@ pub fn apply(row: &mut Resource, f: ContainerFacts, now: jiff::Timestamp) {
     {
         *cell = exit_text(&f);
     }
-    if f.running && row.health == Health::Ok && restarted_recently(&f, now) {
+    if f.running && row.health == Health::Ok && restarted_recently(&f, now, recent) {
         row.health = Health::Pending;
     }
     if f.health == Some(CheckStatus::Unhealthy) || (f.restarting && f.exit_code != Some(0)) {
@@ -160,11 +174,13 @@ pub fn exit_text(f: &ContainerFacts) -> String {
     }
 }
 
-/// Restarted (by its policy or by hand) within [`RECENT_RESTART`].
-pub fn restarted_recently(f: &ContainerFacts, now: jiff::Timestamp) -> bool {
-    f.restarts > 0
-        && f.started_at
-            .is_some_and(|t| now.duration_since(t) < RECENT_RESTART)
+/// Restarted (by its policy or by hand) within `recent`.
+pub fn restarted_recently(
+    f: &ContainerFacts,
+    now: jiff::Timestamp,
+    recent: jiff::SignedDuration,
+) -> bool {
+    f.restarts > 0 && f.started_at.is_some_and(|t| now.duration_since(t) < recent)
 }
 
 #[cfg(test)]
@@ -258,7 +274,16 @@ mod tests {
             labels: Default::default(),
             facts: Default::default(),
         };
-        apply(&mut row, f, now);
+        let window = jiff::SignedDuration::from_secs(600);
+        let mut late = row.clone();
+        apply(
+            &mut late,
+            f.clone(),
+            now + jiff::SignedDuration::from_secs(601),
+            window,
+        );
+        assert_eq!(late.health, Health::Ok, "outside the window: green again");
+        apply(&mut row, f, now, window);
         assert_eq!(row.health, Health::Pending);
         let spec = ResourceKind::Container.spec();
         let at = |n: &str| spec.columns.iter().position(|c| c.name == n).unwrap();

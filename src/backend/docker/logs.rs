@@ -6,11 +6,14 @@
 //! container printing 50k lines/s costs the UI ~50 messages/s, and the bounded channel pushes
 //! back on the engine connection instead of growing memory.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::query_parameters::LogsOptionsBuilder;
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use tokio::sync::mpsc;
 
 use super::Inner;
@@ -22,10 +25,14 @@ use super::swarm;
 use crate::backend::batch::{Batcher, Gone};
 use crate::backend::report::{log_note, waiting_note};
 use crate::backend::{EventTx, StreamId};
+use crate::logs::marker::{Mark, marker, nanos};
 use crate::logs::split_timestamp;
 use crate::model::{LogLine, LogOpts, ResourceKey, ResourceKind};
 use crate::term::sanitize::{LineSplitter, sanitize, sanitize_plain};
 use bollard::query_parameters::InspectServiceOptions;
+
+/// How often a followed service's view looks for tasks started since it opened.
+const TASK_DISCOVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// One container's stream state.
 struct Source {
@@ -36,6 +43,19 @@ struct Source {
     /// Why this source waits (its container stopped), shown with the others'.
     note: Option<String>,
     done: bool,
+}
+
+impl Source {
+    fn new(name: String, label: Option<Arc<str>>) -> Self {
+        Source {
+            name,
+            label,
+            stdout: Half::default(),
+            stderr: Half::default(),
+            note: None,
+            done: false,
+        }
+    }
 }
 
 /// One of a container's two output streams. Public (hidden) only so the fuzzer can feed it
@@ -142,41 +162,11 @@ async fn targets(docker: &Docker, target: &ResourceKey) -> Result<Vec<Target>, T
                 })
                 .collect()
         }
-        ResourceKind::Service | ResourceKind::Stack => {
-            let services = if target.kind == ResourceKind::Stack {
-                swarm::stack_services(docker, &target.id).await
-            } else {
-                docker
-                    .inspect_service(&target.id, None::<InspectServiceOptions>)
-                    .await
-                    .map(|s| vec![s])
-            }
-            .map_err(TargetError::Engine)?;
-            let nodes = swarm::nodes(docker).await.map_err(TargetError::Engine)?;
-            let mut out = Vec::new();
-            for s in &services {
-                let Some(sid) = s.id.as_deref() else { continue };
-                let name = swarm::map::service_name(s);
-                for t in swarm::tasks_of_service(docker, sid)
-                    .await
-                    .map_err(TargetError::Engine)?
-                {
-                    // Tasks that never got a container have no logs to ask for.
-                    if swarm::map::task_container_id(&t).is_none() {
-                        continue;
-                    }
-                    let Some(tid) = t.id.clone() else { continue };
-                    let label = swarm::task_label(&t, &name, &nodes);
-                    out.push((
-                        Origin::Task,
-                        tid,
-                        label.clone(),
-                        Some(Arc::from(sanitize_plain(&label).as_str())),
-                    ));
-                }
-            }
-            out
-        }
+        ResourceKind::Service | ResourceKind::Stack => service_tasks(docker, target)
+            .await?
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect(),
         other => {
             return Err(TargetError::NoLogs {
                 kinds: other.spec().title.to_lowercase(),
@@ -190,6 +180,65 @@ async fn targets(docker: &Docker, target: &ResourceKey) -> Result<Vec<Target>, T
         });
     }
     out.sort_by(|a, b| a.2.cmp(&b.2));
+    Ok(out)
+}
+
+/// The streams of a service's (or a whole stack's) tasks, each with its task's creation time:
+/// one per task that got a container (the others have no logs to ask for), labelled
+/// `svc.N@node`.
+async fn service_tasks(
+    docker: &Docker,
+    target: &ResourceKey,
+) -> Result<Vec<(Target, Option<jiff::Timestamp>)>, TargetError> {
+    let services = if target.kind == ResourceKind::Stack {
+        swarm::stack_services(docker, &target.id).await
+    } else {
+        docker
+            .inspect_service(&target.id, None::<InspectServiceOptions>)
+            .await
+            .map(|s| vec![s])
+    }
+    .map_err(TargetError::Engine)?;
+    let nodes = swarm::nodes(docker).await.map_err(TargetError::Engine)?;
+    let mut out = Vec::new();
+    for s in &services {
+        let Some(sid) = s.id.as_deref() else { continue };
+        let name = swarm::map::service_name(s);
+        for t in swarm::tasks_of_service(docker, sid)
+            .await
+            .map_err(TargetError::Engine)?
+        {
+            if swarm::map::task_container_id(&t).is_none() {
+                continue;
+            }
+            let Some(tid) = t.id.clone() else { continue };
+            let label = swarm::task_label(&t, &name, &nodes);
+            let created = t.created_at.as_deref().and_then(|c| c.parse().ok());
+            let prefix = Some(Arc::from(sanitize_plain(&label).as_str()));
+            out.push(((Origin::Task, tid, label, prefix), created));
+        }
+    }
+    Ok(out)
+}
+
+/// The tasks of a followed service view that were not streamed yet (the service replaced a
+/// failed task, scaled up or rolled out an update), behind a `── started ──` marker each.
+/// An engine error is left for the next round: the task streams say the reconnect.
+async fn new_tasks(
+    docker: &Docker,
+    target: &ResourceKey,
+    known: &mut HashSet<String>,
+) -> Result<Vec<(Target, LogLine)>, TargetError> {
+    let found = service_tasks(docker, target).await?;
+    let mut out = Vec::new();
+    for (t, created) in found {
+        if known.insert(t.1.clone()) {
+            let at = created.unwrap_or_else(jiff::Timestamp::now);
+            let mark = marker(Mark::Started, at, nanos(at), t.3.clone());
+            out.push((t, mark));
+        }
+    }
+    out.sort_by(|a, b| a.0.2.cmp(&b.0.2));
     Ok(out)
 }
 
@@ -233,106 +282,114 @@ pub async fn stream_logs(
 
     let options = logs_options(opts);
     let single = sources.len() == 1;
+    // A followed service or stack also picks up the tasks started after the view opened.
+    let discover =
+        opts.follow && matches!(target.kind, ResourceKind::Service | ResourceKind::Stack);
+    let mut known: HashSet<String> = sources.iter().map(|t| t.1.clone()).collect();
     // One producer per source (follow.rs: re-attaching across restarts and reconnects), all
     // polled inside this task, so closing the view stops them; this loop splits and batches.
     let (ptx, mut prx) = mpsc::channel::<Tagged>(16);
     let mut state: Vec<Source> = Vec::with_capacity(sources.len());
-    let mut producers = Vec::with_capacity(sources.len());
-    for (idx, (origin, id, name, label)) in sources.into_iter().enumerate() {
-        let reattach = opts.follow && matches!(origin, Origin::Container);
-        producers.push(
-            Producer {
-                inner,
-                endpoint,
-                out: ptx.clone(),
-                idx,
-                origin,
-                id,
-                label: label.clone(),
-                options: options.clone(),
-                reattach,
-            }
-            .run(docker.clone()),
-        );
-        state.push(Source {
-            name,
+    let mut producers = FuturesUnordered::new();
+    let start = |origin: Origin, id: String, label: Option<Arc<str>>, idx: usize| {
+        // A task runs once: followed, it is only resumed across a reconnect (follow.rs).
+        let reattach = opts.follow;
+        Producer {
+            inner,
+            endpoint,
+            out: ptx.clone(),
+            idx,
+            origin,
+            id,
             label,
-            stdout: Half::default(),
-            stderr: Half::default(),
-            note: None,
-            done: false,
-        });
+            options: options.clone(),
+            reattach,
+        }
+        .run(docker.clone())
+    };
+    for (idx, (origin, id, name, label)) in sources.into_iter().enumerate() {
+        producers.push(start(origin, id, label.clone(), idx));
+        state.push(Source::new(name, label));
     }
-    drop(ptx);
-    let produce = futures::future::join_all(producers);
-    let consume = async {
-        let mut batch = Batcher::new(stream);
-        let mut errors: Vec<String> = Vec::new();
-        let mut shown_note: Option<String> = None;
-        loop {
-            tokio::select! {
-                item = prx.recv() => match item {
-                    Some((idx, piece)) => {
-                        let Some(src) = state.get_mut(idx) else { continue };
-                        if src.done {
-                            continue;
-                        }
-                        match piece {
-                            Piece::Frames(frames) => {
-                                for out in frames {
-                                    let (half, bytes) = match out {
-                                        LogOutput::StdErr { message } => (&mut src.stderr, message),
-                                        LogOutput::StdOut { message } | LogOutput::Console { message } | LogOutput::StdIn { message } => (&mut src.stdout, message),
-                                    };
-                                    let label = &src.label;
-                                    half.push(&bytes, |line| batch.push(to_line(line, label)));
-                                    if batch.is_full() {
-                                        batch.flush(tx).await?;
-                                    }
-                                }
+    let mut batch = Batcher::new(stream);
+    let mut errors: Vec<String> = Vec::new();
+    let mut shown_note: Option<String> = None;
+    let mut look =
+        tokio::time::interval_at(tokio::time::Instant::now() + TASK_DISCOVERY, TASK_DISCOVERY);
+    let mut discovering = discover;
+    loop {
+        tokio::select! {
+            item = prx.recv() => {
+                let Some((idx, piece)) = item else { break };
+                let Some(src) = state.get_mut(idx) else { continue };
+                if src.done {
+                    continue;
+                }
+                match piece {
+                    Piece::Frames(frames) => {
+                        for out in frames {
+                            let (half, bytes) = match out {
+                                LogOutput::StdErr { message } => (&mut src.stderr, message),
+                                LogOutput::StdOut { message } | LogOutput::Console { message } | LogOutput::StdIn { message } => (&mut src.stdout, message),
+                            };
+                            let label = &src.label;
+                            half.push(&bytes, |line| batch.push(to_line(line, label)));
+                            if batch.is_full() {
+                                batch.flush(tx).await?;
                             }
-                            Piece::Ended => finish(src, &mut batch),
-                            Piece::Mark(line) => batch.push(line),
-                            Piece::Note(note) => src.note = note,
-                            Piece::Done(error) => {
-                                finish(src, &mut batch);
-                                src.done = true;
-                                src.note = None;
-                                if let Some(text) = error {
-                                    tracing::debug!(container = %src.name, error = %text, "docker log stream failed");
-                                    errors.push(if single { text } else { format!("{}: {text}", src.name) });
-                                }
-                            }
-                        }
-                        let note = waiting_note(
-                            state.iter().map(|s| (s.name.as_str(), s.note.as_deref())),
-                            single,
-                        );
-                        if note != shown_note {
-                            // Lines before the note, in the order they happened.
-                            batch.flush(tx).await?;
-                            log_note(tx, stream, note.clone()).await?;
-                            shown_note = note;
                         }
                     }
-                    None => break,
-                },
-                _ = batch.due() => batch.flush(tx).await?,
+                    Piece::Ended => finish(src, &mut batch),
+                    Piece::Mark(line) => batch.push(line),
+                    Piece::Note(note) => src.note = note,
+                    Piece::Done(error) => {
+                        finish(src, &mut batch);
+                        src.done = true;
+                        src.note = None;
+                        if let Some(text) = error {
+                            tracing::debug!(container = %src.name, error = %text, "docker log stream failed");
+                            errors.push(if single { text } else { format!("{}: {text}", src.name) });
+                        }
+                    }
+                }
+                let note = waiting_note(
+                    state.iter().map(|s| (s.name.as_str(), s.note.as_deref())),
+                    single,
+                );
+                if note != shown_note {
+                    // Lines before the note, in the order they happened.
+                    batch.flush(tx).await?;
+                    log_note(tx, stream, note.clone()).await?;
+                    shown_note = note;
+                }
             }
+            Some(()) = producers.next(), if !producers.is_empty() => {}
+            _ = look.tick(), if discovering => match new_tasks(docker, target, &mut known).await {
+                Ok(found) => {
+                    for ((origin, id, name, label), mark) in found {
+                        batch.push(mark);
+                        producers.push(start(origin, id, label.clone(), state.len()));
+                        state.push(Source::new(name, label));
+                    }
+                }
+                // The service is gone: its streams end by themselves.
+                Err(TargetError::Engine(e)) if super::error::is_not_found(&e) => discovering = false,
+                Err(e) => tracing::debug!(error = %e, "looking for new tasks"),
+            },
+            _ = batch.due() => batch.flush(tx).await?,
         }
-        batch.flush(tx).await?;
-        Ok(if errors.is_empty() {
-            None
-        } else {
-            Some(errors.join("; "))
-        })
-    };
-    tokio::pin!(consume);
-    tokio::select! {
-        r = &mut consume => r,
-        // Every producer finished: the consumer drains what they sent, then sees the end.
-        _ = produce => consume.await,
+        // Every stream ended and no new one can come: what they sent was read above.
+        if producers.is_empty() && !discovering && prx.is_empty() {
+            break;
+        }
     }
+    drop(producers);
+    batch.flush(tx).await?;
+    Ok(if errors.is_empty() {
+        None
+    } else {
+        Some(errors.join("; "))
+    })
 }
 
 /// Emit the unterminated last lines of an instance's stream (a new one may follow).

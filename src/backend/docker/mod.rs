@@ -51,9 +51,19 @@ pub struct Inner {
     /// A negotiated client for one-shot calls (act, describe, exec...), made on first use and
     /// dropped after a transport error so the next call reconnects.
     cached: Cached<Connection>,
+    /// `triage.recent_restart_secs`: how long a restarted container's row is not green. Set
+    /// once after construction (an atomic, so the backend needs no builder for one number).
+    recent_restart_secs: std::sync::atomic::AtomicU64,
 }
 
 impl Inner {
+    pub fn recent_restart(&self) -> jiff::SignedDuration {
+        let secs = self
+            .recent_restart_secs
+            .load(std::sync::atomic::Ordering::Relaxed);
+        jiff::SignedDuration::from_secs(i64::try_from(secs).unwrap_or(i64::MAX))
+    }
+
     /// A connected client plus its endpoint (for error texts), reusing the cached one.
     pub async fn connection(&self) -> Result<(Connection, Endpoint), String> {
         let resolved = self.resolved.as_ref().map_err(Clone::clone)?;
@@ -118,8 +128,19 @@ impl DockerBackend {
                 id: SourceId::new(format!("docker:{name}")),
                 resolved,
                 cached: Cached::default(),
+                recent_restart_secs: crate::triage::TriageConfig::default()
+                    .recent_restart_secs
+                    .into(),
             }),
         }
+    }
+
+    /// Use the config's `triage.recent_restart_secs` for the rows' colour.
+    pub fn with_recent_restart(self, secs: u64) -> Self {
+        self.inner
+            .recent_restart_secs
+            .store(secs, std::sync::atomic::Ordering::Relaxed);
+        self
     }
 
     /// Where this source points and why, for the header ("unix:///var/run/docker.sock · default socket").

@@ -28,8 +28,11 @@ const STATUS_RESYNC: Duration = Duration::from_secs(30);
 /// Task states on other nodes change without an event reaching this engine: an open task
 /// view (or a converging service) is reconciled at most this often.
 const SWARM_RECONCILE: Duration = Duration::from_secs(2);
-/// How often to look again whether an engine that is not a swarm manager has become one.
-const NOT_A_MANAGER_RETRY: Duration = Duration::from_secs(10);
+/// How often to look again whether an engine that is not a swarm manager has become one. The
+/// swarm kinds are watched from every view (the triage badge), so on the common engine that
+/// is no swarm this is the console's only idle work besides the status resync: 3 kinds × 2
+/// requests (connect, list) every 30 s. Joining a swarm is rare; 30 s to notice it is fine.
+const NOT_A_MANAGER_RETRY: Duration = Duration::from_secs(30);
 
 /// Why one connected session ended, beyond what [`Exit`] says.
 enum End {
@@ -179,7 +182,7 @@ async fn session(
     let now = jiff::Timestamp::now();
     let since = format!("{}.{:09}", now.as_second(), now.subsec_nanosecond().max(0));
 
-    let mut facts = FactCache::default();
+    let mut facts = FactCache::new(inner.recent_restart());
     let mut rows = list(docker, &inner.id, kind).await.map_err(fail)?;
     if kind == ResourceKind::Container {
         fill_facts(&mut facts, docker, &mut rows, report).await?;

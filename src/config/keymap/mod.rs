@@ -324,7 +324,13 @@ mod tests {
             ),
             Some(Action::Remove)
         );
-        assert_eq!(k.lookup(KeyContext::Table, &ch('j')), None, "j is vim-only");
+        // k9s movement is in the default keymap; Enter does not confirm a y/n dialog.
+        assert_eq!(k.lookup(KeyContext::Table, &ch('j')), Some(Action::Down));
+        assert_eq!(k.lookup(KeyContext::Help, &ch('G')), Some(Action::Bottom));
+        assert_eq!(
+            k.lookup(KeyContext::Dialog, &ev(KeyCode::Enter, KeyModifiers::NONE)),
+            None
+        );
         let mut release = ch('q');
         release.kind = KeyEventKind::Release;
         release.state = KeyEventState::NONE;
