@@ -121,6 +121,7 @@ fn run(devices: usize, parallel: usize, latency: Duration) -> Run {
                 devices: names,
                 parallel,
                 max_failures: FailureLimit::Percent(10),
+                ..UpdateRequest::EMPTY
             })
             .await
             .unwrap();

@@ -303,6 +303,7 @@ async fn run(cli: Cli) -> i32 {
             artifact,
             parallel,
             max_failures,
+            hold_before_commit,
         }) => {
             let max_failures = match fleetdeck::model::FailureLimit::parse(&max_failures) {
                 Ok(m) => m,
@@ -317,6 +318,7 @@ async fn run(cli: Cli) -> i32 {
                 &artifact,
                 parallel,
                 max_failures,
+                hold_before_commit,
                 cli.readonly || settings.config.read_only,
                 AuditLog::new(paths::state_dir().join("audit.jsonl")),
             )

@@ -74,11 +74,12 @@ actions! {
     AbortDeployment => "abort_deployment", "Abort the deployment or rollout (confirmed)";
     CreateDeployment => "create_deployment", "Deploy an artifact to the Mender device (all shown when filtered)";
     Update => "update", "Update the device(s) over SSH: artifact URL or local file; all shown when filtered";
-    Commit => "commit", "Commit the installed update";
+    Commit => "commit", "Commit the installed update (a rollout: its held devices)";
     ClearFailed => "clear_failed", "Clear the appliance failed flag and restart it";
     Reboot => "reboot", "Reboot the device (confirmed)";
     PortForward => "port_forward", "Forward a local port to a port of the selection";
     CloseForward => "close_forward", "Close the port forward (confirmed)";
+    ClearFinished => "clear_finished", "Clear finished rollouts from :updates and the journal (confirmed)";
     // logs
     ToggleFollow => "toggle_follow", "Follow new lines on/off";
     ToggleTimestamps => "toggle_timestamps", "Timestamps on/off";

@@ -316,8 +316,16 @@ pub fn sort_rows(rows: &mut [Arc<Resource>], kind: ResourceKind, sort: Sort, now
         };
         let ord = ord
             .then_with(|| newest(kind))
-            .then_with(|| natural_cmp(&a.name, &b.name))
-            .then_with(|| a.key.cmp(&b.key));
+            .then_with(|| natural_cmp(&a.name, &b.name));
+        if kind == ResourceKind::Task {
+            // A swarm slot's tasks (one NAME) newest first whichever way the table sorts, like
+            // `docker service ps`: the running task above the failed ones it replaced.
+            let ord = if sort.descending { ord.reverse() } else { ord };
+            return ord
+                .then_with(|| b.created.cmp(&a.created))
+                .then_with(|| a.key.cmp(&b.key));
+        }
+        let ord = ord.then_with(|| a.key.cmp(&b.key));
         if sort.descending { ord.reverse() } else { ord }
     });
 }
@@ -599,6 +607,51 @@ mod tests {
         let mut v = vec!["web-10", "web-2", "Web-1", "api"];
         v.sort_by(|a, b| natural_cmp(a, b));
         assert_eq!(v, vec!["api", "Web-1", "web-2", "web-10"]);
+    }
+
+    #[test]
+    fn a_swarm_slots_tasks_are_newest_first_either_way() {
+        let task = |id: &str, name: &str, state: &str, secs: i64| {
+            let mut cells = vec![String::new(); ResourceKind::Task.spec().columns.len()];
+            cells[0] = name.into();
+            cells[2] = state.into();
+            Arc::new(Resource {
+                key: crate::model::ResourceKey {
+                    source: crate::model::SourceId::new("docker:local"),
+                    kind: ResourceKind::Task,
+                    id: id.into(),
+                },
+                name: name.into(),
+                parent: None,
+                health: Default::default(),
+                cells,
+                created: Some(jiff::Timestamp::from_second(1_800_000_000 + secs).unwrap()),
+                labels: Default::default(),
+                facts: Default::default(),
+            })
+        };
+        // API order: ids say nothing about time.
+        let mut rows = vec![
+            task("a", "api.1", "failed", 10),
+            task("b", "api.1", "running", 30),
+            task("c", "api.1", "failed", 20),
+            task("d", "api.2", "running", 5),
+        ];
+        let now = jiff::Timestamp::now();
+        for descending in [false, true] {
+            let sort = Sort {
+                column: 0,
+                descending,
+            };
+            sort_rows(&mut rows, ResourceKind::Task, sort, now);
+            let order: Vec<&str> = rows.iter().map(|r| r.key.id.as_str()).collect();
+            let slot1: Vec<&str> = order.iter().copied().filter(|i| *i != "d").collect();
+            assert_eq!(
+                slot1,
+                ["b", "c", "a"],
+                "newest first (descending {descending})"
+            );
+        }
     }
 
     #[test]

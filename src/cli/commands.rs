@@ -450,6 +450,7 @@ pub async fn update(
     artifact: &str,
     parallel: usize,
     max_failures: crate::model::FailureLimit,
+    hold_before_commit: bool,
     read_only: bool,
     audit: crate::audit::AuditLog,
 ) -> anyhow::Result<i32> {
@@ -465,6 +466,8 @@ pub async fn update(
         devices: chosen.into_iter().map(|(_, d)| d).collect(),
         parallel,
         max_failures,
+        hold_before_commit,
+        skip: Vec::new(),
     };
     let attempt = crate::audit::AuditEntry::attempt(
         backend.id().as_str(),
@@ -520,8 +523,25 @@ pub async fn update(
         }
         let _ = out.flush();
         drop(out);
+        let counts = crate::rollout::engine::Counts::of(&records);
+        if !spec.state.is_final()
+            && counts.held > 0
+            && counts.running == counts.held
+            && (counts.pending == 0
+                || spec.state != crate::rollout::engine::RolloutState::Running
+                || counts.running >= spec.parallel)
+        {
+            // Everything that could move is held: the hold is on disk, so this process may
+            // go; a console commits (`c` in :updates or :rollouts) and drives the rest.
+            say(format_args!(
+                "-- rollout {id} holds {} device(s) before commit ({counts}): commit them in \
+                 the console (:updates or :rollouts, c), which then drives the rest",
+                counts.held
+            ));
+            let _ = audit.append(&attempt.result(true, format!("held: {counts}")));
+            return Ok(0);
+        }
         if spec.state.is_final() {
-            let counts = crate::rollout::engine::Counts::of(&records);
             say(format_args!("-- rollout {id} {:?}: {counts}", spec.state));
             let ok = counts.succeeded == records.len();
             if let Err(e) = audit.append(&attempt.result(ok, counts.to_string())) {

@@ -180,6 +180,10 @@ pub enum Command {
         /// percentage of the devices like 10%).
         #[arg(long, default_value = "1")]
         max_failures: String,
+        /// Stop each device at `verified, waiting for commit` (a canary step): this command
+        /// returns once every running device is held, and the console commits them (`c`).
+        #[arg(long)]
+        hold_before_commit: bool,
     },
 }
 

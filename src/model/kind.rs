@@ -746,8 +746,15 @@ static SPECS: &[KindSpec] = &[
             AGE,
         ],
         drill: Some(ResourceKind::DeviceUpdate),
-        // Pause stops starting devices, activate resumes, abort stops for good.
-        actions: &[A::Pause, A::Activate, A::AbortDeployment],
+        // Pause stops starting devices, activate resumes, abort stops for good; commit
+        // commits every device the rollout holds before commit.
+        actions: &[
+            A::Pause,
+            A::Activate,
+            A::AbortDeployment,
+            A::Commit,
+            A::ClearFinished,
+        ],
         has_logs: false,
         has_shell: false,
         has_stats: false,
@@ -763,10 +770,17 @@ static SPECS: &[KindSpec] = &[
             text("PROGRESS", 16),
             text("ELAPSED", 7).secondary(),
             text("ARTIFACT", 12).first_to_go(),
+            text("ROLLOUT", 15).secondary(),
             text("LAST LINE", 30).keep(),
         ],
         drill: None,
-        actions: &[A::Commit, A::Rollback, A::ClearFailed, A::Reboot],
+        actions: &[
+            A::Commit,
+            A::Rollback,
+            A::ClearFailed,
+            A::Reboot,
+            A::ClearFinished,
+        ],
         // The updater's output and the steps, as this console saw them.
         has_logs: true,
         has_shell: false,

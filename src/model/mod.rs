@@ -13,7 +13,7 @@ pub use resource::{
     ActionOutcome, CheckStatus, Confirmation, ContainerFacts, DeploymentFacts, Health,
     HostKeyProblem, HostKeyState, PassphraseNeeded, Replicas, Resource, ResourceAction,
     ResourceKey, RowFacts, ServiceFacts, SourceId, SourceStatus, StatsSample, TaskError, TaskFacts,
-    TaskPhase, UpdateState, Work, age,
+    TaskPhase, UpdateGuard, UpdateState, Work, age,
 };
-pub use rollout::{FailureLimit, UpdateRequest};
+pub use rollout::{FailureLimit, SkippedDevice, UpdateRequest};
 pub use timeline::{Severity, TimelineEntry};

@@ -98,6 +98,29 @@ pub struct RowFacts {
     /// The ports the object exposes (a container's, a pod's containers'), sorted: the forward
     /// dialog (`F`) lists them and starts from the first.
     pub ports: Vec<u16>,
+    /// A fleet device (or one device's update): what the update guard-rails check before
+    /// asking (the update dialog's warnings, commit/rollback refused under a rollout).
+    pub update_guard: Option<UpdateGuard>,
+}
+
+/// What an update of a fleet device would run into, from the device's last poll and the
+/// rollouts of its fleet. The console warns and skips before it asks, instead of starting an
+/// update that fails at once.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UpdateGuard {
+    /// Why the device cannot be reached (its last poll failed); None when it answered or is
+    /// still connecting.
+    pub unreachable: Option<String>,
+    /// The appliance failed flag (this path) is set, and the device's updater (`appliance`)
+    /// refuses to start while it is.
+    pub failed_flag: Option<String>,
+    /// A Mender daemon manages the client (`mender-updated.service` ...): a standalone install
+    /// would fight it (CONTRACT.md "Standalone mode requires the daemon NOT to run").
+    pub mender_daemon: Option<String>,
+    /// The unfinished rollout updating the device now.
+    pub rollout: Option<String>,
+    /// That rollout holds the device at `verified, waiting for commit`.
+    pub held: bool,
 }
 
 /// A Mender deployment: its status and what its devices did so far.
@@ -365,6 +388,9 @@ pub enum ResourceAction {
     },
     /// Close a forward (a `:forwards` row).
     CloseForward,
+    /// Delete the finished rollouts of a fleet from its rollout journal (`:updates`,
+    /// `:rollouts`); running ones are never cleared.
+    ClearFinished,
 }
 
 /// How deliberately an action must be confirmed.
@@ -402,6 +428,7 @@ impl ResourceAction {
             ResourceAction::Reboot => "reboot",
             ResourceAction::Forward { .. } => "forward",
             ResourceAction::CloseForward => "close forward",
+            ResourceAction::ClearFinished => "clear finished rollouts",
         }
     }
 
@@ -445,7 +472,8 @@ impl ResourceAction {
             | ResourceAction::Commit
             | ResourceAction::ClearFailed
             | ResourceAction::Reboot
-            | ResourceAction::CloseForward => Confirmation::YesNo,
+            | ResourceAction::CloseForward
+            | ResourceAction::ClearFinished => Confirmation::YesNo,
             // Trusting a key is a security decision: always asked, even with confirmations off.
             ResourceAction::AcceptHostKey(_) => Confirmation::TypeName,
             _ => Confirmation::None,

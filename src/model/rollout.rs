@@ -60,6 +60,21 @@ pub struct UpdateRequest {
     pub devices: Vec<String>,
     pub parallel: usize,
     pub max_failures: FailureLimit,
+    /// Stop each device at `verified, waiting for commit` until the operator commits it (a
+    /// canary step, like a Mender deployment's manual phase).
+    #[serde(default)]
+    pub hold_before_commit: bool,
+    /// Devices of `devices` the update dialog's pre-flight check leaves out, each with why:
+    /// the rollout records them `skipped` with that reason and never starts them.
+    #[serde(default)]
+    pub skip: Vec<SkippedDevice>,
+}
+
+/// A device a rollout does not start, and why ("the failed flag is set").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedDevice {
+    pub device: String,
+    pub reason: String,
 }
 
 impl UpdateRequest {
@@ -69,6 +84,8 @@ impl UpdateRequest {
         devices: Vec::new(),
         parallel: 1,
         max_failures: FailureLimit::Count(1),
+        hold_before_commit: false,
+        skip: Vec::new(),
     };
 
     /// Most devices updated at once (`-p`, `--parallel`).
@@ -92,8 +109,17 @@ impl UpdateRequest {
             [one] => one.clone(),
             many => format!("{} devices", many.len()),
         };
+        let hold = if self.hold_before_commit {
+            ", hold before commit"
+        } else {
+            ""
+        };
+        let skip = match self.skip.len() {
+            0 => String::new(),
+            n => format!(", {n} skipped"),
+        };
         format!(
-            "update {who} to {} (parallel {}, stop after {})",
+            "update {who} to {} (parallel {}, stop after {}{hold}{skip})",
             self.artifact, self.parallel, self.max_failures
         )
     }

@@ -31,8 +31,22 @@ pub struct Plan {
     pub settings: UpdateSettings,
 }
 
+/// What a verified update does before its commit (a rollout's `hold_before_commit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AtHold {
+    /// No hold: commit once verified.
+    #[default]
+    Commit,
+    /// Stop at `Held` (durable) and return; the rollout waits for the operator.
+    Wait,
+    /// The operator rolled the held update back (`u`, or the rollout was aborted).
+    RollBack,
+}
+
 const SHORT: Duration = Duration::from_secs(30);
 const LONG: Duration = Duration::from_secs(300);
+/// Why a held update was rolled back.
+const HELD_ROLLED_BACK: &str = "rolled back by the operator at the hold before commit";
 /// Mender's exit codes (mender-update/cli/cli.cpp).
 const NO_UPDATE_IN_PROGRESS: i64 = 2;
 const REBOOT_REQUIRED: i64 = 4;
@@ -49,12 +63,14 @@ pub async fn drive(
     poll: Duration,
     journal: &Journal,
     rec: &mut UpdateRecord,
+    at_hold: AtHold,
 ) {
     let driver = Driver {
         link,
         plan,
         journal,
         poll,
+        at_hold,
     };
     let result = match plan.updater {
         UpdaterKind::Mender | UpdaterKind::Custom => driver.run_installer(rec).await,
@@ -325,6 +341,7 @@ struct Driver<'a> {
     plan: &'a Plan,
     journal: &'a Journal,
     poll: Duration,
+    at_hold: AtHold,
 }
 
 /// Mender and custom updaters: install → (reboot) → verify → commit, or roll back.
@@ -519,8 +536,18 @@ impl Driver<'_> {
                     self.journal.step(rec, Step::Verifying, None).await?;
                 }
                 Step::Verifying => return self.verify_and_commit(rec).await,
+                Step::Held => {
+                    return match self.at_hold {
+                        AtHold::Wait => Ok(()),
+                        // Checked again: time passed since the hold began.
+                        AtHold::Commit => self.verify_and_commit(rec).await,
+                        AtHold::RollBack => self.start_rollback(rec, HELD_ROLLED_BACK.into()).await,
+                    };
+                }
                 Step::RollingBack => return self.roll_back(rec).await,
-                Step::Committed | Step::RolledBack | Step::Failed => return Ok(()),
+                Step::Committed | Step::RolledBack | Step::Failed | Step::Skipped => {
+                    return Ok(());
+                }
             }
         }
     }
@@ -671,6 +698,11 @@ impl Driver<'_> {
                 let reason = exited("the health check", code, &out);
                 return self.start_rollback(rec, reason).await;
             }
+        }
+        if self.at_hold == AtHold::Wait && rec.step == Step::Verifying {
+            rec.last_line =
+                "verified: waiting for the operator's commit (c) or rollback (u)".into();
+            return self.journal.step(rec, Step::Held, None).await;
         }
         let Some(commit) = &cmds.commit else {
             rec.installed = self.show(&cmds).await;
@@ -887,9 +919,25 @@ impl Driver<'_> {
                         }
                     }
                     rec.percent = Some(100);
+                    if self.at_hold == AtHold::Wait {
+                        rec.last_line = "verified: waiting for the operator's commit (c)".into();
+                        return self.journal.step(rec, Step::Held, None).await;
+                    }
                     return self.journal.step(rec, Step::Committed, None).await;
                 }
-                Step::Committed | Step::RolledBack | Step::Failed => return Ok(()),
+                Step::Held => {
+                    return match self.at_hold {
+                        AtHold::Wait => Ok(()),
+                        AtHold::Commit => self.journal.step(rec, Step::Committed, None).await,
+                        AtHold::RollBack => Err(format!(
+                            "{HELD_ROLLED_BACK}, but an appliance update has no rollback: the \
+                             device keeps the new software"
+                        )),
+                    };
+                }
+                Step::Committed | Step::RolledBack | Step::Failed | Step::Skipped => {
+                    return Ok(());
+                }
                 other => {
                     return Err(format!(
                         "an appliance update has no `{}` step",
@@ -941,6 +989,9 @@ impl Driver<'_> {
 pub struct Manual {
     pub message: String,
     pub reboot_needed: bool,
+    /// The client had no update in progress (nothing to commit or roll back): after a
+    /// commit, "go back" is a new update to the previous artifact.
+    pub nothing_in_progress: bool,
 }
 
 impl Manual {
@@ -948,6 +999,7 @@ impl Manual {
         Manual {
             message,
             reboot_needed: false,
+            nothing_in_progress: false,
         }
     }
 }
@@ -1079,10 +1131,14 @@ pub async fn manual(
                 }
             ),
             reboot_needed: runs_new,
+            nothing_in_progress: false,
         }),
-        NO_UPDATE_IN_PROGRESS => Ok(Manual::done(format!(
-            "{device}: no update in progress, nothing to {verb}"
-        ))),
+        NO_UPDATE_IN_PROGRESS => Ok(Manual {
+            nothing_in_progress: true,
+            ..Manual::done(format!(
+                "{device}: no update in progress, nothing to {verb}"
+            ))
+        }),
         // A failed commit rolled back by itself (standalone.cpp:368-390).
         _ if commit => Ok(Manual {
             message: format!(
@@ -1095,6 +1151,7 @@ pub async fn manual(
                 }
             ),
             reboot_needed: runs_new,
+            nothing_in_progress: false,
         }),
         _ => Err(format!(
             "the rollback failed: {}",

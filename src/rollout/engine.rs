@@ -19,7 +19,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use super::driver::{self, Plan};
+use super::driver::{self, AtHold, Plan};
 use super::journal::{Journal, Publish};
 use super::link::DeviceLink;
 use super::owner::{self, Busy, Held};
@@ -68,16 +68,24 @@ pub struct RolloutSpec {
     pub max_failures: FailureLimit,
     pub created: jiff::Timestamp,
     pub state: RolloutState,
+    /// Devices stop at `verified, waiting for commit` until the operator commits them.
+    #[serde(default)]
+    pub hold_before_commit: bool,
 }
 
-/// Pending, running, succeeded, failed, rolled back.
+/// Pending, running, succeeded, failed, rolled back (and held, skipped).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
     pub pending: usize,
+    /// Includes the held ones.
     pub running: usize,
     pub succeeded: usize,
     pub failed: usize,
     pub rolled_back: usize,
+    /// Verified, waiting for the operator's commit.
+    pub held: usize,
+    /// Left out by the pre-flight check.
+    pub skipped: usize,
 }
 
 impl Counts {
@@ -89,6 +97,11 @@ impl Counts {
                 Step::Committed => c.succeeded += 1,
                 Step::Failed => c.failed += 1,
                 Step::RolledBack => c.rolled_back += 1,
+                Step::Skipped => c.skipped += 1,
+                Step::Held => {
+                    c.held += 1;
+                    c.running += 1;
+                }
                 _ => c.running += 1,
             }
         }
@@ -107,7 +120,14 @@ impl std::fmt::Display for Counts {
             f,
             "{} pending, {} running, {} succeeded, {} failed, {} rolled back",
             self.pending, self.running, self.succeeded, self.failed, self.rolled_back
-        )
+        )?;
+        if self.held > 0 {
+            write!(f, ", {} waiting for commit", self.held)?;
+        }
+        if self.skipped > 0 {
+            write!(f, ", {} skipped", self.skipped)?;
+        }
+        Ok(())
     }
 }
 
@@ -131,6 +151,9 @@ struct Entry {
     owned_elsewhere: Option<Busy>,
     /// What each device's updater printed, and its steps (the update's log view), bounded.
     output: BTreeMap<String, Vec<(jiff::Timestamp, String)>>,
+    /// The operator's answers to held devices (commit or roll back), until their driver
+    /// takes them.
+    release: BTreeMap<String, AtHold>,
 }
 
 /// Lines kept per device update for its log view.
@@ -227,6 +250,7 @@ impl Updates {
                         stopping: false,
                         owned_elsewhere: None,
                         output: BTreeMap::new(),
+                        release: BTreeMap::new(),
                     },
                 );
             }
@@ -404,7 +428,12 @@ impl Updates {
         if req.artifact.trim().is_empty() {
             return Err("which artifact? (a URL or a local file)".into());
         }
-        for d in &req.devices {
+        let skipped = |d: &String| req.skip.iter().any(|s| &s.device == d);
+        let started: Vec<&String> = req.devices.iter().filter(|d| !skipped(d)).collect();
+        if started.is_empty() {
+            return Err("nothing to update: every device is skipped".into());
+        }
+        for d in started.iter().copied() {
             match (self.shared.targets)(d) {
                 None => return Err(format!("{d} is not in this fleet")),
                 Some(t) if t.plan.updater == crate::backend::fleet::file::UpdaterKind::None => {
@@ -425,7 +454,7 @@ impl Updates {
         let (spec, records, held) = {
             let mut entries = self.entries();
             let busy = self.busy(&entries);
-            if let Some(d) = req.devices.iter().find(|d| busy.contains(d)) {
+            if let Some(d) = started.iter().find(|d| busy.contains(d)) {
                 return Err(format!("{d} is already being updated by a running rollout"));
             }
             let now = jiff::Timestamp::now();
@@ -438,10 +467,22 @@ impl Updates {
                 max_failures: req.max_failures,
                 created: now,
                 state: RolloutState::Running,
+                hold_before_commit: req.hold_before_commit,
             };
-            // Reserve the devices before the files exist.
-            let records: Vec<UpdateRecord> =
-                req.devices.iter().map(|d| pending(d, &spec)).collect();
+            // Reserve the devices before the files exist; the skipped ones are final at once,
+            // with the pre-flight check's reason (shown in :updates).
+            let records: Vec<UpdateRecord> = req
+                .devices
+                .iter()
+                .map(|d| {
+                    let mut r = pending(d, &spec);
+                    if let Some(s) = req.skip.iter().find(|s| &s.device == d) {
+                        r.step = Step::Skipped;
+                        r.reason = Some(s.reason.clone());
+                    }
+                    r
+                })
+                .collect();
             entries.insert(
                 id,
                 Entry {
@@ -454,6 +495,7 @@ impl Updates {
                     stopping: false,
                     owned_elsewhere: None,
                     output: BTreeMap::new(),
+                    release: BTreeMap::new(),
                 },
             );
             (spec, records, held)
@@ -568,18 +610,25 @@ impl Updates {
             .filter(|e| e.control.is_some() && !e.spec.state.is_final())
             .filter_map(|e| {
                 let c = Counts::of(e.records.values());
-                let starting = if e.spec.state == RolloutState::Running && !e.stopping {
+                // Devices held before commit keep their slots: when they fill them, nothing
+                // starts until the operator commits.
+                let starting = if e.spec.state == RolloutState::Running
+                    && !e.stopping
+                    && c.held < e.spec.parallel
+                {
                     c.pending
                 } else {
                     0
                 };
-                (c.running + starting > 0).then(|| crate::model::Work {
+                // A held device waits on disk: quitting interrupts nothing there.
+                let moving = c.running - c.held;
+                (moving + starting > 0).then(|| crate::model::Work {
                     key: ResourceKey {
                         source: self.shared.source.clone(),
                         kind: ResourceKind::Rollout,
                         id: e.spec.id.clone(),
                     },
-                    summary: format!("{} device(s) mid-update, {starting} to start", c.running),
+                    summary: format!("{moving} device(s) mid-update, {starting} to start"),
                 })
             })
             .collect()
@@ -613,7 +662,8 @@ impl Updates {
         self.entries()
             .values()
             .filter_map(|e| e.records.get(device))
-            .filter(|r| r.step != Step::Pending)
+            // A skipped device was never touched: its record says nothing about the device.
+            .filter(|r| !matches!(r.step, Step::Pending | Step::Skipped))
             .max_by_key(|r| r.started)
             .cloned()
     }
@@ -820,14 +870,215 @@ impl Updates {
         if rec.step.is_final() {
             return;
         }
-        driver::drive(
-            &*target.link,
-            &target.plan,
-            self.shared.poll,
-            &journal,
-            &mut rec,
-        )
-        .await;
+        let hold = self
+            .entries()
+            .get(&id)
+            .is_some_and(|e| e.spec.hold_before_commit);
+        let mut at_hold = if hold { AtHold::Wait } else { AtHold::Commit };
+        loop {
+            driver::drive(
+                &*target.link,
+                &target.plan,
+                self.shared.poll,
+                &journal,
+                &mut rec,
+                at_hold,
+            )
+            .await;
+            if rec.step != Step::Held {
+                return;
+            }
+            // Held: the device keeps its slot (a canary with -p 1 holds the whole rollout)
+            // until the operator answers; the held step is on disk, so a restart holds again.
+            at_hold = self.answer_to_hold(&id, &rec.device).await;
+        }
+    }
+
+    /// Wait for the operator's answer to a held device: commit or roll back (an aborted
+    /// rollout rolls its held devices back, like an aborted Mender deployment).
+    async fn answer_to_hold(&self, id: &str, device: &str) -> AtHold {
+        let mut changes = self.subscribe();
+        loop {
+            {
+                let mut entries = self.entries();
+                let Some(e) = entries.get_mut(id) else {
+                    return AtHold::Wait;
+                };
+                if let Some(answer) = e.release.remove(device) {
+                    return answer;
+                }
+                if matches!(e.spec.state, RolloutState::Aborting | RolloutState::Aborted) {
+                    return AtHold::RollBack;
+                }
+            }
+            if changes.changed().await.is_err() {
+                return AtHold::Wait;
+            }
+        }
+    }
+
+    /// The operator's commit (`AtHold::Commit`) or rollback of held devices: `device` in
+    /// rollout `rollout`, or every held device of the rollout when `device` is None. Err when
+    /// nothing there is held.
+    pub fn release(
+        &self,
+        rollout: &str,
+        device: Option<&str>,
+        answer: AtHold,
+    ) -> Result<String, String> {
+        let mut entries = self.entries();
+        let e = entries
+            .get_mut(rollout)
+            .ok_or_else(|| format!("no rollout {rollout}"))?;
+        if let Some(busy) = e.owned_elsewhere {
+            return Err(format!(
+                "rollout {rollout} is driven by {busy}: answer its held devices there"
+            ));
+        }
+        let held: Vec<String> = e
+            .records
+            .values()
+            .filter(|r| r.step == Step::Held && device.is_none_or(|d| d == r.device))
+            .map(|r| r.device.clone())
+            .collect();
+        if held.is_empty() {
+            return Err(match device {
+                Some(d) => format!("{d} is not waiting for a commit in rollout {rollout}"),
+                None => format!("no device of rollout {rollout} is waiting for a commit"),
+            });
+        }
+        for d in &held {
+            e.release.insert(d.clone(), answer);
+        }
+        drop(entries);
+        self.bump();
+        let verb = if answer == AtHold::RollBack {
+            "rolling back"
+        } else {
+            "committing"
+        };
+        Ok(match held.as_slice() {
+            [one] => format!("{verb} {one} (rollout {rollout})"),
+            many => format!("{verb} {} held devices (rollout {rollout})", many.len()),
+        })
+    }
+
+    /// The rollout holding `device` at `verified, waiting for commit`, if one does.
+    pub fn held_in(&self, device: &str) -> Option<String> {
+        self.entries()
+            .values()
+            .filter(|e| !e.spec.state.is_final())
+            .find(|e| e.records.get(device).is_some_and(|r| r.step == Step::Held))
+            .map(|e| e.spec.id.clone())
+    }
+
+    /// The unfinished rollout updating `device` (not pending, not final), if one is.
+    pub fn driving(&self, device: &str) -> Option<String> {
+        self.entries()
+            .values()
+            .filter(|e| !e.spec.state.is_final())
+            .find(|e| e.records.get(device).is_some_and(|r| !r.step.is_final()))
+            .map(|e| e.spec.id.clone())
+    }
+
+    /// "Go back" after a commit: the artifact `device` ran before its newest committed
+    /// update, as a source fleetdeck can install again (the URL or file an earlier committed
+    /// update of this device installed it from). (previous name, its source, current name).
+    pub fn previous_artifact(&self, device: &str) -> Option<PreviousArtifact> {
+        let entries = self.entries();
+        let mut committed: Vec<&UpdateRecord> = entries
+            .values()
+            .filter_map(|e| e.records.get(device))
+            .filter(|r| r.step == Step::Committed)
+            .collect();
+        committed.sort_by_key(|r| std::cmp::Reverse(r.changed));
+        let newest = committed.first()?;
+        let name = newest.previous.clone()?;
+        let from = committed
+            .iter()
+            .skip(1)
+            .find(|r| r.installed.as_deref() == Some(name.as_str()))?;
+        Some(PreviousArtifact {
+            name,
+            source: from.artifact.clone(),
+            current: newest
+                .installed
+                .clone()
+                .unwrap_or_else(|| newest.artifact.clone()),
+        })
+    }
+
+    /// Delete finished rollouts from the journal (their directories) and from the views.
+    /// Never a running one, nor one another process drives. How many went.
+    pub async fn clear_finished(&self) -> Result<String, String> {
+        let ids: Vec<String> = self
+            .entries()
+            .values()
+            .filter(|e| {
+                e.spec.state.is_final() && e.control.is_none() && e.owned_elsewhere.is_none()
+            })
+            .map(|e| e.spec.id.clone())
+            .collect();
+        if ids.is_empty() {
+            return Err("no finished rollout to clear".into());
+        }
+        let root = self.shared.root.clone();
+        let (gone, failed) = {
+            let ids = ids.clone();
+            tokio::task::spawn_blocking(move || {
+                let mut gone = Vec::new();
+                let mut failed = Vec::new();
+                for id in ids {
+                    let dir = root.join(&id);
+                    // Only a rollout nobody drives: its owner lock must be free.
+                    match owner::try_lock(&dir.join("owner.lock")) {
+                        Ok(Ok(held)) => {
+                            let removed = std::fs::remove_dir_all(&dir);
+                            drop(held);
+                            match removed {
+                                Ok(()) => gone.push(id),
+                                Err(e) => failed.push(format!("{}: {e}", dir.display())),
+                            }
+                        }
+                        Ok(Err(busy)) => failed.push(format!("{id}: driven by {busy}")),
+                        Err(e) => failed.push(e),
+                    }
+                }
+                (gone, failed)
+            })
+            .await
+            .map_err(|e| e.to_string())?
+        };
+        {
+            let mut entries = self.entries();
+            for id in &gone {
+                entries.remove(id);
+            }
+        }
+        self.bump();
+        let rows = if gone.len() == 1 {
+            "rollout"
+        } else {
+            "rollouts"
+        };
+        match failed.as_slice() {
+            [] => Ok(format!("cleared {} finished {rows}", gone.len())),
+            _ => Err(format!(
+                "cleared {} finished {rows}; not cleared: {}",
+                gone.len(),
+                failed.join("; ")
+            )),
+        }
+    }
+
+    /// How many finished rollouts (and their device rows) `clear_finished` would delete.
+    pub fn finished(&self) -> (usize, usize) {
+        self.entries()
+            .values()
+            .filter(|e| {
+                e.spec.state.is_final() && e.control.is_none() && e.owned_elsewhere.is_none()
+            })
+            .fold((0, 0), |(r, d), e| (r + 1, d + e.records.len()))
     }
 
     fn lock(&self, device: &str) -> Result<Held, String> {
@@ -882,11 +1133,41 @@ impl Updates {
         for e in entries.values().rev().take(SHOWN_ROLLOUTS) {
             rollouts.push(rollout_row(&self.shared.source, e));
             for r in e.records.values() {
-                updates.push(update_row(&self.shared.source, r, now));
+                let mut row = update_row(&self.shared.source, r, now);
+                // Commit and rollback by hand are refused before asking while a rollout
+                // drives the device (a held one is answered through its rollout).
+                if !e.spec.state.is_final() && !r.step.is_final() {
+                    row.facts.update_guard = Some(crate::model::UpdateGuard {
+                        rollout: Some(e.spec.id.clone()),
+                        held: r.step == Step::Held,
+                        ..Default::default()
+                    });
+                }
+                updates.push(row);
             }
         }
         (rollouts, updates)
     }
+}
+
+/// Why a commit or rollback by hand is refused on a device a rollout drives, and the way
+/// out. The console says it before asking (from the row's facts), the backend again if asked.
+pub fn driven_by(device: &str, rollout: &str) -> String {
+    format!(
+        "{device} is being updated by rollout {rollout}: pause (P) or abort (x) it in :rollouts, \
+         or wait"
+    )
+}
+
+/// The artifact a device ran before its newest committed update, and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousArtifact {
+    /// Its name (`show-artifact` before that update).
+    pub name: String,
+    /// The URL or file an earlier committed update installed it from.
+    pub source: String,
+    /// What the device runs now.
+    pub current: String,
 }
 
 /// A device's record before its update starts.
@@ -913,6 +1194,18 @@ fn state_text(e: &Entry) -> (String, Health) {
     }
     match e.spec.state {
         RolloutState::Running if e.stopping => ("stopping (failure limit)".into(), Health::Failed),
+        RolloutState::Running | RolloutState::Paused if counts.held > 0 => (
+            format!(
+                "{}, {} waiting for commit",
+                if e.spec.state == RolloutState::Paused {
+                    "paused"
+                } else {
+                    "running"
+                },
+                counts.held
+            ),
+            Health::Pending,
+        ),
         RolloutState::Running => (
             "running".into(),
             if bad { Health::Failed } else { Health::Pending },
@@ -988,6 +1281,7 @@ fn update_row(source: &SourceId, r: &UpdateRecord, now: jiff::Timestamp) -> Reso
         Step::Committed => Health::Ok,
         Step::Failed | Step::RolledBack => Health::Failed,
         Step::Pending => Health::Unknown,
+        Step::Skipped => Health::Stopped,
         _ => Health::Pending,
     };
     let mut labels = BTreeMap::new();
@@ -1002,10 +1296,12 @@ fn update_row(source: &SourceId, r: &UpdateRecord, now: jiff::Timestamp) -> Reso
         labels.insert("installed".into(), i.clone());
     }
     let line = match (&r.reason, r.step) {
-        (Some(reason), Step::Failed | Step::RolledBack | Step::RollingBack) => reason.clone(),
+        (Some(reason), Step::Failed | Step::RolledBack | Step::RollingBack | Step::Skipped) => {
+            reason.clone()
+        }
         _ => r.last_line.clone(),
     };
-    let elapsed_text = if r.step == Step::Pending {
+    let elapsed_text = if matches!(r.step, Step::Pending | Step::Skipped) {
         String::new()
     } else {
         elapsed(end.as_second() - r.started.as_second())
@@ -1025,6 +1321,7 @@ fn update_row(source: &SourceId, r: &UpdateRecord, now: jiff::Timestamp) -> Reso
             gauge(r.percent),
             elapsed_text,
             r.artifact.clone(),
+            r.rollout.clone(),
             line,
         ],
         created: Some(r.started),

@@ -20,17 +20,27 @@ pub enum Step {
     Installing,
     Rebooting,
     Verifying,
+    /// Verified and held before its commit (a rollout with `hold_before_commit`, a canary):
+    /// the operator commits it (`c`) or rolls it back (`u`). Durable like every step, so a
+    /// restarted console holds it again instead of committing.
+    Held,
     /// Undoing a failed update on the device (rollback, and a reboot when it had rebooted).
     RollingBack,
     Committed,
     RolledBack,
     Failed,
+    /// Never started: the update dialog's pre-flight check found a reason (the failed flag,
+    /// unreachable, another rollout drives it, a Mender daemon manages it), kept in `reason`.
+    Skipped,
 }
 
 impl Step {
     /// Nothing more happens after these.
     pub fn is_final(self) -> bool {
-        matches!(self, Step::Committed | Step::RolledBack | Step::Failed)
+        matches!(
+            self,
+            Step::Committed | Step::RolledBack | Step::Failed | Step::Skipped
+        )
     }
 
     /// Is `next` a legal successor? Failure and rollback are reachable from every running step.
@@ -41,13 +51,18 @@ impl Step {
         }
         match next {
             Failed => true,
-            RollingBack => matches!(self, Installing | Rebooting | Verifying),
-            RolledBack => matches!(self, Installing | Rebooting | Verifying | RollingBack),
+            RollingBack => matches!(self, Installing | Rebooting | Verifying | Held),
+            RolledBack => matches!(
+                self,
+                Installing | Rebooting | Verifying | Held | RollingBack
+            ),
             Uploading | Downloading => self == Pending,
             Installing => matches!(self, Pending | Uploading | Downloading),
             Rebooting => self == Installing,
             Verifying => matches!(self, Installing | Rebooting),
-            Committed => self == Verifying,
+            Held => self == Verifying,
+            Committed => matches!(self, Verifying | Held),
+            Skipped => self == Pending,
             Pending => false,
         }
     }
@@ -61,10 +76,12 @@ impl Step {
             Step::Installing => "installing",
             Step::Rebooting => "rebooting",
             Step::Verifying => "verifying",
+            Step::Held => "verified, waiting for commit",
             Step::RollingBack => "rolling back",
             Step::Committed => "committed",
             Step::RolledBack => "rolled back",
             Step::Failed => "failed",
+            Step::Skipped => "skipped",
         }
     }
 }
@@ -368,6 +385,13 @@ mod tests {
         assert!(RollingBack.can_go_to(RolledBack));
         assert!(!Pending.can_go_to(RolledBack), "nothing to roll back yet");
         assert!(!RollingBack.can_go_to(Committed));
+        assert!(Verifying.can_go_to(Held), "a canary holds after verifying");
+        assert!(Held.can_go_to(Committed) && Held.can_go_to(RollingBack));
+        assert!(
+            !Installing.can_go_to(Held),
+            "only a verified update is held"
+        );
+        assert!(Skipped.is_final() && !Skipped.can_go_to(Installing));
     }
 
     #[test]

@@ -27,6 +27,13 @@ pub fn confirm(frame: &mut Frame, area: Rect, c: &Confirm, theme: &Theme) {
             Span::styled(capitalise(&req.label()), theme.style(Role::DialogDanger)),
             Span::styled("?", theme.style(Role::DialogText)),
         ]),
+        ResourceAction::ClearFinished => Line::from(vec![
+            Span::styled("Clear ", theme.style(Role::DialogDanger)),
+            Span::styled(
+                "the finished rollouts and their rows?",
+                theme.style(Role::DialogText),
+            ),
+        ]),
         action => {
             let verb = match action {
                 ResourceAction::AbortDeployment if c.key.kind == ResourceKind::Rollout => {
@@ -85,10 +92,22 @@ pub fn confirm(frame: &mut Frame, area: Rect, c: &Confirm, theme: &Theme) {
         format!("on {}", c.key.source),
         theme.style(Role::Hint),
     )));
-    if let Some(d) = &c.detail {
+    if c.action == ResourceAction::ClearFinished {
         body.push(Line::from(Span::styled(
-            d.clone(),
+            "Deletes their records from the rollout journal; running rollouts stay.",
             theme.style(Role::DialogText),
+        )));
+    }
+    // A detail may have several lines; pre-flight warnings (`⚠ ...`) stand out.
+    for line in c.detail.iter().flat_map(|d| d.lines()) {
+        let role = if line.starts_with('⚠') {
+            Role::DialogDanger
+        } else {
+            Role::DialogText
+        };
+        body.push(Line::from(Span::styled(
+            line.to_string(),
+            theme.style(role),
         )));
     }
     body.extend([

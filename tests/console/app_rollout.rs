@@ -102,6 +102,7 @@ fn update_one_device_prompt_options_confirm_then_the_updates_view() {
         devices: vec!["gw-1".into()],
         parallel: 2,
         max_failures: FailureLimit::Percent(10),
+        ..UpdateRequest::EMPTY
     };
     let Mode::Confirm(c) = &st.mode else {
         panic!("confirmation expected: {}", toast(&st))
@@ -177,6 +178,7 @@ fn update_on_a_filtered_table_targets_every_shown_device() {
             devices: vec!["gw-1".into(), "gw-2".into(), "gw-3".into()],
             parallel: 3,
             max_failures: FailureLimit::Count(1),
+            ..UpdateRequest::EMPTY
         })
     );
     assert_eq!(top_table(&st), (ResourceKind::DeviceUpdate, None));
@@ -211,6 +213,7 @@ fn update_without_confirmations_acts_at_once_and_opens_updates() {
             devices: vec!["gw-1".into()],
             parallel: 1,
             max_failures: FailureLimit::Count(2),
+            ..UpdateRequest::EMPTY
         })
     );
     assert!(matches!(st.mode, Mode::Normal));
@@ -536,7 +539,10 @@ fn help_lists_the_update_keys_only_where_they_apply() {
             .unwrap()
             .contains("rollout (confirmed)")
     );
-    for absent in ["c", "C", "u", "U"] {
+    // c commits the devices the rollout holds before commit; ctrl-d clears finished ones.
+    assert!(help_line(&text, "c").is_some(), "{text:#?}");
+    assert!(help_line(&text, "ctrl-d").is_some(), "{text:#?}");
+    for absent in ["C", "u", "U"] {
         assert!(help_line(&text, absent).is_none(), "{absent}: {text:#?}");
     }
 

@@ -12,6 +12,7 @@ mod support;
 
 mod app_fleet;
 mod app_forward;
+mod app_guard;
 mod app_keys;
 mod app_mender;
 mod app_rollout;

@@ -164,7 +164,9 @@ fn rollout(cells: [&str; 11], health: Health, age_secs: i64) -> Resource {
 }
 
 fn device_update(rollout: &str, cells: [&str; 6], health: Health, reason: &str) -> Resource {
-    let cells: Vec<String> = cells.iter().map(|s| s.to_string()).collect();
+    let mut cells: Vec<String> = cells.iter().map(|s| s.to_string()).collect();
+    // The ROLLOUT column, before LAST LINE.
+    cells.insert(5, rollout.to_string());
     let mut labels = BTreeMap::new();
     if !reason.is_empty() {
         labels.insert("reason".to_string(), reason.to_string());

@@ -498,3 +498,62 @@ fn update_with_the_mender_updater_on_a_local_device() {
         "{audit}"
     );
 }
+
+/// `fleetdeck update --hold-before-commit` (#15) over real SSH on the Mender 5 simulation: the
+/// device is installed, rebooted and verified, then held (not committed); the command says so
+/// and exits 0, leaving the hold on disk for the console to commit.
+#[test]
+fn update_hold_before_commit_leaves_the_device_held() {
+    use support::device::{SimFleet, artifact_file};
+    if !support::device::available() {
+        return;
+    }
+    let f = SimFleet::start(1, "mender", "release-1");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let artifact = artifact_file("release-2");
+    let out = Command::new(fleetdeck_bin())
+        .args(["--fleet", &f.fleet_file.display().to_string()])
+        .args(["update", "--device", "dev-0", "--hold-before-commit"])
+        .args(["--artifact", artifact.to_str().unwrap()])
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run fleetdeck");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("dev-0 verified, waiting for commit"),
+        "{text}"
+    );
+    assert!(text.contains("holds 1 device(s) before commit"), "{text}");
+    let dev = f.device("dev-0");
+    assert_eq!(dev.pending().as_deref(), Some("release-2"), "not committed");
+    assert_eq!(dev.artifact(), "release-1");
+    // The hold is on disk: the record says `held`, the rollout is still running.
+    let updates = dir.path().join("state/fleetdeck/updates");
+    let record = walk(&updates)
+        .into_iter()
+        .find(|p| p.ends_with("dev-0.json"))
+        .unwrap_or_else(|| panic!("a record under {}", updates.display()));
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(record).unwrap()).unwrap();
+    assert_eq!(r["step"], "held", "{r}");
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

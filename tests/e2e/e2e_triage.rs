@@ -88,9 +88,11 @@ fn triage_shows_one_problem_of_each_source_and_enter_opens_it() {
             .and_then(|w| w[0].parse().ok())
             .unwrap_or(0)
     };
-    t.wait_until("the badge counts every source", Duration::from_secs(45), |s| {
-        count(s) >= 7
-    });
+    t.wait_until(
+        "the badge counts every source",
+        Duration::from_secs(45),
+        |s| count(s) >= 7,
+    );
     t.keys(&[":"]);
     t.type_text("triage");
     t.keys(&["Enter"]);

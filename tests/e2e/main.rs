@@ -12,6 +12,7 @@ mod support;
 mod cli;
 mod e2e_console;
 mod e2e_forward;
+mod e2e_guard;
 mod e2e_keys;
 mod e2e_mender;
 mod e2e_swarm;

@@ -311,6 +311,7 @@ async fn appliance_updates_follow_progress_and_a_failed_flag_is_cleared() {
         devices: vec!["ok".into(), "bad".into()],
         parallel: 2,
         max_failures: FailureLimit::Count(2),
+        ..UpdateRequest::EMPTY
     };
     let msg = b
         .act(&key(&b, "ok"), &ResourceAction::StartUpdate(req))
@@ -398,6 +399,7 @@ async fn a_rollout_installs_reboots_and_commits_through_the_local_link() {
         devices: vec!["me".into()],
         parallel: 1,
         max_failures: FailureLimit::Count(1),
+        ..UpdateRequest::EMPTY
     };
     let msg = b
         .act(&key(&b, "me"), &ResourceAction::StartUpdate(req))

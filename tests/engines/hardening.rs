@@ -305,6 +305,7 @@ async fn console_actions_and_rollouts_refuse_when_the_audit_log_cannot_be_writte
         devices: vec!["r1".into()],
         parallel: 1,
         max_failures: FailureLimit::Count(1),
+        ..UpdateRequest::EMPTY
     };
     let e = backend.updates().start(&req).await.unwrap_err();
     assert!(

@@ -26,4 +26,5 @@ mod swarm_backend;
 mod swarm_triage;
 mod timeline;
 mod update_engine;
+mod update_guard;
 mod update_ssh;

@@ -413,7 +413,10 @@ async fn followed_service_logs_pick_up_a_new_task() {
         Some(_) => {}
         None => panic!("channel closed"),
     };
-    while !lines.iter().any(|l| l.text.text.contains("fleetdeck-hello-")) {
+    while !lines
+        .iter()
+        .any(|l| l.text.text.contains("fleetdeck-hello-"))
+    {
         next(&mut lines).await;
     }
     support::run(

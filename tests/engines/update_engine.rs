@@ -76,6 +76,7 @@ fn request(devices: &[&str], parallel: usize, max_failures: FailureLimit) -> Upd
         devices: devices.iter().map(|d| d.to_string()).collect(),
         parallel,
         max_failures,
+        ..UpdateRequest::EMPTY
     }
 }
 

@@ -105,6 +105,7 @@ async fn start(b: &FleetBackend, devices: &[&str], artifact: &str, parallel: usi
         devices: devices.iter().map(|d| d.to_string()).collect(),
         parallel,
         max_failures: FailureLimit::Count(1),
+        ..UpdateRequest::EMPTY
     };
     let msg = b
         .act(
@@ -1409,4 +1410,54 @@ fn quitting_the_console_mid_rollout_asks_and_abort_is_recorded() {
         dev0.pending().as_deref() == Some("release-2")
     }));
     assert_eq!(sim.device("dev-1").count_calls("install "), 0);
+}
+
+/// #15 "go back": after two committed updates (release-2, then release-3) there is nothing to
+/// roll back on the real Mender 5 simulation; the backend says so and offers an update back
+/// to release-2 from where the first rollout installed it (the journal's record), which then
+/// really brings the device back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn go_back_after_a_commit_offers_the_previous_artifact() {
+    if !have_sshd() {
+        return;
+    }
+    let (sim, server, url2) = fleet(1, "mender", Client::Mender5);
+    let url3 = server.serve("release-3.mender", &artifact_file("release-3"));
+    let b = backend(&sim);
+    for url in [&url2, &url3] {
+        let id = start(&b, &["dev-0"], url, 1).await;
+        let (_, records) = finish(&b, &id).await;
+        assert_eq!(only(&records).step, Step::Committed, "{records:#?}");
+        // Rollout ids are per second.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+    }
+    assert_eq!(sim.device("dev-0").artifact(), "release-3");
+    let key = device_key(&b, "dev-0");
+    let out = b
+        .act_outcome(&key, &ResourceAction::Rollback)
+        .await
+        .unwrap();
+    assert_eq!(
+        out.message,
+        format!(
+            "dev-0: no update in progress, nothing to rollback: it runs release-3 (committed). \
+             Go back to the previous artifact release-2 from {url2}?"
+        )
+    );
+    let Some(ResourceAction::StartUpdate(req)) = out.offer else {
+        panic!("{:?}", out.offer)
+    };
+    assert_eq!(
+        (req.artifact.as_str(), req.devices.as_slice()),
+        (url2.as_str(), &["dev-0".to_string()][..])
+    );
+    // Confirmed like any update (the console's dialog): the device goes back.
+    let msg = b
+        .act(&key, &ResourceAction::StartUpdate(req))
+        .await
+        .unwrap();
+    let id = msg.split_whitespace().nth(1).unwrap().to_string();
+    let (_, records) = finish(&b, &id).await;
+    assert_eq!(only(&records).step, Step::Committed, "{records:#?}");
+    assert_eq!(sim.device("dev-0").artifact(), "release-2");
 }

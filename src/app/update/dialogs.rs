@@ -65,7 +65,9 @@ pub(super) fn prompt(
             Mode::Prompt(p)
         }
         Edited::Cancel => Mode::Normal,
-        Edited::Submit(text) => match actions::answer(&p.purpose, &text) {
+        Edited::Submit(text) => match actions::answer(&p.purpose, &text)
+            .and_then(|(ra, detail)| actions::preflight::check(state, &p.key, ra, detail))
+        {
             Ok((ra, detail)) => {
                 request_action(state, p.key, p.name, ra, detail, fx);
                 // Keep the confirmation the action asked for.

@@ -276,7 +276,12 @@ mod tests {
         };
         let window = jiff::SignedDuration::from_secs(600);
         let mut late = row.clone();
-        apply(&mut late, f.clone(), now + jiff::SignedDuration::from_secs(601), window);
+        apply(
+            &mut late,
+            f.clone(),
+            now + jiff::SignedDuration::from_secs(601),
+            window,
+        );
         assert_eq!(late.health, Health::Ok, "outside the window: green again");
         apply(&mut row, f, now, window);
         assert_eq!(row.health, Health::Pending);

@@ -283,7 +283,8 @@ pub async fn stream_logs(
     let options = logs_options(opts);
     let single = sources.len() == 1;
     // A followed service or stack also picks up the tasks started after the view opened.
-    let discover = opts.follow && matches!(target.kind, ResourceKind::Service | ResourceKind::Stack);
+    let discover =
+        opts.follow && matches!(target.kind, ResourceKind::Service | ResourceKind::Stack);
     let mut known: HashSet<String> = sources.iter().map(|t| t.1.clone()).collect();
     // One producer per source (follow.rs: re-attaching across restarts and reconnects), all
     // polled inside this task, so closing the view stops them; this loop splits and batches.
@@ -313,10 +314,8 @@ pub async fn stream_logs(
     let mut batch = Batcher::new(stream);
     let mut errors: Vec<String> = Vec::new();
     let mut shown_note: Option<String> = None;
-    let mut look = tokio::time::interval_at(
-        tokio::time::Instant::now() + TASK_DISCOVERY,
-        TASK_DISCOVERY,
-    );
+    let mut look =
+        tokio::time::interval_at(tokio::time::Instant::now() + TASK_DISCOVERY, TASK_DISCOVERY);
     let mut discovering = discover;
     loop {
         tokio::select! {

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use anyhow::{anyhow, bail};
 
 use super::{Conn, Device, FleetBackend, updates};
-use crate::model::{ActionOutcome, ResourceAction, ResourceKey, ResourceKind};
+use crate::model::{ActionOutcome, ResourceAction, ResourceKey, ResourceKind, UpdateRequest};
+use crate::rollout::driver::AtHold;
 use crate::rollout::engine::RolloutState;
 use crate::ssh::client::{self, SshError};
 use crate::ssh::known_hosts;
@@ -34,8 +35,23 @@ pub(super) async fn act(
         ResourceKind::DeviceUpdate => target.id.rsplit('/').next().unwrap_or(&target.id),
         _ => target.id.as_str(),
     };
-    if b.updates.is_busy(device_id) {
-        bail!("{device_id} is being updated by a rollout: pause or abort it, or wait");
+    // A held device (`verified, waiting for commit`) is answered through its rollout.
+    if matches!(action, ResourceAction::Commit | ResourceAction::Rollback)
+        && let Some(rollout) = b.updates.held_in(device_id)
+    {
+        let answer = if *action == ResourceAction::Commit {
+            AtHold::Commit
+        } else {
+            AtHold::RollBack
+        };
+        return b
+            .updates
+            .release(&rollout, Some(device_id), answer)
+            .map(Into::into)
+            .map_err(|e| anyhow!(e));
+    }
+    if let Some(rollout) = b.updates.driving(device_id) {
+        bail!("{}", crate::rollout::engine::driven_by(device_id, &rollout));
     }
     let t =
         (updates::targets(&b.inner))(device_id).ok_or_else(|| anyhow!("no device {device_id}"))?;
@@ -49,10 +65,39 @@ pub(super) async fn act(
     let done = driver::manual(&*t.link, &t.plan, device_id, action, last.as_ref())
         .await
         .map_err(|e| anyhow!(e))?;
+    if *action == ResourceAction::Rollback && done.nothing_in_progress {
+        return Ok(go_back(b, device_id, done.message));
+    }
     Ok(ActionOutcome {
         message: done.message,
         offer: done.reboot_needed.then_some(ResourceAction::Reboot),
     })
+}
+
+/// Nothing to roll back (the update was committed): offer an update back to the artifact
+/// the device ran before, when a rollout of this fleet recorded where it came from. The
+/// console confirms it like any update; the message names both artifacts.
+fn go_back(b: &FleetBackend, device: &str, nothing: String) -> ActionOutcome {
+    let Some(prev) = b.updates.previous_artifact(device) else {
+        return ActionOutcome {
+            message: format!(
+                "{nothing}; fleetdeck has no recorded source of the artifact before this one to \
+                 go back to (update it with U)"
+            ),
+            offer: None,
+        };
+    };
+    ActionOutcome {
+        message: format!(
+            "{nothing}: it runs {} (committed). Go back to the previous artifact {} from {}?",
+            prev.current, prev.name, prev.source
+        ),
+        offer: Some(ResourceAction::StartUpdate(UpdateRequest {
+            artifact: prev.source,
+            devices: vec![device.to_string()],
+            ..UpdateRequest::EMPTY
+        })),
+    }
 }
 
 /// The device, rollout or device update as YAML.
@@ -104,6 +149,16 @@ async fn act_plain(
     target: &ResourceKey,
     action: &ResourceAction,
 ) -> anyhow::Result<String> {
+    if *action == ResourceAction::ClearFinished {
+        return b.updates.clear_finished().await.map_err(|e| anyhow!(e));
+    }
+    if target.kind == ResourceKind::Rollout && *action == ResourceAction::Commit {
+        // `c` on a rollout commits every device it holds before commit.
+        return b
+            .updates
+            .release(&target.id, None, AtHold::Commit)
+            .map_err(|e| anyhow!(e));
+    }
     if target.kind == ResourceKind::Rollout {
         let wish = match action {
             ResourceAction::Pause => RolloutState::Paused,

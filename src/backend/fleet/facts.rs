@@ -22,6 +22,10 @@ pub struct Facts {
     pub update: Option<String>,
     /// `/run/appliance_failed` exists.
     pub failed: bool,
+    /// What runs the Mender client as a daemon (`mender-updated.service`, `mender-update
+    /// daemon` ...): standalone updates over SSH would fight it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mender_daemon: Option<String>,
     /// (unit, `systemctl is-active` answer).
     pub units: Vec<(String, String)>,
 }
@@ -50,6 +54,17 @@ if command -v mender-update >/dev/null 2>&1; then
   echo "artifact=$(mender-update show-artifact 2>/dev/null | head -n1)"
 elif command -v mender >/dev/null 2>&1; then
   echo "artifact=$(mender show-artifact 2>/dev/null | head -n1)"
+fi
+if command -v mender-update >/dev/null 2>&1 || command -v mender >/dev/null 2>&1; then
+  if command -v systemctl >/dev/null 2>&1; then
+    for u in mender-updated mender-client; do
+      [ "$(systemctl is-active "$u" 2>/dev/null)" = active ] && echo "mender_daemon=$u.service"
+    done
+  fi
+  if command -v pgrep >/dev/null 2>&1; then
+    pgrep -f '^([^ ]*/)?mender-update (.* )?daemon( |$)' >/dev/null 2>&1 && echo 'mender_daemon=mender-update daemon'
+    pgrep -f '^([^ ]*/)?mender (.* )?-?daemon( |$)' >/dev/null 2>&1 && echo 'mender_daemon=mender daemon'
+  fi
 fi
 if [ -e /var/lib/mender/update-pending ] || [ -e /data/mender/update-pending ] || [ -e /run/appliance_update_pending ]; then echo "update=pending-commit"; fi
 "#,
@@ -92,6 +107,10 @@ pub fn parse(out: &str) -> Facts {
             "artifact" if !v.is_empty() => f.artifact = Some(v),
             "update" if !v.is_empty() => f.update = Some(v),
             "failed" => f.failed = v == "1",
+            // The first one found names it (a unit before its process).
+            "mender_daemon" if !v.is_empty() && f.mender_daemon.is_none() => {
+                f.mender_daemon = Some(v)
+            }
             "unit" => {
                 if let Some((u, st)) = v.rsplit_once('=') {
                     let st = if st.is_empty() { "unknown" } else { st };
@@ -191,6 +210,21 @@ mod tests {
         assert!(f.over(&t(Some(95), Some(6.0))).is_empty());
         assert!(f.over(&t(None, None)).is_empty());
         assert!(Facts::default().over(&t(Some(1), Some(0.5))).is_empty());
+    }
+
+    #[test]
+    fn a_mender_daemon_is_named_by_the_first_line_that_finds_it() {
+        let f = parse(
+            "failed=0\nmender_daemon=mender-updated.service\nmender_daemon=mender-update daemon\n",
+        );
+        assert_eq!(f.mender_daemon.as_deref(), Some("mender-updated.service"));
+        assert_eq!(parse("failed=0\n").mender_daemon, None);
+        // The check runs only where a Mender client is installed, after the artifact line.
+        let s = script(&[], "/run/appliance_failed");
+        assert!(
+            s.contains("echo 'mender_daemon=mender-update daemon'"),
+            "{s}"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::{Conn, Device, facts};
 use crate::model::{
     Health, HostKeyProblem, HostKeyState, PassphraseNeeded, Resource, ResourceKey, ResourceKind,
-    RowFacts, SourceId,
+    RowFacts, SourceId, UpdateGuard,
 };
 use crate::ssh::client::SshError;
 
@@ -24,6 +24,27 @@ pub fn short_error(e: &SshError) -> String {
         SshError::AuthFailed { .. } => "auth failed".into(),
         SshError::Timeout(_) => "timeout".into(),
         SshError::Connect(t) => format!("unreachable: {t}"),
+    }
+}
+
+/// What an update of `dev` would run into, as far as its last poll tells (the rollout that
+/// drives it is added by the watch, which knows the rollouts).
+fn guard(dev: &Device, conn: &Conn, f: &facts::Facts) -> UpdateGuard {
+    use super::file::UpdaterKind;
+    UpdateGuard {
+        unreachable: match conn {
+            Conn::Down(e) => Some(short_error(e)),
+            Conn::Error(e) => Some(e.clone()),
+            Conn::Up | Conn::Connecting => None,
+        },
+        failed_flag: (f.failed && dev.spec.updater == UpdaterKind::Appliance)
+            .then(|| dev.spec.update.failed_flag.clone()),
+        mender_daemon: f
+            .mender_daemon
+            .clone()
+            .filter(|_| dev.spec.updater == UpdaterKind::Mender),
+        rollout: None,
+        held: false,
     }
 }
 
@@ -124,6 +145,7 @@ pub fn row(source: &SourceId, dev: &Device) -> Resource {
             (short_error(e), Health::Failed)
         }
     };
+    row_facts.update_guard = Some(guard(dev, &st.conn, &f));
     let dest = dev.route.dest();
     let host = if spec.is_local() {
         super::file::LOCAL_HOST.to_string()

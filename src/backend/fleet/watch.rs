@@ -101,6 +101,10 @@ async fn send_snapshot(inner: &Inner, updates: &Updates, report: &Reporter) -> R
             if let Some(step) = live.get(&d.spec.name) {
                 r.cells[UPDATE_COLUMN] = step.clone();
             }
+            if let Some(g) = r.facts.update_guard.as_mut() {
+                g.rollout = updates.driving(&d.spec.name);
+                g.held = updates.held_in(&d.spec.name).is_some();
+            }
             r
         })
         .collect();

@@ -7,6 +7,8 @@
 //! - `plain.rs` — every plain backend action (start, stop, rollback, commit, reboot ...).
 //! - `scale.rs`, `create_deployment.rs`, `update.rs` — a prompt for the argument, then confirmed.
 //! - `sandbox.rs` — a picker, then a shell. `accept_host_key.rs` — a typed confirmation.
+//! - `preflight.rs` — the update dialog's warnings and skipped devices; commit/rollback
+//!   refused before asking on a device a rollout drives.
 //! - `passphrase.rs` — not a key: a device that needs a key's passphrase asks for it.
 
 use std::sync::Arc;
@@ -21,6 +23,7 @@ pub(super) mod create_deployment;
 pub(super) mod forward;
 pub(super) mod passphrase;
 pub(super) mod plain;
+pub(super) mod preflight;
 pub(super) mod sandbox;
 pub(super) mod scale;
 pub(super) mod update;

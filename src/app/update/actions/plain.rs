@@ -20,6 +20,10 @@ impl RowAction for Plain {
 
     fn start(&self, state: &mut AppState, on: &Selection, fx: &mut Vec<Effect>) {
         let (key, name) = (on.row.key.clone(), on.row.name.clone());
+        if let Some(why) = super::preflight::refusal(&on.row, &self.0) {
+            state.toast(why, true);
+            return;
+        }
         request_action(state, key, name, self.0.clone(), None, fx);
     }
 }
@@ -43,6 +47,7 @@ pub(in crate::app::update) fn resource_action(action: Action) -> Option<Resource
         Action::ClearFailed => ResourceAction::ClearFailed,
         Action::Reboot => ResourceAction::Reboot,
         Action::CloseForward => ResourceAction::CloseForward,
+        Action::ClearFinished => ResourceAction::ClearFinished,
         _ => return None,
     })
 }

@@ -35,7 +35,8 @@ impl RowAction for Update {
             key,
             question: format!(
                 "Update {name} to (a URL the device downloads, or a local file)\n\
-                 options: -p N parallel (default {parallel}), -f K or X% failures (default 1)"
+                 options: -p N parallel (default {parallel}), -f K or X% failures (default 1),\n\
+                 -H hold each device before its commit (a canary: c commits it)"
             ),
             name,
             input: Input::default(),
@@ -81,6 +82,7 @@ fn parse_update_answer(text: &str, devices: Vec<String>) -> Result<UpdateRequest
     };
     let mut parallel = default_parallel(devices.len());
     let mut max_failures = FailureLimit::Count(1);
+    let mut hold_before_commit = false;
     while let Some(word) = words.next() {
         let (opt, inline) = match word.split_once('=') {
             Some((o, v)) if o.starts_with("--") => (o, Some(v)),
@@ -101,9 +103,11 @@ fn parse_update_answer(text: &str, devices: Vec<String>) -> Result<UpdateRequest
                 let v = value("a count (1, 2 ...) or a percentage (10%)")?;
                 max_failures = FailureLimit::parse(&v).map_err(|e| format!("{opt}: {e}"))?;
             }
+            "-H" | "--hold" | "--hold-before-commit" => hold_before_commit = true,
             other if other.starts_with('-') => {
                 return Err(format!(
-                    "unknown option `{other}`: -p N (parallel), -f K or X% (failures)"
+                    "unknown option `{other}`: -p N (parallel), -f K or X% (failures), -H (hold \
+                     before commit)"
                 ));
             }
             other => {
@@ -118,6 +122,8 @@ fn parse_update_answer(text: &str, devices: Vec<String>) -> Result<UpdateRequest
         devices,
         parallel,
         max_failures,
+        hold_before_commit,
+        skip: Vec::new(),
     })
 }
 

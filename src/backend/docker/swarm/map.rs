@@ -658,6 +658,38 @@ mod tests {
     }
 
     #[test]
+    fn every_raw_update_state_reads_as_words() {
+        use ServiceUpdateStatusStateEnum as S;
+        let words: Vec<&str> = [
+            S::UPDATING,
+            S::PAUSED,
+            S::COMPLETED,
+            S::ROLLBACK_STARTED,
+            S::ROLLBACK_PAUSED,
+            S::ROLLBACK_COMPLETED,
+        ]
+        .into_iter()
+        .map(|s| update_kind(s).unwrap().words())
+        .collect();
+        assert_eq!(
+            words,
+            [
+                "updating",
+                "update paused",
+                "updated",
+                "rolling back",
+                "rollback paused",
+                "rolled back"
+            ]
+        );
+        assert!(
+            words.iter().all(|w| !w.contains('_')),
+            "no raw engine words"
+        );
+        assert_eq!(update_kind(S::EMPTY), None);
+    }
+
+    #[test]
     fn update_progress_counts_tasks_on_the_current_spec() {
         let service = Service {
             id: Some("s1".into()),
