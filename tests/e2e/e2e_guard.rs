@@ -46,6 +46,7 @@ fn update_guard_warns_skips_holds_commits_and_clears() {
         40,
         &[],
     );
+    t.wait_for("Containers", Duration::from_secs(30));
     t.keys(&[":"]);
     t.type_text("devices");
     t.keys(&["Enter"]);
@@ -142,6 +143,9 @@ fn update_guard_refuses_mid_update_and_goes_back_after_a_commit() {
         40,
         &[],
     );
+    // Keys typed before the first frame can be lost (the terminal is not raw yet): on a loaded
+    // machine `:devices` went missing and the test waited on the containers view.
+    t.wait_for("Containers", Duration::from_secs(30));
     let update = |url: &str| {
         t.keys(&[":"]);
         t.type_text("devices");
