@@ -281,6 +281,10 @@ class Handler(BaseHTTPRequestHandler):
         body = (b'{"kind":"' + KINDS.get(resource, "Unknown").encode() + b'List","apiVersion":"v1",'
                 b'"metadata":' + dump(meta) + b',"items":[' + b",".join(v for _, v in page) + b"]}")
         self.send_json(200, body)
+        if end >= len(items) and resource == "pods":
+            # When the last page of a pod list went out (epoch s): "after the lists arrive".
+            with lock:
+                stats["last_pods_page_at"] = time.time()
 
     def watch(self, resource, ns, q):
         since = int(q.get("resourceVersion", "0") or 0)
