@@ -135,6 +135,33 @@ fn new_pod(name: &str, phase_running: bool) -> Value {
     p
 }
 
+/// 1,200 pods come in three pages of `limit=500` (kube's watcher pages its lists); every page
+/// after the first carries the `continue` token of the one before and answers the first page's
+/// resourceVersion, as the apiserver does; the snapshot has every pod once (issue #16).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paged_list_arrives_whole_with_continue_tokens() {
+    let server = KubeServer::start().await;
+    for i in 0..1200 {
+        server.put("pods", new_pod(&format!("web-5d8f7c9b6f-p{i:04}"), true));
+    }
+    let (_dir, b) = backend(&server);
+    let (tx, mut rx) = mpsc::channel(256);
+    let _watch = b.watch(ResourceKind::Pod, tx);
+    let rows = snapshot_where(&mut rx, ResourceKind::Pod, |r| r.len() == 1200).await;
+    let mut seen = names(&rows);
+    seen.dedup();
+    assert_eq!(seen.len(), 1200, "every pod once");
+    let lists: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/api/v1/namespaces/shop/pods" && !r.query_has("watch=true"))
+        .collect();
+    assert_eq!(lists.len(), 3, "three pages: {lists:?}");
+    assert!(lists[0].query_has("limit=500"), "{:?}", lists[0].query);
+    assert!(lists[1].query.contains("continue="), "{:?}", lists[1].query);
+    assert!(lists[2].query.contains("continue="), "{:?}", lists[2].query);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pods_list_then_watch_added_modified_deleted_bookmark_and_410_relist() {
     let server = KubeServer::start().await;

@@ -739,27 +739,51 @@ fn list(st: &Arc<Mutex<State>>, resource: &str, ns: Option<&str>, query: &str) -
     let st = st.lock().unwrap();
     let labels = query_param(query, "labelSelector").unwrap_or_default();
     let fields = query_param(query, "fieldSelector").unwrap_or_default();
-    // Pages like the API server: `limit` items, then a `continue` token (here: the offset).
+    // Pages like the API server: `limit` items, then a `continue` token. The apiserver's token
+    // carries the list's resourceVersion and the key to start from (k8s.io/apiserver
+    // pkg/storage/continue.go: {"v","rv","start"}), and every page answers with that first
+    // resourceVersion; here the token is `RV:NAMESPACE:NAME` of the last item sent (names hold
+    // no ':'). The double keeps no past revisions, so a page shows the objects as they are now
+    // after that key: a deletion while paging cannot shift a later object out of the list, as
+    // an offset would; the watch from RV then replays what changed.
     let limit: usize = query_param(query, "limit")
         .and_then(|v| v.parse().ok())
         .filter(|l| *l > 0)
         .unwrap_or(usize::MAX);
-    let offset: usize = query_param(query, "continue")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let token = query_param(query, "continue");
+    let (list_rv, after) = match token
+        .as_deref()
+        .map(|t| t.splitn(3, ':').collect::<Vec<_>>())
+    {
+        Some(parts) if parts.len() == 3 => (
+            parts[0].parse().unwrap_or(st.rv),
+            Some((parts[1].to_string(), parts[2].to_string())),
+        ),
+        Some(_) => {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                &status(400, "BadRequest", "continue key is not valid"),
+            );
+        }
+        None => (st.rv, None),
+    };
     let mut all = st
         .objects
         .iter()
         .filter(|((r, n, _), _)| r == resource && ns.is_none_or(|ns| ns == n))
-        .map(|(_, o)| o)
-        .filter(|o| matches_selector(o, &labels, false) && matches_selector(o, &fields, true))
-        .skip(offset);
-    let items: Vec<Value> = all.by_ref().take(limit).cloned().collect();
+        .filter(|((_, n, name), _)| {
+            after
+                .as_ref()
+                .is_none_or(|(an, aname)| (n, name) > (an, aname))
+        })
+        .filter(|(_, o)| matches_selector(o, &labels, false) && matches_selector(o, &fields, true));
+    let page: Vec<(&(String, String, String), &Value)> = all.by_ref().take(limit).collect();
     let more = all.next().is_some();
-    let mut meta = json!({"resourceVersion": st.rv.to_string()});
-    if more {
-        meta["continue"] = json!((offset + items.len()).to_string());
+    let mut meta = json!({"resourceVersion": list_rv.to_string()});
+    if more && let Some(((_, n, name), _)) = page.last() {
+        meta["continue"] = json!(format!("{list_rv}:{n}:{name}"));
     }
+    let items: Vec<Value> = page.into_iter().map(|(_, o)| o.clone()).collect();
     json_response(
         StatusCode::OK,
         &json!({"kind": format!("{}List", kind_of(resource)), "apiVersion": api_version_of(resource),
