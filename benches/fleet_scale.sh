@@ -14,7 +14,7 @@
 #    Meanwhile '?'/'q' are sent every 0.25 s and the key → screen time of each is recorded: the
 #    key latency during the first connect-and-facts wave (goal p95 ≤ 30 ms).
 # 3. RSS (VmRSS, VmHWM) with N open sessions (goal ≤ 150 MB).
-# 4. The console's CPU over the next refreshes: FACTS_INTERVAL (10 s) per device, over
+# 4. The console's CPU over the next refreshes: FACTS_INTERVAL s per device, over
 #    CPU_SECS s, as CPU-seconds per refresh of the whole fleet; key latency during them.
 #
 # Environment: N (1000), CONCURRENCY (256), CPU_SECS (60), FACTS_INTERVAL (60: the 1,000 simulated devices
