@@ -25,6 +25,7 @@ use fleetdeck::model::{LogOpts, ResourceKind};
 fn main() -> ExitCode {
     let _ = runtime::STARTED.set(std::time::Instant::now());
     let cli = Cli::parse();
+    raise_open_file_limit();
     let log_guard = init_tracing(&cli);
     let code = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -41,6 +42,21 @@ fn main() -> ExitCode {
     // Exit at once: a thread blocked on a dead daemon or tty must not keep the process alive
     // after its operator is gone.
     std::process::exit(code)
+}
+
+/// Every SSH device keeps one session (one socket) open: a fleet of 1,000 devices needs more
+/// descriptors than the common soft limit of 1,024, while the hard limit is usually far higher.
+/// Raise the soft limit to the hard one, as a server would; failing that we run as before.
+fn raise_open_file_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut lim = getrlimit(Resource::Nofile);
+    // `None` is "unlimited": nothing to raise then.
+    if let (Some(cur), Some(max)) = (lim.current, lim.maximum)
+        && cur < max
+    {
+        lim.current = Some(max);
+        let _ = setrlimit(Resource::Nofile, lim);
+    }
 }
 
 /// Tracing goes to a file, never to the terminal (it would corrupt the TUI).

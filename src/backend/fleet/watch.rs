@@ -82,13 +82,21 @@ pub async fn devices(inner: Arc<Inner>, updates: Updates, tx: EventTx) {
             changed = update_changes.changed() => if changed.is_err() { return },
         }
         // Coalesce a burst of answers (or progress lines) into one snapshot.
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(coalesce_window(inner.devices.len())).await;
         while nrx.try_recv().is_ok() {}
         update_changes.borrow_and_update();
         if send_snapshot(&inner, &updates, &report).await.is_err() {
             return;
         }
     }
+}
+
+/// How long answers gather before the next snapshot. Every snapshot carries every row, so
+/// its cost grows with the fleet: 50 ms for a handful of devices, up to 250 ms for 1,000 and
+/// more (a 1,000-device wave then makes ~4 snapshots a second instead of ~20, and the table
+/// still moves while the wave runs).
+fn coalesce_window(devices: usize) -> Duration {
+    Duration::from_millis((50 + devices as u64 / 5).min(250))
 }
 
 async fn send_snapshot(inner: &Inner, updates: &Updates, report: &Reporter) -> Result<(), Gone> {
@@ -198,6 +206,15 @@ pub async fn probe(inner: Arc<Inner>, updates: Updates, tx: EventTx) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn snapshots_gather_longer_for_large_fleets_but_never_past_a_quarter_second() {
+        let ms = |n| coalesce_window(n).as_millis();
+        assert_eq!(ms(1), 50);
+        assert_eq!(ms(100), 70);
+        assert_eq!(ms(1000), 250);
+        assert_eq!(ms(20_000), 250);
+    }
 
     #[test]
     fn polls_back_off_within_the_interval_and_bad_keys_wait_longest() {
