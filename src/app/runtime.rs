@@ -477,6 +477,8 @@ pub async fn run(
     let mut input = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    // A large snapshot arrived since the last tick: give the freed heap back then (crate::mem).
+    let mut trim_due = false;
 
     rt.reconcile(&mut state);
     rt.probe_sources();
@@ -519,17 +521,28 @@ pub async fn run(
             },
             Some(m) = app_rx.recv() => { urgent = true; m }
             Some(ev) = ev_rx.recv() => {
+                trim_due |= is_large_snapshot(&ev);
                 let mut fx = update(&mut state, Msg::Backend(ev));
                 for _ in 1..BATCH {
                     match ev_rx.try_recv() {
-                        Ok(ev) => fx.extend(update(&mut state, Msg::Backend(ev))),
+                        Ok(ev) => {
+                            trim_due |= is_large_snapshot(&ev);
+                            fx.extend(update(&mut state, Msg::Backend(ev)));
+                        }
                         Err(_) => break,
                     }
                 }
                 if apply(&mut state, &mut rt, fx, &mut terminal, &mut input).await? { break }
                 continue;
             }
-            _ = tick.tick() => Msg::Tick,
+            _ = tick.tick() => {
+                // On the tick after, not at once: by then the backend has dropped the engine's
+                // objects it decoded the snapshot from, and the rows they replaced are gone.
+                if std::mem::take(&mut trim_due) {
+                    crate::mem::trim();
+                }
+                Msg::Tick
+            }
             _ = tokio::time::sleep_until(redraw_at), if state.dirty => continue,
         };
         let fx = update(&mut state, msg);
@@ -547,6 +560,11 @@ pub async fn run(
         tracing::warn!("last view: cannot save {}: {e}", memo_file.display());
     }
     Ok(())
+}
+
+/// Whether this event replaces enough rows that the heap is worth trimming afterwards.
+fn is_large_snapshot(ev: &BackendEvent) -> bool {
+    matches!(ev, BackendEvent::Snapshot { resources, .. } if resources.len() >= crate::mem::TRIM_AFTER_ROWS)
 }
 
 /// Perform effects; returns true when the console must quit.
