@@ -477,8 +477,8 @@ pub async fn run(
     let mut input = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    // A large snapshot arrived since the last tick: give the freed heap back then (crate::mem).
-    let mut trim_due = false;
+    // When a large snapshot or many log lines arrived: give the freed heap back (crate::mem).
+    let mut trim = crate::mem::TrimPolicy::default();
 
     rt.reconcile(&mut state);
     rt.probe_sources();
@@ -521,12 +521,12 @@ pub async fn run(
             },
             Some(m) = app_rx.recv() => { urgent = true; m }
             Some(ev) = ev_rx.recv() => {
-                trim_due |= is_large_snapshot(&ev);
+                trim.saw(&ev);
                 let mut fx = update(&mut state, Msg::Backend(ev));
                 for _ in 1..BATCH {
                     match ev_rx.try_recv() {
                         Ok(ev) => {
-                            trim_due |= is_large_snapshot(&ev);
+                            trim.saw(&ev);
                             fx.extend(update(&mut state, Msg::Backend(ev)));
                         }
                         Err(_) => break,
@@ -538,7 +538,7 @@ pub async fn run(
             _ = tick.tick() => {
                 // On the tick after, not at once: by then the backend has dropped the engine's
                 // objects it decoded the snapshot from, and the rows they replaced are gone.
-                if std::mem::take(&mut trim_due) {
+                if trim.take_due() {
                     crate::mem::trim();
                 }
                 Msg::Tick
@@ -560,11 +560,6 @@ pub async fn run(
         tracing::warn!("last view: cannot save {}: {e}", memo_file.display());
     }
     Ok(())
-}
-
-/// Whether this event replaces enough rows that the heap is worth trimming afterwards.
-fn is_large_snapshot(ev: &BackendEvent) -> bool {
-    matches!(ev, BackendEvent::Snapshot { resources, .. } if resources.len() >= crate::mem::TRIM_AFTER_ROWS)
 }
 
 /// Perform effects; returns true when the console must quit.
