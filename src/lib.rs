@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod fsx;
 pub mod logs;
+pub mod mem;
 pub mod model;
 pub mod rollout;
 pub mod ssh;

@@ -59,6 +59,9 @@ fn raise_open_file_limit() {
     }
 }
 
+/// Lines the log file's writer thread may have queued; see `init_tracing`.
+const LOG_QUEUE_LINES: usize = 2_048;
+
 /// Tracing goes to a file, never to the terminal (it would corrupt the TUI).
 fn init_tracing(cli: &Cli) -> Option<tracing_appender::non_blocking::WorkerGuard> {
     let path = cli
@@ -74,7 +77,14 @@ fn init_tracing(cli: &Cli) -> Option<tracing_appender::non_blocking::WorkerGuard
         .open(&path)
         .ok()?;
     let _ = fleetdeck::fsx::tighten(&path);
-    let (writer, guard) = tracing_appender::non_blocking(file);
+    // tracing-appender's default queue holds 128,000 lines in a bounded crossbeam channel whose
+    // slots are allocated and touched up front: 4 MB of RSS for a log that writes a few lines a
+    // minute (docs/PERFORMANCE.md §14). 2,048 lines (64 KB) absorb any burst the console logs;
+    // past that the queue stays lossy, as before, rather than blocking the UI.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(LOG_QUEUE_LINES)
+        .lossy(true)
+        .finish(file);
     let filter = tracing_subscriber::EnvFilter::try_from_env("FLEETDECK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,hyper=warn,bollard=warn"));
     tracing_subscriber::fmt()

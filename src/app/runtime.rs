@@ -477,6 +477,8 @@ pub async fn run(
     let mut input = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    // When a large snapshot or many log lines arrived: give the freed heap back (crate::mem).
+    let mut trim = crate::mem::TrimPolicy::default();
 
     rt.reconcile(&mut state);
     rt.probe_sources();
@@ -519,17 +521,28 @@ pub async fn run(
             },
             Some(m) = app_rx.recv() => { urgent = true; m }
             Some(ev) = ev_rx.recv() => {
+                trim.saw(&ev);
                 let mut fx = update(&mut state, Msg::Backend(ev));
                 for _ in 1..BATCH {
                     match ev_rx.try_recv() {
-                        Ok(ev) => fx.extend(update(&mut state, Msg::Backend(ev))),
+                        Ok(ev) => {
+                            trim.saw(&ev);
+                            fx.extend(update(&mut state, Msg::Backend(ev)));
+                        }
                         Err(_) => break,
                     }
                 }
                 if apply(&mut state, &mut rt, fx, &mut terminal, &mut input).await? { break }
                 continue;
             }
-            _ = tick.tick() => Msg::Tick,
+            _ = tick.tick() => {
+                // On the tick after, not at once: by then the backend has dropped the engine's
+                // objects it decoded the snapshot from, and the rows they replaced are gone.
+                if trim.take_due() {
+                    crate::mem::trim();
+                }
+                Msg::Tick
+            }
             _ = tokio::time::sleep_until(redraw_at), if state.dirty => continue,
         };
         let fx = update(&mut state, msg);

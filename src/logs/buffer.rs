@@ -29,6 +29,7 @@ impl LogBuffer {
     /// Append a batch. A line with a timestamp older than the newest ones already held is
     /// inserted in timestamp order (multi-source views interleave); others are appended.
     pub fn push_batch(&mut self, batch: Vec<LogLine>) {
+        self.reserve_for(batch.len());
         for line in batch {
             if self.lines.len() == self.cap {
                 self.lines.pop_front();
@@ -40,6 +41,18 @@ impl LogBuffer {
             } else {
                 self.lines.insert(at, line);
             }
+        }
+    }
+
+    /// Grow by doubling as a Vec would, but never past `cap`: left to itself the deque rounds up
+    /// to the next power of two, 131,072 slots for the default 100,000-line ring, which held
+    /// 2.7 MB of slots a full ring never uses (docs/PERFORMANCE.md §14).
+    fn reserve_for(&mut self, incoming: usize) {
+        let want = (self.lines.len() + incoming).min(self.cap);
+        let have = self.lines.capacity();
+        if want > have {
+            let target = have.saturating_mul(2).max(want).min(self.cap);
+            self.lines.reserve_exact(target - self.lines.len());
         }
     }
 
@@ -126,6 +139,21 @@ mod tests {
         b.push_batch((0..5).map(|i| line(None, &i.to_string())).collect());
         assert_eq!(texts(&b), vec!["2", "3", "4"]);
         assert_eq!(b.dropped(), 2);
+    }
+
+    #[test]
+    fn a_full_ring_holds_no_slots_beyond_its_cap() {
+        let mut b = LogBuffer::new(10_000);
+        for chunk in 0..30 {
+            b.push_batch(
+                (0..500)
+                    .map(|i| line(None, &(chunk * 500 + i).to_string()))
+                    .collect(),
+            );
+        }
+        assert_eq!(b.len(), 10_000);
+        assert_eq!(b.lines.capacity(), 10_000);
+        assert_eq!(b.get(0).map(|l| l.text.text.as_str()), Some("5000"));
     }
 
     #[test]

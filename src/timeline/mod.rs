@@ -53,7 +53,9 @@ impl Timeline {
     pub fn new(capacity: usize) -> Self {
         Timeline {
             capacity: capacity.max(1),
-            kept: VecDeque::with_capacity(capacity.clamp(1, 4096)),
+            // Grows as events come; reserving 4,096 entries up front cost 655 KB of every
+            // console's RSS before the first event (docs/PERFORMANCE.md §14).
+            kept: VecDeque::with_capacity(capacity.clamp(1, 64)),
             seen: HashSet::new(),
             next_seq: 0,
             unshown: false,

@@ -2,6 +2,7 @@
 //! loopback (its local web UI, an agent's API), reached through the device's
 //! [`Session`](super::session::Session): a `direct-tcpip` channel on its cached SSH session
 //! (what `ssh -L` does, with no second login), or a plain connect for a `host: local` device.
+
 use std::sync::Arc;
 
 use anyhow::anyhow;
