@@ -144,6 +144,9 @@ pub struct Confirm {
     pub typed: Option<Input>,
     /// A line the operator needs to decide (the host key fingerprint being trusted).
     pub detail: Option<String>,
+    /// More objects the same action is for, done after `key` once confirmed (`c` on a filtered
+    /// table commits every held device it shows).
+    pub also: Vec<(ResourceKey, String)>,
 }
 
 /// A one-field dialog whose answer completes an action.

@@ -231,6 +231,42 @@ fn a_held_device_is_asked_and_committed_through_its_rollout() {
     }
 }
 
+/// The filter is the selection: `c` on a held device of a filtered table commits every held
+/// device it shows, after one y/n naming them; devices not held are left alone.
+#[test]
+fn c_on_a_filtered_table_commits_every_held_device_shown() {
+    let held = || UpdateGuard {
+        rollout: Some("20261127-220000".into()),
+        held: true,
+        ..Default::default()
+    };
+    let d = |id: &str, g: UpdateGuard| row(ResourceKind::Device, id, g);
+    let mut st = devices(vec![
+        d("canary-1", held()),
+        d("canary-2", held()),
+        d("canary-3", UpdateGuard::default()),
+        d("prod-1", held()),
+    ]);
+    key(&mut st, '/');
+    typed(&mut st, "canary");
+    key(&mut st, "enter");
+    key(&mut st, 'c');
+    let Mode::Confirm(c) = &st.mode else {
+        panic!("asked: {}", toast(&st))
+    };
+    assert_eq!(c.detail.as_deref(), Some("and 1 more: canary-2"));
+    let fx = key(&mut st, 'y');
+    let mut done = acts(&fx);
+    done.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        done,
+        [
+            ("canary-1".to_string(), ResourceAction::Commit),
+            ("canary-2".to_string(), ResourceAction::Commit),
+        ]
+    );
+}
+
 #[test]
 fn c_on_a_rollout_and_clearing_finished_rollouts_are_confirmed() {
     let mut st = state(false);

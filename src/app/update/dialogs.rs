@@ -31,7 +31,7 @@ pub(super) fn confirm(
             }
             Edited::Cancel => Mode::Normal,
             Edited::Submit(text) if text == c.name => {
-                act(state, c.key, c.name, c.action, fx);
+                act_on_all(state, c, fx);
                 Mode::Normal
             }
             Edited::Submit(text) => {
@@ -41,13 +41,21 @@ pub(super) fn confirm(
         },
         None => match state.settings.keymap.lookup(KeyContext::Dialog, &key) {
             Some(Action::Confirm) => {
-                act(state, c.key, c.name, c.action, fx);
+                act_on_all(state, c, fx);
                 Mode::Normal
             }
             Some(Action::Cancel | Action::Back) => Mode::Normal,
             _ => Mode::Confirm(c),
         },
     }
+}
+
+/// The confirmed action on its object, then on the others it was asked for.
+fn act_on_all(state: &mut AppState, c: Confirm, fx: &mut Vec<Effect>) {
+    for (key, name) in c.also {
+        act(state, key, name, c.action.clone(), fx);
+    }
+    act(state, c.key, c.name, c.action, fx);
 }
 
 /// An action's argument: the unit that opened the prompt reads the answer ([`actions::answer`]);

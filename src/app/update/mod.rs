@@ -72,6 +72,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
                     action: next,
                     typed: None,
                     detail: Some(text),
+                    also: Vec::new(),
                 });
                 state.dirty = true;
             }

@@ -48,6 +48,7 @@ pub(super) fn request_action(
                 action: ra,
                 typed: Some(Input::default()),
                 detail,
+                also: Vec::new(),
             })
         }
         Confirmation::YesNo if confirm => {
@@ -57,9 +58,35 @@ pub(super) fn request_action(
                 action: ra,
                 typed: None,
                 detail,
+                also: Vec::new(),
             })
         }
         _ => act(state, key, name, ra, fx),
+    }
+}
+
+/// [`request_action`] for `key` and the objects in `also` at once: one confirmation (its detail
+/// names the others), then the action on each.
+pub(super) fn request_action_for_all(
+    state: &mut AppState,
+    (key, name): (crate::model::ResourceKey, String),
+    also: Vec<(crate::model::ResourceKey, String)>,
+    ra: ResourceAction,
+    fx: &mut Vec<Effect>,
+) {
+    let detail = (!also.is_empty()).then(|| {
+        let names: Vec<&str> = also.iter().map(|(_, n)| n.as_str()).collect();
+        format!("and {} more: {}", also.len(), names.join(", "))
+    });
+    let before = fx.len();
+    request_action(state, key, name, ra.clone(), detail, fx);
+    if let Mode::Confirm(c) = &mut state.mode {
+        c.also = also;
+    } else if fx[before..].iter().any(|e| matches!(e, Effect::Act { .. })) {
+        // Not asked (confirmations off): the others go at once too.
+        for (k, n) in also {
+            act(state, k, n, ra.clone(), fx);
+        }
     }
 }
 

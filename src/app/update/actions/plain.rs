@@ -8,8 +8,8 @@ use super::{RowAction, Selection};
 use crate::app::action::Action;
 use crate::app::effect::Effect;
 use crate::app::state::AppState;
-use crate::app::update::request::request_action;
-use crate::model::{Capability, ResourceAction};
+use crate::app::update::request::{request_action, request_action_for_all};
+use crate::model::{Capability, Resource, ResourceAction, ResourceKey};
 
 pub(in crate::app::update) struct Plain(pub ResourceAction);
 
@@ -24,7 +24,31 @@ impl RowAction for Plain {
             state.toast(why, true);
             return;
         }
-        request_action(state, key, name, self.0.clone(), None, fx);
+        let also = held_others(&self.0, on);
+        if also.is_empty() {
+            request_action(state, key, name, self.0.clone(), None, fx);
+        } else {
+            request_action_for_all(state, (key, name), also, self.0.clone(), fx);
+        }
+    }
+}
+
+/// `c` on a held device of a filtered table commits every held device the table shows (of the
+/// same source): the filter is the selection, as it is for an update. Empty otherwise.
+fn held_others(action: &ResourceAction, on: &Selection) -> Vec<(ResourceKey, String)> {
+    let held = |r: &Resource| {
+        r.facts
+            .update_guard
+            .as_ref()
+            .is_some_and(|g| g.held && g.rollout.is_some())
+    };
+    match (action, &on.filtered) {
+        (ResourceAction::Commit, Some(rows)) if held(&on.row) => rows
+            .iter()
+            .filter(|r| r.key != on.row.key && r.key.source == on.row.key.source && held(r))
+            .map(|r| (r.key.clone(), r.name.clone()))
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
