@@ -22,6 +22,29 @@ fn get(port: u16) -> std::io::Result<String> {
     Ok(out)
 }
 
+/// The console in tmux, filtered to `c`, with port 8080 of `c` forwarded through `F` to a
+/// local port that was free a moment before (the dialog's LOCAL:PORT form); that port.
+fn console_forwarding_port_8080_of(c: &TestContainer) -> (Tmux, u16) {
+    let local = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let t = Tmux::start(&shell_quote(fleetdeck_bin()), 140, 35, &[]);
+    t.wait_for(&c.name, T);
+    t.keys(&["/"]);
+    t.type_text(&c.name);
+    t.keys(&["Enter"]);
+    t.wait_for(&format!("/{}", c.name), T);
+    t.keys(&["F"]);
+    t.wait_for("Port forward", T);
+    t.keys(&["C-u"]);
+    t.type_text(&format!("{local}:8080"));
+    t.keys(&["Enter"]);
+    t.wait_for(&format!("forwarding 127.0.0.1:{local}"), T);
+    (t, local)
+}
+
 #[test]
 fn forward_a_container_port_list_it_use_it_and_close_it() {
     if !require("tmux", tmux_available()) || docker_test_image().is_none() {
@@ -34,26 +57,7 @@ fn forward_a_container_port_list_it_use_it_and_close_it() {
             "mkdir -p /www && echo hello-through-forward > /www/index.html && exec httpd -f -p 8080 -h /www",
         ])
         .run();
-    // A local port that is free now: the dialog's LOCAL:PORT form.
-    let local = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-
-    let t = Tmux::start(&shell_quote(fleetdeck_bin()), 140, 35, &[]);
-    t.wait_for(&c.name, T);
-    t.keys(&["/"]);
-    t.type_text(&c.name);
-    t.keys(&["Enter"]);
-    t.wait_for(&format!("/{}", c.name), T);
-
-    t.keys(&["F"]);
-    t.wait_for("Port forward", T);
-    t.keys(&["C-u"]);
-    t.type_text(&format!("{local}:8080"));
-    t.keys(&["Enter"]);
-    t.wait_for(&format!("forwarding 127.0.0.1:{local}"), T);
+    let (t, local) = console_forwarding_port_8080_of(&c);
 
     t.keys(&[":"]);
     t.type_text("forwards");
@@ -109,23 +113,7 @@ fn quitting_closes_open_forwards() {
             "mkdir -p /www && echo hi > /www/index.html && exec httpd -f -p 8080 -h /www",
         ])
         .run();
-    let local = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let t = Tmux::start(&shell_quote(fleetdeck_bin()), 140, 35, &[]);
-    t.wait_for(&c.name, T);
-    t.keys(&["/"]);
-    t.type_text(&c.name);
-    t.keys(&["Enter"]);
-    t.wait_for(&format!("/{}", c.name), T);
-    t.keys(&["F"]);
-    t.wait_for("Port forward", T);
-    t.keys(&["C-u"]);
-    t.type_text(&format!("{local}:8080"));
-    t.keys(&["Enter"]);
-    t.wait_for(&format!("forwarding 127.0.0.1:{local}"), T);
+    let (t, local) = console_forwarding_port_8080_of(&c);
     assert!(TcpStream::connect(("127.0.0.1", local)).is_ok());
     t.keys(&["q"]);
     t.wait_for("EXITED:0", T);

@@ -161,11 +161,9 @@ async fn device_service() -> (u16, tokio::task::JoinHandle<()>) {
     (port, task)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_device_port_over_its_ssh_session() {
-    if !support::require("sshd", sshd::sshd_available()) {
-        return;
-    }
+/// One device `gw` behind a real sshd on loopback (VERBOSE log, so a test can count its
+/// logins), reached with a fresh ed25519 key and a pinned host key.
+fn device_behind_sshd() -> (tempfile::TempDir, Sshd, FleetBackend) {
     let dir = tempfile::tempdir().unwrap();
     let (id, id_pub) = sshd::keygen(dir.path(), "id_ed25519", "ed25519", "");
     let sshd = Sshd::start(SshdOpts {
@@ -193,14 +191,12 @@ async fn a_device_port_over_its_ssh_session() {
         connect_timeout: Duration::from_secs(10),
     };
     let b = FleetBackend::new(FleetFile::load(&path).unwrap(), opts);
-    let (port, _service) = device_service().await;
-    let key = ResourceKey {
-        source: b.id().clone(),
-        kind: ResourceKind::Device,
-        id: "gw".into(),
-    };
-    let f = forward_to(&b, &key, port).await;
-    // Two connections over the one session, one after the other.
+    (dir, sshd, b)
+}
+
+/// Two connections through the forward, one after the other, each answered by
+/// [`device_service`].
+async fn two_connections_echo(f: &Forward) {
     for word in ["one", "two"] {
         let mut s = TcpStream::connect(f.local).await.unwrap();
         s.write_all(word.as_bytes()).await.unwrap();
@@ -211,6 +207,37 @@ async fn a_device_port_over_its_ssh_session() {
             .unwrap();
         assert_eq!(out, format!("device says: {word}"));
     }
+}
+
+/// The forward's LAST ERROR cell once it is set (a failed connection reports it shortly
+/// after it closed), or empty after 5 s.
+async fn last_error(f: &Forward) -> String {
+    let mut error = String::new();
+    for _ in 0..50 {
+        error = f.row().cells[6].clone();
+        if !error.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    error
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_port_over_its_ssh_session() {
+    if !support::require("sshd", sshd::sshd_available()) {
+        return;
+    }
+    let (_dir, sshd, b) = device_behind_sshd();
+    let (port, _service) = device_service().await;
+    let key = ResourceKey {
+        source: b.id().clone(),
+        kind: ResourceKind::Device,
+        id: "gw".into(),
+    };
+    let f = forward_to(&b, &key, port).await;
+    // Two connections over the one session, one after the other.
+    two_connections_echo(&f).await;
     // sshd logged the forwards as direct-tcpip channels of the one login.
     let log = sshd.log();
     assert_eq!(log.matches("Accepted publickey").count(), 1, "{log}");
@@ -222,32 +249,7 @@ async fn a_closed_device_port_shows_as_the_last_error() {
     if !support::require("sshd", sshd::sshd_available()) {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let (id, id_pub) = sshd::keygen(dir.path(), "id_ed25519", "ed25519", "");
-    let sshd = Sshd::start(SshdOpts {
-        authorized: vec![id_pub],
-        ..Default::default()
-    });
-    std::fs::write(
-        dir.path().join("known_hosts"),
-        sshd.known_hosts_line(sshd.port()) + "\n",
-    )
-    .unwrap();
-    let yaml = format!(
-        "known_hosts: known_hosts\ndevices:\n - {{name: gw, host: 127.0.0.1, port: {}, user: {TEST_USER}, identity_file: {}}}\n",
-        sshd.port(),
-        id.display()
-    );
-    let path = dir.path().join("fleet.yaml");
-    std::fs::write(&path, yaml).unwrap();
-    let opts = SshOptions {
-        config: Arc::new(SshConfig::parse("")),
-        home: dir.path().to_path_buf(),
-        user_known_hosts: dir.path().join(".ssh/known_hosts"),
-        agent: None,
-        connect_timeout: Duration::from_secs(10),
-    };
-    let b = FleetBackend::new(FleetFile::load(&path).unwrap(), opts);
+    let (_dir, _sshd, b) = device_behind_sshd();
     // A port nothing listens on.
     let free = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = free.local_addr().unwrap().port();
@@ -262,14 +264,7 @@ async fn a_closed_device_port_shows_as_the_last_error() {
     let mut out = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out)).await;
     assert!(out.is_empty());
-    let mut error = String::new();
-    for _ in 0..50 {
-        error = f.row().cells[6].clone();
-        if !error.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let error = last_error(&f).await;
     assert!(error.contains(&format!("127.0.0.1:{port}")), "{error:?}");
     assert_closing_frees(f).await;
 }
@@ -305,16 +300,7 @@ async fn a_pod_port_through_the_api_servers_portforward() {
     };
     let f = forward_to(&b, &key, 8080).await;
     assert_eq!(f.target, format!("pod shop/{pod}:8080"));
-    for word in ["one", "two"] {
-        let mut s = TcpStream::connect(f.local).await.unwrap();
-        s.write_all(word.as_bytes()).await.unwrap();
-        let mut out = String::new();
-        tokio::time::timeout(Duration::from_secs(10), s.read_to_string(&mut out))
-            .await
-            .expect("reply in time")
-            .unwrap();
-        assert_eq!(out, format!("device says: {word}"));
-    }
+    two_connections_echo(&f).await;
     let forwards = server
         .requests()
         .into_iter()
@@ -332,14 +318,7 @@ async fn a_pod_port_through_the_api_servers_portforward() {
     let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out)).await;
     assert!(out.is_empty());
     drop(s);
-    let mut error = String::new();
-    for _ in 0..50 {
-        error = f.row().cells[6].clone();
-        if !error.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let error = last_error(&f).await;
     assert!(error.contains("connection refused"), "{error:?}");
     assert_closing_frees(f).await;
 

@@ -64,6 +64,16 @@ async fn wait_for(
     }
 }
 
+/// Wait until the service `name` shows `replicas` (`"2/2"`) in the watched snapshots; its row.
+async fn service_at(rx: &mut Rx, name: &str, replicas: &str) -> Resource {
+    let rows = wait_for(rx, ResourceKind::Service, replicas, |rows| {
+        rows.iter()
+            .any(|r| r.name == name && cell(r, "REPLICAS") == replicas)
+    })
+    .await;
+    rows.into_iter().find(|r| r.name == name).unwrap()
+}
+
 fn watch(b: &DockerBackend, kind: ResourceKind) -> (fleetdeck::backend::TaskHandle, Rx) {
     let (tx, rx) = mpsc::channel(256);
     (b.watch(kind, tx), rx)
@@ -181,22 +191,13 @@ async fn scale_from_one_to_three_through_the_action_path() {
     let svc = TestService::create("scale", &["--replicas", "1"], support::LONG_RUNNING);
     let b = backend();
     let (_w, mut rx) = watch(&b, ResourceKind::Service);
-    let rows = wait_for(&mut rx, ResourceKind::Service, "1/1", |rows| {
-        rows.iter()
-            .any(|r| r.name == svc.name && cell(r, "REPLICAS") == "1/1")
-    })
-    .await;
-    let row = rows.iter().find(|r| r.name == svc.name).unwrap();
+    let row = &service_at(&mut rx, &svc.name, "1/1").await;
     let msg = b
         .act(&key(&b, row), &ResourceAction::Scale(3))
         .await
         .expect("scale");
     assert!(msg.contains("from 1 to 3"), "{msg}");
-    wait_for(&mut rx, ResourceKind::Service, "3/3", |rows| {
-        rows.iter()
-            .any(|r| r.name == svc.name && cell(r, "REPLICAS") == "3/3")
-    })
-    .await;
+    service_at(&mut rx, &svc.name, "3/3").await;
     assert_eq!(svc.running_tasks(), 3, "the engine agrees");
 
     // A global service cannot be scaled: a clear refusal, not an engine error.
@@ -233,11 +234,7 @@ async fn update_then_rollback_restores_the_previous_spec() {
     );
     let b = backend();
     let (_w, mut rx) = watch(&b, ResourceKind::Service);
-    wait_for(&mut rx, ResourceKind::Service, "1/1", |rows| {
-        rows.iter()
-            .any(|r| r.name == svc.name && cell(r, "REPLICAS") == "1/1")
-    })
-    .await;
+    service_at(&mut rx, &svc.name, "1/1").await;
     support::run_ok(
         "docker",
         &[
@@ -305,12 +302,7 @@ async fn service_logs_hold_the_known_line_of_every_task() {
     );
     let b = backend();
     let (_w, mut rx) = watch(&b, ResourceKind::Service);
-    let rows = wait_for(&mut rx, ResourceKind::Service, "2/2", |rows| {
-        rows.iter()
-            .any(|r| r.name == svc.name && cell(r, "REPLICAS") == "2/2")
-    })
-    .await;
-    let row = rows.iter().find(|r| r.name == svc.name).unwrap();
+    let row = &service_at(&mut rx, &svc.name, "2/2").await;
     // The line is printed right after start: wait until both tasks wrote it.
     assert!(support::wait_until(T, || {
         support::run("docker", &["service", "logs", "--raw", &svc.name])
@@ -386,12 +378,7 @@ async fn followed_service_logs_pick_up_a_new_task() {
     );
     let b = backend();
     let (_w, mut rx) = watch(&b, ResourceKind::Service);
-    let rows = wait_for(&mut rx, ResourceKind::Service, "1/1", |rows| {
-        rows.iter()
-            .any(|r| r.name == svc.name && cell(r, "REPLICAS") == "1/1")
-    })
-    .await;
-    let row = rows.iter().find(|r| r.name == svc.name).unwrap();
+    let row = &service_at(&mut rx, &svc.name, "1/1").await;
     let (tx, mut lrx) = mpsc::channel(256);
     let opts = LogOpts {
         follow: true,
