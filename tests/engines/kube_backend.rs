@@ -527,6 +527,22 @@ async fn logs_follow_in_order_sanitised_with_prefixes_and_previous() {
 
 /// Lines and notes of a log view until `done(lines)`; panics with what was seen on timeout or
 /// on the view's end.
+/// Follow the `app` container of POD_OK (the last 100 lines, then live) as stream `stream`.
+fn follow_app(
+    b: &KubeBackend,
+    stream: u64,
+) -> (fleetdeck::backend::TaskHandle, mpsc::Receiver<BackendEvent>) {
+    let (tx, rx) = mpsc::channel(64);
+    let opts = LogOpts {
+        follow: true,
+        tail: Some(100),
+        since_secs: None,
+        previous: false,
+    };
+    let target = key(b, ResourceKind::PodContainer, &format!("shop/{POD_OK}/app"));
+    (b.logs(&target, opts, stream, tx), rx)
+}
+
 async fn follow_until(
     rx: &mut mpsc::Receiver<BackendEvent>,
     lines: &mut Vec<LogLine>,
@@ -581,19 +597,7 @@ async fn followed_logs_reattach_across_container_restarts() {
     let (_dir, b) = backend(&server);
     server.log("shop", POD_OK, "app", "2026-11-23T10:00:05.1Z", "boot-1");
     server.log("shop", POD_OK, "app", "2026-11-23T10:00:05.2Z", "work-1");
-    let (tx, mut rx) = mpsc::channel(64);
-    let opts = LogOpts {
-        follow: true,
-        tail: Some(100),
-        since_secs: None,
-        previous: false,
-    };
-    let target = key(
-        &b,
-        ResourceKind::PodContainer,
-        &format!("shop/{POD_OK}/app"),
-    );
-    let _logs = b.logs(&target, opts, 31, tx);
+    let (_logs, mut rx) = follow_app(&b, 31);
     let (mut lines, mut notes) = (Vec::new(), Vec::new());
     follow_until(&mut rx, &mut lines, &mut notes, |l, _| l.len() == 2).await;
 
@@ -666,19 +670,7 @@ async fn followed_logs_resume_after_the_api_server_comes_back() {
     let (_dir, b) = backend(&server);
     server.log("shop", POD_OK, "app", "2026-11-23T10:00:05.1Z", "one");
     server.log("shop", POD_OK, "app", "2026-11-23T10:00:05.2Z", "two");
-    let (tx, mut rx) = mpsc::channel(64);
-    let opts = LogOpts {
-        follow: true,
-        tail: Some(100),
-        since_secs: None,
-        previous: false,
-    };
-    let target = key(
-        &b,
-        ResourceKind::PodContainer,
-        &format!("shop/{POD_OK}/app"),
-    );
-    let _logs = b.logs(&target, opts, 32, tx);
+    let (_logs, mut rx) = follow_app(&b, 32);
     let (mut lines, mut notes) = (Vec::new(), Vec::new());
     follow_until(&mut rx, &mut lines, &mut notes, |l, _| l.len() == 2).await;
 
@@ -733,19 +725,7 @@ async fn followed_logs_wait_for_a_container_being_created() {
     seed(&server);
     server.create_container("shop", POD_OK, "app");
     let (_dir, b) = backend(&server);
-    let (tx, mut rx) = mpsc::channel(64);
-    let opts = LogOpts {
-        follow: true,
-        tail: Some(100),
-        since_secs: None,
-        previous: false,
-    };
-    let target = key(
-        &b,
-        ResourceKind::PodContainer,
-        &format!("shop/{POD_OK}/app"),
-    );
-    let _logs = b.logs(&target, opts, 33, tx);
+    let (_logs, mut rx) = follow_app(&b, 33);
     let (mut lines, mut notes) = (Vec::new(), Vec::new());
     follow_until(&mut rx, &mut lines, &mut notes, |_, n| {
         n.last() == Some(&Some("ContainerCreating, waiting for it to start".into()))
