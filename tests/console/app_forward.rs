@@ -49,6 +49,19 @@ fn on_containers(read_only: bool) -> AppState {
     st
 }
 
+/// The console on the forwards view (opened as `:command`) with one forward, 127.0.0.1:8080.
+fn on_forwards(command_name: &str) -> AppState {
+    let mut st = state(false);
+    snapshot(
+        &mut st,
+        &SourceId::new("forwards"),
+        ResourceKind::Forward,
+        vec![forward_row("127.0.0.1:8080")],
+    );
+    command(&mut st, command_name);
+    st
+}
+
 fn forward_row(local: &str) -> Resource {
     let mut r = row(
         ResourceKind::Forward,
@@ -148,14 +161,7 @@ fn kinds_without_ports_say_so() {
 #[test]
 fn d_and_ctrl_d_close_a_forward_after_asking() {
     for k in ["d", "ctrl-d"] {
-        let mut st = state(false);
-        snapshot(
-            &mut st,
-            &SourceId::new("forwards"),
-            ResourceKind::Forward,
-            vec![forward_row("127.0.0.1:8080")],
-        );
-        command(&mut st, "forwards");
+        let mut st = on_forwards("forwards");
         assert_eq!(names(&st), ["127.0.0.1:8080"]);
         key(&mut st, k);
         let Mode::Confirm(c) = &st.mode else {
@@ -183,27 +189,13 @@ fn d_still_describes_containers() {
 
 #[test]
 fn the_forwards_view() {
-    let mut st = state(false);
-    snapshot(
-        &mut st,
-        &SourceId::new("forwards"),
-        ResourceKind::Forward,
-        vec![forward_row("127.0.0.1:8080")],
-    );
-    command(&mut st, "pf");
+    let mut st = on_forwards("pf");
     insta::assert_snapshot!(draw(&mut st, 110, 8));
 }
 
 #[test]
 fn help_in_forwards_lists_d_as_close_and_f_elsewhere() {
-    let mut st = state(false);
-    snapshot(
-        &mut st,
-        &SourceId::new("forwards"),
-        ResourceKind::Forward,
-        vec![forward_row("127.0.0.1:8080")],
-    );
-    command(&mut st, "forwards");
+    let mut st = on_forwards("forwards");
     key(&mut st, '?');
     let screen = draw(&mut st, 100, 60);
     assert!(screen.contains("d ctrl-d"), "{screen}");
