@@ -22,7 +22,8 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_saphyr::Spanned;
 
-#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct LogConfig {
     /// Lines of history fetched when logs open.
@@ -44,7 +45,8 @@ impl Default for LogConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct ShellConfig {
     /// Tried in order inside the container; the first that exists runs.
@@ -59,7 +61,8 @@ impl Default for ShellConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DockerSource {
     pub name: String,
@@ -69,7 +72,8 @@ pub struct DockerSource {
 }
 
 /// One Kubernetes context shown as a source (`kube:<context>`).
-#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct KubeSource {
     /// A context name from the kubeconfig (KUBECONFIG, else ~/.kube/config).
@@ -81,7 +85,8 @@ pub struct KubeSource {
 
 /// One Mender server (`mender:<name>`): the management API at `url`, authenticated with the
 /// personal access token held in the environment variable `token_env` (never in the file).
-#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MenderSource {
     pub name: String,
@@ -92,7 +97,8 @@ pub struct MenderSource {
 }
 
 /// fleetdeck's config file (~/.config/fleetdeck/config.yaml).
-#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub theme: String,
@@ -165,6 +171,7 @@ impl<'de> Deserialize<'de> for DockerSources {
     }
 }
 
+#[cfg(test)]
 impl schemars::JsonSchema for DockerSources {
     fn schema_name() -> std::borrow::Cow<'static, str> {
         "DockerSources".into()

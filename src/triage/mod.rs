@@ -61,7 +61,8 @@ impl Severity {
 }
 
 /// Thresholds and what counts (`triage:` in the config).
-#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct TriageConfig {
     /// A container restarted at least this often is critical while it restarts or just did.

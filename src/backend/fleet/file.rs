@@ -10,9 +10,8 @@ use crate::config::ConfigError;
 use crate::config::yaml;
 
 /// How a device is updated (used by the update feature; only stored here).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default, schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum UpdaterKind {
     #[default]
@@ -23,9 +22,8 @@ pub enum UpdaterKind {
 }
 
 /// Commands of a `custom` updater.
-#[derive(
-    Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CustomUpdater {
     #[serde(default)]
@@ -41,7 +39,8 @@ pub struct CustomUpdater {
 /// How updates run on a device (`update:` in `defaults` or a device; a device's fields win).
 /// Every command is configurable so tests point them at simulations and appliances with their
 /// own tooling can be driven; the defaults are the real commands.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSettingsDoc {
     #[serde(default)]
@@ -152,7 +151,8 @@ impl Default for UpdateSettings {
 }
 
 /// A named login on a device: a user, optionally a command run with a PTY instead of a shell.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Sandbox {
     pub name: String,
@@ -165,6 +165,7 @@ pub struct Sandbox {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Interval(pub u64);
 
+#[cfg(test)]
 impl schemars::JsonSchema for Interval {
     fn schema_name() -> std::borrow::Cow<'static, str> {
         "Interval".into()
@@ -193,9 +194,8 @@ impl<'de> Deserialize<'de> for Interval {
 }
 
 /// Limits on a device's facts: a device over one is not green and is a triage problem.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Deserialize, serde::Serialize, schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, serde::Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Thresholds {
     /// A disk (`/`, `/data`) used at least this many percent.
@@ -221,7 +221,8 @@ impl Thresholds {
 }
 
 /// Settings shared by every device unless the device sets its own.
-#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 struct Defaults {
     #[serde(default)]
@@ -253,11 +254,12 @@ struct Defaults {
     thresholds: Option<Thresholds>,
 }
 
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 struct DeviceDoc {
     /// One word of printable characters, without `/`; unique in the fleet.
-    #[schemars(with = "String")]
+    #[cfg_attr(test, schemars(with = "String"))]
     name: Spanned<String>,
     /// Address, DNS name or ssh_config alias (default: the name); `local` is this machine:
     /// its commands run as local processes, no SSH.
@@ -272,12 +274,12 @@ struct DeviceDoc {
     #[serde(default)]
     groups: Vec<String>,
     #[serde(default)]
-    #[schemars(with = "Option<UpdaterKind>")]
+    #[cfg_attr(test, schemars(with = "Option<UpdaterKind>"))]
     updater: Option<Spanned<UpdaterKind>>,
     #[serde(default)]
     custom_updater: Option<CustomUpdater>,
     #[serde(default)]
-    #[schemars(with = "Option<Vec<Sandbox>>")]
+    #[cfg_attr(test, schemars(with = "Option<Vec<Sandbox>>"))]
     sandboxes: Option<Spanned<Vec<Sandbox>>>,
     #[serde(default)]
     known_hosts: Option<String>,
@@ -299,12 +301,13 @@ struct DeviceDoc {
 }
 
 /// A fleetdeck fleet file: devices reached over SSH.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FleetDoc {
     /// The fleet's name (one word); default: the file name.
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
+    #[cfg_attr(test, schemars(with = "Option<String>"))]
     name: Option<Spanned<String>>,
     #[serde(default)]
     known_hosts: Option<String>,
@@ -576,6 +579,7 @@ fn is_one_word(name: &str) -> bool {
 }
 
 /// The JSON Schema of a fleet file, from the type that parses it.
+#[cfg(test)]
 pub fn json_schema() -> schemars::Schema {
     schemars::schema_for!(FleetDoc)
 }

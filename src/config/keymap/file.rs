@@ -10,6 +10,7 @@ use super::key::{KEY_SYNTAX, KeyChord};
 use crate::app::action::Action;
 use crate::config::ConfigError;
 use crate::config::layers::LayerKind;
+#[cfg(test)]
 use crate::config::schema;
 use crate::config::yaml::{self, Entries, Scalar};
 
@@ -74,36 +75,37 @@ impl<'de> serde::Deserialize<'de> for ActionValue {
 }
 
 /// A fleetdeck keymap: per context, key → action (or a list: the first that applies).
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub(crate) struct KeymapDoc {
     /// The keymap this one changes, by name (`default`, `vim` or a user keymap).
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
+    #[cfg_attr(test, schemars(with = "Option<String>"))]
     inherits: Option<Spanned<String>>,
     /// Keys that work everywhere.
     #[serde(default)]
-    #[schemars(with = "schema::Bindings")]
+    #[cfg_attr(test, schemars(with = "schema::Bindings"))]
     global: Bindings,
     /// Keys of resource tables.
     #[serde(default)]
-    #[schemars(with = "schema::Bindings")]
+    #[cfg_attr(test, schemars(with = "schema::Bindings"))]
     table: Bindings,
     /// Keys of the log view.
     #[serde(default)]
-    #[schemars(with = "schema::Bindings")]
+    #[cfg_attr(test, schemars(with = "schema::Bindings"))]
     logs: Bindings,
     /// Keys of the describe view.
     #[serde(default)]
-    #[schemars(with = "schema::Bindings")]
+    #[cfg_attr(test, schemars(with = "schema::Bindings"))]
     describe: Bindings,
     /// Keys of dialogs.
     #[serde(default)]
-    #[schemars(with = "schema::Bindings")]
+    #[cfg_attr(test, schemars(with = "schema::Bindings"))]
     dialog: Bindings,
     /// Keys of the help screen.
     #[serde(default)]
-    #[schemars(with = "schema::Bindings")]
+    #[cfg_attr(test, schemars(with = "schema::Bindings"))]
     help: Bindings,
 }
 
@@ -234,6 +236,7 @@ fn parse_action(
 }
 
 /// The JSON Schema of a keymap file, from the type that parses it.
+#[cfg(test)]
 pub(crate) fn json_schema() -> schemars::Schema {
     schemars::schema_for!(KeymapDoc)
 }

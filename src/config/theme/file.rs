@@ -11,41 +11,47 @@ use super::Role;
 use super::color::{self, NAMED};
 use crate::config::ConfigError;
 use crate::config::layers::LayerKind;
+#[cfg(test)]
 use crate::config::schema;
 use crate::config::yaml::{self, Entries, Scalar};
 
 /// A fleetdeck theme: a palette of named colours and a style per role.
-#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ThemeDoc {
     /// The theme this one changes, by name (`default`, `light`, `mono` or a user theme).
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
+    #[cfg_attr(test, schemars(with = "Option<String>"))]
     inherits: Option<Spanned<String>>,
     /// Named colours, used by the styles as `fg: accent`.
     #[serde(default)]
-    #[schemars(with = "Option<std::collections::BTreeMap<String, schema::Colour>>")]
+    #[cfg_attr(
+        test,
+        schemars(with = "Option<std::collections::BTreeMap<String, schema::Colour>>")
+    )]
     palette: Option<Entries<Spanned<String>, Spanned<Scalar>>>,
     /// A style per role (table rows, header, dialogs, log levels, ...).
     #[serde(default)]
-    #[schemars(with = "Option<schema::RoleStyles<StyleDoc>>")]
+    #[cfg_attr(test, schemars(with = "Option<schema::RoleStyles<StyleDoc>>"))]
     styles: Option<Entries<Spanned<String>, StyleDoc>>,
     /// Colours of the source prefixes in multi-source logs, cycled.
     #[serde(default)]
-    #[schemars(with = "Option<Vec<schema::Colour>>")]
+    #[cfg_attr(test, schemars(with = "Option<Vec<schema::Colour>>"))]
     prefixes: Option<Vec<Spanned<Scalar>>>,
 }
 
-#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Default, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub(crate) struct StyleDoc {
     /// Foreground: a palette name, a colour name, `#rrggbb` or a 256-colour index.
     #[serde(default, deserialize_with = "present")]
-    #[schemars(with = "Option<schema::Colour>")]
+    #[cfg_attr(test, schemars(with = "Option<schema::Colour>"))]
     fg: Option<Spanned<Scalar>>,
     /// Background, written like `fg`.
     #[serde(default, deserialize_with = "present")]
-    #[schemars(with = "Option<schema::Colour>")]
+    #[cfg_attr(test, schemars(with = "Option<schema::Colour>"))]
     bg: Option<Spanned<Scalar>>,
     #[serde(default)]
     bold: Option<bool>,
@@ -319,6 +325,7 @@ fn resolve_color(c: &ColorRef, palette: &HashMap<&str, &ColorRef>) -> Result<Col
 }
 
 /// The JSON Schema of a theme file, from the type that parses it.
+#[cfg(test)]
 pub(crate) fn json_schema() -> schemars::Schema {
     schemars::schema_for!(ThemeDoc)
 }
