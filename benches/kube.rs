@@ -42,7 +42,7 @@ use fleetdeck::backend::kube::{KubeBackend, map};
 use fleetdeck::backend::{Backend, BackendEvent};
 use fleetdeck::config::load_settings;
 use fleetdeck::model::{Resource, ResourceKind, SourceId};
-use k8s_openapi::api::core::v1::Pod;
+use fleetdeck::backend::kube::objects::Pod;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use serde_json::{Value, json};

@@ -9,15 +9,16 @@
 use std::collections::BTreeMap;
 
 use anyhow::{anyhow, bail};
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::core::v1::{Event, Namespace, Node, Pod, Service};
 use kube::Api;
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
+use kube::api::{ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
 
 use super::Inner;
 use super::error;
 use super::map::{POD_TEMPLATE_HASH, REVISION, split_id};
+use super::objects::{
+    DaemonSet, Deployment, Event, Namespace, Node, Pod, ReplicaSet, Service, StatefulSet,
+};
 use crate::model::{ResourceAction, ResourceKey, ResourceKind};
 use crate::term::sanitize::sanitize_plain;
 
@@ -142,28 +143,24 @@ pub async fn act(
 }
 
 /// The JSON patch of `kubectl rollout undo` for deployment `d` back to ReplicaSet `rs`: None
-/// when the deployment already runs that template.
-pub fn undo_patch(d: &Deployment, rs: &ReplicaSet) -> anyhow::Result<Option<Value>> {
-    let mut template = serde_json::to_value(
-        rs.spec
-            .as_ref()
-            .and_then(|s| s.template.as_ref())
-            .ok_or_else(|| anyhow!("the previous ReplicaSet has no pod template"))?,
-    )?;
-    if let Some(labels) = template
-        .pointer_mut("/metadata/labels")
-        .and_then(Value::as_object_mut)
-    {
-        labels.remove(POD_TEMPLATE_HASH);
-    }
-    let mut current = serde_json::to_value(d.spec.as_ref().map(|s| &s.template))?;
-    if let Some(labels) = current
-        .pointer_mut("/metadata/labels")
-        .and_then(Value::as_object_mut)
-    {
-        labels.remove(POD_TEMPLATE_HASH);
-    }
-    if current == template {
+/// when the deployment already runs that template. Both are the server's JSON
+/// (`DynamicObject`), so the template written back is whole, fields fleetdeck does not know
+/// included.
+pub fn undo_patch(d: &DynamicObject, rs: &DynamicObject) -> anyhow::Result<Option<Value>> {
+    let template_of = |o: &DynamicObject| {
+        let mut t = o.data.pointer("/spec/template").cloned();
+        if let Some(labels) = t
+            .as_mut()
+            .and_then(|t| t.pointer_mut("/metadata/labels"))
+            .and_then(Value::as_object_mut)
+        {
+            labels.remove(POD_TEMPLATE_HASH);
+        }
+        t
+    };
+    let template =
+        template_of(rs).ok_or_else(|| anyhow!("the previous ReplicaSet has no pod template"))?;
+    if template_of(d).as_ref() == Some(&template) {
         return Ok(None);
     }
     let mut annotations: BTreeMap<String, String> = BTreeMap::new();
@@ -184,7 +181,7 @@ pub fn undo_patch(d: &Deployment, rs: &ReplicaSet) -> anyhow::Result<Option<Valu
     ])))
 }
 
-fn revision(rs: &ReplicaSet) -> Option<i64> {
+fn revision(rs: &DynamicObject) -> Option<i64> {
     rs.metadata
         .annotations
         .as_ref()?
@@ -193,37 +190,50 @@ fn revision(rs: &ReplicaSet) -> Option<i64> {
         .ok()
 }
 
+/// An API of `K`'s objects read as JSON (`DynamicObject`): describe shows every field the
+/// server sent, and rollout undo writes a template back whole.
+fn json_api<K: kube::Resource<DynamicType = ()>>(
+    client: kube::Client,
+    ns: Option<&str>,
+) -> Api<DynamicObject> {
+    let ar = ApiResource::erase::<K>(&());
+    match ns {
+        Some(ns) => Api::namespaced_with(client, ns, &ar),
+        None => Api::all_with(client, &ar),
+    }
+}
+
 async fn rollback(
     inner: &Inner,
     client: kube::Client,
     ns: &str,
     name: &str,
 ) -> anyhow::Result<String> {
-    let deploys: Api<Deployment> = Api::namespaced(client.clone(), ns);
+    let deploys = json_api::<Deployment>(client.clone(), Some(ns));
     let d = deploys
         .get(name)
         .await
         .map_err(|e| anyhow!(error::text(inner, "get", "deployments", &e)))?;
     let spec = d
-        .spec
-        .as_ref()
+        .data
+        .get("spec")
         .ok_or_else(|| anyhow!("deployment {name} has no spec"))?;
-    if spec.paused == Some(true) {
+    if spec.get("paused") == Some(&Value::Bool(true)) {
         bail!(
             "you cannot roll back a paused deployment; resume {name} first (kubectl rollout resume deployment/{name})"
         );
     }
     let uid = d.metadata.uid.clone().unwrap_or_default();
-    let rss: Api<ReplicaSet> = Api::namespaced(client, ns);
+    let rss = json_api::<ReplicaSet>(client, Some(ns));
     let mut lp = ListParams::default();
-    if let Some(sel) = logs_selector(&spec.selector) {
+    if let Some(sel) = logs_selector(spec.pointer("/selector/matchLabels")) {
         lp = lp.labels(&sel);
     }
     let list = rss
         .list(&lp)
         .await
         .map_err(|e| anyhow!(error::text(inner, "list", "replicasets", &e)))?;
-    let mut owned: Vec<(i64, &ReplicaSet)> = list
+    let mut owned: Vec<(i64, &DynamicObject)> = list
         .items
         .iter()
         .filter(|rs| {
@@ -257,14 +267,13 @@ async fn rollback(
     ))
 }
 
-fn logs_selector(
-    sel: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector,
-) -> Option<String> {
-    let mut parts: Vec<String> = sel
-        .match_labels
-        .iter()
+/// A label selector (`a=b,c=d`, sorted) from a selector's `matchLabels` object.
+fn logs_selector(match_labels: Option<&Value>) -> Option<String> {
+    let mut parts: Vec<String> = match_labels
+        .and_then(Value::as_object)
+        .into_iter()
         .flatten()
-        .map(|(k, v)| format!("{k}={v}"))
+        .filter_map(|(k, v)| Some(format!("{k}={}", v.as_str()?)))
         .collect();
     parts.sort();
     (!parts.is_empty()).then(|| parts.join(","))
@@ -287,96 +296,72 @@ pub async fn describe(
     let (ns, name) = ns_name(inner, target);
     let get_err =
         |res: &'static str| move |e: kube::Error| anyhow!(error::text(inner, "get", res, &e));
-    let (value, uid): (Value, Option<String>) = match target.kind {
-        ResourceKind::Deployment => {
-            let o = Api::<Deployment>::namespaced(client.clone(), &ns)
-                .get(name)
-                .await
-                .map_err(get_err("deployments"))?;
-            (serde_json::to_value(&o)?, o.metadata.uid)
-        }
-        ResourceKind::StatefulSet => {
-            let o = Api::<StatefulSet>::namespaced(client.clone(), &ns)
-                .get(name)
-                .await
-                .map_err(get_err("statefulsets"))?;
-            (serde_json::to_value(&o)?, o.metadata.uid)
-        }
-        ResourceKind::DaemonSet => {
-            let o = Api::<DaemonSet>::namespaced(client.clone(), &ns)
-                .get(name)
-                .await
-                .map_err(get_err("daemonsets"))?;
-            (serde_json::to_value(&o)?, o.metadata.uid)
-        }
-        ResourceKind::ReplicaSet => {
-            let o = Api::<ReplicaSet>::namespaced(client.clone(), &ns)
-                .get(name)
-                .await
-                .map_err(get_err("replicasets"))?;
-            (serde_json::to_value(&o)?, o.metadata.uid)
-        }
-        ResourceKind::Pod => {
-            let o = Api::<Pod>::namespaced(client.clone(), &ns)
-                .get(name)
-                .await
-                .map_err(get_err("pods"))?;
-            (serde_json::to_value(&o)?, o.metadata.uid)
-        }
+    let (api, resource, name) = match target.kind {
+        ResourceKind::Deployment => (
+            json_api::<Deployment>(client.clone(), Some(&ns)),
+            "deployments",
+            name,
+        ),
+        ResourceKind::StatefulSet => (
+            json_api::<StatefulSet>(client.clone(), Some(&ns)),
+            "statefulsets",
+            name,
+        ),
+        ResourceKind::DaemonSet => (
+            json_api::<DaemonSet>(client.clone(), Some(&ns)),
+            "daemonsets",
+            name,
+        ),
+        ResourceKind::ReplicaSet => (
+            json_api::<ReplicaSet>(client.clone(), Some(&ns)),
+            "replicasets",
+            name,
+        ),
+        ResourceKind::Pod => (json_api::<Pod>(client.clone(), Some(&ns)), "pods", name),
         ResourceKind::PodContainer => {
             let (pod, container) = name
                 .split_once('/')
                 .ok_or_else(|| anyhow!("bad container id {}", target.id))?;
-            let o = Api::<Pod>::namespaced(client.clone(), &ns)
+            let o = json_api::<Pod>(client.clone(), Some(&ns))
                 .get(pod)
                 .await
                 .map_err(get_err("pods"))?;
-            let spec = o
-                .spec
-                .as_ref()
-                .and_then(|s| s.containers.iter().find(|c| c.name == container))
-                .map(serde_json::to_value)
-                .transpose()?;
-            let status = o
-                .status
-                .as_ref()
-                .and_then(|s| s.container_statuses.as_ref())
-                .and_then(|l| l.iter().find(|c| c.name == container))
-                .map(serde_json::to_value)
-                .transpose()?;
+            let named = |list: &str| {
+                o.data
+                    .pointer(list)
+                    .and_then(Value::as_array)
+                    .and_then(|l| l.iter().find(|c| c.get("name") == Some(&json!(container))))
+                    .cloned()
+            };
+            let spec = named("/spec/containers");
+            let status = named("/status/containerStatuses");
             let v = json!({"pod": pod, "namespace": ns, "container": spec, "status": status});
             return to_yaml(v).map(|s| sanitize_plain_lines(&s));
         }
-        ResourceKind::KService => {
-            let o = Api::<Service>::namespaced(client.clone(), &ns)
-                .get(name)
-                .await
-                .map_err(get_err("services"))?;
-            (serde_json::to_value(&o)?, o.metadata.uid)
-        }
-        ResourceKind::KEvent => {
-            let o = Api::<Event>::namespaced(client.clone(), &ns)
-                .get(name)
-                .await
-                .map_err(get_err("events"))?;
-            (serde_json::to_value(&o)?, None)
-        }
-        ResourceKind::KNode => {
-            let o = Api::<Node>::all(client.clone())
-                .get(&target.id)
-                .await
-                .map_err(get_err("nodes"))?;
-            (serde_json::to_value(&o)?, o.metadata.uid)
-        }
-        ResourceKind::Namespace if !target.id.is_empty() => {
-            let o = Api::<Namespace>::all(client.clone())
-                .get(&target.id)
-                .await
-                .map_err(get_err("namespaces"))?;
-            (serde_json::to_value(&o)?, o.metadata.uid)
-        }
+        ResourceKind::KService => (
+            json_api::<Service>(client.clone(), Some(&ns)),
+            "services",
+            name,
+        ),
+        ResourceKind::KEvent => (json_api::<Event>(client.clone(), Some(&ns)), "events", name),
+        ResourceKind::KNode => (
+            json_api::<Node>(client.clone(), None),
+            "nodes",
+            target.id.as_str(),
+        ),
+        ResourceKind::Namespace if !target.id.is_empty() => (
+            json_api::<Namespace>(client.clone(), None),
+            "namespaces",
+            target.id.as_str(),
+        ),
         other => bail!("{} cannot be described", other.spec().title.to_lowercase()),
     };
+    let o = api.get(name).await.map_err(get_err(resource))?;
+    // An event is not the object of other events.
+    let uid = (target.kind != ResourceKind::KEvent)
+        .then(|| o.metadata.uid.clone())
+        .flatten();
+    let value = serde_json::to_value(&o)?;
     let mut text = to_yaml(value)?;
     if let Some(uid) = uid {
         text.push_str(&events_section(inner, client, &ns, target.kind, name, &uid).await);

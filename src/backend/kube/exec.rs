@@ -38,7 +38,7 @@ pub async fn pod_container(
             Ok((ns, pod.to_string(), c.to_string()))
         }
         ResourceKind::Pod => {
-            let pods: Api<Pod> = Api::namespaced(client, &ns);
+            let pods: Api<super::objects::Pod> = Api::namespaced(client, &ns);
             let p = pods
                 .get(rest)
                 .await

@@ -23,9 +23,11 @@ use std::time::Duration;
 
 use futures::io::{AsyncBufRead, AsyncBufReadExt};
 use futures::stream::{self, BoxStream, StreamExt};
-use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
+use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kube::api::LogParams;
+
+use super::objects;
 use tokio::sync::mpsc;
 
 use super::Inner;
@@ -80,7 +82,7 @@ struct Instance {
 }
 
 impl Instance {
-    fn of(s: &ContainerStatus) -> Instance {
+    fn of(s: &objects::ContainerStatus) -> Instance {
         let state = s.state.as_ref();
         let running = state.and_then(|st| st.running.as_ref());
         let term = state.and_then(|st| st.terminated.as_ref());
@@ -107,7 +109,7 @@ impl Instance {
 }
 
 /// The container's status in `pod`, None when the pod lists none for it (yet).
-fn status_of(pod: &Pod, container: &str) -> Option<Instance> {
+fn status_of(pod: &objects::Pod, container: &str) -> Option<Instance> {
     pod.status
         .as_ref()?
         .container_statuses
@@ -121,7 +123,7 @@ fn status_of(pod: &Pod, container: &str) -> Option<Instance> {
 /// only after a non-zero exit; Never): a terminated container it will not restart ends the
 /// source instead of waiting forever.
 /// <https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#restart-policy>
-fn will_restart(pod: &Pod, i: &Instance) -> bool {
+fn will_restart(pod: &objects::Pod, i: &Instance) -> bool {
     if !i.terminated {
         return true;
     }
@@ -237,13 +239,18 @@ impl Producer<'_> {
         error::text(self.inner, verb, resource, e)
     }
 
+    /// The pod, read for its container statuses (the log requests go through `api`).
+    fn pod_api(&self) -> Api<objects::Pod> {
+        Api::namespaced(self.api.clone().into_client(), &self.target.namespace)
+    }
+
     /// Stream the source until it is done or the view is gone.
     pub async fn run(self) {
         // The instance being streamed: a different one later means a restart. An error here is
         // left to the logs request, which says it in the view's words.
         let mut known = None;
         if self.reattach
-            && let Ok(pod) = self.api.get(&self.target.pod).await
+            && let Ok(pod) = self.pod_api().get(&self.target.pod).await
         {
             known = status_of(&pod, &self.target.container);
         }
@@ -299,7 +306,7 @@ impl Producer<'_> {
     /// log with 400 "container … is waiting to start" (a bad container name gets 400 too, and
     /// has no status).
     async fn not_started(&self) -> bool {
-        self.api.get(&self.target.pod).await.is_ok_and(|pod| {
+        self.pod_api().get(&self.target.pod).await.is_ok_and(|pod| {
             status_of(&pod, &self.target.container)
                 .is_some_and(|i| !i.running && will_restart(&pod, &i))
         })
@@ -376,7 +383,7 @@ impl Producer<'_> {
                 self.note(&mut note, Some(text)).await.ok()?;
                 tokio::time::sleep(delay).await;
             }
-            match self.api.get(&self.target.pod).await {
+            match self.pod_api().get(&self.target.pod).await {
                 Err(e) if is_transport(&e) => {
                     lost = Some(self.error_text("get", "pods", &e));
                     continue;
@@ -457,7 +464,7 @@ mod tests {
     use serde_json::json;
 
     fn status(v: serde_json::Value) -> Instance {
-        Instance::of(&serde_json::from_value::<ContainerStatus>(v).unwrap())
+        Instance::of(&serde_json::from_value::<objects::ContainerStatus>(v).unwrap())
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod forward;
 pub mod limit;
 pub mod logs;
 pub mod map;
+pub mod objects;
 pub mod timeline;
 pub mod watch;
 

@@ -12,9 +12,10 @@ use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::backend::kube::objects::{
+    DaemonSet, Deployment, Event, Namespace, Node, Pod, ReplicaSet, Service, StatefulSet,
+};
 use futures::StreamExt;
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::core::v1::{Event, Namespace, Node, Pod, Service};
 use kube::Api;
 use kube::runtime::watcher::{self, Event as WEvent};
 use serde::de::DeserializeOwned;

@@ -1,7 +1,7 @@
 //! The cluster around the workloads as rows: services, nodes, events, namespaces (with the
 //! synthetic "all namespaces" row) and kubeconfig contexts.
 
-use k8s_openapi::api::core::v1::{Event, Namespace, Node, Service};
+use crate::backend::kube::objects::{Event, Namespace, Node, Service};
 
 use super::*;
 use crate::model::{Health, Resource, ResourceKind, SourceId};

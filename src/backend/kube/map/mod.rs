@@ -12,7 +12,7 @@ mod workloads;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Container, PodSpec};
+use crate::backend::kube::objects::{Container, PodSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::model::{Health, Resource, ResourceKey, ResourceKind, SourceId};

@@ -1,7 +1,7 @@
 //! Pods and their containers as rows, with kubectl's STATUS column (the most telling reason:
 //! CrashLoopBackOff, ImagePullBackOff, OOMKilled, Init:1/2, Terminating ...).
 
-use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
+use crate::backend::kube::objects::{ContainerStatus, Pod};
 
 use super::*;
 use crate::model::{Health, Resource, ResourceKind, SourceId};

@@ -1,8 +1,7 @@
 //! Workloads as rows: deployments, statefulsets, daemonsets, replicasets (READY, UP-TO-DATE,
 //! and a health from ready/desired).
 
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::core::v1::PodSpec;
+use crate::backend::kube::objects::{DaemonSet, Deployment, PodSpec, ReplicaSet, StatefulSet};
 
 use super::*;
 use crate::model::{Health, Resource, ResourceKind, SourceId};
