@@ -38,11 +38,11 @@ use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use fleetdeck::app::{AppState, Msg, update};
+use fleetdeck::backend::kube::objects::Pod;
 use fleetdeck::backend::kube::{KubeBackend, map};
 use fleetdeck::backend::{Backend, BackendEvent};
 use fleetdeck::config::load_settings;
 use fleetdeck::model::{Resource, ResourceKind, SourceId};
-use fleetdeck::backend::kube::objects::Pod;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use serde_json::{Value, json};

@@ -85,12 +85,27 @@ fn init_tracing(cli: &Cli) -> Option<tracing_appender::non_blocking::WorkerGuard
         .buffered_lines_limit(LOG_QUEUE_LINES)
         .lossy(true)
         .finish(file);
-    let filter = tracing_subscriber::EnvFilter::try_from_env("FLEETDECK_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,hyper=warn,bollard=warn"));
-    tracing_subscriber::fmt()
-        .with_writer(writer)
-        .with_ansi(false)
-        .with_env_filter(filter)
+    // `FLEETDECK_LOG=debug` or `info,fleetdeck=debug`: levels per target. `Targets` rather than
+    // `EnvFilter`: the span and field regexes EnvFilter adds are not needed here and cost the
+    // binary a regex DFA builder (#14, binary size).
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let filter = std::env::var("FLEETDECK_LOG")
+        .ok()
+        .and_then(|s| s.parse::<tracing_subscriber::filter::Targets>().ok())
+        .unwrap_or_else(|| {
+            tracing_subscriber::filter::Targets::new()
+                .with_default(tracing::Level::INFO)
+                .with_target("hyper", tracing::Level::WARN)
+                .with_target("bollard", tracing::Level::WARN)
+        });
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(writer)
+                .with_ansi(false),
+        )
+        .with(filter)
         .init();
     Some(guard)
 }
