@@ -99,8 +99,8 @@ impl RowTracker {
         self.objects.reserve(objects.len());
         let mut rows = Vec::with_capacity(objects.len());
         for (object, object_rows) in objects {
-            self.objects
-                .insert(object.clone(), RowIds::of(&object, &object_rows));
+            let ids = RowIds::of(&object, &object_rows);
+            self.objects.insert(object, ids);
             rows.extend(object_rows);
         }
         self.objects.shrink_to_fit();
