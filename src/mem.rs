@@ -11,6 +11,9 @@ use crate::backend::BackendEvent;
 
 /// Snapshots with at least this many rows are worth a trim afterwards.
 pub const TRIM_AFTER_ROWS: usize = 256;
+/// Rows changed in batches (`BackendEvent::Changes`) since the last trim that make another
+/// worth it: under 200 pod events a second, one trim every minute or so.
+pub const TRIM_AFTER_CHANGED_ROWS: usize = 10_000;
 /// Log lines received since the last trim that make another worth it (half the default ring):
 /// lines are decoded on the tokio workers and dropped on the loop's thread, so freed lines pile
 /// up in the workers' arenas while a flood replaces the ring.
@@ -21,12 +24,14 @@ pub const TRIM_AFTER_LINES: usize = 50_000;
 pub struct TrimPolicy {
     large_snapshot: bool,
     lines: usize,
+    changed_rows: usize,
 }
 
 impl TrimPolicy {
     pub fn saw(&mut self, ev: &BackendEvent) {
         match ev {
             BackendEvent::Snapshot { resources, .. } => self.saw_snapshot(resources.len()),
+            BackendEvent::Changes { changes, .. } => self.saw_changes(changes.len()),
             BackendEvent::LogLines { lines, .. } => self.saw_lines(lines.len()),
             _ => {}
         }
@@ -34,6 +39,13 @@ impl TrimPolicy {
 
     fn saw_snapshot(&mut self, rows: usize) {
         self.large_snapshot |= rows >= TRIM_AFTER_ROWS;
+    }
+
+    /// Rows replaced one batch at a time add up: the old rows are freed on the loop's
+    /// thread, the new ones were decoded on the workers'.
+    fn saw_changes(&mut self, rows: usize) {
+        self.changed_rows = self.changed_rows.saturating_add(rows);
+        self.large_snapshot |= self.changed_rows >= TRIM_AFTER_CHANGED_ROWS;
     }
 
     fn saw_lines(&mut self, lines: usize) {
@@ -78,6 +90,17 @@ mod tests {
         p.saw_snapshot(TRIM_AFTER_ROWS);
         assert!(p.take_due());
         assert!(!p.take_due(), "reset after a trim");
+    }
+
+    #[test]
+    fn changed_rows_count_up_to_a_trim() {
+        let mut p = TrimPolicy::default();
+        p.saw_changes(TRIM_AFTER_CHANGED_ROWS - 1);
+        assert!(!p.take_due());
+        p.saw_changes(1);
+        assert!(p.take_due());
+        p.saw_changes(TRIM_AFTER_CHANGED_ROWS - 1);
+        assert!(!p.take_due(), "counted from the last trim");
     }
 
     #[test]

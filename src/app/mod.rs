@@ -9,6 +9,8 @@ pub mod msg;
 pub mod no_source;
 pub mod pace;
 pub mod state;
+pub mod store;
+mod table_changes;
 pub mod update;
 #[cfg(test)]
 mod usage_doc;

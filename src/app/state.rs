@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
+pub use super::store::{RowStore, SourceRows};
 use crate::backend::StreamId;
 use crate::config::Settings;
 use crate::logs::{LogBuffer, Matcher};
@@ -19,8 +20,8 @@ pub struct AppState {
     pub settings: Settings,
     pub read_only: bool,
     pub sources: BTreeMap<SourceId, SourceStatus>,
-    /// Latest snapshot of every kind, per source.
-    pub data: HashMap<ResourceKind, BTreeMap<SourceId, Vec<Arc<Resource>>>>,
+    /// The rows of every kind, per source: the latest snapshot with the changes since applied.
+    pub data: HashMap<ResourceKind, SourceRows>,
     /// Why a source cannot list a kind at all ("This node is not a swarm manager…").
     pub unavailable: HashMap<(SourceId, ResourceKind), String>,
     /// Lists shown although not complete (loading, or a page failed): the view says so.
@@ -238,27 +239,30 @@ impl TableView {
         self.rows.get(self.selected)
     }
 
-    /// Rebuild `rows` from the data of all sources, keeping the selection on the same object.
-    pub fn refresh(
-        &mut self,
-        data: Option<&BTreeMap<SourceId, Vec<Arc<Resource>>>>,
-        now: jiff::Timestamp,
-    ) {
+    /// Rebuild `rows` from the data of all sources, keeping the selection on the same object:
+    /// a new list, a new filter or a new sort. A batch of changes is applied in place instead
+    /// (`TableView::apply`, app/table_changes.rs).
+    pub fn refresh(&mut self, data: Option<&SourceRows>, now: jiff::Timestamp) {
         let mut rows: Vec<Arc<Resource>> = data
             .into_iter()
             .flat_map(|m| m.values())
             .flatten()
-            .filter(|r| self.parent.is_none() || r.parent == self.parent)
-            .filter(|r| match &self.filter {
-                Some((_, m)) => row_matches(r, m, now),
-                None => true,
-            })
+            .filter(|r| self.shows(r, now))
             .cloned()
             .collect();
         sort_rows(&mut rows, self.kind, self.sort, now);
         self.rows = rows;
-        self.sources = data.map_or(0, |m| m.values().filter(|v| !v.is_empty()).count());
+        self.sources = source_count(data);
         self.reselect();
+    }
+
+    /// The row passes the drill-down parent and the text filter.
+    pub fn shows(&self, r: &Resource, now: jiff::Timestamp) -> bool {
+        (self.parent.is_none() || r.parent == self.parent)
+            && match &self.filter {
+                Some((_, m)) => row_matches(r, m, now),
+                None => true,
+            }
     }
 
     fn reselect(&mut self) {
@@ -275,6 +279,11 @@ impl TableView {
         self.selected = index.min(self.rows.len().saturating_sub(1));
         self.selected_key = self.rows.get(self.selected).map(|r| r.key.clone());
     }
+}
+
+/// Sources with rows: from two on, a table shows a SOURCE column.
+pub fn source_count(data: Option<&SourceRows>) -> usize {
+    data.map_or(0, |m| m.values().filter(|v| !v.is_empty()).count())
 }
 
 fn row_matches(r: &Resource, m: &Matcher, now: jiff::Timestamp) -> bool {
@@ -302,11 +311,39 @@ fn numeric(cell: &str) -> f64 {
 }
 
 pub fn sort_rows(rows: &mut [Arc<Resource>], kind: ResourceKind, sort: Sort, now: jiff::Timestamp) {
-    let columns = kind.spec().columns;
-    let col = sort.column.min(columns.len().saturating_sub(1));
-    let column_kind = columns.get(col).map(|c| c.kind).unwrap_or(ColumnKind::Text);
-    rows.sort_by(|a, b| {
-        let ord = match column_kind {
+    let order = RowOrder::new(kind, sort, now);
+    rows.sort_by(|a, b| order.cmp(a, b));
+}
+
+/// A table's row order: the sort column, then (triage) newest, then name, then key, so no two
+/// rows compare equal. Written once for the whole sort (`sort_rows`) and for the binary
+/// searches that keep a sorted table current under changes (`app::table_changes`).
+#[derive(Debug, Clone, Copy)]
+pub struct RowOrder {
+    kind: ResourceKind,
+    sort: Sort,
+    col: usize,
+    column_kind: ColumnKind,
+    now: jiff::Timestamp,
+}
+
+impl RowOrder {
+    pub fn new(kind: ResourceKind, sort: Sort, now: jiff::Timestamp) -> Self {
+        let columns = kind.spec().columns;
+        let col = sort.column.min(columns.len().saturating_sub(1));
+        let column_kind = columns.get(col).map(|c| c.kind).unwrap_or(ColumnKind::Text);
+        RowOrder {
+            kind,
+            sort,
+            col,
+            column_kind,
+            now,
+        }
+    }
+
+    pub fn cmp(&self, a: &Resource, b: &Resource) -> std::cmp::Ordering {
+        let (col, now) = (self.col, self.now);
+        let ord = match self.column_kind {
             // Newest first reads naturally for ages, like `docker ps`.
             ColumnKind::Age => b.created.cmp(&a.created),
             ColumnKind::Number => numeric(&a.cell(col, now)).total_cmp(&numeric(&b.cell(col, now))),
@@ -318,19 +355,27 @@ pub fn sort_rows(rows: &mut [Arc<Resource>], kind: ResourceKind, sort: Sort, now
             _ => std::cmp::Ordering::Equal,
         };
         let ord = ord
-            .then_with(|| newest(kind))
+            .then_with(|| newest(self.kind))
             .then_with(|| natural_cmp(&a.name, &b.name));
-        if kind == ResourceKind::Task {
+        if self.kind == ResourceKind::Task {
             // A swarm slot's tasks (one NAME) newest first whichever way the table sorts, like
             // `docker service ps`: the running task above the failed ones it replaced.
-            let ord = if sort.descending { ord.reverse() } else { ord };
+            let ord = if self.sort.descending {
+                ord.reverse()
+            } else {
+                ord
+            };
             return ord
                 .then_with(|| b.created.cmp(&a.created))
                 .then_with(|| a.key.cmp(&b.key));
         }
         let ord = ord.then_with(|| a.key.cmp(&b.key));
-        if sort.descending { ord.reverse() } else { ord }
-    });
+        if self.sort.descending {
+            ord.reverse()
+        } else {
+            ord
+        }
+    }
 }
 
 /// Case-insensitive compare where digit runs compare as numbers: web-2 < web-10.

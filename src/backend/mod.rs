@@ -3,7 +3,8 @@
 //!
 //! What every backend needs is written once here: [`report`] (events to the UI, the end of a
 //! log stream), [`conn`] (the cached connection, forgotten after a transport error),
-//! [`supervise`] (backoff, the reconnect loop of a watch, retry-until-ok), [`error`] (an
+//! [`supervise`] (backoff, the reconnect loop of a watch, retry-until-ok), [`changes`] (a
+//! list's changes instead of the whole list), [`error`] (an
 //! error's cause chain), [`batch`] (log lines in batches), [`task`] (handles that stop their
 //! task on drop), [`too_large`] (answers over their cap), [`forward`] (port forwards over a
 //! source's connection). Each backend (`docker`, `kube`, `fleet`, `mender`) has the same
@@ -11,6 +12,7 @@
 //! `map`, `actions`, `logs`, `exec` and `error` sit beside it where it has them.
 
 pub mod batch;
+pub mod changes;
 pub mod conn;
 pub mod docker;
 pub mod error;
@@ -50,6 +52,16 @@ pub enum BackendEvent {
         source: SourceId,
         kind: ResourceKind,
         resources: Vec<Resource>,
+    },
+    /// What changed in `kind`'s rows of `source` since its last `Snapshot` or `Changes`
+    /// (rows upserted by id, ids removed), applied in place. A watch sends a `Snapshot`
+    /// first and after every relist, and `Changes` only in between; a receiver that holds no
+    /// list of `kind` from `source` (dropped it, or never had one) ignores them. Kubernetes
+    /// watches send them; any backend that knows its changes may.
+    Changes {
+        source: SourceId,
+        kind: ResourceKind,
+        changes: changes::RowChanges,
     },
     /// The list of `kind` is not complete, and the view must say so (`note`) next to the rows:
     /// the first pages of a long list while the rest loads (`loading`), or a listing that could
@@ -123,8 +135,8 @@ pub trait Backend: Send + Sync + 'static {
     fn id(&self) -> &SourceId;
     fn kinds(&self) -> &'static [ResourceKind];
 
-    /// Keep the UI's copy of `kind` current: a snapshot now and after every change, plus
-    /// `Status` events; reconnects with backoff on its own. Stops when the handle is dropped.
+    /// Keep the UI's copy of `kind` current: a snapshot now, then after every change a
+    /// snapshot or the `Changes` since the last one, plus `Status` events; reconnects with backoff on its own. Stops when the handle is dropped.
     fn watch(&self, kind: ResourceKind, tx: EventTx) -> TaskHandle;
 
     /// Stream logs of `target` (a container, or every container of a group) as `LogLines`.

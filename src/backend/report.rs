@@ -72,6 +72,20 @@ impl Reporter {
         .await
     }
 
+    /// What changed in `kind` since the last snapshot or changes (see `BackendEvent::Changes`).
+    pub async fn changes(
+        &self,
+        kind: ResourceKind,
+        changes: super::changes::RowChanges,
+    ) -> Result<(), Gone> {
+        self.send(BackendEvent::Changes {
+            source: self.source.clone(),
+            kind,
+            changes,
+        })
+        .await
+    }
+
     /// The source is up but cannot serve `kind`; the view shows `reason`.
     pub async fn unavailable(&self, kind: ResourceKind, reason: String) -> Result<(), Gone> {
         self.send(self.unavailable_event(kind, reason)).await

@@ -8,8 +8,8 @@ use crate::backend::report::Reporter;
 use crate::backend::{BackendEvent, EventTx, TaskHandle};
 use crate::model::{Resource, TimelineEntry};
 
-/// Run the watch `start` makes and send `entries(rows)` for every list it sends (the ring
-/// drops repeats). With `once`, the first list only (the CLI), then the task ends.
+/// Run the watch `start` makes and send `entries(rows)` for every list it sends, and for the
+/// rows of every batch of changes (the ring drops repeats). With `once`, the first list only (the CLI), then the task ends.
 pub fn from_watch<F>(
     start: impl FnOnce(EventTx) -> TaskHandle,
     report: Reporter,
@@ -26,6 +26,9 @@ where
         while let Some(ev) = rx.recv().await {
             let rows = match ev {
                 BackendEvent::Snapshot { resources, .. } => resources,
+                // Rows that came or changed since the last list: their entries (the ring
+                // drops repeats; a removed row has no new entry).
+                BackendEvent::Changes { changes, .. } => changes.upserted,
                 BackendEvent::Incomplete {
                     resources: Some(r),
                     loading: false,

@@ -176,10 +176,10 @@ pub struct Triage {
 impl Triage {
     /// `kind`'s rows changed (any of its sources): recompute that kind's problems only.
     /// Answers whether the problems changed.
-    pub fn kind_changed(
+    pub fn kind_changed<R: AsRef<[Arc<Resource>]>>(
         &mut self,
         kind: ResourceKind,
-        data: Option<&BTreeMap<SourceId, Vec<Arc<Resource>>>>,
+        data: Option<&BTreeMap<SourceId, R>>,
         cfg: &TriageConfig,
         now: jiff::Timestamp,
     ) -> bool {
@@ -192,6 +192,7 @@ impl Triage {
             .flatten()
             .map(|(source, rows)| {
                 let problems = rows
+                    .as_ref()
                     .iter()
                     .filter_map(|r| problem_of(r, cfg, now))
                     .collect();

@@ -5,6 +5,7 @@
 use crate::support;
 use crate::support::console;
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use fleetdeck::app::action::Action;
@@ -12,7 +13,8 @@ use fleetdeck::app::{Msg, update};
 use fleetdeck::backend::kube::{KubeBackend, NsScope};
 use fleetdeck::backend::{Backend, BackendEvent, ShellOpts, ShellSession};
 use fleetdeck::model::{
-    Health, LogLine, LogOpts, Resource, ResourceAction, ResourceKey, ResourceKind, SourceStatus,
+    Health, LogLine, LogOpts, Resource, ResourceAction, ResourceKey, ResourceKind, SourceId,
+    SourceStatus,
 };
 use kube::config::Kubeconfig;
 use serde_json::{Value, json};
@@ -57,28 +59,88 @@ fn key(b: &dyn Backend, kind: ResourceKind, id: &str) -> ResourceKey {
     }
 }
 
-/// Wait for a snapshot of `kind` that satisfies `ok`; panics with what was seen otherwise.
+/// A watch's events with the lists they add up to: a watch sends a kind's complete list
+/// (`Snapshot`), then only what changed (`Changes`); every event read through here is folded
+/// into the list of its source and kind, as the console does.
+struct Watched {
+    rx: mpsc::Receiver<BackendEvent>,
+    lists: HashMap<(SourceId, ResourceKind), Vec<Resource>>,
+}
+
+fn watched(capacity: usize) -> (mpsc::Sender<BackendEvent>, Watched) {
+    let (tx, rx) = mpsc::channel(capacity);
+    let lists = HashMap::new();
+    (tx, Watched { rx, lists })
+}
+
+impl Watched {
+    /// The next event, after folding it into the lists; with the list it changed, if any.
+    async fn next(&mut self) -> Option<(BackendEvent, Option<(ResourceKind, Vec<Resource>)>)> {
+        let ev = self.rx.recv().await?;
+        let changed = match &ev {
+            BackendEvent::Snapshot {
+                source,
+                kind,
+                resources,
+            } => {
+                let key = (source.clone(), *kind);
+                self.lists.insert(key, resources.clone());
+                Some(*kind)
+            }
+            BackendEvent::Changes {
+                source,
+                kind,
+                changes,
+            } => {
+                // Changes without a list first would be a bug of the watch.
+                let list = self
+                    .lists
+                    .get_mut(&(source.clone(), *kind))
+                    .unwrap_or_else(|| panic!("changes of {kind:?} before its list"));
+                changes.clone().apply_to(list);
+                Some(*kind)
+            }
+            BackendEvent::Unavailable { source, kind, .. } => {
+                self.lists.remove(&(source.clone(), *kind));
+                None
+            }
+            _ => None,
+        };
+        let source = match &ev {
+            BackendEvent::Snapshot { source, .. } | BackendEvent::Changes { source, .. } => {
+                Some(source.clone())
+            }
+            _ => None,
+        };
+        let list = changed.zip(source).map(|(kind, source)| {
+            let rows = self.lists.get(&(source, kind)).cloned().unwrap_or_default();
+            (kind, rows)
+        });
+        Some((ev, list))
+    }
+}
+
+/// Wait until the list of `kind` (a snapshot and the changes since) satisfies `ok`; panics
+/// with what was seen otherwise.
 async fn snapshot_where(
-    rx: &mut mpsc::Receiver<BackendEvent>,
+    rx: &mut Watched,
     kind: ResourceKind,
     ok: impl Fn(&[Resource]) -> bool,
 ) -> Vec<Resource> {
     let mut seen = Vec::new();
     let r = tokio::time::timeout(WAIT, async {
-        while let Some(ev) = rx.recv().await {
-            match ev {
-                BackendEvent::Snapshot {
-                    kind: k, resources, ..
-                } if k == kind => {
-                    if ok(&resources) {
-                        return Some(resources);
+        while let Some((ev, list)) = rx.next().await {
+            match list {
+                Some((k, rows)) if k == kind => {
+                    if ok(&rows) {
+                        return Some(rows);
                     }
                     seen.push(format!(
-                        "snapshot {:?}",
-                        resources.iter().map(|r| &r.name).collect::<Vec<_>>()
+                        "list {:?}",
+                        rows.iter().map(|r| &r.name).collect::<Vec<_>>()
                     ));
                 }
-                other => seen.push(format!("{other:?}")),
+                _ => seen.push(format!("{ev:?}")),
             }
         }
         None
@@ -86,19 +148,19 @@ async fn snapshot_where(
     .await;
     match r {
         Ok(Some(rows)) => rows,
-        _ => panic!("no matching {kind:?} snapshot; saw:\n{}", seen.join("\n")),
+        _ => panic!("no matching {kind:?} list; saw:\n{}", seen.join("\n")),
     }
 }
 
-/// Wait for an event matching `ok`.
+/// Wait for an event matching `ok` (folding every event on the way into the lists).
 async fn event_where(
-    rx: &mut mpsc::Receiver<BackendEvent>,
+    rx: &mut Watched,
     what: &str,
     ok: impl Fn(&BackendEvent) -> bool,
 ) -> BackendEvent {
     let mut seen = Vec::new();
     let r = tokio::time::timeout(WAIT, async {
-        while let Some(ev) = rx.recv().await {
+        while let Some((ev, _)) = rx.next().await {
             if ok(&ev) {
                 return Some(ev);
             }
@@ -145,7 +207,7 @@ async fn a_paged_list_arrives_whole_with_continue_tokens() {
         server.put("pods", new_pod(&format!("web-5d8f7c9b6f-p{i:04}"), true));
     }
     let (_dir, b) = backend(&server);
-    let (tx, mut rx) = mpsc::channel(256);
+    let (tx, mut rx) = watched(256);
     let _watch = b.watch(ResourceKind::Pod, tx);
     let rows = snapshot_where(&mut rx, ResourceKind::Pod, |r| r.len() == 1200).await;
     let mut seen = names(&rows);
@@ -167,7 +229,7 @@ async fn pods_list_then_watch_added_modified_deleted_bookmark_and_410_relist() {
     let server = KubeServer::start().await;
     seed(&server);
     let (_dir, b) = backend(&server);
-    let (tx, mut rx) = mpsc::channel(256);
+    let (tx, mut rx) = watched(256);
     let _watch = b.watch(ResourceKind::Pod, tx);
 
     let rows = snapshot_where(&mut rx, ResourceKind::Pod, |r| r.len() == 2).await;
@@ -248,6 +310,96 @@ async fn pods_list_then_watch_added_modified_deleted_bookmark_and_410_relist() {
     );
 }
 
+/// Feed the watch's events to the console until its table satisfies `ok`; counts the lists
+/// (snapshots) and the batches of changes it took.
+async fn console_until(
+    rx: &mut mpsc::Receiver<BackendEvent>,
+    st: &mut fleetdeck::app::AppState,
+    counts: &mut (usize, usize),
+    ok: impl Fn(&fleetdeck::app::AppState) -> bool,
+) {
+    let r = tokio::time::timeout(WAIT, async {
+        while let Some(ev) = rx.recv().await {
+            match &ev {
+                BackendEvent::Snapshot { .. } => counts.0 += 1,
+                BackendEvent::Changes { .. } => counts.1 += 1,
+                _ => {}
+            }
+            update(st, Msg::Backend(ev));
+            if ok(st) {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(r.is_ok(), "table now: {:?}", console::names(st));
+}
+
+fn selected_name(st: &fleetdeck::app::AppState) -> String {
+    match st.top() {
+        fleetdeck::app::state::View::Table(t) => {
+            t.selected_row().map(|r| r.name.clone()).unwrap_or_default()
+        }
+        _ => String::new(),
+    }
+}
+
+/// After its first list the watch sends only what changed, and the console applies it to the
+/// table in place: the pods view follows an add, a change and a delete, sorted, with the
+/// selection staying on its pod while rows move around it (issue #16).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_the_first_list_the_watch_sends_changes_the_console_applies_in_place() {
+    let server = KubeServer::start().await;
+    seed(&server);
+    let (_dir, b) = backend(&server);
+    let (tx, mut rx) = mpsc::channel(256);
+    let _watch = b.watch(ResourceKind::Pod, tx);
+    let mut st = console::bare_state();
+    console::command(&mut st, "pods");
+    let mut counts = (0, 0);
+    console_until(&mut rx, &mut st, &mut counts, |st| {
+        console::names(st).len() == 2
+    })
+    .await;
+    assert_eq!(console::names(&st), [POD_CRASH, POD_OK]);
+    console::act(&mut st, Action::Down);
+    assert_eq!(selected_name(&st), POD_OK);
+
+    // A pod that sorts first comes: the rows move, the selection stays on its pod.
+    server.put("pods", new_pod("web-5d8f7c9b6f-a0000", false));
+    console_until(&mut rx, &mut st, &mut counts, |st| {
+        console::names(st).len() == 3
+    })
+    .await;
+    assert_eq!(
+        console::names(&st),
+        ["web-5d8f7c9b6f-a0000", POD_CRASH, POD_OK]
+    );
+    assert_eq!(selected_name(&st), POD_OK);
+
+    // It starts running (MODIFIED), then is deleted.
+    server.put("pods", new_pod("web-5d8f7c9b6f-a0000", true));
+    let running = |st: &fleetdeck::app::AppState| match st.top() {
+        fleetdeck::app::state::View::Table(t) => t
+            .rows
+            .iter()
+            .any(|r| r.name == "web-5d8f7c9b6f-a0000" && r.cells[3] == "Running"),
+        _ => false,
+    };
+    console_until(&mut rx, &mut st, &mut counts, running).await;
+    server.delete("pods", "shop", "web-5d8f7c9b6f-a0000");
+    console_until(&mut rx, &mut st, &mut counts, |st| {
+        console::names(st).len() == 2
+    })
+    .await;
+    assert_eq!(console::names(&st), [POD_CRASH, POD_OK]);
+    assert_eq!(selected_name(&st), POD_OK);
+    assert_eq!(counts.0, 1, "one list, then changes only");
+    assert!(counts.1 >= 3, "a batch per change: {counts:?}");
+    let screen = console::draw(&mut st, 120, 10);
+    assert!(screen.contains("2/2"), "{screen}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deployments_containers_nodes_events_and_namespaces_map() {
     let server = KubeServer::start().await;
@@ -256,7 +408,7 @@ async fn deployments_containers_nodes_events_and_namespaces_map() {
         server.put("nodes", n);
     }
     let (_dir, b) = backend(&server);
-    let (tx, mut rx) = mpsc::channel(256);
+    let (tx, mut rx) = watched(256);
     let _w = [
         b.watch(ResourceKind::Deployment, tx.clone()),
         b.watch(ResourceKind::PodContainer, tx.clone()),
@@ -978,7 +1130,7 @@ async fn forbidden_list_shows_in_the_view_then_recovers() {
     seed(&server);
     server.forbid("pods");
     let (_dir, b) = backend(&server);
-    let (tx, mut rx) = mpsc::channel(256);
+    let (tx, mut rx) = watched(256);
     let _watch = b.watch(ResourceKind::Pod, tx);
     let ev = event_where(&mut rx, "Unavailable", |e| {
         matches!(e, BackendEvent::Unavailable { .. })
@@ -1012,7 +1164,7 @@ async fn server_drop_shows_reconnecting_then_relists() {
     let mut server = KubeServer::start().await;
     seed(&server);
     let (_dir, b) = backend(&server);
-    let (tx, mut rx) = mpsc::channel(256);
+    let (tx, mut rx) = watched(256);
     let _watch = b.watch(ResourceKind::Pod, tx);
     event_where(&mut rx, "Connected", |e| {
         matches!(e, BackendEvent::Status(_, SourceStatus::Connected(_)))
@@ -1036,9 +1188,11 @@ async fn server_drop_shows_reconnecting_then_relists() {
         "{error}"
     );
 
-    // While it was away, history was lost and a pod came: the watch resumes, gets 410, relists.
+    // While it was away, history was lost, a pod came and one was deleted: the watch resumes,
+    // gets 410, relists; the list it sends is exactly the server's (the deleted pod gone).
     server.compact();
     server.put("pods", new_pod("web-5d8f7c9b6f-while", true));
+    server.delete("pods", "shop", POD_OK);
     server.restart().await;
     let ev = event_where(&mut rx, "Connected again", |e| {
         matches!(e, BackendEvent::Status(_, SourceStatus::Connected(_)))
@@ -1048,8 +1202,11 @@ async fn server_drop_shows_reconnecting_then_relists() {
         unreachable!()
     };
     assert!(text.contains("namespace shop"), "{text}");
-    let rows = snapshot_where(&mut rx, ResourceKind::Pod, |r| r.len() == 3).await;
-    assert!(names(&rows).contains(&"web-5d8f7c9b6f-while".to_string()));
+    let rows = snapshot_where(&mut rx, ResourceKind::Pod, |r| {
+        names(r).contains(&"web-5d8f7c9b6f-while".to_string())
+    })
+    .await;
+    assert_eq!(names(&rows), [POD_CRASH, "web-5d8f7c9b6f-while"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1072,7 +1229,7 @@ async fn two_contexts_two_servers_switch_and_show_both() {
     assert_eq!(list.len(), 1);
     let first = list.into_iter().next().unwrap();
     assert_eq!(first.id().as_str(), "kube:ctx-a");
-    let (tx, mut rx) = mpsc::channel(256);
+    let (tx, mut rx) = watched(256);
     let _w = first.watch(ResourceKind::Pod, tx.clone());
     let rows = snapshot_where(&mut rx, ResourceKind::Pod, |r| !r.is_empty()).await;
     assert_eq!(names(&rows), ["pod-on-a"]);
@@ -1094,7 +1251,7 @@ async fn two_contexts_two_servers_switch_and_show_both() {
     let switched = first.switch(&b_ctx.key).expect("a new source");
     assert_eq!(switched.id().as_str(), "kube:ctx-b");
     drop(_w);
-    let (tx2, mut rx2) = mpsc::channel(256);
+    let (tx2, mut rx2) = watched(256);
     let _w2 = switched.watch(ResourceKind::Pod, tx2);
     let rows = snapshot_where(&mut rx2, ResourceKind::Pod, |r| !r.is_empty()).await;
     assert_eq!(names(&rows), ["pod-on-b"]);
@@ -1108,7 +1265,7 @@ async fn two_contexts_two_servers_switch_and_show_both() {
     let all = key(switched.as_ref(), ResourceKind::Namespace, "");
     let everywhere = switched.switch(&all).expect("all namespaces");
     assert_eq!(everywhere.id().as_str(), "kube:ctx-b");
-    let (tx3, mut rx3) = mpsc::channel(256);
+    let (tx3, mut rx3) = watched(256);
     let _w3 = everywhere.watch(ResourceKind::Pod, tx3);
     snapshot_where(&mut rx3, ResourceKind::Pod, |r| !r.is_empty()).await;
     assert!(bsrv.requests().iter().any(|r| r.path == "/api/v1/pods"));
@@ -1121,7 +1278,7 @@ async fn two_contexts_two_servers_switch_and_show_both() {
             ("ctx-b".into(), NsScope::One("team-b".into())),
         ],
     );
-    let (tx4, mut rx4) = mpsc::channel(256);
+    let (tx4, mut rx4) = watched(256);
     let handles: Vec<_> = both
         .iter()
         .map(|b| b.watch(ResourceKind::Pod, tx4.clone()))
@@ -1143,7 +1300,7 @@ async fn two_contexts_two_servers_switch_and_show_both() {
     assert_eq!(seen["kube:ctx-b"], ["pod-on-b"]);
     drop(handles);
     // Only the first source lists the contexts (no duplicate rows).
-    let (tx5, mut rx5) = mpsc::channel(8);
+    let (tx5, mut rx5) = watched(8);
     let _c2 = both[1].watch(ResourceKind::Context, tx5);
     let rows = snapshot_where(&mut rx5, ResourceKind::Context, |_| true).await;
     assert!(rows.is_empty());

@@ -1,11 +1,9 @@
 //! Backend events: rows, notes, statuses, log lines and stats arriving from the sources.
 
-use std::sync::Arc;
-
 use crate::backend::BackendEvent;
 
 use super::actions::passphrase::ask_passphrase;
-use super::nav::refresh_tables;
+use super::nav::{apply_to_tables, refresh_tables};
 use crate::app::state::*;
 use crate::model::ResourceKind;
 
@@ -53,7 +51,7 @@ pub(super) fn on_backend(state: &mut AppState, ev: BackendEvent) {
             );
             if let Some(resources) = resources {
                 let entry = state.data.entry(kind).or_default();
-                entry.insert(source, resources.into_iter().map(Arc::new).collect());
+                entry.insert(source, resources.into());
             }
             refresh_tables(state, kind);
         }
@@ -69,8 +67,26 @@ pub(super) fn on_backend(state: &mut AppState, ev: BackendEvent) {
                 ask_passphrase(state, &resources);
             }
             let entry = state.data.entry(kind).or_default();
-            entry.insert(source, resources.into_iter().map(Arc::new).collect());
+            entry.insert(source, resources.into());
             refresh_tables(state, kind);
+        }
+        BackendEvent::Changes {
+            source,
+            kind,
+            changes,
+        } => {
+            // Changes apply to a list this console holds; without one (dropped as unavailable,
+            // or its scope changed) they mean nothing, and the watch's next list comes whole.
+            let Some(store) = state.data.get_mut(&kind).and_then(|m| m.get_mut(&source)) else {
+                return;
+            };
+            let passphrases = kind == ResourceKind::Device;
+            let asked = passphrases.then(|| changes.upserted.clone());
+            let applied = store.apply(changes);
+            if let Some(rows) = asked {
+                ask_passphrase(state, &rows);
+            }
+            apply_to_tables(state, kind, &applied);
         }
         BackendEvent::LogLines { stream, lines } => {
             let is_top = matches!(state.top(), View::Logs(l) if l.stream == stream);
@@ -146,7 +162,7 @@ pub(super) fn show_timeline(state: &mut AppState, force: bool) {
     t.shown_at = Some(std::time::Instant::now());
     let rows = t.rows();
     let data = state.data.entry(ResourceKind::Timeline).or_default();
-    data.insert(crate::timeline::source(), rows);
+    data.insert(crate::timeline::source(), rows.into());
     refresh_tables(state, ResourceKind::Timeline);
 }
 

@@ -41,6 +41,29 @@ pub(super) fn refresh_tables(state: &mut AppState, kind: ResourceKind) {
     state.dirty = true;
 }
 
+/// A batch of changes was applied to `kind`'s rows: apply it in place to every open table of
+/// `kind` (no re-sort, issue #16), and recompute its problems.
+pub(super) fn apply_to_tables(
+    state: &mut AppState,
+    kind: ResourceKind,
+    changes: &[crate::app::store::Change],
+) {
+    if changes.is_empty() {
+        return;
+    }
+    let now = jiff::Timestamp::now();
+    refresh_triage(state, kind, now);
+    let sources = source_count(state.data.get(&kind));
+    for v in state.stack.iter_mut() {
+        if let View::Table(t) = v
+            && t.kind == kind
+        {
+            t.apply(changes, sources, now);
+        }
+    }
+    state.dirty = true;
+}
+
 /// Stats stream only for the container selected in the table on screen.
 pub(super) fn reconcile_stats(state: &mut AppState, fx: &mut Vec<Effect>) {
     let wanted = match state.top() {
@@ -188,13 +211,17 @@ fn refresh_triage(state: &mut AppState, kind: ResourceKind, now: jiff::Timestamp
     if !changed {
         return;
     }
-    let mut rows: std::collections::BTreeMap<_, Vec<_>> = Default::default();
-    for p in state.triage.problems() {
-        rows.entry(crate::model::SourceId::new("triage"))
-            .or_default()
-            .push(std::sync::Arc::new(p.to_row()));
+    let rows: Vec<_> = state
+        .triage
+        .problems()
+        .into_iter()
+        .map(|p| std::sync::Arc::new(p.to_row()))
+        .collect();
+    let mut by_source = SourceRows::new();
+    if !rows.is_empty() {
+        by_source.insert(crate::model::SourceId::new("triage"), rows.into());
     }
-    state.data.insert(ResourceKind::Triage, rows);
+    state.data.insert(ResourceKind::Triage, by_source);
     let data = state.data.get(&ResourceKind::Triage);
     for v in state.stack.iter_mut() {
         if let View::Table(t) = v

@@ -1,11 +1,12 @@
 //! Keep one kind's list current with `kube::runtime::watcher` (paged list, then watch from the
-//! resourceVersion; a 410 Gone relists). Like a reflector, but the store keeps the mapped rows
-//! instead of the objects: each object is mapped once when it arrives and then dropped, so
-//! 5,000 pods cost their rows only, and an event re-maps one object, not all of them (the
-//! initial list is swapped in atomically at `InitDone`). A burst of watch events is coalesced
-//! (20 ms) into one snapshot; the first snapshot goes out as soon as the initial list is
-//! complete. Errors back off (1 s, 2 s, … 30 s) and show in the header (unreachable) or in
-//! the view (forbidden), while the watcher keeps retrying.
+//! resourceVersion; a 410 Gone relists). Like a reflector, but nothing keeps the objects: each
+//! one is mapped to its rows once when it arrives and then dropped. A complete list (the first,
+//! and every relist) goes to the UI whole, as a snapshot; after it the watch sends only what
+//! changed (`BackendEvent::Changes`: rows upserted, row ids removed), coalesced over a short
+//! pause, and remembers only which row ids each object has (`backend::changes::RowTracker`),
+//! not the rows: the UI holds the one copy (issue #16). Errors back off (1 s, 2 s, … 30 s)
+//! and show in the header (unreachable) or in the view (forbidden), while the watcher keeps
+//! retrying.
 
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -24,22 +25,23 @@ use tokio::time::{Instant, sleep_until};
 use super::error::{Failure, classify_watch};
 use super::{Inner, map};
 use crate::backend::EventTx;
+use crate::backend::changes::RowTracker;
 use crate::backend::report::{Gone, Reporter};
 use crate::backend::supervise::{Reconnect, Retry, until_ok};
 use crate::model::{Resource, ResourceKind, SourceId};
 
-/// Coalesce a burst of watch events (a rollout touches many pods) into one snapshot.
+/// Coalesce a burst of watch events (a rollout touches many pods) into one batch of changes.
 pub const DEBOUNCE: Duration = Duration::from_millis(20);
 
-/// The longest a change waits for its snapshot (a list of 20,000 pods or more).
+/// The longest a change waits to be sent (a list of 20,000 pods or more).
 pub const DEBOUNCE_MAX: Duration = Duration::from_millis(250);
 
-/// How long a change waits to be coalesced, by the rows a snapshot carries: 20 ms up to 2,000
-/// rows, then 1 ms per 100 rows, at most 250 ms. Why: every snapshot is the whole list, which
-/// the UI re-sorts and redraws; at 20,000 pods under 200 events/s a fixed 20 ms would send 50
-/// snapshots of 20,000 rows a second, more than the UI loop can take (keys would wait behind
-/// them, and the channel would fill). Scaling the pause keeps the snapshots' cost per second
-/// roughly constant, whatever the cluster's size (issue #16).
+/// How long a change waits to be coalesced, by the objects in the list: 20 ms up to 2,000,
+/// then 1 ms per 100, at most 250 ms. Why it grows: each batch costs the UI a pass over the
+/// kind's rows for triage and a frame, whatever its size, so a large busy cluster (20,000 pods
+/// under 200 events/s) sends ~5 larger batches a second rather than 50 small ones; a change
+/// still shows within a quarter of a second. (Before batches of changes, every batch was the
+/// whole list, re-sorted by the UI: this pause is what kept that affordable, issue #16.)
 pub fn debounce(rows: usize) -> Duration {
     Duration::from_millis(rows as u64 / 100).clamp(DEBOUNCE, DEBOUNCE_MAX)
 }
@@ -241,13 +243,14 @@ async fn watch<K>(
 ) where
     K: kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
-    // Rows by object (namespace/name), and the next list while one is coming in.
-    let mut store: HashMap<String, Vec<Resource>> = HashMap::new();
+    // Row ids by object (namespace/name): the rows themselves are the UI's. The next list
+    // while one is coming in (mapped rows by object, sent whole at InitDone).
+    let mut rows = RowTracker::default();
     let mut next: Option<HashMap<String, Vec<Resource>>> = None;
     let mut events = watcher::watcher(api, watcher::Config::default()).boxed();
     let mut reconnect = Reconnect::new(report, "kube watch");
     let mut connected = false;
-    // Snapshots wait for the first complete list, then follow changes.
+    // Changes go out only after a complete list went out (the UI applies them to it).
     let mut listed = false;
     let mut due: Option<Instant> = None;
     loop {
@@ -271,24 +274,32 @@ async fn watch<K>(
                     match ev {
                         WEvent::Init => next = Some(HashMap::new()),
                         WEvent::InitApply(o) => {
-                            let rows = map(&inner.id, &o);
-                            next.get_or_insert_default().insert(map::object_id(o.meta()), rows);
+                            let object_rows = map(&inner.id, &o);
+                            next.get_or_insert_default().insert(map::object_id(o.meta()), object_rows);
                         }
                         WEvent::InitDone => {
-                            store = next.take().unwrap_or_default();
+                            // The whole list, replacing what the UI had: objects deleted while
+                            // the watch was away are gone from it. Changes not sent yet are in it.
+                            let listed_rows = rows.relist(next.take().unwrap_or_default());
+                            let mut list = Vec::with_capacity(listed_rows.len() + 1);
+                            list.extend(first.iter().cloned());
+                            list.extend(listed_rows);
                             listed = true;
-                            due = Some(Instant::now());
+                            due = None;
+                            if report.snapshot(kind, list).await.is_err() {
+                                return;
+                            }
                         }
                         WEvent::Apply(o) => {
-                            store.insert(map::object_id(o.meta()), map(&inner.id, &o));
+                            rows.upsert(map::object_id(o.meta()), map(&inner.id, &o));
                             if listed && due.is_none() {
-                                due = Some(Instant::now() + debounce(store.len()));
+                                due = Some(Instant::now() + debounce(rows.objects()));
                             }
                         }
                         WEvent::Delete(o) => {
-                            store.remove(&map::object_id(o.meta()));
+                            rows.remove(&map::object_id(o.meta()));
                             if listed && due.is_none() {
-                                due = Some(Instant::now() + debounce(store.len()));
+                                due = Some(Instant::now() + debounce(rows.objects()));
                             }
                         }
                     }
@@ -302,8 +313,10 @@ async fn watch<K>(
                         if report.unavailable(kind, reason).await.is_err() {
                             return;
                         }
+                        // The UI dropped the rows: nothing more until a whole list again.
                         listed = false;
                         due = None;
+                        rows.forget_pending();
                         tokio::time::sleep(delay).await;
                     }
                     Failure::Other(error) => {
@@ -316,10 +329,8 @@ async fn watch<K>(
             },
             _ = timer => {
                 due = None;
-                let mut rows: Vec<Resource> = Vec::with_capacity(store.len() + 1);
-                rows.extend(first.iter().cloned());
-                rows.extend(store.values().flatten().cloned());
-                if report.snapshot(kind, rows).await.is_err() {
+                let changes = rows.take();
+                if !changes.is_empty() && report.changes(kind, changes).await.is_err() {
                     return;
                 }
             }
