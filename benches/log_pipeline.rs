@@ -230,7 +230,7 @@ fn benches(c: &mut Criterion) {
         let mut buf = LogBuffer::new(BUFFER);
         let lines = pipeline(data.chunks(CHUNK), &mut buf);
         assert_eq!(lines, 10_000);
-        let styled = buf.iter().filter(|l| !l.text.runs.is_empty()).count();
+        let styled = buf.iter().filter(|l| l.runs().len() > 0).count();
         let stamped = buf.iter().filter(|l| l.ts.is_some()).count();
         assert_eq!(stamped, 10_000, "every line carries a Docker timestamp");
         eprintln!(

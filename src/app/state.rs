@@ -442,7 +442,8 @@ pub struct LogView {
     pub follow: bool,
     /// Display frozen: new lines are held in `held` until resumed.
     pub paused: bool,
-    pub held: Vec<crate::model::LogLine>,
+    /// As compact as the ring and as long: lines held beyond it would be dropped on resume.
+    pub held: LogBuffer,
     pub timestamps: bool,
     pub wrap: bool,
     /// Index (into the displayed lines) of the top line when not following.
@@ -480,7 +481,7 @@ impl LogView {
             buffer: LogBuffer::new(capacity),
             follow: true,
             paused: false,
-            held: Vec::new(),
+            held: LogBuffer::new(capacity),
             timestamps: false,
             wrap: false,
             top: 0,
@@ -499,7 +500,7 @@ impl LogView {
     pub fn displayed(&self) -> Vec<usize> {
         match (&self.search, self.matches_only) {
             (Some((_, m)), true) => (0..self.buffer.len())
-                .filter(|&i| self.buffer.get(i).is_some_and(|l| m.is_match(&l.text.text)))
+                .filter(|&i| self.buffer.get(i).is_some_and(|l| m.is_match(l.text)))
                 .collect(),
             _ => (0..self.buffer.len()).collect(),
         }

@@ -1,10 +1,14 @@
 //! The log pipeline's UI side: a bounded ring buffer and the matcher shared by search and filters.
+mod arena;
 mod buffer;
 pub mod level;
+mod line;
 pub mod marker;
 mod matcher;
+mod sources;
 
 pub use buffer::LogBuffer;
+pub use line::LineRef;
 pub use matcher::Matcher;
 
 /// Parse a Docker/RFC 3339 timestamp prefix ("2024-05-01T12:00:00.123456789Z rest") into unix

@@ -8,23 +8,24 @@ use ratatui::widgets::Paragraph;
 use super::text::{skip_cols, styled_spans, wrap_spans, wrapped_height};
 use crate::app::state::LogView;
 use crate::config::{Role, Theme};
+use crate::logs::LineRef;
 use crate::logs::level::{Level, level};
-use crate::model::LogLine;
+use crate::model::StyleRun;
 
 /// The style of a line's text: fleetdeck's markers, then the level the line announces
 /// (classified here, for visible lines only: see `logs::level`).
-fn text_role(line: &LogLine) -> Role {
+fn text_role(line: &LineRef) -> Role {
     if line.marker {
         return Role::LogsMarker;
     }
-    match level(&line.text.text) {
+    match level(line.text) {
         Some(Level::Error) => Role::LogsError,
         Some(Level::Warn) => Role::LogsWarn,
         None => Role::LogsText,
     }
 }
 
-fn line_spans(l: &LogView, idx: usize, line: &LogLine, theme: &Theme) -> Vec<Span<'static>> {
+fn line_spans(l: &LogView, idx: usize, line: &LineRef, theme: &Theme) -> Vec<Span<'static>> {
     let mut spans = Vec::new();
     if l.timestamps {
         let ts = line
@@ -34,7 +35,7 @@ fn line_spans(l: &LogView, idx: usize, line: &LogLine, theme: &Theme) -> Vec<Spa
             .unwrap_or_else(|| " ".repeat(25));
         spans.push(Span::styled(ts, theme.style(Role::LogsTimestamp)));
     }
-    if let Some(src) = &line.source {
+    if let Some(src) = line.source {
         let n = l.prefixes.get(src).copied().unwrap_or(0);
         // Pad to the widest source so the messages line up in one column.
         let w = l
@@ -58,12 +59,15 @@ fn line_spans(l: &LogView, idx: usize, line: &LogLine, theme: &Theme) -> Vec<Spa
             } else {
                 Role::LogsMatch
             };
-            (m.find_ranges(&line.text.text), theme.style(role))
+            (m.find_ranges(line.text), theme.style(role))
         }
         None => (Vec::new(), theme.style(Role::LogsMatch)),
     };
+    // Decoded for the visible lines only; a plain line's runs allocate nothing.
+    let runs: Vec<StyleRun> = line.runs().collect();
     spans.extend(styled_spans(
-        &line.text,
+        line.text,
+        &runs,
         theme.style(text_role(line)),
         &ranges,
         hl,
@@ -96,7 +100,7 @@ pub fn render(frame: &mut Frame, area: Rect, l: &mut LogView, theme: &Theme) {
                 let Some(line) = l.buffer.get(idx) else {
                     continue;
                 };
-                let parts = wrap_spans(line_spans(l, idx, line, theme), cols);
+                let parts = wrap_spans(line_spans(l, idx, &line, theme), cols);
                 used += parts.len();
                 acc.push(parts);
                 if used >= height {
@@ -112,7 +116,7 @@ pub fn render(frame: &mut Frame, area: Rect, l: &mut LogView, theme: &Theme) {
                 let Some(line) = l.buffer.get(idx) else {
                     continue;
                 };
-                let spans = line_spans(l, idx, line, theme);
+                let spans = line_spans(l, idx, &line, theme);
                 let h = wrapped_height(&spans, cols);
                 rows.extend(wrap_spans(spans, cols).into_iter().map(Line::from));
                 if rows.len() >= height || h == 0 {
@@ -132,7 +136,7 @@ pub fn render(frame: &mut Frame, area: Rect, l: &mut LogView, theme: &Theme) {
             let Some(line) = l.buffer.get(idx) else {
                 continue;
             };
-            let spans = skip_cols(line_spans(l, idx, line, theme), l.hscroll as usize);
+            let spans = skip_cols(line_spans(l, idx, &line, theme), l.hscroll as usize);
             rows.push(Line::from(spans));
         }
     }

@@ -6,7 +6,7 @@ use ratatui::style::Style;
 use ratatui::text::Span;
 use unicode_width::UnicodeWidthChar;
 
-use crate::model::StyledText;
+use crate::model::StyleRun;
 
 /// Display width of `s` in terminal cells.
 pub fn width(s: &str) -> usize {
@@ -59,14 +59,14 @@ pub fn truncate_start(s: &str, max: usize) -> String {
 
 /// Spans for styled text, with `highlights` (byte ranges) drawn in `hl` (the current match in `hl_current`).
 pub fn styled_spans(
-    t: &StyledText,
+    text: &str,
+    runs: &[StyleRun],
     base: Style,
     highlights: &[Range<usize>],
     hl: Style,
 ) -> Vec<Span<'static>> {
-    let text = &t.text;
     let mut cuts: Vec<usize> = vec![0, text.len()];
-    for r in &t.runs {
+    for r in runs {
         cuts.push(r.start as usize);
         cuts.push(r.end as usize);
     }
@@ -84,8 +84,7 @@ pub fn styled_spans(
             continue;
         }
         let mut style = base;
-        if let Some(r) = t
-            .runs
+        if let Some(r) = runs
             .iter()
             .find(|r| (r.start as usize) <= a && a < r.end as usize)
         {

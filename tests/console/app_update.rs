@@ -359,6 +359,87 @@ fn log_search_finds_and_cycles_matches() {
     }
 }
 
+/// The log view of `containers()`' first row, its ring holding `ring` lines: the stream id.
+fn open_logs_with_ring(st: &mut AppState, ring: usize) -> u64 {
+    st.settings.config.logs.buffer_lines = ring;
+    snapshot(st, &src(), ResourceKind::Container, containers());
+    act(st, Action::Logs)
+        .iter()
+        .find_map(|e| match e {
+            Effect::OpenLogs { stream, .. } => Some(*stream),
+            _ => None,
+        })
+        .expect("OpenLogs")
+}
+
+fn numbered(st: &mut AppState, stream: u64, words: &[&str], from: usize, n: usize) {
+    let lines = (from..from + n)
+        .map(|i| LogLine {
+            ts: None,
+            source: None,
+            text: StyledText {
+                text: format!("{} {i}", words[i % words.len()]),
+                runs: vec![],
+            },
+            marker: false,
+        })
+        .collect();
+    update(st, Msg::Backend(BackendEvent::LogLines { stream, lines }));
+}
+
+/// (the text of the top line shown, the text of the current match)
+fn top_and_match(st: &AppState) -> (String, Option<String>) {
+    let View::Logs(l) = st.top() else {
+        panic!("log view expected")
+    };
+    let text = |i: usize| l.buffer.get(i).map(|line| line.text.to_string());
+    let top = l.displayed().get(l.top).and_then(|&i| text(i));
+    (top.unwrap_or_default(), l.current_match.and_then(text))
+}
+
+#[test]
+fn scrolled_back_the_log_view_keeps_its_lines_while_the_oldest_drop() {
+    let mut st = state(false);
+    let stream = open_logs_with_ring(&mut st, 100);
+    numbered(&mut st, stream, &["line"], 0, 100);
+    act(&mut st, Action::Search);
+    typed(&mut st, "line 75");
+    key(&mut st, "enter");
+    // The match is centred in the page of 20: the top line is 10 before it.
+    assert_eq!(
+        top_and_match(&st),
+        ("line 65".into(), Some("line 75".into()))
+    );
+    numbered(&mut st, stream, &["line"], 100, 30);
+    assert_eq!(
+        top_and_match(&st),
+        ("line 65".into(), Some("line 75".into())),
+        "30 oldest lines dropped, the same lines shown"
+    );
+    numbered(&mut st, stream, &["line"], 130, 50);
+    assert_eq!(
+        top_and_match(&st),
+        ("line 80".into(), None),
+        "the top line and the match dropped: the oldest line left is on top"
+    );
+}
+
+#[test]
+fn with_only_matches_shown_the_top_line_stays_too() {
+    let mut st = state(false);
+    let stream = open_logs_with_ring(&mut st, 100);
+    numbered(&mut st, stream, &["even", "odd"], 0, 100);
+    act(&mut st, Action::Search);
+    typed(&mut st, "even");
+    key(&mut st, "enter");
+    act(&mut st, Action::ToggleMatchesOnly);
+    // 50 lines shown, a page of 20: one line up from the bottom shows even 58 on top.
+    act(&mut st, Action::Up);
+    assert_eq!(top_and_match(&st).0, "even 58");
+    numbered(&mut st, stream, &["even", "odd"], 100, 10);
+    assert_eq!(top_and_match(&st).0, "even 58");
+}
+
 #[test]
 fn selection_follows_the_object_and_drives_stats() {
     let mut st = state(false);

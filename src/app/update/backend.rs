@@ -5,7 +5,7 @@ use crate::backend::BackendEvent;
 use super::actions::passphrase::ask_passphrase;
 use super::nav::{apply_to_tables, refresh_tables};
 use crate::app::state::*;
-use crate::model::ResourceKind;
+use crate::model::{LogLine, ResourceKind};
 
 pub(super) fn on_backend(state: &mut AppState, ev: BackendEvent) {
     match ev {
@@ -99,16 +99,7 @@ pub(super) fn on_backend(state: &mut AppState, ev: BackendEvent) {
                         l.prefixes.insert(src.clone(), n);
                     }
                 }
-                if l.paused {
-                    l.held.extend(lines);
-                    let cap = l.opts.tail.unwrap_or(usize::MAX).max(100_000);
-                    if l.held.len() > cap {
-                        let excess = l.held.len() - cap;
-                        l.held.drain(..excess);
-                    }
-                } else {
-                    l.buffer.push_batch(lines);
-                }
+                take_lines(l, lines);
                 state.dirty |= is_top;
             }
         }
@@ -178,4 +169,33 @@ pub(super) fn log_view_mut(state: &mut AppState, stream: u64) -> Option<&mut Log
         View::Logs(l) if l.stream == stream => Some(l.as_mut()),
         _ => None,
     })
+}
+
+/// New lines for a log view: held while paused, else into the ring. Scrolled back (not
+/// following), the view keeps showing the lines it showed while a full ring drops its oldest:
+/// `top` moves back with them, and the current match, a ring index, too (or goes with its line).
+fn take_lines(l: &mut LogView, lines: Vec<LogLine>) {
+    if l.paused {
+        l.held.push_batch(lines);
+        return;
+    }
+    // With only matches shown, `top` counts shown lines: those of the lines about to leave.
+    let leaving = (l.buffer.len() + lines.len()).saturating_sub(l.buffer.capacity());
+    let shown_leaving = match (&l.search, l.matches_only) {
+        (Some((_, m)), true) if !l.follow && leaving > 0 => Some(
+            l.buffer
+                .iter()
+                .take(leaving)
+                .filter(|line| m.is_match(line.text))
+                .count(),
+        ),
+        _ => None,
+    };
+    let before = l.buffer.dropped();
+    l.buffer.push_batch(lines);
+    let gone = usize::try_from(l.buffer.dropped() - before).unwrap_or(usize::MAX);
+    if !l.follow {
+        l.top = l.top.saturating_sub(shown_leaving.unwrap_or(gone));
+    }
+    l.current_match = l.current_match.and_then(|i| i.checked_sub(gone));
 }

@@ -75,7 +75,7 @@ fn log_line(l: &LogView) -> Option<String> {
             }
         }
     };
-    l.buffer.get(index).map(|line| line.text.text.to_string())
+    l.buffer.get(index).map(|line| line.text.to_string())
 }
 
 /// At most 40 characters of `text`'s first line, for the toast.

@@ -48,11 +48,7 @@ pub(super) fn jump_to_match(l: &mut LogView, forward: bool) {
                 (start + len - step % len) % len
             }
         })
-        .find(|&i| {
-            l.buffer
-                .get(i)
-                .is_some_and(|line| m.is_match(&line.text.text))
-        });
+        .find(|&i| l.buffer.get(i).is_some_and(|line| m.is_match(line.text)));
     if let Some(i) = found {
         l.current_match = Some(i);
         l.follow = false;
@@ -140,8 +136,7 @@ pub(super) fn on_logs_action(state: &mut AppState, action: Action, fx: &mut Vec<
         Action::TogglePause => {
             l.paused = !l.paused;
             if !l.paused {
-                let held = std::mem::take(&mut l.held);
-                l.buffer.push_batch(held);
+                l.buffer.append(&mut l.held);
             }
         }
         // Opens empty (the footer shows the search in force); Esc keeps it.
