@@ -189,7 +189,7 @@ fn update_guard_refuses_mid_update_and_goes_back_after_a_commit() {
             .any(|l| l.starts_with("dev-0") && l.contains("release-3"))
     });
     t.keys(&["u"]);
-    t.wait_for("[y] yes", Duration::from_secs(5));
+    t.wait_for("[y] yes", Duration::from_secs(15));
     t.keys(&["y"]);
     let screen = t.wait_until("go back offered", Duration::from_secs(30), |s| {
         s.contains("Go back to") && s.contains("previous artifact release-2")

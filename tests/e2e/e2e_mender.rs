@@ -55,8 +55,10 @@ fn deployments_drill_log_and_abort_in_the_console() {
     t.keys(&[":"]);
     t.type_text("mdeployments");
     t.keys(&["Enter"]);
-    let screen = t.wait_for("release-2024.05 staging", T);
-    assert!(screen.contains("release-2024.04 production"), "{screen}");
+    // The active deployments list first, the history after it (two listings).
+    let screen = t.wait_until("both deployments", T, |s| {
+        s.contains("release-2024.05 staging") && s.contains("release-2024.04 production")
+    });
     assert!(screen.contains("inprogress"), "{screen}");
 
     // Enter: the first deployment's devices; the failed one's deployment log. (Home: the
