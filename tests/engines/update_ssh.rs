@@ -989,8 +989,10 @@ fn console_update_from_keys_is_killed_mid_reboot_and_a_new_console_commits_it() 
     t2.keys(&[":"]);
     t2.type_text("rollouts");
     t2.keys(&["Enter"]);
-    let screen = t2.wait_for("Rollouts", Duration::from_secs(5));
-    assert!(screen.contains(" done "), "{screen}");
+    // The title shows before the rollouts' first list has arrived ("loading…").
+    t2.wait_until("the rollout done", Duration::from_secs(15), |s| {
+        s.contains("Rollouts") && s.contains(" done ")
+    });
     assert_eq!(dev.artifact(), "release-2");
     assert_eq!(dev.count_calls("install "), 1, "never installed twice");
     let audit = std::fs::read_to_string(t.state_dir().join("audit.jsonl")).unwrap();
