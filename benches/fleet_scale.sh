@@ -60,14 +60,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-now() { echo "$EPOCHREALTIME"; }
-ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) * 1000 }'; }
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
-stats() { # median / p95 (nearest rank) / max of the arguments
-  printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 }
-    END { p = int(NR * 0.95); if (p < NR * 0.95) p++; printf "median %.1f ms, p95 %.1f ms, max %.1f ms (n=%d)", v[int((NR + 1) / 2)], v[p], v[NR], NR }'
-}
-screen() { tmux -S "$sock" capture-pane -p -t f; }
+. benches/common.sh  # after the cd above: paths are from the repo root
 rss() { awk '/^VmRSS:|^VmHWM:/ { printf "%s %.1f MB  ", $1, $2 / 1024 }' "/proc/$1/status"; }
 
 # --- the devices ------------------------------------------------------------------------------
