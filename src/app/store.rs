@@ -131,24 +131,7 @@ impl<'a> IntoIterator for &'a RowStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ResourceKey, ResourceKind};
-
-    fn row(id: &str, cell: &str) -> Resource {
-        Resource {
-            key: ResourceKey {
-                source: SourceId::new("kube:test"),
-                kind: ResourceKind::Pod,
-                id: id.into(),
-            },
-            name: id.into(),
-            parent: None,
-            health: Default::default(),
-            cells: vec![cell.into()],
-            created: None,
-            labels: Default::default(),
-            facts: Default::default(),
-        }
-    }
+    use crate::backend::changes::tests::row;
 
     fn ids(s: &RowStore) -> Vec<(String, String)> {
         let mut v: Vec<(String, String)> = s

@@ -164,11 +164,12 @@ impl RowTracker {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::model::{ResourceKey, ResourceKind, SourceId};
 
-    fn row(id: &str, cell: &str) -> Resource {
+    /// A row with one cell, for the tests of the tracker and of the UI's row store.
+    pub(crate) fn row(id: &str, cell: &str) -> Resource {
         Resource {
             key: ResourceKey {
                 source: SourceId::new("kube:test"),
