@@ -72,7 +72,6 @@ pub struct Container {
     pub name: String,
     pub image: Option<String>,
     pub ports: Option<Vec<ContainerPort>>,
-    pub restart_policy: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -91,7 +90,6 @@ pub struct PodStatus {
     pub message: Option<String>,
     #[serde(rename = "podIP")]
     pub pod_ip: Option<String>,
-    pub start_time: Option<Time>,
     pub conditions: Option<Vec<Condition>>,
     pub container_statuses: Option<Vec<ContainerStatus>>,
     pub init_container_statuses: Option<Vec<ContainerStatus>>,
@@ -107,7 +105,6 @@ pub struct Condition {
     pub status: String,
     pub reason: Option<String>,
     pub message: Option<String>,
-    pub last_transition_time: Option<Time>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -198,7 +195,6 @@ pub struct DeploymentStatus {
     pub ready_replicas: Option<i32>,
     pub updated_replicas: Option<i32>,
     pub available_replicas: Option<i32>,
-    pub unavailable_replicas: Option<i32>,
     pub conditions: Option<Vec<Condition>>,
 }
 
@@ -219,7 +215,6 @@ pub struct StatefulSetStatus {
     pub replicas: i32,
     pub ready_replicas: Option<i32>,
     pub updated_replicas: Option<i32>,
-    pub current_replicas: Option<i32>,
     pub available_replicas: Option<i32>,
     pub conditions: Option<Vec<Condition>>,
 }
@@ -244,7 +239,6 @@ pub struct DaemonSetStatus {
     #[serde(default)]
     pub number_ready: i32,
     pub number_available: Option<i32>,
-    pub number_unavailable: Option<i32>,
     pub updated_number_scheduled: Option<i32>,
     pub conditions: Option<Vec<Condition>>,
 }
@@ -362,10 +356,6 @@ pub struct NodeAddress {
 pub struct NodeSystemInfo {
     #[serde(default)]
     pub kubelet_version: String,
-    #[serde(default)]
-    pub os_image: String,
-    #[serde(default)]
-    pub architecture: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
