@@ -12,7 +12,9 @@ cd "$(dirname "$0")/.."
 TARGET=x86_64-unknown-linux-gnu
 BIN=${1:-}
 if [ -z "$BIN" ]; then
-  RUSTFLAGS="-C target-feature=+crt-static" cargo build --profile dist --target "$TARGET"
+  # The README's command.
+  RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static -C link-arg=-Wl,-T,assets/dist/no-unwind-tables.ld" \
+    cargo build --profile dist --target "$TARGET"
   BIN="${CARGO_TARGET_DIR:-target}/$TARGET/dist/fleetdeck"
 fi
 BIN=$(readlink -f "$BIN")
@@ -22,7 +24,9 @@ docker image inspect "$IMAGE" >/dev/null 2>&1 || { echo "need $IMAGE (run the te
 fail() { echo "FAIL: $*" >&2; exit 1; }
 echo "binary: $BIN, $(stat -c %s "$BIN") bytes"
 file -L "$BIN" | grep -q 'static' || fail "not statically linked: $(file -L "$BIN")"
-ldd "$BIN" 2>&1 | grep -q 'not a dynamic executable\|statically linked' || fail "ldd lists libraries"
+# ldd exits 1 on a non-PIE static file ("not a dynamic executable"), 0 on a static-pie one.
+libs=$(ldd "$BIN" 2>&1 || true)
+grep -q 'not a dynamic executable\|statically linked' <<<"$libs" || fail "ldd lists libraries: $libs"
 
 run() { docker run --rm --network none -v "$BIN:/fleetdeck:ro" -v /var/run/docker.sock:/var/run/docker.sock "$@"; }
 run "$IMAGE" /fleetdeck --version | grep -q '^fleetdeck ' || fail "--version"
