@@ -8,7 +8,12 @@
 #    logging in as the unprivileged test user of tests/support/sshd.rs with one ed25519 key,
 #    strict host keys (a known_hosts line per port). MaxStartups/MaxSessions are raised so the
 #    servers never refuse the fan-out; the fleet's `concurrency` is CONCURRENCY (256, the maximum).
-#    The facts script runs in the user's real shell (what a device answers), not a stub.
+#    FACTS=canned (the default): each sshd answers every exec with a fixed facts text
+#    (`ForceCommand cat FILE`): real TCP, key exchange, auth, session and exec channel, but the
+#    devices' own script work is not run here — on a real fleet it runs on 1,000 other CPUs, and
+#    run here it drowned the console's 2 cores (load average 150-300, see docs/PERFORMANCE.md §16).
+#    FACTS=shell: the facts script runs in the user's real shell (/bin/sh, the Mender client
+#    installed by the tests answering `show-artifact`), what a device does, all on this machine.
 # 2. The console (160x48): launch → `:devices` → the header says `N/N devices up` (every device
 #    answered its facts script): the time to the last row with facts (goal ≤ 10 s).
 #    Meanwhile '?'/'q' are sent every 0.25 s and the key → screen time of each is recorded: the
@@ -17,7 +22,7 @@
 # 4. The console's CPU over the next refreshes: FACTS_INTERVAL s per device, over
 #    CPU_SECS s, as CPU-seconds per refresh of the whole fleet; key latency during them.
 #
-# Environment: N (1000), CONCURRENCY (256), CPU_SECS (60), FACTS_INTERVAL (60: the 1,000 simulated devices
+# Environment: N (1000), CONCURRENCY (256), FACTS (canned), CPU_SECS (60), FACTS_INTERVAL (60: the 1,000 simulated devices
 # share this machine, and at 10 s their facts scripts alone drove a 2-core load average to 300),
 # WAVE_SECS (120, give up on the first wave after it).
 # Needs root (to create the test user, as the tests do), sshd, ssh-keygen, tmux.
@@ -26,6 +31,7 @@ cd "$(dirname "$0")/.."
 
 N=${N:-1000}
 CONCURRENCY=${CONCURRENCY:-256}
+FACTS=${FACTS:-canned}
 FACTS_INTERVAL=${FACTS_INTERVAL:-60}
 CPU_SECS=${CPU_SECS:-60}
 BIN=${FLEETDECK_BIN:-target/release/fleetdeck}
@@ -85,6 +91,11 @@ done
   done
 } >"$work/fleet.yaml"
 for i in $(seq 0 $((N - 1))); do echo "[127.0.0.1]:$((base + i)) $host_pub"; done >"$work/known_hosts"
+# What a Debian device with the Mender client answers (the keys of src/backend/fleet/facts.rs).
+printf '%s\n' hostname=device os='Debian GNU/Linux 12 (bookworm)' kernel=6.1.0-18-amd64 \
+  uptime=123456.78 load='0.08 0.03 0.01' 'disk=/ 42%' 'disk=/data 7%' artifact=release-1 \
+  failed=0 >"$work/facts.txt"
+chmod 644 "$work/facts.txt"
 servers=$(((N + PER - 1) / PER))
 for s in $(seq 0 $((servers - 1))); do
   cfg="$work/sshd_$s.conf"
@@ -109,6 +120,7 @@ MaxStartups 1000
 MaxSessions 100
 LogLevel ERROR
 CFG
+    if [ "$FACTS" = canned ]; then echo "ForceCommand cat $work/facts.txt"; fi
   } >"$cfg"
   /usr/sbin/sshd -D -e -f "$cfg" 2>>"$work/sshd.log" &
   SSHD_PIDS+=($!)
@@ -125,7 +137,7 @@ echo "== machine"
 echo "cpus: $(nproc)   $(/usr/sbin/sshd -V 2>&1 | head -1)"
 echo "fleetdeck: $BIN"
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
-echo "fleet: $N devices on $servers sshd × $PER ports ($base…$((base + N - 1))), concurrency $CONCURRENCY, facts every ${FACTS_INTERVAL}s"
+echo "fleet: $N devices on $servers sshd × $PER ports ($base…$((base + N - 1))), concurrency $CONCURRENCY, facts every ${FACTS_INTERVAL}s ($FACTS)"
 
 # --- the console -----------------------------------------------------------------------------
 export HOME="$work/home" XDG_CONFIG_HOME="$work/config" XDG_STATE_HOME="$work/state"

@@ -626,18 +626,24 @@ fn frozen_run(ssh_config: Option<&str>, expect: &str, within: Duration) {
     eprintln!("frozen device detected after {waited:?}");
 }
 
+/// The devices once every one has answered (none still `connecting`): the watch's first list,
+/// with the changes after it applied.
 async fn next_snapshot(rx: &mut tokio::sync::mpsc::Receiver<BackendEvent>) -> Vec<Resource> {
     tokio::time::timeout(Duration::from_secs(30), async {
+        let mut rows: Option<Vec<Resource>> = None;
         loop {
             match rx.recv().await {
-                // The first snapshot comes at once with devices still connecting.
-                Some(BackendEvent::Snapshot { resources, .. })
-                    if resources.iter().all(|r| r.cells[1] != "connecting") =>
-                {
-                    return resources;
+                Some(BackendEvent::Snapshot { resources, .. }) => rows = Some(resources),
+                Some(BackendEvent::Changes { changes, .. }) => {
+                    changes.apply_to(rows.as_mut().expect("changes after a list"));
                 }
-                Some(_) => {}
+                Some(_) => continue,
                 None => panic!("watch ended"),
+            }
+            if let Some(rows) = &rows
+                && rows.iter().all(|r| r.cells[1] != "connecting")
+            {
+                return rows.clone();
             }
         }
     })

@@ -1208,8 +1208,14 @@ async fn the_devices_view_shows_the_live_update_step() {
             .await
             .unwrap_or_else(|_| panic!("no live step in the devices view: {seen:?}"))
             .unwrap();
-        if let BackendEvent::Snapshot { resources, .. } = ev {
-            let cell = resources[0].cells[9].clone();
+        // The whole list first, then the rows that changed.
+        let rows = match ev {
+            BackendEvent::Snapshot { resources, .. } => resources,
+            BackendEvent::Changes { changes, .. } => changes.upserted,
+            _ => continue,
+        };
+        if let Some(row) = rows.first() {
+            let cell = row.cells[9].clone();
             // Mender 4/5 print no percentage: the step alone, honestly.
             if cell == "installing" {
                 break;

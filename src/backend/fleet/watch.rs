@@ -1,7 +1,8 @@
 //! Keeping the devices view current. SSH devices have no push channel (principle 4): each
 //! device is polled on its own interval by its own task, at most `concurrency` sessions at
 //! once, with a backoff when it fails (and slowly when its host key is bad: that does not fix
-//! itself). Answers are coalesced into one snapshot.
+//! itself). Answers are coalesced: the view gets the whole list once, then the rows that
+//! changed in each burst.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,6 +12,7 @@ use tokio::sync::{Semaphore, mpsc};
 use super::map::{UPDATE_COLUMN, row};
 use super::{Conn, Device, Facts, Inner, facts};
 use crate::backend::EventTx;
+use crate::backend::changes::RowChanges;
 use crate::backend::report::{Gone, Reporter};
 use crate::backend::supervise::Backoff;
 use crate::model::{Resource, ResourceKind};
@@ -55,8 +57,8 @@ impl Inner {
     }
 }
 
-/// The devices view: one poller per device (bounded by a semaphore), snapshots on every
-/// change.
+/// The devices view: one poller per device (bounded by a semaphore); the whole list once,
+/// then only the rows that changed.
 pub async fn devices(inner: Arc<Inner>, updates: Updates, tx: EventTx) {
     let report = Reporter::new(inner.id.clone(), tx);
     // Rows follow at once either way; a closed channel shows at the snapshot.
@@ -69,9 +71,15 @@ pub async fn devices(inner: Arc<Inner>, updates: Updates, tx: EventTx) {
         tasks.spawn(poll_device(inner, dev, i, ntx, sem));
     }
     drop(ntx);
-    // Rows at once (connecting), so the table never waits for the slowest device; then a
-    // snapshot after every burst of answers.
-    if send_snapshot(&inner, &updates, &report).await.is_err() {
+    // Rows at once (connecting), so the table never waits for the slowest device; then what
+    // changed after every burst of answers.
+    let mut sent = device_rows(&inner, &updates);
+    if send_header(&inner, &report).await.is_err()
+        || report
+            .snapshot(ResourceKind::Device, sent.clone())
+            .await
+            .is_err()
+    {
         return;
     }
     // A running update shows in the UPDATE column too: its changes count as news.
@@ -81,27 +89,47 @@ pub async fn devices(inner: Arc<Inner>, updates: Updates, tx: EventTx) {
             answer = nrx.recv() => if answer.is_none() { return },
             changed = update_changes.changed() => if changed.is_err() { return },
         }
-        // Coalesce a burst of answers (or progress lines) into one snapshot.
+        // Coalesce a burst of answers (or progress lines) into one batch.
         tokio::time::sleep(coalesce_window(inner.devices.len())).await;
         while nrx.try_recv().is_ok() {}
         update_changes.borrow_and_update();
-        if send_snapshot(&inner, &updates, &report).await.is_err() {
+        // The device list is fixed for the watch's life, so rows pair up by position. Only
+        // the rows that differ travel: with 1,000 devices answering a few per batch, the UI
+        // updates those in place instead of merging, sorting and filtering the whole fleet.
+        let rows = device_rows(&inner, &updates);
+        let upserted: Vec<Resource> = rows
+            .iter()
+            .zip(&sent)
+            .filter(|(now, before)| now != before)
+            .map(|(now, _)| now.clone())
+            .collect();
+        sent = rows;
+        if send_header(&inner, &report).await.is_err() {
             return;
+        }
+        if !upserted.is_empty() {
+            let changes = RowChanges {
+                upserted,
+                removed: Vec::new(),
+            };
+            if report.changes(ResourceKind::Device, changes).await.is_err() {
+                return;
+            }
         }
     }
 }
 
-/// How long answers gather before the next snapshot. Every snapshot carries every row, so
-/// its cost grows with the fleet: 50 ms for a handful of devices, up to 250 ms for 1,000 and
-/// more (a 1,000-device wave then makes ~4 snapshots a second instead of ~20, and the table
-/// still moves while the wave runs).
+/// How long answers gather before the next batch of changes: 50 ms for a handful of
+/// devices, up to 250 ms for 1,000 and more (a 1,000-device wave then makes ~4 batches a
+/// second instead of ~20, and the table still moves while the wave runs).
 fn coalesce_window(devices: usize) -> Duration {
     Duration::from_millis((50 + devices as u64 / 5).min(250))
 }
 
-async fn send_snapshot(inner: &Inner, updates: &Updates, report: &Reporter) -> Result<(), Gone> {
+/// Every device's row, with the step of an update running on it.
+fn device_rows(inner: &Inner, updates: &Updates) -> Vec<Resource> {
     let live = updates.live_steps();
-    let rows: Vec<Resource> = inner
+    inner
         .devices
         .iter()
         .map(|d| {
@@ -115,7 +143,11 @@ async fn send_snapshot(inner: &Inner, updates: &Updates, report: &Reporter) -> R
             }
             r
         })
-        .collect();
+        .collect()
+}
+
+/// The header's "N/M devices up" (every batch: the source's other tasks send statuses too).
+async fn send_header(inner: &Inner, report: &Reporter) -> Result<(), Gone> {
     let up = inner
         .devices
         .iter()
@@ -123,8 +155,7 @@ async fn send_snapshot(inner: &Inner, updates: &Updates, report: &Reporter) -> R
         .count();
     report
         .connected(format!("{up}/{} devices up", inner.devices.len()))
-        .await?;
-    report.snapshot(ResourceKind::Device, rows).await
+        .await
 }
 
 /// How long a device waits before its next poll: its interval after an answer; after a
