@@ -38,6 +38,8 @@ pub struct AppState {
     pub next_stream: StreamId,
     /// (key path, failures) pairs whose passphrase was already asked for.
     pub asked_passphrases: std::collections::HashSet<(String, u32)>,
+    /// Passphrase questions not asked yet: they came while another dialog was open.
+    pub waiting_passphrases: Vec<crate::model::PassphraseNeeded>,
     /// Refusals (read-only mode) found where no effect list is at hand; `update` emits them.
     pub pending_refusals: Vec<(ResourceKey, String, ResourceAction)>,
     /// What happened across every source (`:timeline`), bounded.
@@ -555,6 +557,7 @@ impl AppState {
             stats: None,
             next_stream: 1,
             asked_passphrases: Default::default(),
+            waiting_passphrases: Vec::new(),
             pending_refusals: Vec::new(),
             timeline: Default::default(),
             quit: false,

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use fleetdeck::app::state::{Mode, View};
-use fleetdeck::app::{AppState, Effect};
+use fleetdeck::app::{AppState, Effect, Msg, update};
+use fleetdeck::backend::BackendEvent;
+use fleetdeck::backend::changes::RowChanges;
 use fleetdeck::model::{
     Health, HostKeyProblem, HostKeyState, PassphraseNeeded, Resource, ResourceAction, ResourceKey,
     ResourceKind, SourceId,
@@ -325,4 +327,39 @@ fn passphrase_needed_opens_a_masked_prompt_once_per_attempt() {
     // The answer was wrong: asked again.
     snapshot(&mut st, &src(), ResourceKind::Device, needs(1));
     assert!(matches!(st.mode, Mode::Secret(_)));
+}
+
+/// The devices watch sends a row once, when it changes: a question that arrives while the
+/// command bar is open is asked when it closes, not lost.
+#[test]
+fn passphrase_needed_while_typing_a_command_is_asked_afterwards() {
+    let mut st = on_devices(false);
+    snapshot(&mut st, &src(), ResourceKind::Device, devices());
+    key(&mut st, ':');
+    let mut d = devices().remove(0);
+    d.facts.passphrase = Some(PassphraseNeeded {
+        key_path: "/k/id_ed25519".into(),
+        failures: 0,
+    });
+    let changes = RowChanges {
+        upserted: vec![d],
+        removed: Vec::new(),
+    };
+    update(
+        &mut st,
+        Msg::Backend(BackendEvent::Changes {
+            source: src(),
+            kind: ResourceKind::Device,
+            changes,
+        }),
+    );
+    assert!(
+        !matches!(st.mode, Mode::Secret(_)),
+        "not over the command bar"
+    );
+    key(&mut st, "esc");
+    let Mode::Secret(p) = &st.mode else {
+        panic!("passphrase prompt expected once the command bar closed")
+    };
+    assert_eq!(p.key_path, "/k/id_ed25519");
 }

@@ -46,6 +46,8 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Term(Event::Key(key)) if key.kind != KeyEventKind::Release => {
             on_key(state, key, &mut fx);
+            // A key may have closed the dialog a passphrase question waited behind.
+            actions::passphrase::ask_waiting(state);
             state.dirty = true;
         }
         Msg::Action(action) => {

@@ -6,24 +6,35 @@ use crate::app::state::{AppState, Input, Mode, SecretPrompt};
 use crate::model::Resource;
 
 /// Ask once per (key, failed attempts), when no other dialog is open. A wrong answer raises
-/// the failure count, so the question comes again.
+/// the failure count, so the question comes again. A device's row travels only when it
+/// changes, so a question that arrives while the operator is busy (command bar, a dialog)
+/// waits for the next moment with no dialog open ([`ask_waiting`]) instead of being lost.
 pub(in crate::app::update) fn ask_passphrase(state: &mut AppState, rows: &[Resource]) {
-    if !matches!(state.mode, Mode::Normal) {
-        return;
-    }
     for need in rows.iter().filter_map(|r| r.facts.passphrase.as_ref()) {
-        if state
+        let asked = state
             .asked_passphrases
-            .insert((need.key_path.clone(), need.failures))
-        {
-            state.mode = Mode::Secret(SecretPrompt {
-                key_path: need.key_path.clone(),
-                input: Input::default(),
-            });
-            state.dirty = true;
-            return;
+            .contains(&(need.key_path.clone(), need.failures));
+        if !asked && !state.waiting_passphrases.contains(need) {
+            state.waiting_passphrases.push(need.clone());
         }
     }
+    ask_waiting(state);
+}
+
+/// The first waiting question, if no other dialog is open.
+pub(in crate::app::update) fn ask_waiting(state: &mut AppState) {
+    if !matches!(state.mode, Mode::Normal) || state.waiting_passphrases.is_empty() {
+        return;
+    }
+    let need = state.waiting_passphrases.remove(0);
+    state
+        .asked_passphrases
+        .insert((need.key_path.clone(), need.failures));
+    state.mode = Mode::Secret(SecretPrompt {
+        key_path: need.key_path,
+        input: Input::default(),
+    });
+    state.dirty = true;
 }
 
 /// The answer: handed to the connection layer (never logged: [`Secret`]).
