@@ -167,7 +167,10 @@ struct Shared {
     poll: Duration,
     entries: Mutex<BTreeMap<String, Entry>>,
     version: watch::Sender<u64>,
-    loaded: AtomicBool,
+    /// Read from disk once; a caller that comes while another reads waits for it (an
+    /// `AtomicBool` set before reading let `resume` see no rollouts and drive none when the
+    /// `:updates` watch happened to load first).
+    loaded: std::sync::Once,
     resumed: AtomicBool,
 }
 
@@ -189,7 +192,7 @@ impl Updates {
                 poll: Duration::from_secs(2),
                 entries: Mutex::new(BTreeMap::new()),
                 version: watch::channel(0).0,
-                loaded: AtomicBool::new(false),
+                loaded: std::sync::Once::new(),
                 resumed: AtomicBool::new(false),
             }),
         }
@@ -232,9 +235,10 @@ impl Updates {
     /// Read what is on disk once (blocking: call from a blocking-safe place or accept the
     /// small cost at first use); problems are logged and the rest loads.
     pub fn load(&self) {
-        if self.shared.loaded.swap(true, Ordering::SeqCst) {
-            return;
-        }
+        self.shared.loaded.call_once(|| self.load_now());
+    }
+
+    fn load_now(&self) {
         let Ok(dirs) = std::fs::read_dir(&self.shared.root) else {
             return;
         };
