@@ -77,15 +77,22 @@ pub(super) fn on_backend(state: &mut AppState, ev: BackendEvent) {
         } => {
             // Changes apply to a list this console holds; without one (dropped as unavailable,
             // or its scope changed) they mean nothing, and the watch's next list comes whole.
+            if !state
+                .data
+                .get(&kind)
+                .is_some_and(|m| m.contains_key(&source))
+            {
+                return;
+            }
+            // Asked before the rows move into the store (no copy of them): the devices view
+            // sends a batch like this after every burst of answers.
+            if kind == ResourceKind::Device {
+                ask_passphrase(state, &changes.upserted);
+            }
             let Some(store) = state.data.get_mut(&kind).and_then(|m| m.get_mut(&source)) else {
                 return;
             };
-            let passphrases = kind == ResourceKind::Device;
-            let asked = passphrases.then(|| changes.upserted.clone());
             let applied = store.apply(changes);
-            if let Some(rows) = asked {
-                ask_passphrase(state, &rows);
-            }
             apply_to_tables(state, kind, &applied);
         }
         BackendEvent::LogLines { stream, lines } => {
