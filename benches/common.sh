@@ -8,3 +8,6 @@ stats() { # median / p95 (nearest rank) / max of the arguments
     END { p = int(NR * 0.95); if (p < NR * 0.95) p++; printf "median %.1f ms, p95 %.1f ms, max %.1f ms (n=%d)", v[int((NR + 1) / 2)], v[p], v[NR], NR }'
 }
 screen() { tmux -S "$sock" capture-pane -p -t f; }
+# A temporary directory's parent that the devices' unprivileged test user can traverse: /tmp,
+# or /var/tmp where /tmp is closed to others (mode 0700 on some machines).
+shared_tmp() { if [ $(( 8#$(stat -c %a /tmp) & 1 )) = 1 ]; then echo /tmp; else echo /var/tmp; fi; }

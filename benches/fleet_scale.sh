@@ -52,7 +52,8 @@ fi
 usermod -p '*' "$USER_" # sshd without PAM refuses a locked ("!") account
 mkdir -p /run/sshd
 
-work=$(mktemp -d /tmp/fleetdeck-fleet.XXXXXX)
+. benches/common.sh  # after the cd above: paths are from the repo root
+work=$(mktemp -d "$(shared_tmp)/fleetdeck-fleet.XXXXXX")
 chmod 755 "$work"
 sock="$work/tmux.sock"
 SSHD_PIDS=()
@@ -69,7 +70,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-. benches/common.sh  # after the cd above: paths are from the repo root
 rss() { awk '/^VmRSS:|^VmHWM:|^RssAnon:|^RssFile:|^VmLck:/ { printf "%s %.1f MB  ", $1, $2 / 1024 }' "/proc/$1/status"; }
 
 # --- the devices ------------------------------------------------------------------------------

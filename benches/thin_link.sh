@@ -48,7 +48,8 @@ docker image inspect "$IMAGE" >/dev/null 2>&1 || { echo "need $IMAGE: run benche
 BIN=$(readlink -f "$BIN")
 id "$USER_NAME" >/dev/null 2>&1 || { useradd -m -s /bin/sh "$USER_NAME"; usermod -p '*' "$USER_NAME"; }
 
-work=$(mktemp -d /tmp/fleetdeck-thin.XXXXXX)
+. benches/common.sh
+work=$(mktemp -d "$(shared_tmp)/fleetdeck-thin.XXXXXX")
 chmod 755 "$work"
 sock="$work/tmux.sock"
 pids=()

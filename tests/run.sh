@@ -40,6 +40,14 @@ if command -v docker >/dev/null && ! docker info >/dev/null 2>&1 && command -v d
   for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
 fi
 
+# The simulated devices log in as an unprivileged user who must read the fixtures' files
+# (authorized_keys, scripts) under the temporary directory: where /tmp is closed to others
+# (mode 0700 on some machines), put the fixtures in /var/tmp.
+if [ -z "${TMPDIR:-}" ] && [ $(( 8#$(stat -c %a /tmp) & 1 )) = 0 ] && [ -d /var/tmp ]; then
+  echo "tests/run.sh: /tmp is mode $(stat -c %a /tmp), closed to the devices' test user: TMPDIR=/var/tmp"
+  export TMPDIR=/var/tmp
+fi
+
 if [ $# -eq 0 ]; then
   echo "tests/run.sh: gates: cargo fmt --check, cargo clippy -D warnings, cargo doc -D warnings, cargo deny"
   cargo fmt --check

@@ -79,40 +79,42 @@ impl LogBuffer {
     /// inserted in timestamp order (multi-source views interleave); others are appended. The
     /// lines' own allocations are freed here: the ring keeps copies in its blocks.
     pub fn push_batch(&mut self, batch: Vec<LogLine>) {
-        self.reserve_for(batch.len());
-        for line in &batch {
-            self.push(
-                line.ts,
-                line.source.as_ref(),
-                &line.text.text,
-                &line.text.runs,
-                line.marker,
-            );
-        }
+        let records: Vec<Record> = batch
+            .iter()
+            .map(|l| {
+                self.place(
+                    l.ts,
+                    l.source.as_ref(),
+                    &l.text.text,
+                    &l.text.runs,
+                    l.marker,
+                )
+            })
+            .collect();
+        self.merge(records);
     }
 
     /// Move every line of `other` here (in its order, interleaved like a batch), leaving it
     /// empty: how a paused view's held lines join the ring.
     pub fn append(&mut self, other: &mut LogBuffer) {
-        self.reserve_for(other.len());
+        let mut records = Vec::with_capacity(other.len());
         for line in other.iter() {
             let runs: Vec<StyleRun> = line.runs().collect();
-            self.push(line.ts, line.source, line.text, &runs, line.marker);
+            records.push(self.place(line.ts, line.source, line.text, &runs, line.marker));
         }
         other.clear();
+        self.merge(records);
     }
 
-    fn push(
+    /// Copy a line's text into the blocks; its record, not yet in the ring.
+    fn place(
         &mut self,
         ts: Option<i64>,
         source: Option<&Arc<str>>,
         text: &str,
         runs: &[StyleRun],
         marker: bool,
-    ) {
-        if self.records.len() >= self.cap {
-            self.drop_oldest();
-        }
+    ) -> Record {
         let text = at_most_u32(text);
         let placed = self.text.push(text, runs);
         let mut flags = 0;
@@ -125,19 +127,65 @@ impl LogBuffer {
         if !runs.is_empty() {
             flags |= STYLED;
         }
-        let record = Record {
+        Record {
             ts: ts.unwrap_or(0),
             block: placed.block,
             len: text.len() as u32,
             source: self.sources.intern(source),
             start: placed.start,
             flags,
-        };
-        let at = self.insert_position(ts);
-        if at == self.records.len() {
-            self.records.push_back(record);
-        } else {
-            self.records.insert(at, record);
+        }
+    }
+
+    /// Put a batch's records in the ring. A line without a time stays where it came (and no
+    /// later line moves before it); each run of timed lines between them is sorted and merged
+    /// with the ring's newest lines that are later than its earliest, at most
+    /// [`REORDER_WINDOW`] back. Merging a run at once, not line by line, keeps a multi-source
+    /// flood cheap: four containers at full speed arrive in chunks some thousand lines apart,
+    /// and moving each late line into place one at a time took the UI thread's whole core
+    /// (docs/PERFORMANCE.md §18).
+    fn merge(&mut self, records: Vec<Record>) {
+        self.reserve_for(records.len());
+        let mut rest = records.as_slice();
+        while !rest.is_empty() {
+            let timed = rest.iter().take_while(|r| r.ts().is_some()).count();
+            if timed == 0 {
+                self.make_room(1);
+                self.records.push_back(rest[0]);
+                rest = &rest[1..];
+                continue;
+            }
+            let mut run = rest[..timed].to_vec();
+            rest = &rest[timed..];
+            // Stable: lines of one source with equal times keep their order.
+            run.sort_by_key(|r| r.ts);
+            self.make_room(run.len());
+            let at = self.merge_point(run[0].ts);
+            let later: Vec<Record> = self.records.drain(at..).collect();
+            let (mut a, mut b) = (later.into_iter().peekable(), run.into_iter().peekable());
+            loop {
+                // On equal times the line already held goes first, as it came first.
+                let take_held = match (a.peek(), b.peek()) {
+                    (Some(x), Some(y)) => x.ts() <= y.ts() || x.ts().is_none(),
+                    (Some(_), None) => true,
+                    (None, Some(_)) => false,
+                    (None, None) => break,
+                };
+                let next = if take_held { a.next() } else { b.next() };
+                self.records.extend(next);
+            }
+            // A run longer than the whole ring: keep its newest.
+            while self.records.len() > self.cap {
+                self.drop_oldest();
+            }
+        }
+    }
+
+    /// Drop the oldest lines so that `incoming` more fit (as many as there are).
+    fn make_room(&mut self, incoming: usize) {
+        let over = (self.records.len() + incoming).saturating_sub(self.cap);
+        for _ in 0..over.min(self.records.len()) {
+            self.drop_oldest();
         }
     }
 
@@ -160,10 +208,9 @@ impl LogBuffer {
         }
     }
 
-    fn insert_position(&self, ts: Option<i64>) -> usize {
-        let Some(ts) = ts else {
-            return self.records.len();
-        };
+    /// Where a line stamped `ts` goes: after every held line that is not later, looking back
+    /// at most [`REORDER_WINDOW`] lines and never past a line without a time.
+    fn merge_point(&self, ts: i64) -> usize {
         let mut at = self.records.len();
         let floor = at.saturating_sub(REORDER_WINDOW);
         while at > floor {
@@ -461,6 +508,38 @@ mod tests {
             line(None, "x"),
         ]);
         assert_eq!(texts(&b), vec!["a1", "b2", "a3", "b4", "x"]);
+    }
+
+    #[test]
+    fn a_batch_of_several_sources_merges_as_line_by_line_insertion_would() {
+        // Two sources' chunks in one batch, a line without a time as a barrier, equal times
+        // keeping their arrival order, and a ring that is full.
+        let mut b = LogBuffer::new(8);
+        b.push_batch(vec![
+            line(Some(1), "a1"),
+            line(Some(5), "a5"),
+            line(Some(6), "a6"),
+        ]);
+        b.push_batch(vec![
+            line(Some(4), "b4"),
+            line(Some(5), "b5"),
+            line(Some(2), "c2"),
+            line(None, "x"),
+            line(Some(3), "d3"),
+            line(Some(7), "a7"),
+        ]);
+        assert_eq!(
+            texts(&b),
+            vec!["c2", "b4", "a5", "b5", "a6", "x", "d3", "a7"]
+        );
+        assert_eq!(b.dropped(), 1, "a1 made room");
+        // A run longer than the ring keeps its newest lines.
+        b.push_batch((10..30).map(|t| line(Some(t), &t.to_string())).collect());
+        assert_eq!(
+            texts(&b),
+            vec!["22", "23", "24", "25", "26", "27", "28", "29"]
+        );
+        assert_eq!(b.dropped() + b.len() as u64, 29);
     }
 
     #[test]

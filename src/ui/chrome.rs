@@ -176,7 +176,7 @@ pub fn breadcrumbs(frame: &mut Frame, area: Rect, state: &AppState, theme: &Them
             } else if let Some(n) = &l.note {
                 flags.push(format!("[{n}]"));
             }
-            flags.push(format!("{} lines", l.buffer.len()));
+            flags.push(lines_kept(&l.buffer));
             flags.join("  ")
         }
         View::Describe(_) => String::new(),
@@ -188,6 +188,15 @@ pub fn breadcrumbs(frame: &mut Frame, area: Rect, state: &AppState, theme: &Them
     spans.push(Span::raw(" ".repeat(pad)));
     spans.push(Span::styled(info, theme.style(Role::Hint)));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// "1200 lines", or "100000 of 2481516 lines" once the ring dropped its oldest: the operator
+/// sees that the view keeps only the newest, and how many the source sent since it opened.
+fn lines_kept(buffer: &crate::logs::LogBuffer) -> String {
+    match buffer.dropped() {
+        0 => format!("{} lines", buffer.len()),
+        gone => format!("{} of {} lines", buffer.len(), gone + buffer.len() as u64),
+    }
 }
 
 pub fn stats(frame: &mut Frame, area: Rect, s: &StatsView, theme: &Theme) {
@@ -489,7 +498,18 @@ fn short(a: Action) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::fair_shares;
+    use super::{fair_shares, lines_kept};
+    use crate::logs::LogBuffer;
+    use crate::model::LogLine;
+
+    #[test]
+    fn a_full_ring_says_how_many_lines_came_in_all() {
+        let mut b = LogBuffer::new(3);
+        b.push_batch(vec![LogLine::default(); 2]);
+        assert_eq!(lines_kept(&b), "2 lines");
+        b.push_batch(vec![LogLine::default(); 5]);
+        assert_eq!(lines_kept(&b), "3 of 7 lines");
+    }
 
     #[test]
     fn one_long_status_does_not_take_the_others_room() {

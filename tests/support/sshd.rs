@@ -123,6 +123,25 @@ pub struct SshdOpts {
     pub host_key_types: Vec<&'static str>,
 }
 
+/// The device's unprivileged user must reach the fixture's files: every directory above them
+/// needs the others' search bit. Some machines make /tmp 0700 (seen on a fresh build machine:
+/// every SSH test then failed "auth failed", sshd unable to open authorized_keys); say so.
+fn reachable_by_others(dir: &Path) {
+    for d in dir.ancestors().skip(1) {
+        let mode = std::fs::metadata(d)
+            .map(|m| m.permissions().mode())
+            .unwrap_or(0);
+        assert!(
+            mode & 0o001 != 0,
+            "{} is mode {:o}: the simulated device's user cannot reach {}; run the tests with \
+             TMPDIR=/var/tmp (tests/run.sh sets it when /tmp is closed)",
+            d.display(),
+            mode & 0o7777,
+            dir.display()
+        );
+    }
+}
+
 impl Sshd {
     pub fn port(&self) -> u16 {
         self.ports[0]
@@ -132,6 +151,7 @@ impl Sshd {
         let dir = tempfile::tempdir().expect("tempdir");
         // sshd reads authorized_keys as the logging-in user: the directory must be readable.
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        reachable_by_others(dir.path());
         let types: Vec<&str> = if opts.host_key_types.is_empty() {
             vec!["ed25519"]
         } else {
