@@ -21,7 +21,16 @@ so the release binary (and kdash) can be pointed at it from a shell script:
   stays PODS). GET /_stats answers the requests counted per kind ("list pods all", "watch pods
   ns", ...) as JSON; POST /_stats/reset clears them.
 
+- log flood (FLOOD_PODS > 0): a Deployment `flood` in ns-0000 whose selector (`app=flood`, the
+  pod list honours `labelSelector` equality terms) matches FLOOD_PODS pods of one container
+  each; `GET …/pods/NAME/log?follow=true` streams FLOOD_RATE lines/s (`RFC 3339 stamp` + text
+  when `timestamps=true`, as the kubelet writes them) in chunks every 10 ms, catching up when
+  the reader fell behind, until the client goes. GET /_stats counts "log lines sent". Not shown
+  by this double: the kubelet's own pacing, `tailLines` (a fresh flood has no past lines),
+  the API server's proxying.
+
 Usage: kube_scale_server.py PORT [PODS] [NAMESPACES]  (defaults 20000, 2000)
+Environment: FLOOD_PODS (0), FLOOD_RATE (30000 lines/s per pod).
 """
 
 import base64
@@ -41,6 +50,8 @@ PORT = int(sys.argv[1])
 PODS = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
 NAMESPACES = int(sys.argv[3]) if len(sys.argv) > 3 else 2000
 HISTORY = 20000
+FLOOD_PODS = int(os.environ.get("FLOOD_PODS", "0"))
+FLOOD_RATE = int(os.environ.get("FLOOD_RATE", "30000"))
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(HERE, "../tests/fixtures/kube/pods.json")) as f:
@@ -98,6 +109,26 @@ for i in range(PODS):
     p = make_pod(ns, i)
     pods[(ns, p["metadata"]["name"])] = (dump(p), p)
 serial = PODS
+
+deployments = {}  # (namespace, name) -> serialized object
+if FLOOD_PODS:
+    with open(os.path.join(HERE, "../tests/fixtures/kube/deployment.json")) as f:
+        d = json.load(f)
+    d["metadata"].pop("managedFields", None)
+    d["metadata"].update(name="flood", namespace=ns_name(0), labels={"app": "flood"})
+    d["spec"]["replicas"] = FLOOD_PODS
+    d["spec"]["selector"] = {"matchLabels": {"app": "flood"}}
+    d["spec"]["template"]["metadata"]["labels"] = {"app": "flood"}
+    for k in ("replicas", "readyReplicas", "availableReplicas", "updatedReplicas"):
+        d["status"][k] = FLOOD_PODS
+    deployments[(ns_name(0), "flood")] = dump(d)
+    for i in range(FLOOD_PODS):
+        p = make_pod(ns_name(0), PODS + i)
+        p["metadata"]["name"] = f"flood-{i:04d}"
+        p["metadata"]["labels"] = {"app": "flood"}
+        p["spec"]["containers"] = p["spec"]["containers"][:1]
+        p["status"]["containerStatuses"] = p["status"]["containerStatuses"][:1]
+        pods[(ns_name(0), p["metadata"]["name"])] = (dump(p), p)
 # Watches from below this resourceVersion get 410 (history compacted).
 floor = rv
 
@@ -174,9 +205,21 @@ threading.Thread(target=churner, daemon=True).start()
 snapshots = {}
 
 
-def snapshot(resource, ns):
+def matches(labels, selector):
+    """`labelSelector`'s equality terms (`a=b,c==d`); other terms are not needed here."""
+    for term in filter(None, (selector or "").split(",")):
+        k, _, v = term.replace("==", "=").partition("=")
+        if labels.get(k) != v:
+            return False
+    return True
+
+
+def snapshot(resource, ns, selector=None):
     if resource == "pods":
-        items = sorted((k, v[0]) for k, v in pods.items() if ns is None or k[0] == ns)
+        items = sorted((k, v[0]) for k, v in pods.items() if (ns is None or k[0] == ns)
+                       and matches(v[1]["metadata"].get("labels") or {}, selector))
+    elif resource == "deployments":
+        items = sorted((k, v) for k, v in deployments.items() if ns is None or k[0] == ns)
     elif resource == "namespaces":
         items = sorted(((k, k), v) for k, v in namespaces.items())
     else:
@@ -240,6 +283,20 @@ class Handler(BaseHTTPRequestHandler):
         if u.path == "/version":
             return self.send_json(200, dump({"major": "1", "minor": "33", "gitVersion": "v1.33.4",
                                              "platform": "linux/amd64"}))
+        parts = [p for p in u.path.split("/") if p]
+        rest = parts[parts.index("namespaces") + 1:] if "namespaces" in parts else []
+        if rest[1:2] == ["pods"] and rest[3:] == ["log"]:
+            return self.log(rest[2])
+        if len(rest) == 3:
+            # One object: …/namespaces/NS/RESOURCE/NAME.
+            ns, resource, name = rest
+            with lock:
+                obj = (pods.get((ns, name), (None,))[0] if resource == "pods"
+                       else deployments.get((ns, name)) if resource == "deployments" else None)
+            if obj is not None:
+                return self.send_json(200, obj)
+            return self.send_json(404, dump(status(
+                404, "NotFound", f'{resource} "{name}" not found')))
         r = route(u.path)
         if r is None:
             return self.send_json(404, dump(status(404, "NotFound", "not found")))
@@ -264,7 +321,7 @@ class Handler(BaseHTTPRequestHandler):
                         410, "Expired", "The provided continue parameter is too old")))
             else:
                 list_rv, start = rv, 0
-                items = snapshot(resource, ns)
+                items = snapshot(resource, ns, q.get("labelSelector"))
                 if limit:
                     # Keep only the newest few snapshots (the apiserver's are bounded by
                     # etcd compaction, ~5 min).
@@ -334,6 +391,35 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             with lock:
                 watchers.remove(me)
+
+    def log(self, pod):
+        """FLOOD_RATE numbered lines a second until the reader goes."""
+        q = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
+        stamps = q.get("timestamps") == "true"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        start = time.monotonic()
+        sent = 0
+        try:
+            while q.get("follow") == "true":
+                due = min(int(FLOOD_RATE * (time.monotonic() - start)) - sent, 5000)
+                if due > 0:
+                    now_ns = time.time_ns()
+                    head = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(now_ns // 10**9))
+                    frac = now_ns % 10**9
+                    lines = [
+                        (f"{head}{min(frac + j, 999999999):09d}Z " if stamps else "")
+                        + f"{pod} line {sent + j}\n" for j in range(due)]
+                    self.chunk("".join(lines).encode())
+                    sent += due
+                    with lock:
+                        stats["log lines sent"] += due
+                time.sleep(0.01)
+            self.chunk(b"")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     def chunk(self, data):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))

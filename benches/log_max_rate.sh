@@ -6,7 +6,7 @@
 #
 # SOURCES containers (label fleetdeck.bench.run) each run `seq 1 2000000000` — as fast as the
 # engine takes it — or, with RATE, print RATE/10 new numbered lines every 100 ms (a little less
-# than RATE lines/s: seq's own time adds to the pause); json-file logs rotated at 200 MB. With SOURCES > 1 they are one compose
+# than RATE lines/s: seq's own time adds to the pause); json-file logs rotated at 1 GB. With SOURCES > 1 they are one compose
 # project (the labels compose writes) and the console follows the project: its log view merges
 # every container's stream.
 # Each of ROUNDS rounds measures, one after the other (alternating, so drift spreads over both):
@@ -66,15 +66,6 @@ trap 'exit 130' INT TERM HUP
 hz=$(getconf CLK_TCK)
 dockerd_pid=$(pgrep -xo dockerd || true)
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-wait_for() { # $1 = text, $2 = timeout s
-  local end=$(( $(date +%s) + $2 )) s
-  while :; do
-    s=$(screen)
-    [[ $s == *"$1"* ]] && return 0
-    [ "$(date +%s)" -lt "$end" ] || { echo "timed out waiting for '$1'; screen:" >&2; echo "$s" >&2; exit 1; }
-    sleep 0.05
-  done
-}
 # What the containers printed meanwhile: their json-file logs' growth (bytes / the newest
 # line's size; a window in which a file rotated counts from the new file only, so low).
 log_paths() { for n in "${NAMES[@]}"; do docker inspect -f '{{.LogPath}}' "$n"; done; }
@@ -100,7 +91,7 @@ for i in $(seq 1 "$SOURCES"); do
   [ "$SOURCES" -gt 1 ] && labels+=(--label "com.docker.compose.project=$PROJECT"
     --label "com.docker.compose.service=s$i" --label com.docker.compose.container-number=1)
   docker run -d --name "$name" "${labels[@]}" --network none \
-    --log-driver json-file --log-opt max-size=200m --log-opt max-file=2 \
+    --log-driver json-file --log-opt max-size=1g --log-opt max-file=2 \
     "$IMAGE" "${CMD[@]}" >/dev/null
   NAMES+=("$name")
 done
@@ -134,9 +125,6 @@ round_docker() {
   D_WROTE+=("$(awk -v n=$((w1 - w0)) -v l="$(line_bytes)" -v s="$secs" 'BEGIN { if (n < 0) printf "? (a file rotated)"; else printf "%.0f", n / l / s }')")
 }
 
-# Lines the view received in all: "… 100000 of 2481516 lines" (or "1200 lines").
-received() { screen | awk 'match($0, /[0-9]+ lines/) { print substr($0, RSTART, RLENGTH - 6); exit }'; }
-
 round_console() {
   local pid a b n0 n1 t0 t1 d0 d1 w0 w1 s target
   tmux -S "$sock" -f /dev/null new-session -d -s f -x 160 -y 48 \
@@ -168,14 +156,7 @@ round_console() {
   C_CPU+=("$(pct $((t1 - t0)) "$secs")")
   C_ENGINE+=("$(pct $((d1 - d0)) "$secs")")
   C_WROTE+=("$(awk -v n=$((w1 - w0)) -v l="$(line_bytes)" -v s="$secs" 'BEGIN { if (n < 0) printf "? (a file rotated)"; else printf "%.0f", n / l / s }')")
-  for _ in $(seq 1 "$KEYS"); do
-    a=$(now); tmux -S "$sock" send-keys -t f '?'
-    while :; do s=$(screen); [[ $s == *"Esc closes"* ]] && break; done
-    KEY_LAT+=("$(ms "$a" "$(now)")"); sleep 0.2
-    a=$(now); tmux -S "$sock" send-keys -t f q
-    while :; do s=$(screen); [[ $s != *"Esc closes"* ]] && break; done
-    KEY_LAT+=("$(ms "$a" "$(now)")"); sleep 0.2
-  done
+  key_latency "$KEYS"
   C_RSS+=("$(awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status")")
   C_HWM+=("$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status")")
   tmux -S "$sock" kill-server 2>/dev/null || true

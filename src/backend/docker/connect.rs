@@ -381,33 +381,42 @@ impl Connection {
 pub async fn connect(endpoint: &Endpoint) -> Result<Connection, String> {
     let fail = |e: &bollard::errors::Error| human_error(endpoint, e);
     let docker = client_for(endpoint).map_err(|e| fail(&e))?;
-    let work = async {
-        let docker = docker.negotiate_version().await.map_err(|e| fail(&e))?;
-        let version = docker.version().await.map_err(|e| fail(&e))?;
-        Ok::<_, String>((docker, version))
-    };
-    let (docker, version) = tokio::time::timeout(CONNECT_TIMEOUT, work)
+    // One `GET /version` gives both the engine's version and its API version (bollard's
+    // `negotiate_version` asks for the same document and keeps only the latter; bollard's
+    // request paths carry no version either way, so its negotiated value is only shown).
+    let version = tokio::time::timeout(CONNECT_TIMEOUT, docker.version())
         .await
         .map_err(|_| {
             format!(
                 "cannot reach Docker at {endpoint}: no answer within {}s",
                 CONNECT_TIMEOUT.as_secs()
             )
-        })??;
+        })?
+        .map_err(|e| fail(&e))?;
     let engine_version = version
         .version
         .as_deref()
         .map(|v| v.split('+').next().unwrap_or(v))
         .map(crate::term::sanitize::sanitize_plain)
         .unwrap_or_else(|| "?".into());
-    let api = docker.client_version();
-    let api_version = format!("{}.{}", api.major_version, api.minor_version);
+    let api_version = negotiated(version.api_version.as_deref())
+        .ok_or_else(|| format!("Docker at {endpoint} did not say its API version"))?;
     tracing::debug!(%endpoint, %engine_version, %api_version, "connected to docker");
     Ok(Connection {
         docker,
         engine_version,
         api_version,
     })
+}
+
+/// The API version both sides speak: the engine's ("1.41"), or bollard's when the engine is
+/// newer. None when the engine's answer has no version that parses.
+fn negotiated(engine: Option<&str>) -> Option<String> {
+    let (major, minor) = engine?.split_once('.')?;
+    let engine = (major.parse::<usize>().ok()?, minor.parse::<usize>().ok()?);
+    let ours = bollard::API_DEFAULT_VERSION;
+    let (major, minor) = engine.min((ours.major_version, ours.minor_version));
+    Some(format!("{major}.{minor}"))
 }
 
 fn io_text(e: &std::io::Error) -> String {
@@ -417,6 +426,22 @@ fn io_text(e: &std::io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_api_version_is_the_lower_of_the_engines_and_ours() {
+        assert_eq!(negotiated(Some("1.41")).as_deref(), Some("1.41"));
+        let ours = bollard::API_DEFAULT_VERSION;
+        let newer = format!("{}.{}", ours.major_version, ours.minor_version + 7);
+        let expected = format!("{}.{}", ours.major_version, ours.minor_version);
+        assert_eq!(negotiated(Some(&newer)), Some(expected));
+        assert_eq!(
+            negotiated(Some("1.9")).as_deref(),
+            Some("1.9"),
+            "numbers, not text"
+        );
+        assert_eq!(negotiated(Some("x")), None);
+        assert_eq!(negotiated(None), None);
+    }
 
     #[test]
     fn ssh_ports_other_than_22_explain_the_alias_workaround() {
