@@ -21,7 +21,9 @@
 #
 # Environment: SOURCES (1), ROUNDS (3), WINDOW (10), WARM (3), KEYS (10), FLEETDECK_BIN,
 # DOCKER_FLAGS (none; `-t` asks `docker logs` for the timestamps the console always asks for),
-# RATE (0: as fast as the engine takes; else lines/s per source), CONFIG (the console's
+# RATE (0: as fast as the engine takes; else lines/s per source), SERVICE (1: the sources are
+# the SOURCES tasks of one Swarm service instead, `docker service logs -f` its reference; the
+# engine is made a single-node swarm for the run when it is none), CONFIG (the console's
 # config.yaml, e.g. CONFIG='max_fps: 10').
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +36,7 @@ KEYS=${KEYS:-10}
 CONFIG=${CONFIG:-}
 DOCKER_FLAGS=${DOCKER_FLAGS:-}
 RATE=${RATE:-0}
+SERVICE=${SERVICE:-0}
 BIN=${FLEETDECK_BIN:-target/release/fleetdeck}
 IMAGE=fleetdeck-test/busybox:local
 RUN="maxrate$$"
@@ -55,6 +58,8 @@ cleanup() {
   trap - EXIT INT TERM HUP
   tmux -S "$sock" kill-server 2>/dev/null || true
   jobs -p | xargs -r kill 2>/dev/null || true
+  [ "$SERVICE" = 1 ] && docker service rm "$RUN" >/dev/null 2>&1 || true
+  [ -n "${LEAVE_SWARM:-}" ] && docker swarm leave --force >/dev/null 2>&1 || true
   docker ps -aq --filter "label=fleetdeck.bench.run=$RUN" | xargs -r docker rm -f >/dev/null 2>&1 || true
   rm -rf "$work"
   exit "$rc"
@@ -85,16 +90,31 @@ if [ "$RATE" -gt 0 ]; then # RATE/10 new numbered lines every 100 ms
   b=$((RATE / 10))
   CMD=(sh -c "i=0; while :; do seq \$i \$((i + $b - 1)); i=\$((i + $b)); usleep 100000; done")
 fi
-for i in $(seq 1 "$SOURCES"); do
-  name="$RUN-s$i"
-  labels=(--label "fleetdeck.bench.run=$RUN")
-  [ "$SOURCES" -gt 1 ] && labels+=(--label "com.docker.compose.project=$PROJECT"
-    --label "com.docker.compose.service=s$i" --label com.docker.compose.container-number=1)
-  docker run -d --name "$name" "${labels[@]}" --network none \
-    --log-driver json-file --log-opt max-size=1g --log-opt max-file=2 \
-    "$IMAGE" "${CMD[@]}" >/dev/null
-  NAMES+=("$name")
-done
+if [ "$SERVICE" = 1 ]; then
+  if [ "$(docker info --format '{{.Swarm.LocalNodeState}}')" != active ]; then
+    docker swarm init --advertise-addr 127.0.0.1 >/dev/null
+    LEAVE_SWARM=1
+  fi
+  docker service create --detach --name "$RUN" --replicas "$SOURCES" --label "fleetdeck.bench.run=$RUN" \
+    --container-label "fleetdeck.bench.run=$RUN" --endpoint-mode dnsrr --no-resolve-image \
+    --log-driver json-file --log-opt max-size=1g --log-opt max-file=2 "$IMAGE" "${CMD[@]}" >/dev/null
+  for _ in $(seq 1 60); do
+    [ "$(docker ps -q --filter "label=com.docker.swarm.service.name=$RUN" | wc -l)" -ge "$SOURCES" ] && break
+    sleep 0.5
+  done
+  mapfile -t NAMES < <(docker ps --format '{{.Names}}' --filter "label=com.docker.swarm.service.name=$RUN")
+else
+  for i in $(seq 1 "$SOURCES"); do
+    name="$RUN-s$i"
+    labels=(--label "fleetdeck.bench.run=$RUN")
+    [ "$SOURCES" -gt 1 ] && labels+=(--label "com.docker.compose.project=$PROJECT"
+      --label "com.docker.compose.service=s$i" --label com.docker.compose.container-number=1)
+    docker run -d --name "$name" "${labels[@]}" --network none \
+      --log-driver json-file --log-opt max-size=1g --log-opt max-file=2 \
+      "$IMAGE" "${CMD[@]}" >/dev/null
+    NAMES+=("$name")
+  done
+fi
 echo "$SOURCES source(s) printing: ${NAMES[*]}"
 LOG_PATHS=$(log_paths)
 sleep 2
@@ -105,15 +125,20 @@ lines_in() { wc -l <"$1" 2>/dev/null || echo 0; }
 
 round_docker() {
   local pids=() i f a b n0=0 n1=0 t0 t1 d0 d1 w0 w1
-  for i in "${!NAMES[@]}"; do
-    docker logs -f $DOCKER_FLAGS --tail 0 "${NAMES[$i]}" >"$work/dl.$i" 2>/dev/null &
+  if [ "$SERVICE" = 1 ]; then
+    docker service logs -f $DOCKER_FLAGS --tail 0 "$RUN" >"$work/dl.0" 2>/dev/null &
     pids+=("$!")
-  done
+  else
+    for i in "${!NAMES[@]}"; do
+      docker logs -f $DOCKER_FLAGS --tail 0 "${NAMES[$i]}" >"$work/dl.$i" 2>/dev/null &
+      pids+=("$!")
+    done
+  fi
   sleep "$WARM"
-  for i in "${!NAMES[@]}"; do n0=$((n0 + $(lines_in "$work/dl.$i"))); done
+  for f in "$work"/dl.*; do n0=$((n0 + $(lines_in "$f"))); done
   t0=$(ticks_of "${pids[@]}"); d0=$(ticks_of $dockerd_pid); w0=$(logged_bytes); a=$(now)
   sleep "$WINDOW"
-  for i in "${!NAMES[@]}"; do n1=$((n1 + $(lines_in "$work/dl.$i"))); done
+  for f in "$work"/dl.*; do n1=$((n1 + $(lines_in "$f"))); done
   t1=$(ticks_of "${pids[@]}"); d1=$(ticks_of $dockerd_pid); w1=$(logged_bytes); b=$(now)
   kill "${pids[@]}" 2>/dev/null || true
   wait "${pids[@]}" 2>/dev/null || true
@@ -133,9 +158,10 @@ round_console() {
   pid=$(tmux -S "$sock" display -p -t f '#{pane_pid}')
   [ "$(readlink "/proc/$pid/exe")" = "$BIN" ] || { echo "pane pid $pid is not fleetdeck" >&2; exit 1; }
   target=${NAMES[0]}
-  if [ "$SOURCES" -gt 1 ]; then
+  if [ "$SERVICE" = 1 ] || [ "$SOURCES" -gt 1 ]; then
     target=$PROJECT
-    tmux -S "$sock" send-keys -t f :; tmux -S "$sock" send-keys -t f -l projects; tmux -S "$sock" send-keys -t f Enter
+    tmux -S "$sock" send-keys -t f :; tmux -S "$sock" send-keys -t f -l "$([ "$SERVICE" = 1 ] && echo services || echo projects)"
+    tmux -S "$sock" send-keys -t f Enter
     sleep 0.5
   fi
   tmux -S "$sock" send-keys -t f /; tmux -S "$sock" send-keys -t f -l "$target"; tmux -S "$sock" send-keys -t f Enter
