@@ -97,10 +97,16 @@ impl LogBuffer {
     /// Move every line of `other` here (in its order, interleaved like a batch), leaving it
     /// empty: how a paused view's held lines join the ring.
     pub fn append(&mut self, other: &mut LogBuffer) {
-        let mut records = Vec::with_capacity(other.len());
+        // In batch-sized steps: placing a whole held ring's text before the full ring drops
+        // its oldest would hold both for a moment.
+        const STEP: usize = 1000;
+        let mut records = Vec::with_capacity(other.len().min(STEP));
         for line in other.iter() {
             let runs: Vec<StyleRun> = line.runs().collect();
             records.push(self.place(line.ts, line.source, line.text, &runs, line.marker));
+            if records.len() == STEP {
+                self.merge(std::mem::take(&mut records));
+            }
         }
         other.clear();
         self.merge(records);
