@@ -6,9 +6,9 @@
 #
 # SOURCES containers (label fleetdeck.bench.run) each run `seq 1 2000000000` — as fast as the
 # engine takes it — or, with RATE, print RATE/10 new numbered lines every 100 ms (a little less
-# than RATE lines/s: seq's own time adds to the pause); json-file logs rotated at 1 GB. With SOURCES > 1 they are one compose
-# project (the labels compose writes) and the console follows the project: its log view merges
-# every container's stream.
+# than RATE lines/s: seq's own time adds to the pause); json-file logs rotated at 1 GB. With
+# SOURCES > 1 they are one compose project (the labels compose writes) and the console follows
+# the project: its log view merges every container's stream.
 # Each of ROUNDS rounds measures, one after the other (alternating, so drift spreads over both):
 #   docker  SOURCES × `docker logs -f --tail 0 NAME > file`: lines received over WINDOW s after
 #           WARM s (`wc -l` of the files), and the CPU of the docker CLI processes.
@@ -72,12 +72,15 @@ hz=$(getconf CLK_TCK)
 dockerd_pid=$(pgrep -xo dockerd || true)
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # What the containers printed meanwhile: their json-file logs' growth (bytes / the newest
-# line's size; a window in which a file rotated counts from the new file only, so low).
+# line's size; a window in which a file rotated is not counted).
 log_paths() { for n in "${NAMES[@]}"; do docker inspect -f '{{.LogPath}}' "$n"; done; }
 logged_bytes() { local t=0 f; for f in $LOG_PATHS; do t=$((t + $(stat -c %s "$f"))); done; echo "$t"; }
 line_bytes() { local f; for f in $LOG_PATHS; do tail -1 "$f" | wc -c; return; done; }
 ticks_of() { local t=0 p; for p in "$@"; do t=$((t + $(cpu_ticks "$p" 2>/dev/null || echo 0))); done; echo "$t"; }
 pct() { awk -v t="$1" -v hz="$hz" -v s="$2" 'BEGIN { printf "%.1f", t / hz / s * 100 }'; }
+per_sec() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
+# Lines/s the containers wrote, from their logs' growth in bytes ($1) over $2 s.
+wrote() { awk -v n="$1" -v l="$(line_bytes)" -v s="$2" 'BEGIN { if (n < 0) printf "? (a file rotated)"; else printf "%.0f", n / l / s }'; }
 
 echo "== machine: $(nproc) cpus, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "docker: $(docker version --format 'Engine {{.Server.Version}}, API {{.Server.APIVersion}}')"
@@ -144,10 +147,10 @@ round_docker() {
   wait "${pids[@]}" 2>/dev/null || true
   rm -f "$work"/dl.*
   local secs; secs=$(awk -v a="$a" -v b="$b" 'BEGIN { print b - a }')
-  D_RATE+=("$(awk -v n=$((n1 - n0)) -v s="$secs" 'BEGIN { printf "%.0f", n / s }')")
+  D_RATE+=("$(per_sec $((n1 - n0)) "$secs")")
   D_CPU+=("$(pct $((t1 - t0)) "$secs")")
   D_ENGINE+=("$(pct $((d1 - d0)) "$secs")")
-  D_WROTE+=("$(awk -v n=$((w1 - w0)) -v l="$(line_bytes)" -v s="$secs" 'BEGIN { if (n < 0) printf "? (a file rotated)"; else printf "%.0f", n / l / s }')")
+  D_WROTE+=("$(wrote $((w1 - w0)) "$secs")")
 }
 
 round_console() {
@@ -178,10 +181,10 @@ round_console() {
   sleep "$WINDOW"
   n1=$(received); t1=$(cpu_ticks "$pid"); d1=$(ticks_of $dockerd_pid); w1=$(logged_bytes); b=$(now)
   local secs; secs=$(awk -v a="$a" -v b="$b" 'BEGIN { print b - a }')
-  C_RATE+=("$(awk -v n=$((n1 - n0)) -v s="$secs" 'BEGIN { printf "%.0f", n / s }')")
+  C_RATE+=("$(per_sec $((n1 - n0)) "$secs")")
   C_CPU+=("$(pct $((t1 - t0)) "$secs")")
   C_ENGINE+=("$(pct $((d1 - d0)) "$secs")")
-  C_WROTE+=("$(awk -v n=$((w1 - w0)) -v l="$(line_bytes)" -v s="$secs" 'BEGIN { if (n < 0) printf "? (a file rotated)"; else printf "%.0f", n / l / s }')")
+  C_WROTE+=("$(wrote $((w1 - w0)) "$secs")")
   key_latency "$KEYS"
   C_RSS+=("$(awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status")")
   C_HWM+=("$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status")")
