@@ -34,3 +34,53 @@ key_latency() {
     KEY_LAT+=("$(ms "$a" "$(now)")"); sleep 0.2
   done
 }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# benches/kube_scale_server.py on 127.0.0.1:$1 (the rest are its arguments; FLOOD_* from the
+# environment), waited for, and $work/kubeconfig pointing at it (context `scale`, default
+# namespace $KUBE_NAMESPACE or `default`). Sets srv_pid for the caller's cleanup.
+kube_double() {
+  local port=$1
+  shift
+  python3 benches/kube_scale_server.py "$port" "$@" >"$work/server.log" 2>&1 &
+  srv_pid=$!
+  for _ in $(seq 1 300); do
+    curl -sf "http://127.0.0.1:$port/version" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  cat >"$work/kubeconfig" <<KUBECONFIG
+apiVersion: v1
+kind: Config
+clusters: [{name: scale, cluster: {server: "http://127.0.0.1:$port"}}]
+users: [{name: scale, user: {token: bench}}]
+contexts: [{name: scale, context: {cluster: scale, user: scale, namespace: ${KUBE_NAMESPACE:-default}}}]
+current-context: scale
+KUBECONFIG
+}
+# One key's time (ms) until the pane's contents change (`capture-pane -e`, so a moved
+# highlight counts; gives up after 3 s): $1 = the tmux target, $2 = the key.
+pane_change_ms() {
+  local before a
+  before=$(tmux -S "$sock" capture-pane -ep -t "$1"); a=$(now)
+  tmux -S "$sock" send-keys -t "$1" "$2"
+  while [ "$(tmux -S "$sock" capture-pane -ep -t "$1")" = "$before" ]; do
+    awk -v a="$a" -v b="$(now)" 'BEGIN { exit !(b - a > 3) }' && break
+  done
+  ms "$a" "$(now)"
+}
+# The peers table: for each MEASURE:UNIT argument, each tool of TOOLS (fleetdeck first) with
+# min / median / max of R[tool.measure] and the median's ratio to fleetdeck's.
+ratio_table() {
+  local spec m unit base t v
+  printf '%-11s %-9s %28s %9s\n' tool measure "min / median / max" "× fleetdeck"
+  for spec in "$@"; do
+    m=${spec%%:*} unit=${spec#*:}
+    base=$(median ${R[fleetdeck.$m]:-0})
+    for t in "${TOOLS[@]}"; do
+      v=${R[$t.$m]:-}
+      [ -n "$v" ] || { printf '%-11s %-9s %28s\n' "$t" "$m" "no result"; continue; }
+      printf '%s\n' $v | sort -g | awk -v t="$t" -v m="$m" -v u="$unit" -v base="$base" '{ v[NR] = $1 }
+        END { med = v[int((NR + 1) / 2)]; r = (base > 0) ? sprintf("%.2f", med / base) : "-";
+              printf "%-11s %-9s %10s / %s / %s %s %9s\n", t, m, v[1], med, v[NR], u, r }'
+    done
+  done
+}

@@ -48,26 +48,12 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 . benches/common.sh
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 sent() { curl -s "http://127.0.0.1:$PORT/_stats" | python3 -c 'import json, sys; print(json.load(sys.stdin).get("log lines sent", 0))'; }
 
 echo "== machine: $(nproc) cpus, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "fleetdeck: $BIN"
-FLOOD_PODS=$SOURCES FLOOD_RATE=$RATE python3 benches/kube_scale_server.py "$PORT" 20 2 >"$work/server.log" 2>&1 &
-srv_pid=$!
-for _ in $(seq 1 100); do
-  curl -sf "http://127.0.0.1:$PORT/version" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-cat >"$work/kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-clusters: [{name: flood, cluster: {server: "http://127.0.0.1:$PORT"}}]
-users: [{name: flood, user: {token: bench}}]
-contexts: [{name: flood, context: {cluster: flood, user: flood, namespace: ns-0000}}]
-current-context: flood
-EOF
-printf 'docker: false\nkube:\n  - context: flood\n' >"$XDG_CONFIG_HOME/fleetdeck/config.yaml"
+FLOOD_PODS=$SOURCES FLOOD_RATE=$RATE KUBE_NAMESPACE=ns-0000 kube_double "$PORT" 20 2
+printf 'docker: false\nkube:\n  - context: scale\n' >"$XDG_CONFIG_HOME/fleetdeck/config.yaml"
 echo "deployment flood: $SOURCES pods × $RATE lines/s"
 
 RECV=(); SENT=(); CPU=(); RSS=(); HWM=(); KEY_LAT=()

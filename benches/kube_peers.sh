@@ -48,24 +48,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 . benches/common.sh
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-screen_e() { tmux -S "$sock" capture-pane -ep -t f; }
 churn() { curl -s -X POST "http://127.0.0.1:$PORT/_churn?rate=$1" >/dev/null; }
 
-python3 benches/kube_scale_server.py "$PORT" "$PODS" "$NAMESPACES" >"$work/server.log" 2>&1 &
-srv_pid=$!
-for _ in $(seq 1 300); do
-  curl -sf "http://127.0.0.1:$PORT/version" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-cat >"$work/kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-clusters: [{name: scale, cluster: {server: "http://127.0.0.1:$PORT"}}]
-users: [{name: scale, user: {token: bench}}]
-contexts: [{name: scale, context: {cluster: scale, user: scale, namespace: default}}]
-current-context: scale
-EOF
+kube_double "$PORT" "$PODS" "$NAMESPACES"
 mkdir -p "$work/config/fleetdeck"
 printf 'docker: false\nkube:\n  - context: scale\n    namespace: "*"\n' >"$work/config/fleetdeck/config.yaml"
 
@@ -77,7 +62,7 @@ for t in "${TOOLS[@]}"; do echo "$t: ${CMD[$t]}"; done
 
 declare -A R
 one_run() {
-  local t=$1 a s pid c0 c1 before lat=() end
+  local t=$1 a s pid c0 c1 lat=() end
   rm -rf "$work/state"
   a=$(now)
   tmux -S "$sock" -f /dev/null new-session -d -s f -x 160 -y 48 \
@@ -93,12 +78,7 @@ one_run() {
   pid=$(tmux -S "$sock" display -p -t f '#{pane_pid}')
   sleep 3
   for _ in $(seq 1 "$KEYS"); do
-    before=$(screen_e); a=$(now)
-    tmux -S "$sock" send-keys -t f Down
-    while [ "$(screen_e)" = "$before" ]; do
-      awk -v a="$a" -v b="$(now)" 'BEGIN { exit !(b - a > 3) }' && break
-    done
-    lat+=("$(ms "$a" "$(now)")")
+    lat+=("$(pane_change_ms f Down)")
     sleep 0.3; tmux -S "$sock" send-keys -t f Up; sleep 0.3
   done
   R[$t.key]+=" $(median "${lat[@]}")"
@@ -117,15 +97,4 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 
 echo
-printf '%-10s %-7s %30s %12s\n' tool measure "min / median / max" "× fleetdeck"
-for m in launch key cpu rss; do
-  unit=$(case $m in launch | key) echo ms ;; cpu) echo "%" ;; rss) echo MB ;; esac)
-  base=$(median ${R[fleetdeck.$m]:-0})
-  for t in "${TOOLS[@]}"; do
-    v=${R[$t.$m]:-}
-    [ -n "$v" ] || { printf '%-10s %-7s %30s\n' "$t" "$m" "no result"; continue; }
-    printf '%s\n' $v | sort -g | awk -v t="$t" -v m="$m" -v u="$unit" -v base="$base" '{ v[NR] = $1 }
-      END { med = v[int((NR + 1) / 2)]; r = (base > 0) ? sprintf("%.2f", med / base) : "-";
-            printf "%-10s %-7s %12s / %s / %s %s %9s\n", t, m, v[1], med, v[NR], u, r }'
-  done
-done
+ratio_table launch:ms key:ms cpu:% rss:MB

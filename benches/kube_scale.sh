@@ -73,33 +73,9 @@ echo "== machine"
 echo "cpus: $(nproc); fleetdeck: $BIN"
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
 
-python3 benches/kube_scale_server.py "$PORT" "$PODS" "$NAMESPACES" >"$work/server.log" 2>&1 &
-srv_pid=$!
-for _ in $(seq 1 300); do
-  curl -sf "http://127.0.0.1:$PORT/version" >/dev/null 2>&1 && break
-  sleep 0.1
-done
+kube_double "$PORT" "$PODS" "$NAMESPACES"
 cat "$work/server.log"
 
-cat >"$work/kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: scale
-  cluster:
-    server: http://127.0.0.1:$PORT
-users:
-- name: scale
-  user:
-    token: bench
-contexts:
-- name: scale
-  context:
-    cluster: scale
-    user: scale
-    namespace: default
-current-context: scale
-EOF
 # All namespaces is a config choice for the console (`-A` is the subcommands' flag); no Docker.
 mkdir -p "$XDG_CONFIG_HOME/fleetdeck"
 cat >"$XDG_CONFIG_HOME/fleetdeck/config.yaml" <<EOF

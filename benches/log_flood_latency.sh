@@ -57,15 +57,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 . benches/common.sh  # after the cd above: paths are from the repo root
-wait_for() { # $1 = text, $2 = timeout s
-  local end=$(( $(date +%s) + $2 )) s
-  while :; do
-    s=$(screen)
-    [[ $s == *"$1"* ]] && return 0
-    [ "$(date +%s)" -lt "$end" ] || { echo "timed out waiting for '$1'; screen:" >&2; echo "$s" >&2; exit 1; }
-    sleep 0.05
-  done
-}
 
 # --- the image (same recipe as tests/support/mod.rs `test_image()`) -------------------------
 if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then

@@ -70,7 +70,6 @@ trap 'exit 130' INT TERM HUP
 . benches/common.sh
 hz=$(getconf CLK_TCK)
 dockerd_pid=$(pgrep -xo dockerd || true)
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # What the containers printed meanwhile: their json-file logs' growth (bytes / the newest
 # line's size; a window in which a file rotated is not counted).
 log_paths() { for n in "${NAMES[@]}"; do docker inspect -f '{{.LogPath}}' "$n"; done; }

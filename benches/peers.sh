@@ -59,12 +59,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-now() { echo "$EPOCHREALTIME"; }
-ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) * 1000 }'; }
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+. benches/common.sh
 screen() { tmux -S "$sock" capture-pane -p -t p; }
-screen_e() { tmux -S "$sock" capture-pane -ep -t p; }
 # The process a pane runs (lazydocker and others may sit under a shell: take the deepest child).
 tool_pid() {
   local p c
@@ -87,7 +83,7 @@ fi
 
 declare -A R # R[tool.measure] = space-separated values
 one_run() { # $1 = tool
-  local t=$1 a pid c0 c1 s before lat i t0
+  local t=$1 a pid c0 c1 s lat i t0
   export XDG_CONFIG_HOME="$work/config-$t" XDG_STATE_HOME="$work/state-$t"
   mkdir -p "$XDG_CONFIG_HOME" "$XDG_STATE_HOME"
   t0=$(now)
@@ -107,12 +103,7 @@ one_run() { # $1 = tool
   R[$t.rss]+=" $(awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status")"
   lat=()
   for i in $(seq 1 "$KEYS"); do
-    before=$(screen_e); a=$(now)
-    tmux -S "$sock" send-keys -t p Down
-    while [ "$(screen_e)" = "$before" ]; do
-      awk -v a="$a" -v b="$(now)" 'BEGIN { exit !(b - a > 3) }' && break
-    done
-    lat+=("$(ms "$a" "$(now)")")
+    lat+=("$(pane_change_ms p Down)")
     sleep 0.2
     tmux -S "$sock" send-keys -t p Up; sleep 0.2
   done
@@ -127,15 +118,4 @@ for r in $(seq 1 "$RUNS"); do
 done
 
 echo
-printf '%-11s %-9s %28s %9s\n' tool measure "min / median / max" "× fleetdeck"
-for m in launch idle_cpu rss key; do
-  unit=$(case $m in launch | key) echo ms ;; idle_cpu) echo "%" ;; rss) echo MB ;; esac)
-  base=$(median ${R[fleetdeck.$m]:-0})
-  for t in "${TOOLS[@]}"; do
-    v=${R[$t.$m]:-}
-    [ -n "$v" ] || { printf '%-11s %-9s %28s\n' "$t" "$m" "no result"; continue; }
-    printf '%s\n' $v | sort -g | awk -v t="$t" -v m="$m" -v u="$unit" -v base="$base" '{ v[NR] = $1 }
-      END { med = v[int((NR + 1) / 2)]; r = (base > 0) ? sprintf("%.2f", med / base) : "-";
-            printf "%-11s %-9s %10s / %s / %s %s %9s\n", t, m, v[1], med, v[NR], u, r }'
-  done
-done
+ratio_table launch:ms idle_cpu:% rss:MB key:ms

@@ -31,8 +31,9 @@ fn main() -> ExitCode {
         // One worker: the UI loop has the main thread to itself, and every backend shares the
         // worker. With two, a log flood's per-line hand-offs (hyper's connection task ↔ the
         // log task, one engine frame per line) woke the other worker ~50,000 times a second:
-        // 60 % of a core for 90,000 lines/s, 45 % with one worker at 105,000 (the engine got the
-        // CPU back); Kubernetes at 20,000 pods and 1,000 SSH devices were no slower (docs/PERFORMANCE.md §18).
+        // 60 % of a core for 90,000 lines/s, 45 % with one worker at 105,000 (the engine got
+        // the CPU back); Kubernetes at 20,000 pods and 1,000 SSH devices were no slower
+        // (docs/PERFORMANCE.md §18).
         .worker_threads(1)
         .enable_all()
         .build()

@@ -170,9 +170,10 @@ impl LogBuffer {
             let later: Vec<Record> = self.records.drain(at..).collect();
             let (mut a, mut b) = (later.into_iter().peekable(), run.into_iter().peekable());
             loop {
-                // On equal times the line already held goes first, as it came first.
+                // On equal times the line already held goes first, as it came first. Every
+                // held line here has a time: `merge_point` stops at one without.
                 let take_held = match (a.peek(), b.peek()) {
-                    (Some(x), Some(y)) => x.ts() <= y.ts() || x.ts().is_none(),
+                    (Some(x), Some(y)) => x.ts <= y.ts,
                     (Some(_), None) => true,
                     (None, Some(_)) => false,
                     (None, None) => break,
