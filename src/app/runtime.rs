@@ -491,18 +491,23 @@ pub async fn run(
         }),
     );
     let mut urgent = true;
+    let mut rows_drawn = false;
     loop {
         if state.dirty && (urgent || Instant::now() >= pace.due()) {
             let before = term::bytes_written();
             terminal.draw(|f| crate::ui::render(f, &mut state))?;
             state.dirty = false;
-            if !pace.has_drawn()
-                && let Some(t0) = STARTED.get()
-            {
-                tracing::info!(
-                    "first frame drawn {:.1} ms after start",
-                    t0.elapsed().as_secs_f64() * 1000.0
-                );
+            if let Some(t0) = STARTED.get() {
+                let ms = t0.elapsed().as_secs_f64() * 1000.0;
+                if !pace.has_drawn() {
+                    tracing::info!("first frame drawn {ms:.1} ms after start");
+                }
+                // Where launch time goes (docs/PERFORMANCE.md §17): with the connect and list
+                // lines of `FLEETDECK_LOG=debug`, this splits it into engine and console.
+                if !rows_drawn && matches!(state.top(), View::Table(t) if !t.rows.is_empty()) {
+                    rows_drawn = true;
+                    tracing::info!("first rows drawn {ms:.1} ms after start");
+                }
             }
             pace.drawn(Instant::now(), term::bytes_written() - before);
         }

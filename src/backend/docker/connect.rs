@@ -318,6 +318,12 @@ fn split_scheme(url: &str) -> Option<(&str, &str)> {
     url.split_once("://")
 }
 
+/// A client for `endpoint`, not negotiated: nothing is sent until its first request. Errors
+/// are human sentences (unreadable TLS files...).
+pub fn client(endpoint: &Endpoint) -> Result<Docker, String> {
+    client_for(endpoint).map_err(|e| human_error(endpoint, &e))
+}
+
 /// Build a client for `endpoint`. Never blocks on the network: bollard connects per request.
 fn client_for(endpoint: &Endpoint) -> Result<Docker, bollard::errors::Error> {
     let version = bollard::API_DEFAULT_VERSION;
@@ -380,7 +386,7 @@ impl Connection {
 /// Connect and negotiate the API version. The error is a human sentence naming the endpoint.
 pub async fn connect(endpoint: &Endpoint) -> Result<Connection, String> {
     let fail = |e: &bollard::errors::Error| human_error(endpoint, e);
-    let docker = client_for(endpoint).map_err(|e| fail(&e))?;
+    let docker = client(endpoint)?;
     // One `GET /version` gives both the engine's version and its API version (bollard's
     // `negotiate_version` asks for the same document and keeps only the latter; bollard's
     // request paths carry no version either way, so its negotiated value is only shown).

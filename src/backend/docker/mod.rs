@@ -78,8 +78,13 @@ impl Inner {
     /// Drop the cached client when `e` means the engine went away (not "no such container").
     pub async fn forget_if_transport(&self, e: &bollard::errors::Error) {
         if error::is_transport_error(e) {
-            self.cached.forget().await;
+            self.forget_connection().await;
         }
+    }
+
+    /// Drop the cached client: the next caller connects and negotiates again.
+    pub async fn forget_connection(&self) {
+        self.cached.forget().await;
     }
 }
 

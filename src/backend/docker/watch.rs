@@ -12,7 +12,6 @@ use futures::StreamExt;
 use tokio::time::{Instant, sleep_until};
 
 use super::Inner;
-use super::connect::Connection;
 use super::error::{human_error, is_transport_error};
 use super::inspect::FactCache;
 use super::list::list;
@@ -23,6 +22,8 @@ use crate::model::ResourceKind;
 
 /// Coalesce a burst (compose up starts ten containers) into one relist.
 const DEBOUNCE: Duration = Duration::from_millis(20);
+/// How long the inspects of a large first list wait for its rows to be drawn.
+const FIRST_ROWS_HEADSTART: Duration = Duration::from_millis(40);
 /// Refresh "Up 5 minutes" / "Exited (0) 3 hours ago" texts, which change without events.
 const STATUS_RESYNC: Duration = Duration::from_secs(30);
 /// Task states on other nodes change without an event reaching this engine: an open task
@@ -126,7 +127,13 @@ pub async fn run(inner: Arc<Inner>, kind: ResourceKind, tx: EventTx) {
     let (inner, report) = (&inner, &report);
     supervise(report, "docker watch", || async move {
         let mut answered = false;
-        match session(inner, kind, report, &mut answered).await {
+        let end = session(inner, kind, report, &mut answered).await;
+        if let Err(End::Exit(Exit::Failed(_) | Exit::Lost(_))) = &end {
+            // The shared client may be what broke (the engine restarted, maybe upgraded): the
+            // next session, and every one-shot call, connects and negotiates again.
+            inner.forget_connection().await;
+        }
+        match end {
             Ok(never) => match never {},
             Err(End::Exit(Exit::Failed(e))) if answered => Exit::Lost(e),
             Err(End::Exit(exit)) => exit,
@@ -147,10 +154,6 @@ async fn session(
     answered: &mut bool,
 ) -> Result<std::convert::Infallible, End> {
     let resolved = inner.resolved.as_ref().map_err(|e| failed(e.clone()))?;
-    let conn: Connection = super::connect::connect(&resolved.endpoint)
-        .await
-        .map_err(failed)?;
-    let docker = &conn.docker;
     let fail = |e: bollard::errors::Error| match super::swarm::not_a_manager(&e) {
         Some(reason) if super::swarm::is_swarm_kind(kind) => End::Unavailable(reason),
         _ => failed(human_error(&resolved.endpoint, &e)),
@@ -174,16 +177,41 @@ async fn session(
         ))
     };
 
-    report.connected(conn.status_text(&resolved.origin)).await?;
-    *answered = true;
-
     // Subscribe from just before the first listing, so a change racing with it is replayed
     // (a spare relist) rather than lost.
     let now = jiff::Timestamp::now();
     let since = format!("{}.{:09}", now.as_second(), now.subsec_nanosecond().max(0));
 
+    // The connection is the backend's one negotiated client: the watches that start together
+    // at launch (the view's kind, the swarm kinds behind the triage badge, the timeline) wait
+    // for one `GET /version` instead of each asking — an answer that is not cheap on the
+    // engine (20.10 runs `runc --version` and `docker-init --version` for it: 15–37 ms alone,
+    // the list waited behind five at once; docs/PERFORMANCE.md §17). The first list goes out
+    // beside it rather than after it: bollard's request paths carry no API version, so the
+    // list does not need the answer. Connected is still said first, as the header expects,
+    // and a failed connect ends the session without waiting for the list.
+    let early = super::connect::client(&resolved.endpoint).map_err(failed)?;
+    let connecting = inner.connection();
+    let listing = list(&early, &inner.id, kind);
+    tokio::pin!(connecting, listing);
+    let mut listed = None;
+    let (conn, _) = loop {
+        tokio::select! {
+            c = &mut connecting => break c.map_err(failed)?,
+            r = &mut listing, if listed.is_none() => listed = Some(r),
+        }
+    };
+    let docker = &conn.docker;
+    report.connected(conn.status_text(&resolved.origin)).await?;
+    *answered = true;
+    let mut rows = match listed {
+        Some(r) => r,
+        None => listing.await,
+    }
+    .map_err(fail)?;
+    tracing::debug!(?kind, rows = rows.len(), "docker: first list answered");
+
     let mut facts = FactCache::new(inner.recent_restart());
-    let mut rows = list(docker, &inner.id, kind).await.map_err(fail)?;
     if kind == ResourceKind::Container {
         fill_facts(&mut facts, docker, &mut rows, report).await?;
     }
@@ -262,6 +290,9 @@ async fn fill_facts(
         let note = format!("reading restarts and exit codes of {unknown} containers…");
         let ev = report.incomplete_event(ResourceKind::Container, Some(rows.to_vec()), note, true);
         report.send(ev).await?;
+        // Let the UI draw those rows before a thousand inspects load the engine and the CPU
+        // it shares (on 2 cores they held the first rows back by 10–40 ms; §17).
+        tokio::time::sleep(FIRST_ROWS_HEADSTART).await;
     }
     facts.fill(docker, rows).await;
     Ok(())
