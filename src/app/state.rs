@@ -581,8 +581,20 @@ impl AppState {
         self.stack.last_mut().expect("stack never empty")
     }
 
-    /// Kinds whose watches must run: every table in the navigation stack.
+    /// Kinds whose watches must run: every table in the navigation stack, and the triage
+    /// kinds when triage is open or its badge is watched always.
     pub fn wanted_kinds(&self) -> Vec<ResourceKind> {
+        let mut kinds = self.viewed_kinds();
+        if self.settings.config.triage.watch_always {
+            kinds.extend_from_slice(crate::triage::KINDS);
+            kinds.sort();
+            kinds.dedup();
+        }
+        kinds
+    }
+
+    /// The kinds the navigation stack shows (with triage's when triage is in it).
+    pub fn viewed_kinds(&self) -> Vec<ResourceKind> {
         let mut kinds: Vec<ResourceKind> = self
             .stack
             .iter()
@@ -594,7 +606,7 @@ impl AppState {
                 }
             })
             .collect();
-        if kinds.contains(&ResourceKind::Triage) || self.settings.config.triage.watch_always {
+        if kinds.contains(&ResourceKind::Triage) {
             kinds.extend_from_slice(crate::triage::KINDS);
         }
         kinds.sort();

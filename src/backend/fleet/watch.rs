@@ -119,11 +119,11 @@ pub async fn devices(inner: Arc<Inner>, updates: Updates, tx: EventTx) {
     }
 }
 
-/// How long answers gather before the next batch of changes: 50 ms for a handful of
-/// devices, up to 250 ms for 1,000 and more (a 1,000-device wave then makes ~4 batches a
-/// second instead of ~20, and the table still moves while the wave runs).
+/// How long answers gather before the next batch of changes: 50 ms up to 200 devices, then
+/// 1 ms per 4, up to 250 ms from 1,000 (a 1,000-device wave then makes ~4 batches a second
+/// instead of ~20, and the table still moves while the wave runs).
 fn coalesce_window(devices: usize) -> Duration {
-    Duration::from_millis((50 + devices as u64 / 5).min(250))
+    crate::backend::changes::gather_window(devices, Duration::from_millis(50), 4)
 }
 
 /// Every device's row, with the step of an update running on it.
@@ -242,7 +242,8 @@ mod tests {
     fn snapshots_gather_longer_for_large_fleets_but_never_past_a_quarter_second() {
         let ms = |n| coalesce_window(n).as_millis();
         assert_eq!(ms(1), 50);
-        assert_eq!(ms(100), 70);
+        assert_eq!(ms(200), 50);
+        assert_eq!(ms(600), 150);
         assert_eq!(ms(1000), 250);
         assert_eq!(ms(20_000), 250);
     }

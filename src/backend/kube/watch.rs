@@ -25,7 +25,7 @@ use tokio::time::{Instant, sleep_until};
 use super::error::{Failure, classify_watch};
 use super::{Inner, map};
 use crate::backend::EventTx;
-use crate::backend::changes::RowTracker;
+use crate::backend::changes::{RowTracker, gather_window};
 use crate::backend::report::{Gone, Reporter};
 use crate::backend::supervise::{Reconnect, Retry, until_ok};
 use crate::model::{Resource, ResourceKind, SourceId};
@@ -33,17 +33,11 @@ use crate::model::{Resource, ResourceKind, SourceId};
 /// Coalesce a burst of watch events (a rollout touches many pods) into one batch of changes.
 pub const DEBOUNCE: Duration = Duration::from_millis(20);
 
-/// The longest a change waits to be sent (a list of 20,000 pods or more).
-pub const DEBOUNCE_MAX: Duration = Duration::from_millis(250);
-
 /// How long a change waits to be coalesced, by the objects in the list: 20 ms up to 2,000,
-/// then 1 ms per 100, at most 250 ms. Why it grows: each batch costs the UI a pass over the
-/// kind's rows for triage and a frame, whatever its size, so a large busy cluster (20,000 pods
-/// under 200 events/s) sends ~5 larger batches a second rather than 50 small ones; a change
-/// still shows within a quarter of a second. (Before batches of changes, every batch was the
-/// whole list, re-sorted by the UI: this pause is what kept that affordable, issue #16.)
+/// then 1 ms per 100, at most 250 ms (20,000 pods under 200 events/s: ~5 batches a second
+/// rather than 50; before batches of changes every batch was the whole list, issue #16).
 pub fn debounce(rows: usize) -> Duration {
-    Duration::from_millis(rows as u64 / 100).clamp(DEBOUNCE, DEBOUNCE_MAX)
+    gather_window(rows, DEBOUNCE, 100)
 }
 
 /// Rows of one object (a pod's containers are several rows).
@@ -348,6 +342,6 @@ mod tests {
         assert_eq!(debounce(2_000), DEBOUNCE);
         assert_eq!(debounce(5_000), Duration::from_millis(50));
         assert_eq!(debounce(20_000), Duration::from_millis(200));
-        assert_eq!(debounce(1_000_000), DEBOUNCE_MAX);
+        assert_eq!(debounce(1_000_000), crate::backend::changes::GATHER_MAX);
     }
 }
