@@ -182,33 +182,35 @@ async fn session(
     let now = jiff::Timestamp::now();
     let since = format!("{}.{:09}", now.as_second(), now.subsec_nanosecond().max(0));
 
-    // The connection is the backend's one negotiated client: the watches that start together
-    // at launch (the view's kind, the swarm kinds behind the triage badge, the timeline) wait
-    // for one `GET /version` instead of each asking — an answer that is not cheap on the
-    // engine (20.10 runs `runc --version` and `docker-init --version` for it: 15–37 ms alone,
-    // the list waited behind five at once; docs/PERFORMANCE.md §17). The first list goes out
-    // beside it rather than after it: bollard's request paths carry no API version, so the
-    // list does not need the answer. Connected is still said first, as the header expects,
-    // and a failed connect ends the session without waiting for the list.
-    let early = super::connect::client(&resolved.endpoint).map_err(failed)?;
-    let connecting = inner.connection();
-    let listing = list(&early, &inner.id, kind);
-    tokio::pin!(connecting, listing);
-    let mut listed = None;
-    let (conn, _) = loop {
-        tokio::select! {
-            c = &mut connecting => break c.map_err(failed)?,
-            r = &mut listing, if listed.is_none() => listed = Some(r),
-        }
+    // The connection is the backend's one negotiated client: its watches, the timeline and the
+    // one-shot calls share one `GET /version` instead of each asking — an answer that is not
+    // cheap on the engine (20.10 runs `runc --version` and `docker-init --version` for it:
+    // 15–37 ms alone, and a launch's list waited behind five at once; docs/PERFORMANCE.md §17).
+    // The first list goes out beside it on a client of its own rather than after it: bollard's
+    // request paths carry no API version, so the list does not need the answer. Connected is
+    // still said first, as the header expects, and a failed connect ends the session without
+    // waiting for the list.
+    let (conn, mut rows) = {
+        let early = super::connect::client(&resolved.endpoint).map_err(failed)?;
+        let connecting = inner.connection();
+        let listing = list(&early, &inner.id, kind);
+        tokio::pin!(connecting, listing);
+        let mut listed = None;
+        let (conn, _) = loop {
+            tokio::select! {
+                c = &mut connecting => break c.map_err(failed)?,
+                r = &mut listing, if listed.is_none() => listed = Some(r),
+            }
+        };
+        report.connected(conn.status_text(&resolved.origin)).await?;
+        *answered = true;
+        let listed = match listed {
+            Some(r) => r,
+            None => listing.await,
+        };
+        (conn, listed.map_err(fail)?)
     };
     let docker = &conn.docker;
-    report.connected(conn.status_text(&resolved.origin)).await?;
-    *answered = true;
-    let mut rows = match listed {
-        Some(r) => r,
-        None => listing.await,
-    }
-    .map_err(fail)?;
     tracing::debug!(?kind, rows = rows.len(), "docker: first list answered");
 
     let mut facts = FactCache::new(inner.recent_restart());
