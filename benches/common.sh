@@ -34,6 +34,24 @@ key_latency() {
     KEY_LAT+=("$(ms "$a" "$(now)")"); sleep 0.2
   done
 }
+# A scratch directory $work with the tmux socket $sock, removed on exit (also on Ctrl-C), when
+# the tmux server and the API double (`srv_pid`, set by `kube_double`) are stopped too.
+# $1 names the directory (/tmp/fleetdeck-$1.XXXXXX).
+kube_scratch() {
+  work=$(mktemp -d "/tmp/fleetdeck-$1.XXXXXX")
+  sock="$work/tmux.sock"
+  srv_pid=""
+  trap kube_scratch_cleanup EXIT
+  trap 'exit 130' INT TERM HUP
+}
+kube_scratch_cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM HUP
+  tmux -S "$sock" kill-server 2>/dev/null || true
+  [ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null || true
+  rm -rf "$work"
+  exit "$rc"
+}
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 # benches/kube_scale_server.py on 127.0.0.1:$1 (the rest are its arguments; FLOOD_* from the
 # environment), waited for, and $work/kubeconfig pointing at it (context `scale`, default

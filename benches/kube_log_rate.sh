@@ -31,23 +31,10 @@ done
 [ -x "$BIN" ] || { echo "no $BIN: cargo build --release first" >&2; exit 1; }
 BIN=$(readlink -f "$BIN")
 
-work=$(mktemp -d /tmp/fleetdeck-klog.XXXXXX)
-sock="$work/tmux.sock"
+. benches/common.sh
+kube_scratch klog
 export XDG_CONFIG_HOME="$work/config" XDG_STATE_HOME="$work/state"
 mkdir -p "$XDG_CONFIG_HOME/fleetdeck" "$XDG_STATE_HOME"
-srv_pid=""
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM HUP
-  tmux -S "$sock" kill-server 2>/dev/null || true
-  [ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null || true
-  rm -rf "$work"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-. benches/common.sh
 sent() { curl -s "http://127.0.0.1:$PORT/_stats" | python3 -c 'import json, sys; print(json.load(sys.stdin).get("log lines sent", 0))'; }
 
 echo "== machine: $(nproc) cpus, load average $(cut -d' ' -f1-3 /proc/loadavg)"

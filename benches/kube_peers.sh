@@ -33,21 +33,8 @@ BIN=${FLEETDECK_BIN:-target/release/fleetdeck}
 BIN=$(readlink -f "$BIN")
 KDASH=${KDASH:-$(command -v kdash || echo /work/peers/bin/kdash)}
 
-work=$(mktemp -d /tmp/fleetdeck-kpeers.XXXXXX)
-sock="$work/tmux.sock"
-srv_pid=""
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM HUP
-  tmux -S "$sock" kill-server 2>/dev/null || true
-  [ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null || true
-  rm -rf "$work"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
 . benches/common.sh
+kube_scratch kpeers
 churn() { curl -s -X POST "http://127.0.0.1:$PORT/_churn?rate=$1" >/dev/null; }
 
 kube_double "$PORT" "$PODS" "$NAMESPACES"

@@ -40,23 +40,10 @@ if [ ! -x "$BIN" ]; then
 fi
 BIN=$(readlink -f "$BIN")
 
-work=$(mktemp -d /tmp/fleetdeck-kscale.XXXXXX)
-sock="$work/tmux.sock"
+. benches/common.sh  # after the cd above: paths are from the repo root
+kube_scratch kscale
 export XDG_CONFIG_HOME="$work/config" XDG_STATE_HOME="$work/state"
 mkdir -p "$XDG_CONFIG_HOME" "$XDG_STATE_HOME"
-srv_pid=""
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM HUP
-  tmux -S "$sock" kill-server 2>/dev/null || true
-  [ -n "$srv_pid" ] && kill "$srv_pid" 2>/dev/null || true
-  rm -rf "$work"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-. benches/common.sh  # after the cd above: paths are from the repo root
 wait_for() { # $1 = text, $2 = timeout s
   local end=$(( $(date +%s) + $2 )) s
   while :; do
