@@ -22,16 +22,18 @@ wait_for() { # $1 = text on the screen, $2 = timeout s
 }
 # Lines a log view received in all, from its breadcrumb ("100000 of 2481516 lines", "1200 lines").
 received() { screen | awk 'match($0, /[0-9]+ lines/) { print substr($0, RSTART, RLENGTH - 6); exit }'; }
-# `?` → help shown, `q` → help gone, $1 times; the times (ms) are appended to KEY_LAT.
+# `?` → help shown, `q` → help gone, $1 times; the times (ms) are appended to KEY_LAT, shown
+# and gone in turn. KEY_PANE (f) is the pane the keys go to (`screen` must read the same one),
+# KEY_PAUSE (0.2 s) the pause after each.
 key_latency() {
-  local a s
+  local a s pane=${KEY_PANE:-f} pause=${KEY_PAUSE:-0.2}
   for _ in $(seq 1 "$1"); do
-    a=$(now); tmux -S "$sock" send-keys -t f '?'
+    a=$(now); tmux -S "$sock" send-keys -t "$pane" '?'
     while :; do s=$(screen); [[ $s == *"Esc closes"* ]] && break; done
-    KEY_LAT+=("$(ms "$a" "$(now)")"); sleep 0.2
-    a=$(now); tmux -S "$sock" send-keys -t f q
+    KEY_LAT+=("$(ms "$a" "$(now)")"); sleep "$pause"
+    a=$(now); tmux -S "$sock" send-keys -t "$pane" q
     while :; do s=$(screen); [[ $s != *"Esc closes"* ]] && break; done
-    KEY_LAT+=("$(ms "$a" "$(now)")"); sleep 0.2
+    KEY_LAT+=("$(ms "$a" "$(now)")"); sleep "$pause"
   done
 }
 # A scratch directory $work with the tmux socket $sock, removed on exit (also on Ctrl-C), when

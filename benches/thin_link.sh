@@ -65,23 +65,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-now() { echo "$EPOCHREALTIME"; }
-ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) * 1000 }'; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 stats() {
   printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 }
     END { p = int(NR * 0.95); if (p < NR * 0.95) p++; printf "median %.0f ms, p95 %.0f ms, max %.0f ms", v[int((NR + 1) / 2)], v[p], v[NR] }'
 }
+# The pane is `t` here: common.sh's wait_for and key_latency read it through this.
 screen() { tmux -S "$sock" capture-pane -p -t t; }
-wait_for() {
-  local end=$(( $(date +%s) + $2 )) s
-  while :; do
-    s=$(screen)
-    [[ $s == *"$1"* ]] && return 0
-    [ "$(date +%s)" -lt "$end" ] || { echo "timed out waiting for '$1'; screen:" >&2; echo "$s" >&2; exit 1; }
-    sleep 0.05
-  done
-}
 
 # --- sshd on loopback, its own keys; the console's binary and config readable by the user ----
 ssh-keygen -q -t ed25519 -N '' -f "$work/host_key"
@@ -140,14 +130,10 @@ for size in $SIZES; do
     sleep "$MEASURE_SECS"
     tmux -S "$sock" pipe-pane -t t
     kib=$(awk -v b="$(stat -c %s "$work/bytes")" -v s="$MEASURE_SECS" 'BEGIN { printf "%.1f", b / s / 1024 }')
-    OPEN=(); CLOSE=()
-    for _ in $(seq 1 "$SAMPLES"); do
-      a=$(now); tmux -S "$sock" send-keys -t t '?'
-      while :; do s=$(screen); [[ $s == *"Esc closes"* ]] && break; done
-      OPEN+=("$(ms "$a" "$(now)")"); sleep 0.5
-      a=$(now); tmux -S "$sock" send-keys -t t q
-      while :; do s=$(screen); [[ $s != *"Esc closes"* ]] && break; done
-      CLOSE+=("$(ms "$a" "$(now)")"); sleep 0.5
+    KEY_LAT=(); OPEN=(); CLOSE=()
+    KEY_PANE=t KEY_PAUSE=0.5 key_latency "$SAMPLES"
+    for i in "${!KEY_LAT[@]}"; do
+      if (( i % 2 == 0 )); then OPEN+=("${KEY_LAT[$i]}"); else CLOSE+=("${KEY_LAT[$i]}"); fi
     done
     printf '%-8s %-8s %10s %28s %28s\n' "$size" "$budget" "$kib" "$(stats "${OPEN[@]}")" "$(stats "${CLOSE[@]}")"
     tmux -S "$sock" kill-server 2>/dev/null || true
