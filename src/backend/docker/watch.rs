@@ -22,7 +22,8 @@ use crate::model::ResourceKind;
 
 /// Coalesce a burst (compose up starts ten containers) into one relist.
 const DEBOUNCE: Duration = Duration::from_millis(20);
-/// How long the inspects of a large first list wait for its rows to be drawn.
+/// How long the inspects of a large list (the first, or a relist with many new containers)
+/// wait for its rows, sent ahead as loading, to be drawn.
 const FIRST_ROWS_HEADSTART: Duration = Duration::from_millis(40);
 /// Refresh "Up 5 minutes" / "Exited (0) 3 hours ago" texts, which change without events.
 const STATUS_RESYNC: Duration = Duration::from_secs(30);
