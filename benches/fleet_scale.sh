@@ -16,6 +16,10 @@
 #    side cost on this machine); REEXEC=1 (the default) is sshd as Debian ships it.
 #    FACTS=shell: the facts script runs in the user's real shell (/bin/sh, the Mender client
 #    installed by the tests answering `show-artifact`), what a device does, all on this machine.
+#    SERVER=dropbear: the devices run Dropbear instead (Debian's dropbear-bin; the SSH server of
+#    many embedded appliances), PER=2 ports per process (Dropbear refuses a sixth unauthenticated
+#    connection from one address), logging in as a second test user whose ~/.ssh holds the key
+#    (Dropbear reads no other authorized_keys), the canned facts given with `-c`.
 # 2. The console (160x48): launch → `:devices` → the header says `N/N devices up` (every device
 #    answered its facts script): the time to the last row with facts (goal ≤ 10 s).
 #    Meanwhile '?'/'q' are sent every 0.25 s and the key → screen time of each is recorded: the
@@ -24,10 +28,10 @@
 # 4. The console's CPU over the next refreshes: FACTS_INTERVAL s per device, over
 #    CPU_SECS s, as CPU-seconds per refresh of the whole fleet; key latency during them.
 #
-# Environment: N (1000), CONCURRENCY (256), FACTS (canned), REEXEC (1), CPU_SECS (60), FACTS_INTERVAL (60: the 1,000 simulated devices
+# Environment: N (1000), CONCURRENCY (256), FACTS (canned), REEXEC (1), SERVER (openssh), CPU_SECS (60), FACTS_INTERVAL (60: the 1,000 simulated devices
 # share this machine, and at 10 s their facts scripts alone drove a 2-core load average to 300),
 # WAVE_SECS (120, give up on the first wave after it).
-# Needs root (to create the test user, as the tests do), sshd, ssh-keygen, tmux.
+# Needs root (to create the test user, as the tests do), sshd (or dropbear), ssh-keygen, tmux.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,11 +41,15 @@ FACTS=${FACTS:-canned}
 REEXEC=${REEXEC:-1}
 FACTS_INTERVAL=${FACTS_INTERVAL:-60}
 CPU_SECS=${CPU_SECS:-60}
+SERVER=${SERVER:-openssh}
 BIN=${FLEETDECK_BIN:-target/release/fleetdeck}
-USER_=fleetdeck-dev
-PER=16
+case "$SERVER" in
+  openssh) USER_=fleetdeck-dev PER=16 DAEMON=/usr/sbin/sshd ;;
+  dropbear) USER_=fleetdeck-db PER=2 DAEMON=/usr/sbin/dropbear ;;
+  *) echo "SERVER is openssh or dropbear" >&2; exit 1 ;;
+esac
 
-for tool in tmux ssh-keygen /usr/sbin/sshd; do
+for tool in tmux ssh-keygen "$DAEMON"; do
   command -v "$tool" >/dev/null || { echo "need $tool" >&2; exit 1; }
 done
 [ -x "$BIN" ] || { echo "no $BIN: cargo build --release first" >&2; exit 1; }
@@ -78,6 +86,13 @@ ssh-keygen -q -t ed25519 -N '' -C host -f "$work/host_ed25519"
 cp "$work/id_ed25519.pub" "$work/authorized_keys"
 chmod 644 "$work/authorized_keys"
 host_pub=$(cut -d' ' -f1-2 "$work/host_ed25519.pub")
+if [ "$SERVER" = dropbear ]; then
+  home=$(getent passwd "$USER_" | cut -d: -f6)
+  install -d -m 700 -o "$USER_" "$home/.ssh"
+  install -m 600 -o "$USER_" "$work/id_ed25519.pub" "$home/.ssh/authorized_keys"
+  dropbearkey -t ed25519 -f "$work/host_dropbear" >/dev/null
+  host_pub=$(dropbearkey -y -f "$work/host_dropbear" | grep '^ssh-ed25519' | cut -d' ' -f1-2)
+fi
 # N consecutive free ports (nothing listening on them now).
 used=$(ss -Htln | awk '{ n = split($4, a, ":"); print a[n] }' | sort -un)
 base=$((20000 + RANDOM % 20000))
@@ -101,6 +116,17 @@ printf '%s\n' hostname=device os='Debian GNU/Linux 12 (bookworm)' kernel=6.1.0-1
 chmod 644 "$work/facts.txt"
 servers=$(((N + PER - 1) / PER))
 for s in $(seq 0 $((servers - 1))); do
+  if [ "$SERVER" = dropbear ]; then
+    ports=()
+    for i in $(seq $((s * PER)) $((s * PER + PER - 1))); do
+      [ "$i" -lt "$N" ] && ports+=(-p "127.0.0.1:$((base + i))")
+    done
+    forced=()
+    [ "$FACTS" = canned ] && forced=(-c "cat $work/facts.txt")
+    "$DAEMON" -F -E -s -w -j -k -r "$work/host_dropbear" -P "$work/dropbear_$s.pid" "${forced[@]}" "${ports[@]}" 2>>"$work/sshd.log" &
+    SSHD_PIDS+=($!)
+    continue
+  fi
   cfg="$work/sshd_$s.conf"
   {
     for i in $(seq $((s * PER)) $((s * PER + PER - 1))); do
@@ -137,10 +163,10 @@ for i in $(seq 0 $((N - 1))); do
 done
 
 echo "== machine"
-echo "cpus: $(nproc)   $(/usr/sbin/sshd -V 2>&1 | head -1)"
+echo "cpus: $(nproc)   $("$DAEMON" -V 2>&1 | head -1)"
 echo "fleetdeck: $BIN"
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
-echo "fleet: $N devices on $servers sshd × $PER ports ($base…$((base + N - 1))), concurrency $CONCURRENCY, facts every ${FACTS_INTERVAL}s ($FACTS facts, sshd re-exec $REEXEC)"
+echo "fleet: $N devices on $servers $SERVER servers × $PER ports ($base…$((base + N - 1))), concurrency $CONCURRENCY, facts every ${FACTS_INTERVAL}s ($FACTS facts, sshd re-exec $REEXEC)"
 
 # --- the console -----------------------------------------------------------------------------
 export HOME="$work/home" XDG_CONFIG_HOME="$work/config" XDG_STATE_HOME="$work/state"
