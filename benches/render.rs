@@ -7,7 +7,6 @@
     reason = "tests: a failure stops at its line"
 )]
 
-use std::collections::BTreeMap;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -49,7 +48,7 @@ fn containers(n: usize) -> Vec<Resource> {
                     String::new(),
                 ],
                 created: Some(now - jiff::SignedDuration::from_secs(3600 + i as i64)),
-                labels: BTreeMap::new(),
+                labels: Default::default(),
                 facts: Default::default(),
             }
         })

@@ -66,9 +66,9 @@ fn containers(n: usize, round: u64) -> Vec<Arc<Resource>> {
                 health: Health::Ok,
                 cells: vec![String::new(); 9],
                 created: ago(86400),
-                labels: BTreeMap::new(),
+                labels: Default::default(),
                 facts: fleetdeck::model::RowFacts {
-                    container: Some(facts),
+                    container: Some(Box::new(facts)),
                     ..Default::default()
                 },
             })

@@ -10,6 +10,7 @@
 //! both ends. Principle 1: opening binds at once and nothing here blocks the UI; connecting
 //! happens per accepted connection, on its task.
 
+use crate::model::Labels;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -183,7 +184,7 @@ impl Forward {
                 error,
             ],
             created: Some(self.since),
-            labels: BTreeMap::from([
+            labels: Labels::from([
                 (
                     "object".to_string(),
                     format!("{}/{}", self.of.kind.name(), self.name),

@@ -2,12 +2,14 @@
 //! Views never see a Docker, Kubernetes or SSH type: adding a backend adds no view code.
 
 mod kind;
+mod labels;
 mod log;
 mod resource;
 mod rollout;
 mod timeline;
 
 pub use kind::{Capability, Column, ColumnKind, KindSpec, ResourceKind, priority};
+pub use labels::Labels;
 pub use log::{LogLine, LogOpts, StyleRun, StyledText};
 pub use resource::{
     ActionOutcome, CheckStatus, Confirmation, ContainerFacts, DeploymentFacts, Health,

@@ -10,6 +10,7 @@
 //! one device at once. A driver re-reads the device's record after taking its lock, and the
 //! store refuses a transition from a record that is no longer the one on disk.
 
+use crate::model::Labels;
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -1141,11 +1142,11 @@ impl Updates {
                 // Commit and rollback by hand are refused before asking while a rollout
                 // drives the device (a held one is answered through its rollout).
                 if !e.spec.state.is_final() && !r.step.is_final() {
-                    row.facts.update_guard = Some(crate::model::UpdateGuard {
+                    row.facts.update_guard = Some(Box::new(crate::model::UpdateGuard {
                         rollout: Some(e.spec.id.clone()),
                         held: r.step == Step::Held,
                         ..Default::default()
-                    });
+                    }));
                 }
                 updates.push(row);
             }
@@ -1226,7 +1227,7 @@ fn state_text(e: &Entry) -> (String, Health) {
 fn rollout_row(source: &SourceId, e: &Entry) -> Resource {
     let c = Counts::of(e.records.values());
     let (state, health) = state_text(e);
-    let mut labels = BTreeMap::new();
+    let mut labels = Labels::new();
     labels.insert("summary".into(), c.to_string());
     Resource {
         key: ResourceKey {
@@ -1288,7 +1289,7 @@ fn update_row(source: &SourceId, r: &UpdateRecord, now: jiff::Timestamp) -> Reso
         Step::Skipped => Health::Stopped,
         _ => Health::Pending,
     };
-    let mut labels = BTreeMap::new();
+    let mut labels = Labels::new();
     labels.insert("rollout".into(), r.rollout.clone());
     if let Some(reason) = &r.reason {
         labels.insert("reason".into(), reason.clone());

@@ -148,7 +148,7 @@ impl Problem {
             created: self.since,
             labels: Default::default(),
             facts: RowFacts {
-                opens: Some(self.key.clone()),
+                opens: Some(Box::new(self.key.clone())),
                 ..Default::default()
             },
         }

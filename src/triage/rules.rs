@@ -341,7 +341,7 @@ mod tests {
 
     fn with(f: ContainerFacts) -> Resource {
         let mut r = row(ResourceKind::Container, Health::Ok, &[]);
-        r.facts.container = Some(f);
+        r.facts.container = Some(Box::new(f));
         r
     }
 
@@ -549,7 +549,7 @@ mod tests {
             running,
             desired: 2,
         });
-        r.facts.service = Some(ServiceFacts {
+        r.facts.service = Some(Box::new(ServiceFacts {
             update,
             update_message: "update paused due to failure or early termination of task x1".into(),
             update_started: ago(120),
@@ -558,7 +558,7 @@ mod tests {
                 text: text.into(),
                 at: ago(secs),
             }),
-        });
+        }));
         r
     }
 
@@ -647,7 +647,7 @@ mod tests {
     fn only_tasks_still_wanted_are_problems() {
         let task = |phase, desired_running: bool, error: &str| {
             let mut r = row(ResourceKind::Task, Health::Failed, &[]);
-            r.facts.task = Some(TaskFacts {
+            r.facts.task = Some(Box::new(TaskFacts {
                 phase,
                 state: match phase {
                     TaskPhase::Failed => "failed",
@@ -658,7 +658,7 @@ mod tests {
                 desired_running,
                 error: error.into(),
                 ..Default::default()
-            });
+            }));
             r
         };
         assert_eq!(

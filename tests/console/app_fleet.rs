@@ -1,8 +1,6 @@
 //! The reducer with device rows: `S` resolves per kind, the sandbox picker, `:run` targets and
 //! confirmation, read-only refusal, the passphrase dialog, accepting a host key, help truth.
 
-use std::collections::BTreeMap;
-
 use fleetdeck::app::state::{Mode, View};
 use fleetdeck::app::{AppState, Effect, Msg, update};
 use fleetdeck::backend::BackendEvent;
@@ -22,7 +20,7 @@ fn device(name: &str, tags: &[&str], extra: &[(&str, &str)]) -> Resource {
     let mut cells = vec![String::new(); ResourceKind::Device.spec().columns.len()];
     cells[0] = name.into();
     cells[1] = "up".into();
-    let mut labels = BTreeMap::new();
+    let mut labels = fleetdeck::model::Labels::new();
     labels.insert("tags".to_string(), tags.join(","));
     for (k, v) in extra {
         labels.insert(k.to_string(), v.to_string());
@@ -218,10 +216,10 @@ fn on_devices_with_host_keys(read_only: bool) -> AppState {
     let mut st = state(read_only);
     let host_key = |name: &str, state: HostKeyState, fingerprint: &str| {
         let mut d = device(name, &["prod"], &[]);
-        d.facts.host_key = Some(HostKeyProblem {
+        d.facts.host_key = Some(Box::new(HostKeyProblem {
             state,
             fingerprint: fingerprint.into(),
-        });
+        }));
         d
     };
     let rows = vec![
@@ -295,10 +293,10 @@ fn passphrase_needed_opens_a_masked_prompt_once_per_attempt() {
     let mut st = on_devices(false);
     let needs = |failures: u32| {
         let mut d = device("gw-1", &[], &[]);
-        d.facts.passphrase = Some(PassphraseNeeded {
+        d.facts.passphrase = Some(Box::new(PassphraseNeeded {
             key_path: "/k/id_ed25519".into(),
             failures,
-        });
+        }));
         vec![d]
     };
     snapshot(&mut st, &src(), ResourceKind::Device, needs(0));
@@ -337,10 +335,10 @@ fn passphrase_needed_while_typing_a_command_is_asked_afterwards() {
     snapshot(&mut st, &src(), ResourceKind::Device, devices());
     key(&mut st, ':');
     let mut d = devices().remove(0);
-    d.facts.passphrase = Some(PassphraseNeeded {
+    d.facts.passphrase = Some(Box::new(PassphraseNeeded {
         key_path: "/k/id_ed25519".into(),
         failures: 0,
-    });
+    }));
     let changes = RowChanges {
         upserted: vec![d],
         removed: Vec::new(),

@@ -3,8 +3,6 @@
 //! asked as usual, "go back to the previous artifact" offered and confirmed like an update,
 //! `c` on a rollout, and clearing finished rollouts (ctrl-d).
 
-use std::collections::BTreeMap;
-
 use fleetdeck::app::state::Mode;
 use fleetdeck::app::{AppState, Msg, update};
 use fleetdeck::model::{
@@ -23,7 +21,7 @@ fn row(kind: ResourceKind, id: &str, guard: UpdateGuard) -> Resource {
     cells[0] = id.into();
     let name = id.rsplit('/').next().unwrap().to_string();
     let facts = fleetdeck::model::RowFacts {
-        update_guard: Some(guard),
+        update_guard: Some(Box::new(guard)),
         ..Default::default()
     };
     Resource {
@@ -37,7 +35,7 @@ fn row(kind: ResourceKind, id: &str, guard: UpdateGuard) -> Resource {
         health: Health::Ok,
         cells,
         created: None,
-        labels: BTreeMap::new(),
+        labels: Default::default(),
         facts,
     }
 }

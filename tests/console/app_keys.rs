@@ -3,8 +3,6 @@
 //! command bar, copy (`y`, OSC 52), the help overlay's ends, the footers, and kinds that no
 //! configured source lists.
 
-use std::collections::BTreeMap;
-
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, ModifierKeyCode};
 use fleetdeck::app::history::ViewMemo;
 use fleetdeck::app::state::{Mode, View};
@@ -34,7 +32,7 @@ fn container(name: &str, status: &str) -> Resource {
         health: Health::Ok,
         cells: cells.iter().map(|s| s.to_string()).collect(),
         created: None,
-        labels: BTreeMap::new(),
+        labels: Default::default(),
         facts: Default::default(),
     }
 }

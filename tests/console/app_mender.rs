@@ -1,8 +1,6 @@
 //! The reducer with Mender views: abort (confirmed), create a deployment (prompt + confirm, on
 //! the selection or on every device shown when filtered), read-only refusals, drill-down.
 
-use std::collections::BTreeMap;
-
 use fleetdeck::app::state::{Mode, View};
 use fleetdeck::app::{AppState, Effect, Msg, update};
 use fleetdeck::backend::BackendEvent;
@@ -28,7 +26,7 @@ fn row(kind: ResourceKind, id: &str, name: &str, parent: Option<&str>) -> Resour
         health: Health::Ok,
         cells,
         created: None,
-        labels: BTreeMap::new(),
+        labels: Default::default(),
         facts: Default::default(),
     }
 }

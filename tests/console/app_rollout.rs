@@ -3,8 +3,6 @@
 //! clear-failed / rollback on devices and device updates, pause / resume / abort on rollouts,
 //! drill-down and help truth.
 
-use std::collections::BTreeMap;
-
 use fleetdeck::app::state::{Mode, PromptFor, View};
 use fleetdeck::app::{AppState, Effect, Msg, update};
 use fleetdeck::backend::BackendEvent;
@@ -33,7 +31,7 @@ fn row(kind: ResourceKind, id: &str, parent: Option<&str>, health: Health) -> Re
         health,
         cells,
         created: None,
-        labels: BTreeMap::new(),
+        labels: Default::default(),
         facts: Default::default(),
     }
 }

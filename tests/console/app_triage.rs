@@ -37,7 +37,7 @@ fn row(source: &SourceId, kind: ResourceKind, name: &str, health: Health) -> Res
 fn container(name: &str, f: ContainerFacts) -> Resource {
     let mut r = row(&docker(), ResourceKind::Container, name, Health::Ok);
     r.cells[0] = name.into();
-    r.facts.container = Some(f);
+    r.facts.container = Some(Box::new(f));
     r
 }
 

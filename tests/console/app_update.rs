@@ -1,7 +1,5 @@
 //! The reducer: every interaction as data in, state + effects out. No terminal, no engine.
 
-use std::collections::BTreeMap;
-
 use fleetdeck::app::action::Action;
 use fleetdeck::app::state::{Mode, View};
 use fleetdeck::app::{AppState, Effect, Msg, update};
@@ -32,7 +30,7 @@ fn res(kind: ResourceKind, name: &str, parent: Option<&str>) -> Resource {
         health: Health::Ok,
         cells,
         created: Some(jiff::Timestamp::now()),
-        labels: BTreeMap::new(),
+        labels: Default::default(),
         facts: Default::default(),
     }
 }

@@ -4,8 +4,6 @@
 //! binary's own output path (`support::screen`). One state with four sources, one of them
 //! failing with a long error, fixed rows and times.
 
-use std::collections::BTreeMap;
-
 use fleetdeck::app::state::{Input, Mode, SecretPrompt};
 use fleetdeck::app::{AppState, Effect, Msg, update};
 use fleetdeck::backend::BackendEvent;
@@ -68,7 +66,7 @@ fn row(
         health,
         cells: cells.iter().map(|s| s.to_string()).collect(),
         created: ago(age),
-        labels: BTreeMap::new(),
+        labels: Default::default(),
         facts: Default::default(),
     }
 }
@@ -127,12 +125,12 @@ fn world() -> AppState {
             "",
         ],
     );
-    worker.facts.container = Some(fleetdeck::model::ContainerFacts {
+    worker.facts.container = Some(Box::new(fleetdeck::model::ContainerFacts {
         restarts: 3,
         exit_code: Some(137),
         oom_killed: true,
         ..Default::default()
-    });
+    }));
     rows(
         &mut st,
         d,
@@ -472,10 +470,10 @@ fn world() -> AppState {
             "prod",
         ],
     );
-    gw2.facts.host_key = Some(HostKeyProblem {
+    gw2.facts.host_key = Some(Box::new(HostKeyProblem {
         state: HostKeyState::Unknown,
         fingerprint: FP.into(),
-    });
+    }));
     let gw3 = row(
         f,
         K::Device,

@@ -1,8 +1,6 @@
 //! The device table and the fleet dialogs rendered with TestBackend, compared with insta
 //! snapshots (`INSTA_UPDATE=always` after an intended change).
 
-use std::collections::BTreeMap;
-
 use fleetdeck::app::{AppState, Msg, update};
 use fleetdeck::backend::BackendEvent;
 use fleetdeck::model::{
@@ -65,7 +63,7 @@ fn device(
         labels: labels
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect::<BTreeMap<_, _>>(),
+            .collect::<fleetdeck::model::Labels>(),
         facts: Default::default(),
     }
 }
@@ -95,10 +93,10 @@ fn state() -> AppState {
                     false,
                     &[("host_key", "unknown"), ("fingerprint", FP)],
                 );
-                d.facts.host_key = Some(HostKeyProblem {
+                d.facts.host_key = Some(Box::new(HostKeyProblem {
                     state: HostKeyState::Unknown,
                     fingerprint: FP.into(),
-                });
+                }));
                 d
             },
             device(
@@ -158,7 +156,7 @@ fn rollout(cells: [&str; 11], health: Health, age_secs: i64) -> Resource {
         health,
         cells,
         created: ago(age_secs),
-        labels: BTreeMap::new(),
+        labels: Default::default(),
         facts: Default::default(),
     }
 }
@@ -167,7 +165,7 @@ fn device_update(rollout: &str, cells: [&str; 6], health: Health, reason: &str) 
     let mut cells: Vec<String> = cells.iter().map(|s| s.to_string()).collect();
     // The ROLLOUT column, before LAST LINE.
     cells.insert(5, rollout.to_string());
-    let mut labels = BTreeMap::new();
+    let mut labels = fleetdeck::model::Labels::new();
     if !reason.is_empty() {
         labels.insert("reason".to_string(), reason.to_string());
     }

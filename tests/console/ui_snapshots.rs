@@ -1,8 +1,6 @@
 //! Every view rendered with ratatui's TestBackend and compared with insta snapshots.
 //! `cargo insta review` (or INSTA_UPDATE=always) after an intended change.
 
-use std::collections::BTreeMap;
-
 use fleetdeck::app::action::Action;
 use fleetdeck::app::{AppState, Effect, Msg, update};
 use fleetdeck::backend::BackendEvent;
@@ -55,7 +53,7 @@ fn container(
             String::new(),
         ],
         created: Some(jiff::Timestamp::now() - jiff::SignedDuration::from_secs(age_secs)),
-        labels: BTreeMap::new(),
+        labels: Default::default(),
         facts: Default::default(),
     }
 }
@@ -249,7 +247,7 @@ fn service(name: &str, replicas: &str, update_text: &str, health: Health) -> Res
             String::new(),
         ],
         created: Some(jiff::Timestamp::now() - jiff::SignedDuration::from_secs(7200)),
-        labels: BTreeMap::new(),
+        labels: Default::default(),
         // As the swarm backend fills it from its counts.
         facts: RowFacts {
             replicas: replicas.split_once('/').and_then(|(running, desired)| {

@@ -61,7 +61,7 @@ fn opened_row(state: &AppState) -> Option<std::sync::Arc<crate::model::Resource>
     let View::Table(t) = state.top() else {
         return None;
     };
-    let target = t.selected_row()?.facts.opens.as_ref()?;
+    let target = t.selected_row()?.facts.opens.as_deref()?;
     state
         .data
         .get(&target.kind)?
@@ -112,7 +112,7 @@ pub(super) fn on_table_action(state: &mut AppState, action: Action, fx: &mut Vec
             let Some(row) = selected else { return };
             if kind == crate::model::ResourceKind::Timeline {
                 open_timeline_entry(state, &row.key.id);
-            } else if let Some(target) = &row.facts.opens {
+            } else if let Some(target) = row.facts.opens.as_deref() {
                 // A triage row: the resource in its own view, selected there.
                 let mut view = TableView::new(target.kind, None);
                 view.selected_key = Some(target.clone());

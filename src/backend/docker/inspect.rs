@@ -162,7 +162,7 @@ pub fn apply(
     if f.health == Some(CheckStatus::Unhealthy) || (f.restarting && f.exit_code != Some(0)) {
         row.health = Health::Failed;
     }
-    row.facts.container = Some(f);
+    row.facts.container = Some(Box::new(f));
 }
 
 /// "1", "137 OOM"; empty for a container running since its last start without an exit.

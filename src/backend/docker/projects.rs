@@ -1,5 +1,6 @@
 //! Compose projects, grouped from container labels (Compose has no server-side object).
 
+use crate::model::Labels;
 use std::collections::BTreeMap;
 
 use bollard::models::{ContainerSummary, ContainerSummaryStateEnum};
@@ -76,7 +77,7 @@ pub fn project_resources(source: &SourceId, containers: &[ContainerSummary]) -> 
     groups
         .into_iter()
         .map(|(name, g)| {
-            let mut labels = BTreeMap::new();
+            let mut labels = Labels::new();
             labels.insert(COMPOSE_PROJECT.to_owned(), name.clone());
             if let Some(w) = &g.workdir {
                 labels.insert(COMPOSE_WORKDIR.to_owned(), w.clone());

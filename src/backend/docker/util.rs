@@ -1,6 +1,7 @@
 //! Small conversions shared by the mappers: sanitised labels, timestamps, sizes, short ids.
 
-use std::collections::{BTreeMap, HashMap};
+use crate::model::Labels;
+use std::collections::HashMap;
 
 use crate::term::sanitize::sanitize_plain;
 
@@ -11,7 +12,7 @@ pub const COMPOSE_CONFIG_FILES: &str = "com.docker.compose.project.config_files"
 
 /// Labels come from whoever created the object on a possibly remote engine: sanitise both
 /// sides, and sort them so rows compare and render stably.
-pub fn clean_labels(labels: Option<&HashMap<String, String>>) -> BTreeMap<String, String> {
+pub fn clean_labels(labels: Option<&HashMap<String, String>>) -> Labels {
     labels
         .into_iter()
         .flatten()

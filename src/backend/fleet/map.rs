@@ -2,7 +2,7 @@
 //! its last facts) in the Device kind's columns, and the labels the views and actions read
 //! (host key state and fingerprint, a passphrase that is needed, the error).
 
-use std::collections::BTreeMap;
+use crate::model::Labels;
 
 use super::{Conn, Device, facts};
 use crate::model::{
@@ -57,7 +57,7 @@ pub fn row(source: &SourceId, dev: &Device) -> Resource {
     let spec = &dev.spec;
     let f = st.facts.clone().unwrap_or_default();
     let has = st.facts.is_some();
-    let mut labels = BTreeMap::new();
+    let mut labels = Labels::new();
     // What the console acts on (accept a key, ask a passphrase, pick a sandbox); the labels
     // below say the same for display and `-o json`.
     let mut row_facts = RowFacts {
@@ -110,42 +110,42 @@ pub fn row(source: &SourceId, dev: &Device) -> Resource {
                 SshError::UnknownHostKey { fingerprint, .. } => {
                     labels.insert("host_key".into(), "unknown".into());
                     labels.insert("fingerprint".into(), fingerprint.clone());
-                    row_facts.host_key = Some(HostKeyProblem {
+                    row_facts.host_key = Some(Box::new(HostKeyProblem {
                         state: HostKeyState::Unknown,
                         fingerprint: fingerprint.clone(),
-                    });
+                    }));
                 }
                 SshError::ChangedHostKey { fingerprint, .. } => {
                     labels.insert("host_key".into(), "changed".into());
                     labels.insert("fingerprint".into(), fingerprint.clone());
-                    row_facts.host_key = Some(HostKeyProblem {
+                    row_facts.host_key = Some(Box::new(HostKeyProblem {
                         state: HostKeyState::Changed,
                         fingerprint: fingerprint.clone(),
-                    });
+                    }));
                 }
                 SshError::RevokedHostKey { fingerprint, .. } => {
                     labels.insert("host_key".into(), "revoked".into());
                     labels.insert("fingerprint".into(), fingerprint.clone());
-                    row_facts.host_key = Some(HostKeyProblem {
+                    row_facts.host_key = Some(Box::new(HostKeyProblem {
                         state: HostKeyState::Revoked,
                         fingerprint: fingerprint.clone(),
-                    });
+                    }));
                 }
                 SshError::PassphraseNeeded { key } => {
                     let failures = crate::ssh::auth::passphrases().failures(key);
                     labels.insert("passphrase_needed".into(), key.display().to_string());
                     labels.insert("passphrase_failures".into(), failures.to_string());
-                    row_facts.passphrase = Some(PassphraseNeeded {
+                    row_facts.passphrase = Some(Box::new(PassphraseNeeded {
                         key_path: key.display().to_string(),
                         failures,
-                    });
+                    }));
                 }
                 _ => {}
             }
             (short_error(e), Health::Failed)
         }
     };
-    row_facts.update_guard = Some(guard(dev, &st.conn, &f));
+    row_facts.update_guard = Some(Box::new(guard(dev, &st.conn, &f)));
     let dest = dev.route.dest();
     let host = if spec.is_local() {
         super::file::LOCAL_HOST.to_string()

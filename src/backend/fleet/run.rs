@@ -2,7 +2,7 @@
 //! target, each result as a `RunResult` row. Generic over `Backend::exec`, so the console
 //! (`:run`) and the CLI (`fleetdeck run`) share it.
 
-use std::collections::BTreeMap;
+use crate::model::Labels;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -119,7 +119,7 @@ pub fn result_row(
     command: &str,
     outcome: Option<&RunOutcome>,
 ) -> Resource {
-    let mut labels = BTreeMap::new();
+    let mut labels = Labels::new();
     labels.insert("command".to_string(), sanitize_plain(command));
     let (state, exit, secs, first, health) = match outcome {
         None => (

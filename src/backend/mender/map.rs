@@ -1,5 +1,6 @@
 //! Mender JSON (devauth v2, inventory v1/v2, deployments v1/v2) into neutral rows.
 
+use crate::model::Labels;
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
@@ -84,7 +85,7 @@ pub fn device_row(
     let check_in = ts(s(dev, "check_in_time"))
         .or_else(|| inv.and_then(|a| a.get("check_in_time")).and_then(|t| ts(t)))
         .or_else(|| inv.and_then(|a| a.get("updated_ts")).and_then(|t| ts(t)));
-    let mut labels = BTreeMap::new();
+    let mut labels = Labels::new();
     if let Some(identity) = dev.get("identity_data").and_then(|i| i.as_object()) {
         for (k, v) in identity {
             labels.insert(format!("identity.{}", clean(k)), attr_text(v));
@@ -170,7 +171,7 @@ pub fn deployment_row(source: &SourceId, d: &Value, stats: Option<&Value>) -> Re
             String::new()
         });
     }
-    let mut labels = BTreeMap::new();
+    let mut labels = Labels::new();
     if let Some(f) = d.get("finished").and_then(|f| f.as_str()) {
         labels.insert("finished".into(), clean(f));
     }
@@ -194,7 +195,7 @@ pub fn deployment_row(source: &SourceId, d: &Value, stats: Option<&Value>) -> Re
         created: ts(s(d, "created")),
         labels,
         facts: RowFacts {
-            deployment: Some(facts),
+            deployment: Some(Box::new(facts)),
             ..Default::default()
         },
     }
@@ -234,7 +235,7 @@ pub fn deployment_device_row(
         .and_then(|v| v.as_str())
         .or_else(|| dev.get("created").and_then(|v| v.as_str()))
         .unwrap_or("");
-    let mut labels = BTreeMap::new();
+    let mut labels = Labels::new();
     labels.insert("deployment_id".into(), clean(deployment_id));
     if dev.get("log").and_then(|l| l.as_bool()) == Some(true) {
         labels.insert("log".into(), "true".into());

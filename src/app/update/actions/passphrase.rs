@@ -10,7 +10,7 @@ use crate::model::Resource;
 /// changes, so a question that arrives while the operator is busy (command bar, a dialog)
 /// waits for the next moment with no dialog open ([`ask_waiting`]) instead of being lost.
 pub(in crate::app::update) fn ask_passphrase(state: &mut AppState, rows: &[Resource]) {
-    for need in rows.iter().filter_map(|r| r.facts.passphrase.as_ref()) {
+    for need in rows.iter().filter_map(|r| r.facts.passphrase.as_deref()) {
         let asked = state
             .asked_passphrases
             .contains(&(need.key_path.clone(), need.failures));

@@ -61,7 +61,7 @@ pub(in crate::app::update) fn check(
     for device in &req.devices {
         let guard = rows
             .and_then(|rs| rs.iter().find(|r| &r.key.id == device))
-            .and_then(|r| r.facts.update_guard.as_ref());
+            .and_then(|r| r.facts.update_guard.as_deref());
         let Some((head, reason)) = guard.and_then(reasons) else {
             continue;
         };

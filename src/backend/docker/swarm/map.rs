@@ -1,6 +1,7 @@
 //! Swarm objects → rows. Pure functions over one consistent listing (services + tasks + nodes),
 //! so replica counts, update progress and stack totals agree with each other.
 
+use crate::model::Labels;
 use std::collections::{BTreeMap, HashMap};
 
 use bollard::models::{
@@ -295,7 +296,7 @@ pub fn service_resources(source: &SourceId, l: &SwarmListing) -> Vec<Resource> {
                         running: r.running,
                         desired: r.desired,
                     }),
-                    service: Some(service_facts(s, tasks)),
+                    service: Some(Box::new(service_facts(s, tasks))),
                     ..Default::default()
                 },
             })
@@ -364,7 +365,7 @@ pub fn stack_resources(source: &SourceId, l: &SwarmListing) -> Vec<Resource> {
                 String::new(),
             ],
             created: a.oldest,
-            labels: BTreeMap::new(),
+            labels: Labels::new(),
             facts: Default::default(),
         })
         .collect()
@@ -483,7 +484,7 @@ pub fn task_resources(source: &SourceId, l: &SwarmListing) -> Vec<Resource> {
                 created: task_time(t),
                 labels: clean_labels(t.labels.as_ref()),
                 facts: crate::model::RowFacts {
-                    task: Some(task_facts(t, &err)),
+                    task: Some(Box::new(task_facts(t, &err))),
                     ..Default::default()
                 },
             })

@@ -87,14 +87,14 @@ mod tests {
             created: Some(at(10)),
             labels: Default::default(),
             facts: crate::model::RowFacts {
-                task: Some(TaskFacts {
+                task: Some(Box::new(TaskFacts {
                     phase,
                     state: state.into(),
                     desired_running: false,
                     error: error.into(),
                     exit_code: Some(1),
                     created_at: Some(at(5)),
-                }),
+                })),
                 ..Default::default()
             },
         }

@@ -2,6 +2,7 @@
 //! synthetic "all namespaces" row) and kubeconfig contexts.
 
 use crate::backend::kube::objects::{Event, Namespace, Node, Service};
+use crate::model::Labels;
 
 use super::*;
 use crate::model::{Health, Resource, ResourceKind, SourceId};
@@ -222,7 +223,7 @@ pub fn all_namespaces(source: &SourceId, current: bool) -> Resource {
             String::new(),
         ],
         created: None,
-        labels: BTreeMap::new(),
+        labels: Labels::new(),
         facts: Default::default(),
     }
 }
@@ -253,7 +254,7 @@ pub fn context(
             marker.into(),
         ],
         created: None,
-        labels: BTreeMap::new(),
+        labels: Labels::new(),
         facts: Default::default(),
     }
 }

@@ -10,7 +10,7 @@ mod cluster;
 mod pods;
 mod workloads;
 
-use std::collections::BTreeMap;
+use crate::model::Labels;
 
 use crate::backend::kube::objects::{Container, PodSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -61,7 +61,7 @@ fn clean(s: &str) -> String {
     }
 }
 
-fn labels(meta: &ObjectMeta) -> BTreeMap<String, String> {
+fn labels(meta: &ObjectMeta) -> Labels {
     meta.labels
         .iter()
         .flatten()

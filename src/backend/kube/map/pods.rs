@@ -2,6 +2,7 @@
 //! CrashLoopBackOff, ImagePullBackOff, OOMKilled, Init:1/2, Terminating ...).
 
 use crate::backend::kube::objects::{ContainerStatus, Pod};
+use crate::model::Labels;
 
 use super::*;
 use crate::model::{Health, Resource, ResourceKind, SourceId};
@@ -239,7 +240,7 @@ pub fn pod_containers(source: &SourceId, p: &Pod) -> Vec<Resource> {
                     pod_name.clone(),
                 ],
                 created: since,
-                labels: BTreeMap::new(),
+                labels: Labels::new(),
                 facts: Default::default(),
             });
         }
