@@ -16,6 +16,10 @@
 #    side cost on this machine); REEXEC=1 (the default) is sshd as Debian ships it.
 #    FACTS=shell: the facts script runs in the user's real shell (/bin/sh, the Mender client
 #    installed by the tests answering `show-artifact`), what a device does, all on this machine.
+#    PIN=1: the devices (every sshd or dropbear) run on CPU 1 only, this script, tmux and the
+#    console on CPU 0: as when the devices are other machines, the console's core is its own
+#    (the wave is then slower: the 1,000 logins share one core), so the keys measure the console
+#    and tmux, not the devices' CPU.
 #    SERVER=dropbear: the devices run Dropbear instead (Debian's dropbear-bin; the SSH server of
 #    many embedded appliances), PER=2 ports per process (Dropbear refuses a sixth unauthenticated
 #    connection from one address), logging in as a second test user whose ~/.ssh holds the key
@@ -28,7 +32,7 @@
 # 4. The console's CPU over the next refreshes: FACTS_INTERVAL s per device, over
 #    CPU_SECS s, as CPU-seconds per refresh of the whole fleet; key latency during them.
 #
-# Environment: N (1000), CONCURRENCY (256), FACTS (canned), REEXEC (1), SERVER (openssh), CPU_SECS (60), FACTS_INTERVAL (60: the 1,000 simulated devices
+# Environment: N (1000), CONCURRENCY (256), FACTS (canned), REEXEC (1), SERVER (openssh), PIN (0), CPU_SECS (60), FACTS_INTERVAL (60: the 1,000 simulated devices
 # share this machine, and at 10 s their facts scripts alone drove a 2-core load average to 300),
 # WAVE_SECS (120, give up on the first wave after it).
 # Needs root (to create the test user, as the tests do), sshd (or dropbear), ssh-keygen, tmux.
@@ -42,6 +46,7 @@ REEXEC=${REEXEC:-1}
 FACTS_INTERVAL=${FACTS_INTERVAL:-60}
 CPU_SECS=${CPU_SECS:-60}
 SERVER=${SERVER:-openssh}
+PIN=${PIN:-0}
 BIN=${FLEETDECK_BIN:-target/release/fleetdeck}
 case "$SERVER" in
   openssh) USER_=fleetdeck-dev PER=16 DAEMON=/usr/sbin/sshd ;;
@@ -61,6 +66,12 @@ usermod -p '*' "$USER_" # sshd without PAM refuses a locked ("!") account
 mkdir -p /run/sshd
 
 . benches/common.sh  # after the cd above: paths are from the repo root
+DEVICES_ON=()
+if [ "$PIN" = 1 ]; then
+  [ "$(nproc)" -ge 2 ] || { echo "PIN=1 needs 2 CPUs" >&2; exit 1; }
+  taskset -p -c 0 $$ >/dev/null
+  DEVICES_ON=(taskset -c 1)
+fi
 work=$(mktemp -d "$(shared_tmp)/fleetdeck-fleet.XXXXXX")
 chmod 755 "$work"
 sock="$work/tmux.sock"
@@ -123,7 +134,7 @@ for s in $(seq 0 $((servers - 1))); do
     done
     forced=()
     [ "$FACTS" = canned ] && forced=(-c "cat $work/facts.txt")
-    "$DAEMON" -F -E -s -w -j -k -r "$work/host_dropbear" -P "$work/dropbear_$s.pid" "${forced[@]}" "${ports[@]}" 2>>"$work/sshd.log" &
+    "${DEVICES_ON[@]}" "$DAEMON" -F -E -s -w -j -k -r "$work/host_dropbear" -P "$work/dropbear_$s.pid" "${forced[@]}" "${ports[@]}" 2>>"$work/sshd.log" &
     SSHD_PIDS+=($!)
     continue
   fi
@@ -151,7 +162,7 @@ LogLevel ERROR
 CFG
     if [ "$FACTS" = canned ]; then echo "ForceCommand cat $work/facts.txt"; fi
   } >"$cfg"
-  /usr/sbin/sshd -D -e $([ "$REEXEC" = 0 ] && echo -r) -f "$cfg" 2>>"$work/sshd.log" &
+  "${DEVICES_ON[@]}" /usr/sbin/sshd -D -e $([ "$REEXEC" = 0 ] && echo -r) -f "$cfg" 2>>"$work/sshd.log" &
   SSHD_PIDS+=($!)
 done
 # Every port answers with a banner before the console starts.
@@ -166,7 +177,7 @@ echo "== machine"
 echo "cpus: $(nproc)   $("$DAEMON" -V 2>&1 | head -1)"
 echo "fleetdeck: $BIN"
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
-echo "fleet: $N devices on $servers $SERVER servers × $PER ports ($base…$((base + N - 1))), concurrency $CONCURRENCY, facts every ${FACTS_INTERVAL}s ($FACTS facts, sshd re-exec $REEXEC)"
+echo "fleet: $N devices on $servers $SERVER servers × $PER ports ($base…$((base + N - 1))), concurrency $CONCURRENCY, facts every ${FACTS_INTERVAL}s ($FACTS facts, sshd re-exec $REEXEC, pinned $PIN)"
 
 # --- the console -----------------------------------------------------------------------------
 export HOME="$work/home" XDG_CONFIG_HOME="$work/config" XDG_STATE_HOME="$work/state"

@@ -118,6 +118,8 @@ pub struct Inner {
     pub file: FleetFile,
     pub opts: SshOptions,
     pub devices: Vec<Arc<Device>>,
+    /// The devices' pollers while any watch of the devices runs ([`Inner::pollers`]).
+    pollers: Mutex<std::sync::Weak<watch::Pollers>>,
 }
 
 impl Inner {
@@ -210,6 +212,7 @@ impl FleetBackend {
             file,
             opts,
             devices,
+            pollers: Mutex::default(),
         });
         let updates = Updates::new(
             crate::config::paths::state_dir()

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::Semaphore;
 
 use super::map::{UPDATE_COLUMN, row};
 use super::{Conn, Device, Facts, Inner, facts};
@@ -57,20 +57,54 @@ impl Inner {
     }
 }
 
-/// The devices view: one poller per device (bounded by a semaphore); the whole list once,
-/// then only the rows that changed.
+/// One poller per device (at most `concurrency` polling at once), shared by every watch of
+/// the fleet's devices: the devices view and the timeline's changes used to poll each device
+/// on their own, two facts scripts (two sessions' work for the device's sshd) per device and
+/// interval. Dropped with the last watch: the polls stop.
+pub(super) struct Pollers {
+    _tasks: tokio::task::JoinSet<()>,
+    /// Bumped after every answer (or failure) a device's status recorded.
+    answered: tokio::sync::watch::Sender<u64>,
+}
+
+impl Pollers {
+    fn start(inner: &Arc<Inner>) -> Pollers {
+        let (answered, _) = tokio::sync::watch::channel(0);
+        let sem = Arc::new(Semaphore::new(inner.file.concurrency));
+        let mut tasks = tokio::task::JoinSet::new();
+        for dev in &inner.devices {
+            let (inner, dev, sem, answered) =
+                (inner.clone(), dev.clone(), sem.clone(), answered.clone());
+            tasks.spawn(poll_device(inner, dev, answered, sem));
+        }
+        Pollers {
+            _tasks: tasks,
+            answered,
+        }
+    }
+}
+
+impl Inner {
+    /// The running pollers, started when no watch has them yet.
+    pub(super) fn pollers(self: &Arc<Self>) -> Arc<Pollers> {
+        let mut slot = self.pollers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = slot.upgrade() {
+            return p;
+        }
+        let p = Arc::new(Pollers::start(self));
+        *slot = Arc::downgrade(&p);
+        p
+    }
+}
+
+/// The devices view: the devices' shared pollers; the whole list once, then only the rows that
+/// changed.
 pub async fn devices(inner: Arc<Inner>, updates: Updates, tx: EventTx) {
     let report = Reporter::new(inner.id.clone(), tx);
     // Rows follow at once either way; a closed channel shows at the snapshot.
     let _ = report.connecting().await;
-    let (ntx, mut nrx) = mpsc::channel::<usize>(1024);
-    let sem = Arc::new(Semaphore::new(inner.file.concurrency));
-    let mut tasks = tokio::task::JoinSet::new();
-    for (i, dev) in inner.devices.iter().enumerate() {
-        let (inner, dev, ntx, sem) = (inner.clone(), dev.clone(), ntx.clone(), sem.clone());
-        tasks.spawn(poll_device(inner, dev, i, ntx, sem));
-    }
-    drop(ntx);
+    let pollers = inner.pollers();
+    let mut answered = pollers.answered.subscribe();
     // Rows at once (connecting), so the table never waits for the slowest device; then what
     // changed after every burst of answers.
     let mut sent = device_rows(&inner, &updates);
@@ -86,12 +120,12 @@ pub async fn devices(inner: Arc<Inner>, updates: Updates, tx: EventTx) {
     let mut update_changes = updates.subscribe();
     loop {
         tokio::select! {
-            answer = nrx.recv() => if answer.is_none() { return },
+            answer = answered.changed() => if answer.is_err() { return },
             changed = update_changes.changed() => if changed.is_err() { return },
         }
         // Coalesce a burst of answers (or progress lines) into one batch.
         tokio::time::sleep(coalesce_window(inner.devices.len())).await;
-        while nrx.try_recv().is_ok() {}
+        answered.borrow_and_update();
         update_changes.borrow_and_update();
         // The device list is fixed for the watch's life, so rows pair up by position. Only
         // the rows that differ travel: with 1,000 devices answering a few per batch, the UI
@@ -182,8 +216,7 @@ fn next_poll(result: &Result<Facts, Conn>, backoff: &mut Backoff, interval: Dura
 async fn poll_device(
     inner: Arc<Inner>,
     dev: Arc<Device>,
-    index: usize,
-    notify: mpsc::Sender<usize>,
+    answered: tokio::sync::watch::Sender<u64>,
     sem: Arc<Semaphore>,
 ) {
     let mut backoff = Backoff::default();
@@ -198,9 +231,7 @@ async fn poll_device(
         };
         let delay = next_poll(&result, &mut backoff, interval);
         dev.record(result);
-        if notify.send(index).await.is_err() {
-            return;
-        }
+        answered.send_modify(|n| *n = n.wrapping_add(1));
         let started = Instant::now();
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
@@ -237,6 +268,26 @@ pub async fn probe(inner: Arc<Inner>, updates: Updates, tx: EventTx) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_watches_of_a_fleet_share_its_pollers_and_the_last_one_stops_them() {
+        let b = super::super::FleetBackend::new(
+            super::super::file::FleetFile::local("here"),
+            crate::ssh::client::SshOptions::from_home(),
+        );
+        let view = b.inner.pollers();
+        let timeline = b.inner.pollers();
+        assert!(
+            Arc::ptr_eq(&view, &timeline),
+            "one poller set, not one per watch"
+        );
+        drop((view, timeline));
+        let slot = b.inner.pollers.lock().unwrap_or_else(|e| e.into_inner());
+        assert!(
+            slot.upgrade().is_none(),
+            "the pollers stop with the last watch"
+        );
+    }
 
     #[test]
     fn snapshots_gather_longer_for_large_fleets_but_never_past_a_quarter_second() {
