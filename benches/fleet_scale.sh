@@ -174,7 +174,7 @@ for i in $(seq 0 $((N - 1))); do
 done
 
 echo "== machine"
-echo "cpus: $(nproc)   $("$DAEMON" -V 2>&1 | head -1)"
+echo "cpus: $(getconf _NPROCESSORS_ONLN)   $("$DAEMON" -V 2>&1 | head -1)"
 echo "fleetdeck: $BIN"
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
 echo "fleet: $N devices on $servers $SERVER servers × $PER ports ($base…$((base + N - 1))), concurrency $CONCURRENCY, facts every ${FACTS_INTERVAL}s ($FACTS facts, sshd re-exec $REEXEC, pinned $PIN)"
