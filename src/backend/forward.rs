@@ -10,7 +10,6 @@
 //! both ends. Principle 1: opening binds at once and nothing here blocks the UI; connecting
 //! happens per accepted connection, on its task.
 
-use crate::model::Labels;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,7 +22,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::{BackendEvent, EventTx};
-use crate::model::{Health, Resource, ResourceKey, ResourceKind, RowFacts, SourceId};
+use crate::model::{Health, Labels, Resource, ResourceKey, ResourceKind, RowFacts, SourceId};
 
 /// A byte stream to the forwarded port, whatever carries it.
 pub trait Duplex: AsyncRead + AsyncWrite + Send + Unpin {}

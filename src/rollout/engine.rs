@@ -10,7 +10,6 @@
 //! one device at once. A driver re-reads the device's record after taking its lock, and the
 //! store refuses a transition from a record that is no longer the one on disk.
 
-use crate::model::Labels;
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,7 +26,7 @@ use super::owner::{self, Busy, Held};
 use super::state::{StateStore, Step, UpdateRecord, file_name};
 use crate::audit::AuditLog;
 use crate::model::{
-    FailureLimit, Health, Resource, ResourceKey, ResourceKind, SourceId, UpdateRequest,
+    FailureLimit, Health, Labels, Resource, ResourceKey, ResourceKind, SourceId, UpdateRequest,
 };
 
 /// The most rollouts the views list (newest first); older ones stay on disk.

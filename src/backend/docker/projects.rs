@@ -1,13 +1,12 @@
 //! Compose projects, grouped from container labels (Compose has no server-side object).
 
-use crate::model::Labels;
 use std::collections::BTreeMap;
 
 use bollard::models::{ContainerSummary, ContainerSummaryStateEnum};
 
 use super::containers::container_health;
 use super::util::{COMPOSE_CONFIG_FILES, COMPOSE_PROJECT, COMPOSE_WORKDIR, ts_from_secs};
-use crate::model::{Health, Resource, ResourceKey, ResourceKind, SourceId};
+use crate::model::{Health, Labels, Resource, ResourceKey, ResourceKind, SourceId};
 use crate::term::sanitize::sanitize_plain;
 
 #[derive(Default)]

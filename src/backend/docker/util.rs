@@ -1,8 +1,8 @@
 //! Small conversions shared by the mappers: sanitised labels, timestamps, sizes, short ids.
 
-use crate::model::Labels;
 use std::collections::HashMap;
 
+use crate::model::Labels;
 use crate::term::sanitize::sanitize_plain;
 
 /// The compose project label: what groups containers (and volumes) into a project.

@@ -2,12 +2,10 @@
 //! its last facts) in the Device kind's columns, and the labels the views and actions read
 //! (host key state and fingerprint, a passphrase that is needed, the error).
 
-use crate::model::Labels;
-
 use super::{Conn, Device, facts};
 use crate::model::{
-    Health, HostKeyProblem, HostKeyState, PassphraseNeeded, Resource, ResourceKey, ResourceKind,
-    RowFacts, SourceId, UpdateGuard,
+    Health, HostKeyProblem, HostKeyState, Labels, PassphraseNeeded, Resource, ResourceKey,
+    ResourceKind, RowFacts, SourceId, UpdateGuard,
 };
 use crate::ssh::client::SshError;
 

@@ -2,7 +2,6 @@
 //! target, each result as a `RunResult` row. Generic over `Backend::exec`, so the console
 //! (`:run`) and the CLI (`fleetdeck run`) share it.
 
-use crate::model::Labels;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -10,7 +9,7 @@ use futures::StreamExt;
 
 use crate::audit::{AuditEntry, AuditLog};
 use crate::backend::Backend;
-use crate::model::{Health, Resource, ResourceKey, ResourceKind};
+use crate::model::{Health, Labels, Resource, ResourceKey, ResourceKind};
 use crate::term::sanitize::sanitize_plain;
 
 /// Output kept per target.

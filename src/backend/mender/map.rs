@@ -1,12 +1,11 @@
 //! Mender JSON (devauth v2, inventory v1/v2, deployments v1/v2) into neutral rows.
 
-use crate::model::Labels;
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
 use crate::model::{
-    DeploymentFacts, Health, Resource, ResourceKey, ResourceKind, RowFacts, SourceId,
+    DeploymentFacts, Health, Labels, Resource, ResourceKey, ResourceKind, RowFacts, SourceId,
 };
 use crate::term::sanitize::sanitize_plain;
 

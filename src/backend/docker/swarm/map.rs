@@ -1,7 +1,6 @@
 //! Swarm objects → rows. Pure functions over one consistent listing (services + tasks + nodes),
 //! so replica counts, update progress and stack totals agree with each other.
 
-use crate::model::Labels;
 use std::collections::{BTreeMap, HashMap};
 
 use bollard::models::{
@@ -11,8 +10,8 @@ use bollard::models::{
 
 use crate::backend::docker::util::{clean_labels, short_id, ts_from_rfc3339};
 use crate::model::{
-    Health, Resource, ResourceKey, ResourceKind, ServiceFacts, SourceId, TaskError, TaskFacts,
-    TaskPhase, UpdateState,
+    Health, Labels, Resource, ResourceKey, ResourceKind, ServiceFacts, SourceId, TaskError,
+    TaskFacts, TaskPhase, UpdateState,
 };
 use crate::term::sanitize::sanitize_plain;
 

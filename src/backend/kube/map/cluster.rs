@@ -2,10 +2,9 @@
 //! synthetic "all namespaces" row) and kubeconfig contexts.
 
 use crate::backend::kube::objects::{Event, Namespace, Node, Service};
-use crate::model::Labels;
 
 use super::*;
-use crate::model::{Health, Resource, ResourceKind, SourceId};
+use crate::model::{Health, Labels, Resource, ResourceKind, SourceId};
 
 pub fn service(source: &SourceId, s: &Service) -> Resource {
     let spec = s.spec.as_ref();

@@ -10,12 +10,10 @@ mod cluster;
 mod pods;
 mod workloads;
 
-use crate::model::Labels;
-
 use crate::backend::kube::objects::{Container, PodSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::model::{Health, Resource, ResourceKey, ResourceKind, SourceId};
+use crate::model::{Health, Labels, Resource, ResourceKey, ResourceKind, SourceId};
 use crate::term::sanitize::sanitize_plain;
 pub use cluster::{all_namespaces, context, event, event_time, namespace, node, service};
 pub use pods::{pod, pod_containers, pod_owner, pod_status};

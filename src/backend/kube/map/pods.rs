@@ -2,10 +2,9 @@
 //! CrashLoopBackOff, ImagePullBackOff, OOMKilled, Init:1/2, Terminating ...).
 
 use crate::backend::kube::objects::{ContainerStatus, Pod};
-use crate::model::Labels;
 
 use super::*;
-use crate::model::{Health, Resource, ResourceKind, SourceId};
+use crate::model::{Health, Labels, Resource, ResourceKind, SourceId};
 
 /// The workload a pod belongs to, by name: a ReplicaSet's pods belong to its Deployment (the RS
 /// is named `<deployment>-<pod-template-hash>`), others to their controller.
