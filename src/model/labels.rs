@@ -36,39 +36,21 @@ impl Labels {
         }
     }
 
-    pub fn remove(&mut self, key: &str) -> Option<String> {
-        self.find(key).ok().map(|i| self.0.remove(i).1)
-    }
-
     /// In key order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&String, &String)> + Clone {
         self.0.iter().map(|(k, v)| (k, v))
-    }
-
-    pub fn keys(&self) -> impl ExactSizeIterator<Item = &String> + Clone {
-        self.0.iter().map(|(k, _)| k)
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 }
 
 impl FromIterator<(String, String)> for Labels {
     /// The last value of a repeated key wins, as collecting into a map.
     fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Self {
-        let mut v: Vec<(String, String)> = iter.into_iter().collect();
-        // Stable: equal keys keep their order, so the dedup below keeps the last one.
-        v.sort_by(|a, b| a.0.cmp(&b.0));
-        v.reverse();
-        v.dedup_by(|a, b| a.0 == b.0);
-        v.reverse();
-        v.shrink_to_fit();
-        Labels(v)
+        let mut labels = Labels::new();
+        for (k, v) in iter {
+            labels.insert(k, v);
+        }
+        labels.0.shrink_to_fit();
+        labels
     }
 }
 
@@ -86,25 +68,6 @@ impl std::ops::Index<&str> for Labels {
             Some(v) => v,
             None => panic!("no label {key:?}"),
         }
-    }
-}
-
-impl Extend<(String, String)> for Labels {
-    fn extend<I: IntoIterator<Item = (String, String)>>(&mut self, iter: I) {
-        for (k, v) in iter {
-            self.insert(k, v);
-        }
-    }
-}
-
-impl<'a> IntoIterator for &'a Labels {
-    type Item = (&'a String, &'a String);
-    type IntoIter = std::iter::Map<
-        std::slice::Iter<'a, (String, String)>,
-        fn(&'a (String, String)) -> (&'a String, &'a String),
-    >;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.iter().map(|(k, v)| (k, v))
     }
 }
 
@@ -138,8 +101,9 @@ mod tests {
         let mut l = l;
         assert_eq!(l.insert("a".into(), "9".into()), Some("2".into()));
         assert_eq!(l.insert("0".into(), "x".into()), None);
-        assert_eq!(l.keys().cloned().collect::<Vec<_>>(), ["0", "a", "b"]);
-        assert_eq!(l.remove("a"), Some("9".into()));
-        assert!(!l.contains_key("a") && l.len() == 2);
+        let keys: Vec<&String> = l.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["0", "a", "b"]);
+        assert!(l.contains_key("0") && !l.contains_key("c"));
+        assert_eq!(l["a"], "9");
     }
 }
