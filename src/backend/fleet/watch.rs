@@ -63,13 +63,14 @@ impl Inner {
 /// interval. Dropped with the last watch: the polls stop.
 pub(super) struct Pollers {
     _tasks: tokio::task::JoinSet<()>,
-    /// Bumped after every answer (or failure) a device's status recorded.
-    answered: tokio::sync::watch::Sender<u64>,
+    /// Signalled after every answer (or failure) a device's status recorded; the watches
+    /// read the statuses themselves.
+    answered: tokio::sync::watch::Sender<()>,
 }
 
 impl Pollers {
     fn start(inner: &Arc<Inner>) -> Pollers {
-        let (answered, _) = tokio::sync::watch::channel(0);
+        let (answered, _) = tokio::sync::watch::channel(());
         let sem = Arc::new(Semaphore::new(inner.file.concurrency));
         let mut tasks = tokio::task::JoinSet::new();
         for dev in &inner.devices {
@@ -216,7 +217,7 @@ fn next_poll(result: &Result<Facts, Conn>, backoff: &mut Backoff, interval: Dura
 async fn poll_device(
     inner: Arc<Inner>,
     dev: Arc<Device>,
-    answered: tokio::sync::watch::Sender<u64>,
+    answered: tokio::sync::watch::Sender<()>,
     sem: Arc<Semaphore>,
 ) {
     let mut backoff = Backoff::default();
@@ -231,7 +232,7 @@ async fn poll_device(
         };
         let delay = next_poll(&result, &mut backoff, interval);
         dev.record(result);
-        answered.send_modify(|n| *n = n.wrapping_add(1));
+        answered.send_replace(());
         let started = Instant::now();
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
