@@ -127,22 +127,22 @@ printf '%s\n' hostname=device os='Debian GNU/Linux 12 (bookworm)' kernel=6.1.0-1
 chmod 644 "$work/facts.txt"
 servers=$(((N + PER - 1) / PER))
 for s in $(seq 0 $((servers - 1))); do
+  ports=()
+  for i in $(seq $((s * PER)) $((s * PER + PER - 1))); do
+    [ "$i" -lt "$N" ] && ports+=("$((base + i))")
+  done
   if [ "$SERVER" = dropbear ]; then
-    ports=()
-    for i in $(seq $((s * PER)) $((s * PER + PER - 1))); do
-      [ "$i" -lt "$N" ] && ports+=(-p "127.0.0.1:$((base + i))")
-    done
+    listen=()
+    for p in "${ports[@]}"; do listen+=(-p "127.0.0.1:$p"); done
     forced=()
     [ "$FACTS" = canned ] && forced=(-c "cat $work/facts.txt")
-    "${DEVICES_ON[@]}" "$DAEMON" -F -E -s -w -j -k -r "$work/host_dropbear" -P "$work/dropbear_$s.pid" "${forced[@]}" "${ports[@]}" 2>>"$work/sshd.log" &
+    "${DEVICES_ON[@]}" "$DAEMON" -F -E -s -w -j -k -r "$work/host_dropbear" -P "$work/dropbear_$s.pid" "${forced[@]}" "${listen[@]}" 2>>"$work/sshd.log" &
     SSHD_PIDS+=($!)
     continue
   fi
   cfg="$work/sshd_$s.conf"
   {
-    for i in $(seq $((s * PER)) $((s * PER + PER - 1))); do
-      [ "$i" -lt "$N" ] && echo "Port $((base + i))"
-    done
+    printf 'Port %s\n' "${ports[@]}"
     cat <<CFG
 ListenAddress 127.0.0.1
 HostKey $work/host_ed25519
