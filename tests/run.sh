@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every fleetdeck test on a fresh Debian machine with Rust: installs what the tests need
-# when it is missing (tmux, busybox-static for the test image, openssh-server, docker.io, and for
-# the simulated devices Debian's mender-client 3.4 and mender-artifact, python3, procps), makes
+# when it is missing (tmux, busybox-static for the test image, openssh-server and dropbear-bin,
+# docker.io, and for the simulated devices Debian's mender-client 3.4 and mender-artifact,
+# python3, procps), makes
 # sure a Docker Engine answers, then runs the gates (rustfmt, clippy with warnings as errors,
 # cargo deny for licences/bans/sources) and `cargo test`. Extra arguments go to `cargo test`
 # (and skip the gates: `bash tests/run.sh --test engines update_ssh::` is for a quick re-run).
@@ -12,6 +13,7 @@ need=()
 command -v tmux >/dev/null || need+=(tmux)
 [ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' || need+=(busybox-static)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+[ -x /usr/sbin/dropbear ] || need+=(dropbear-bin)
 command -v ssh-agent >/dev/null || need+=(openssh-client)
 command -v docker >/dev/null || need+=(docker.io)
 command -v file >/dev/null || need+=(file)

@@ -9,6 +9,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -21,6 +22,7 @@ use super::auth;
 use super::config::{self, SshConfig};
 use super::files::FileError;
 use super::known_hosts::{self, HostKeyStatus};
+use super::server_id::{self, SniffId};
 use crate::backend::ShellSession;
 
 /// Process-wide SSH settings: where to read config and known_hosts, how long to wait.
@@ -309,12 +311,17 @@ pub struct Connection {
     ended: Ended,
     /// Bound on each step of a command (opening its channel, starting it).
     step: Duration,
-    /// Held while a command's channel opens and starts: one at a time per session. Dropbear
-    /// (the SSH server of many appliances) under load closed one of two exec channels started
-    /// at once without answering ("the channel closed before the command started"): 396 logins
-    /// for 200 devices against 202 with this (docs/PERFORMANCE.md §19). Costs a round trip
-    /// when two commands start together; running commands are not held.
-    starting: tokio::sync::Mutex<()>,
+    /// How to log in again: a command that finds a one-at-a-time session busy gets a session
+    /// of its own ([`Lease`]).
+    opts: SshOptions,
+    /// The server runs one command per session at a time
+    /// ([`server_id::runs_one_command_at_a_time`]: some Dropbear releases).
+    one_at_a_time: bool,
+    /// A command holds this one-at-a-time session ([`Lease`]).
+    occupied: AtomicBool,
+    /// Logins of its own in progress for commands that found it busy: Dropbear resets a
+    /// sixth unauthenticated connection from one address (MAX_UNAUTH_PER_IP 5).
+    side_logins: tokio::sync::Semaphore,
 }
 
 impl Connection {
@@ -408,6 +415,7 @@ fn tcp_keepalive(sock: &tokio::net::TcpStream, hop: &Hop) {
 async fn connect_inner(route: &Route, opts: &SshOptions) -> Result<Connection, SshError> {
     let mut prev: Option<Arc<Connection>> = None;
     let mut chain: Vec<Arc<Connection>> = Vec::new();
+    let mut server_ids = Vec::new();
     let n = route.hops.len();
     for (i, hop) in route.hops.iter().enumerate() {
         let verdict: Verdict = Default::default();
@@ -428,6 +436,8 @@ async fn connect_inner(route: &Route, opts: &SshOptions) -> Result<Connection, S
                     })?;
                 let _ = sock.set_nodelay(true);
                 tcp_keepalive(&sock, hop);
+                let (sock, id) = SniffId::new(sock);
+                server_ids.push(id);
                 client::connect_stream(cfg, sock, handler).await
             }
             Some(jump) => {
@@ -448,7 +458,9 @@ async fn connect_inner(route: &Route, opts: &SshOptions) -> Result<Connection, S
                             hop.port
                         ))
                     })?;
-                client::connect_stream(cfg, ch.into_stream(), handler).await
+                let (stream, id) = SniffId::new(ch.into_stream());
+                server_ids.push(id);
+                client::connect_stream(cfg, stream, handler).await
             }
         };
         let mut handle = match res {
@@ -463,13 +475,22 @@ async fn connect_inner(route: &Route, opts: &SshOptions) -> Result<Connection, S
         let sub_route = Route {
             hops: route.hops[..=i].to_vec(),
         };
+        let server = server_ids
+            .last()
+            .and_then(|id| id.get())
+            .map_or("", String::as_str);
+        let one_at_a_time = server_id::runs_one_command_at_a_time(server);
+        tracing::debug!(host = %hop.host, port = hop.port, server, one_at_a_time, "ssh session");
         let conn = Connection {
             handle,
             _jumps: chain.clone(),
             route: sub_route,
             ended,
             step: opts.connect_timeout,
-            starting: tokio::sync::Mutex::new(()),
+            opts: opts.clone(),
+            one_at_a_time,
+            occupied: AtomicBool::new(false),
+            side_logins: tokio::sync::Semaphore::new(SIDE_LOGINS),
         };
         if i + 1 == n {
             return Ok(conn);
@@ -512,6 +533,61 @@ fn host_key_error(hop: &Hop, verdict: &Verdict) -> Option<SshError> {
     })
 }
 
+/// The session a command runs on. Most servers run any number of commands on one session at
+/// once: the lease is the connection itself. A one-at-a-time server
+/// ([`server_id::runs_one_command_at_a_time`]) runs one: the command takes the connection
+/// when no other command holds it, else logs in on a session of its own, closed with it. The
+/// connection is free again only once the command's channel ended, the server's close
+/// following its process's exit; a command abandoned before then (its future dropped) leaves
+/// it taken, so later commands log in on their own rather than race a process that may
+/// still exit.
+struct Lease {
+    conn: Arc<Connection>,
+    /// `conn` is a one-at-a-time connection this lease took.
+    holds: bool,
+    ended: AtomicBool,
+}
+
+/// At most this many logins at once for commands that found a one-at-a-time session busy.
+const SIDE_LOGINS: usize = 2;
+
+impl Lease {
+    async fn take(conn: &Arc<Connection>) -> Result<Lease, SshError> {
+        let free = |c: &Connection| {
+            c.occupied
+                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        };
+        let (conn, holds) = if !conn.one_at_a_time {
+            (conn.clone(), false)
+        } else if free(conn) {
+            (conn.clone(), true)
+        } else {
+            let _turn = conn.side_logins.acquire().await;
+            tracing::debug!(host = %conn.route.dest().host, "session busy: a login of its own");
+            (Arc::new(connect(&conn.route, &conn.opts).await?), false)
+        };
+        Ok(Lease {
+            conn,
+            holds,
+            ended: AtomicBool::new(false),
+        })
+    }
+
+    /// The command's channel ended (its process is gone).
+    fn ended(&self) {
+        self.ended.store(true, Ordering::Release);
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if self.holds && self.ended.load(Ordering::Acquire) {
+            self.conn.occupied.store(false, Ordering::Release);
+        }
+    }
+}
+
 /// A session channel running `cmd` (no PTY), and the messages that arrived before the server
 /// confirmed the command started. Opening the channel and the start are each bounded by the
 /// connection's step timeout: a device that froze answers neither.
@@ -519,25 +595,42 @@ async fn open_exec(
     conn: &Connection,
     cmd: &str,
 ) -> Result<(russh::Channel<client::Msg>, Vec<ChannelMsg>), SshError> {
-    let secs = conn.step.as_secs().max(1);
-    let _one_at_a_time = conn.starting.lock().await;
-    let mut ch = tokio::time::timeout(conn.step, conn.handle.channel_open_session())
-        .await
-        .map_err(|_| SshError::Connect(format!("opening a channel: no answer within {secs}s")))?
-        .map_err(|e| SshError::Connect(format!("open channel: {e}")))?;
+    let mut ch = open_session(conn).await?;
     ch.exec(true, cmd)
         .await
         .map_err(|e| SshError::Connect(format!("exec: {e}")))?;
+    let (accepted, early) = replies(conn, &mut ch, 1).await?;
+    if accepted != [true] {
+        return Err(SshError::Connect(
+            "the server refused to run the command".into(),
+        ));
+    }
+    Ok((ch, early))
+}
+
+/// A new session channel, bounded by the connection's step timeout.
+async fn open_session(conn: &Connection) -> Result<russh::Channel<client::Msg>, SshError> {
+    let secs = conn.step.as_secs().max(1);
+    tokio::time::timeout(conn.step, conn.handle.channel_open_session())
+        .await
+        .map_err(|_| SshError::Connect(format!("opening a channel: no answer within {secs}s")))?
+        .map_err(|e| SshError::Connect(format!("open channel: {e}")))
+}
+
+/// The server's answers to the last `n` requests sent on `ch` (in order: true accepted), and
+/// the messages that arrived before them. Bounded by the connection's step timeout.
+async fn replies(
+    conn: &Connection,
+    ch: &mut russh::Channel<client::Msg>,
+    n: usize,
+) -> Result<(Vec<bool>, Vec<ChannelMsg>), SshError> {
+    let mut accepted = Vec::with_capacity(n);
     let mut early = Vec::new();
-    let started = tokio::time::timeout(conn.step, async {
-        loop {
+    let answered = tokio::time::timeout(conn.step, async {
+        while accepted.len() < n {
             match ch.wait().await {
-                Some(ChannelMsg::Success) => return Ok(()),
-                Some(ChannelMsg::Failure) => {
-                    return Err(SshError::Connect(
-                        "the server refused to run the command".into(),
-                    ));
-                }
+                Some(ChannelMsg::Success) => accepted.push(true),
+                Some(ChannelMsg::Failure) => accepted.push(false),
                 Some(other) => early.push(other),
                 None => {
                     return Err(conn.cut_short().unwrap_or_else(|| {
@@ -546,13 +639,15 @@ async fn open_exec(
                 }
             }
         }
+        Ok(())
     })
     .await;
-    match started {
-        Ok(Ok(())) => Ok((ch, early)),
+    match answered {
+        Ok(Ok(())) => Ok((accepted, early)),
         Ok(Err(e)) => Err(e),
         Err(_) => Err(SshError::Connect(format!(
-            "starting the command: no answer within {secs}s"
+            "starting the command: no answer within {}s",
+            conn.step.as_secs().max(1)
         ))),
     }
 }
@@ -587,7 +682,9 @@ pub async fn direct_tcpip(
 }
 
 /// Run `cmd` (a shell command line), collecting at most `limit` bytes of each stream.
-pub async fn exec(conn: &Connection, cmd: &str, limit: usize) -> Result<ExecOutput, SshError> {
+pub async fn exec(conn: &Arc<Connection>, cmd: &str, limit: usize) -> Result<ExecOutput, SshError> {
+    let lease = Lease::take(conn).await?;
+    let conn = &*lease.conn;
     let (mut ch, early) = open_exec(conn, cmd).await?;
     let mut out = ExecOutput::default();
     let take = |msg: ChannelMsg, out: &mut ExecOutput| match msg {
@@ -603,6 +700,7 @@ pub async fn exec(conn: &Connection, cmd: &str, limit: usize) -> Result<ExecOutp
         take(msg, &mut out);
     }
     ended(conn, out.code)?;
+    lease.ended();
     Ok(out)
 }
 
@@ -623,10 +721,12 @@ fn push_limited(buf: &mut Vec<u8>, data: &[u8], limit: usize) {
 /// progress); returns the exit status (None: killed by a signal). A session lost on the way
 /// (a frozen device: no answer to keepalives) is an error.
 pub async fn exec_each(
-    conn: &Connection,
+    conn: &Arc<Connection>,
     cmd: &str,
     on_data: &mut (dyn FnMut(&[u8]) + Send),
 ) -> Result<Option<u32>, SshError> {
+    let lease = Lease::take(conn).await?;
+    let conn = &*lease.conn;
     let (mut ch, early) = open_exec(conn, cmd).await?;
     let mut code = None;
     let mut take = |msg: ChannelMsg, code: &mut Option<u32>| match msg {
@@ -641,19 +741,22 @@ pub async fn exec_each(
         take(msg, &mut code);
     }
     ended(conn, code)?;
+    lease.ended();
     Ok(code)
 }
 
 /// Run `cmd` with `input` as its stdin (an upload: `cat > file`), calling `sent` with the
 /// bytes written so far; returns the exit status and the command's output.
 pub async fn exec_with_input(
-    conn: &Connection,
+    conn: &Arc<Connection>,
     cmd: &str,
     mut input: impl tokio::io::AsyncRead + Unpin + Send,
     sent: &mut (dyn FnMut(u64) + Send),
 ) -> Result<(Option<u32>, String), SshError> {
     use tokio::io::AsyncReadExt;
     let err = |what: &str, e: &dyn std::fmt::Display| SshError::Connect(format!("{what}: {e}"));
+    let lease = Lease::take(conn).await?;
+    let conn = &*lease.conn;
     let (ch, early) = open_exec(conn, cmd).await?;
     let (mut read, write) = ch.split();
     // The reader runs beside the writer: a command that fails early must not leave us
@@ -692,10 +795,15 @@ pub async fn exec_with_input(
     }
     .await;
     let (code, out) = reader.await.map_err(|e| err("upload", &e))?;
+    // The reader ran until the channel ended.
+    lease.ended();
     write_result?;
     ended(conn, code)?;
     Ok((code, out))
 }
+
+/// How long a stream whose reader left waits for the server's close after its own.
+const STREAM_CLOSE_WAIT: Duration = Duration::from_secs(30);
 
 /// Start `cmd` and stream its stdout+stderr bytes (logs). Ends when the command exits or the
 /// session is lost ([`Connection::lost`] then says why).
@@ -703,10 +811,10 @@ pub async fn exec_stream(
     conn: Arc<Connection>,
     cmd: &str,
 ) -> Result<mpsc::Receiver<Vec<u8>>, SshError> {
-    let (mut ch, early) = open_exec(&conn, cmd).await?;
+    let lease = Lease::take(&conn).await?;
+    let (mut ch, early) = open_exec(&lease.conn, cmd).await?;
     let (tx, rx) = mpsc::channel(64);
     tokio::spawn(async move {
-        let _keep = conn;
         for msg in early {
             if let ChannelMsg::Data { data } | ChannelMsg::ExtendedData { data, .. } = msg
                 && tx.send(data.to_vec()).await.is_err()
@@ -723,12 +831,25 @@ pub async fn exec_stream(
                         }
                     }
                     Some(_) => {}
-                    None => break,
+                    None => {
+                        lease.ended();
+                        return;
+                    }
                 },
                 _ = tx.closed() => break,
             }
         }
+        // Nobody reads any more: close, and let the lease go once the server closed too
+        // (after the command's exit). One that never exits keeps a one-at-a-time session.
         let _ = ch.close().await;
+        if tokio::time::timeout(STREAM_CLOSE_WAIT, async {
+            while ch.wait().await.is_some() {}
+        })
+        .await
+        .is_ok()
+        {
+            lease.ended();
+        }
     });
     Ok(rx)
 }
@@ -741,15 +862,15 @@ pub async fn shell(
     rows: u16,
 ) -> Result<ShellSession, SshError> {
     let err = |what: &str, e: russh::Error| SshError::Connect(format!("{what}: {e}"));
-    let ch = tokio::time::timeout(conn.step, conn.handle.channel_open_session())
-        .await
-        .map_err(|_| {
-            SshError::Connect(format!(
-                "opening a channel: no answer within {}s",
-                conn.step.as_secs().max(1)
-            ))
-        })?
-        .map_err(|e| err("open channel", e))?;
+    // On a one-at-a-time server a shell, which lives as long as the operator wants, always
+    // has a session of its own ([`Lease`]).
+    let conn = if conn.one_at_a_time {
+        let _turn = conn.side_logins.acquire().await;
+        Arc::new(connect(&conn.route, &conn.opts).await?)
+    } else {
+        conn
+    };
+    let mut ch = open_session(&conn).await?;
     let term = std::env::var("TERM").unwrap_or_else(|_| "xterm-256color".into());
     ch.request_pty(true, &term, u32::from(cols), u32::from(rows), 0, 0, &[])
         .await
@@ -758,6 +879,25 @@ pub async fn shell(
         Some(c) => ch.exec(true, c).await.map_err(|e| err("exec", e))?,
         None => ch.request_shell(true).await.map_err(|e| err("shell", e))?,
     }
+    let (accepted, early) = replies(&conn, &mut ch, 2).await?;
+    if !accepted[0] {
+        // What `ssh` does too: say so and go on without one (the shell still runs).
+        tracing::warn!(device = %conn.route.dest().host, "the server refused a terminal (PTY)");
+    }
+    if !accepted[1] {
+        return Err(SshError::Connect(
+            "the server refused to start the shell".into(),
+        ));
+    }
+    let early: Vec<Vec<u8>> = early
+        .into_iter()
+        .filter_map(|m| match m {
+            ChannelMsg::Data { data } | ChannelMsg::ExtendedData { data, .. } => {
+                Some(data.to_vec())
+            }
+            _ => None,
+        })
+        .collect();
     let (read, write) = ch.split();
     let input = write.make_writer();
     let (resize, mut resize_rx) = mpsc::unbounded_channel::<(u16, u16)>();
@@ -772,6 +912,7 @@ pub async fn shell(
             }
         }
     });
+    let early = futures::stream::iter(early.into_iter().map(Ok));
     let output = futures::stream::unfold((read, conn), |(mut read, conn)| async move {
         loop {
             match read.wait().await? {
@@ -781,8 +922,8 @@ pub async fn shell(
                 _ => continue,
             }
         }
-    })
-    .boxed();
+    });
+    let output = early.chain(output).boxed();
     Ok(ShellSession {
         output,
         input: Box::pin(input),

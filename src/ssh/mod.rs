@@ -8,5 +8,6 @@ pub mod client;
 pub mod config;
 pub mod files;
 pub mod known_hosts;
+pub mod server_id;
 
 pub use client::{Connection, ExecOutput, Route, SshError, SshOptions, Target};

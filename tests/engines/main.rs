@@ -14,6 +14,7 @@ mod support;
 mod device_sim;
 mod docker_backend;
 mod fleet_bench;
+mod fleet_dropbear;
 mod fleet_local;
 mod fleet_ssh;
 mod forward;

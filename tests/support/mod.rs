@@ -18,6 +18,7 @@
 pub mod artifact_server;
 pub mod console;
 pub mod device;
+pub mod dropbear;
 pub mod fake_link;
 pub mod kube_server;
 pub mod mender_server;

@@ -42,7 +42,7 @@ pub fn sshd_available() -> bool {
     })
 }
 
-fn ensure_user(user: &str) -> bool {
+pub fn ensure_user(user: &str) -> bool {
     let exists = Command::new("id")
         .arg("-u")
         .arg(user)
@@ -374,7 +374,7 @@ impl Drop for Sshd {
 }
 
 /// Wait until the port answers with an SSH banner.
-fn wait_banner(addr: &str, port: u16, timeout: Duration) -> bool {
+pub fn wait_banner(addr: &str, port: u16, timeout: Duration) -> bool {
     let t0 = Instant::now();
     while t0.elapsed() < timeout {
         if let Ok(mut s) = std::net::TcpStream::connect((addr, port)) {
