@@ -535,8 +535,10 @@ fn host_key_error(hop: &Hop, verdict: &Verdict) -> Option<SshError> {
 
 /// The session a command runs on. Most servers run any number of commands on one session at
 /// once: the lease is the connection itself. A one-at-a-time server
-/// ([`server_id::runs_one_command_at_a_time`]) runs one: the command takes the connection
-/// when no other command holds it, else logs in on a session of its own, closed with it. The
+/// ([`server_id::runs_one_command_at_a_time`]) runs one: a command takes the connection
+/// when no other command holds it, else logs in on a session of its own, closed with it;
+/// what lives as long as the operator wants (a followed log, a shell) always has its own, so
+/// the facts refreshes keep the cached session. The
 /// connection is free again only once the command's channel ended, the server's close
 /// following its process's exit; a command abandoned before then (its future dropped) leaves
 /// it taken, so later commands log in on their own rather than race a process that may
@@ -552,7 +554,17 @@ struct Lease {
 const SIDE_LOGINS: usize = 2;
 
 impl Lease {
+    /// For a command that ends by itself.
     async fn take(conn: &Arc<Connection>) -> Result<Lease, SshError> {
+        Self::lease(conn, false).await
+    }
+
+    /// For a command that runs until the operator stops it.
+    async fn take_long(conn: &Arc<Connection>) -> Result<Lease, SshError> {
+        Self::lease(conn, true).await
+    }
+
+    async fn lease(conn: &Arc<Connection>, long: bool) -> Result<Lease, SshError> {
         let free = |c: &Connection| {
             c.occupied
                 .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
@@ -560,11 +572,11 @@ impl Lease {
         };
         let (conn, holds) = if !conn.one_at_a_time {
             (conn.clone(), false)
-        } else if free(conn) {
+        } else if !long && free(conn) {
             (conn.clone(), true)
         } else {
             let _turn = conn.side_logins.acquire().await;
-            tracing::debug!(host = %conn.route.dest().host, "session busy: a login of its own");
+            tracing::debug!(host = %conn.route.dest().host, "a login of its own for a command");
             (Arc::new(connect(&conn.route, &conn.opts).await?), false)
         };
         Ok(Lease {
@@ -811,7 +823,7 @@ pub async fn exec_stream(
     conn: Arc<Connection>,
     cmd: &str,
 ) -> Result<mpsc::Receiver<Vec<u8>>, SshError> {
-    let lease = Lease::take(&conn).await?;
+    let lease = Lease::take_long(&conn).await?;
     let (mut ch, early) = open_exec(&lease.conn, cmd).await?;
     let (tx, rx) = mpsc::channel(64);
     tokio::spawn(async move {
@@ -862,14 +874,9 @@ pub async fn shell(
     rows: u16,
 ) -> Result<ShellSession, SshError> {
     let err = |what: &str, e: russh::Error| SshError::Connect(format!("{what}: {e}"));
-    // On a one-at-a-time server a shell, which lives as long as the operator wants, always
-    // has a session of its own ([`Lease`]).
-    let conn = if conn.one_at_a_time {
-        let _turn = conn.side_logins.acquire().await;
-        Arc::new(connect(&conn.route, &conn.opts).await?)
-    } else {
-        conn
-    };
+    // Its own session on a one-at-a-time server ([`Lease`]), kept by the output stream.
+    let lease = Lease::take_long(&conn).await?;
+    let conn = lease.conn.clone();
     let mut ch = open_session(&conn).await?;
     let term = std::env::var("TERM").unwrap_or_else(|_| "xterm-256color".into());
     ch.request_pty(true, &term, u32::from(cols), u32::from(rows), 0, 0, &[])
@@ -913,11 +920,11 @@ pub async fn shell(
         }
     });
     let early = futures::stream::iter(early.into_iter().map(Ok));
-    let output = futures::stream::unfold((read, conn), |(mut read, conn)| async move {
+    let output = futures::stream::unfold((read, lease), |(mut read, lease)| async move {
         loop {
             match read.wait().await? {
                 ChannelMsg::Data { data } | ChannelMsg::ExtendedData { data, .. } => {
-                    return Some((Ok(data.to_vec()), (read, conn)));
+                    return Some((Ok(data.to_vec()), (read, lease)));
                 }
                 _ => continue,
             }
