@@ -814,9 +814,6 @@ pub async fn exec_with_input(
     Ok((code, out))
 }
 
-/// How long a stream whose reader left waits for the server's close after its own.
-const STREAM_CLOSE_WAIT: Duration = Duration::from_secs(30);
-
 /// Start `cmd` and stream its stdout+stderr bytes (logs). Ends when the command exits or the
 /// session is lost ([`Connection::lost`] then says why).
 pub async fn exec_stream(
@@ -827,6 +824,8 @@ pub async fn exec_stream(
     let (mut ch, early) = open_exec(&lease.conn, cmd).await?;
     let (tx, rx) = mpsc::channel(64);
     tokio::spawn(async move {
+        // Its own session on a one-at-a-time server, kept while the stream runs.
+        let _keep = lease;
         for msg in early {
             if let ChannelMsg::Data { data } | ChannelMsg::ExtendedData { data, .. } = msg
                 && tx.send(data.to_vec()).await.is_err()
@@ -843,25 +842,12 @@ pub async fn exec_stream(
                         }
                     }
                     Some(_) => {}
-                    None => {
-                        lease.ended();
-                        return;
-                    }
+                    None => break,
                 },
                 _ = tx.closed() => break,
             }
         }
-        // Nobody reads any more: close, and let the lease go once the server closed too
-        // (after the command's exit). One that never exits keeps a one-at-a-time session.
         let _ = ch.close().await;
-        if tokio::time::timeout(STREAM_CLOSE_WAIT, async {
-            while ch.wait().await.is_some() {}
-        })
-        .await
-        .is_ok()
-        {
-            lease.ended();
-        }
     });
     Ok(rx)
 }
