@@ -96,9 +96,10 @@ pub fn recorded_algorithms(files: &[PathBuf], host: &str, port: u16) -> Vec<Algo
         for entry in entries(&text) {
             if entry.marker.is_none()
                 && hosts_match(entry.hosts, &name)
-                && !out.contains(&entry.key.algorithm())
+                && let Some(key) = entry.key()
+                && !out.contains(&key.algorithm())
             {
-                out.push(entry.key.algorithm());
+                out.push(key.algorithm());
             }
         }
     }
@@ -115,15 +116,25 @@ struct Found {
     other: Option<usize>,
 }
 
-/// One parsed known_hosts line.
+/// One known_hosts line, its key still in base64.
 struct Entry<'a> {
     line: usize,
     marker: Option<&'a str>,
     hosts: &'a str,
-    key: PublicKey,
+    key_base64: &'a str,
 }
 
-/// The lines of a known_hosts text that parse (comments, blanks and bad keys are skipped).
+impl Entry<'_> {
+    /// The line's key; None when it does not parse (the line is then ignored, as ssh does).
+    /// Parsed only for lines whose hosts match: a fleet's known_hosts has a line per device,
+    /// and decoding every key of it for each of 1,000 logins was a quarter of the console's
+    /// CPU in the connect wave (docs/PERFORMANCE.md §20).
+    fn key(&self) -> Option<PublicKey> {
+        russh::keys::parse_public_key_base64(self.key_base64).ok()
+    }
+}
+
+/// The lines of a known_hosts text with the fields of an entry (comments and blanks skipped).
 fn entries(text: &str) -> impl Iterator<Item = Entry<'_>> {
     text.lines().enumerate().filter_map(|(i, raw)| {
         let line = raw.trim();
@@ -139,13 +150,12 @@ fn entries(text: &str) -> impl Iterator<Item = Entry<'_>> {
         } else {
             None
         };
-        let (_ktype, b64) = (fields.next()?, fields.next()?);
-        let key = russh::keys::parse_public_key_base64(b64).ok()?;
+        let (_ktype, key_base64) = (fields.next()?, fields.next()?);
         Some(Entry {
             line: i + 1,
             marker,
             hosts,
-            key,
+            key_base64,
         })
     })
 }
@@ -156,7 +166,10 @@ fn scan(text: &str, name: &str, key: &PublicKey) -> Found {
         if !hosts_match(e.hosts, name) {
             continue;
         }
-        let same = e.key.key_data() == key.key_data();
+        let Some(recorded) = e.key() else {
+            continue;
+        };
+        let same = recorded.key_data() == key.key_data();
         match e.marker {
             Some("@revoked") if same => {
                 found.revoked = Some(e.line);
@@ -177,10 +190,10 @@ pub fn hosts_match(field: &str, name: &str) -> bool {
     if let Some(hashed) = field.strip_prefix("|1|") {
         return hashed_match(hashed, name);
     }
-    let name = name.to_ascii_lowercase();
+    let name = lowercase(name);
     let mut matched = false;
     for p in field.split(',') {
-        let p = p.to_ascii_lowercase();
+        let p = lowercase(p);
         if let Some(neg) = p.strip_prefix('!') {
             if super::config::wildcard(neg, &name) {
                 return false;
@@ -190,6 +203,16 @@ pub fn hosts_match(field: &str, name: &str) -> bool {
         }
     }
     matched
+}
+
+/// `s` in lower case, copied only when it has upper case letters (patterns and names rarely
+/// do, and this runs for every line of every known_hosts file at each login).
+fn lowercase(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
 }
 
 fn hashed_match(hashed: &str, name: &str) -> bool {
