@@ -64,14 +64,7 @@ async fn facts_commands_and_a_shell_at_once_over_one_dropbear_session() {
 
     // Twelve commands and a shell started at once, on the device whose session the facts
     // opened; each command appends a line to a file in the device user's home.
-    let home = support::run_ok(
-        "sh",
-        &[
-            "-c",
-            &format!("getent passwd {DROPBEAR_USER} | cut -d: -f6"),
-        ],
-    );
-    let ran = std::path::Path::new(&home).join(format!("ran-{}", std::process::id()));
+    let ran = support::dropbear::home().join(format!("ran-{}", std::process::id()));
     let _ = std::fs::remove_file(&ran);
     let backend: Arc<dyn Backend> = Arc::new(b.clone());
     let targets = (0..12)

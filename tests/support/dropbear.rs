@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
@@ -38,6 +38,12 @@ pub fn dropbear_available() -> bool {
     })
 }
 
+/// The Dropbear test user's home directory (its `~/.ssh` holds the keys Dropbear reads).
+pub fn home() -> PathBuf {
+    let line = super::run_ok("getent", &["passwd", DROPBEAR_USER]);
+    PathBuf::from(line.split(':').nth(5).expect("a home in the passwd entry"))
+}
+
 pub struct Dropbear {
     child: std::process::Child,
     pub port: u16,
@@ -54,14 +60,7 @@ impl Dropbear {
         let dir = tempfile::tempdir().expect("tempdir");
         {
             let _one_writer = KEYS.lock().unwrap_or_else(|p| p.into_inner());
-            let home = super::run_ok(
-                "sh",
-                &[
-                    "-c",
-                    &format!("getent passwd {DROPBEAR_USER} | cut -d: -f6"),
-                ],
-            );
-            let ssh = Path::new(home.trim()).join(".ssh");
+            let ssh = home().join(".ssh");
             std::fs::create_dir_all(&ssh).unwrap();
             let ak = ssh.join("authorized_keys");
             let mut lines = std::fs::read_to_string(&ak).unwrap_or_default();
