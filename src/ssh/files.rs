@@ -33,7 +33,10 @@ pub fn read(path: &Path) -> Result<Option<String>, FileError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(FileError::new(path, e.to_string())),
     };
-    let mut buf = Vec::new();
+    // Sized up front: `take` hides the file's size from `read_to_end`, which would otherwise
+    // grow the buffer step by step (a fleet's known_hosts is read at every login).
+    let size = file.metadata().map_or(0, |m| m.len()).min(MAX_BYTES + 1);
+    let mut buf = Vec::with_capacity(usize::try_from(size).unwrap_or(0) + 1);
     file.take(MAX_BYTES + 1)
         .read_to_end(&mut buf)
         .map_err(|e| FileError::new(path, e.to_string()))?;
