@@ -104,11 +104,16 @@ if [ "$SERVER" = dropbear ]; then
   dropbearkey -t ed25519 -f "$work/host_dropbear" >/dev/null
   host_pub=$(dropbearkey -y -f "$work/host_dropbear" | grep '^ssh-ed25519' | cut -d' ' -f1-2)
 fi
-# N consecutive free ports (nothing listening on them now).
+# N consecutive free ports (nothing listening on them now), below the kernel's ephemeral range:
+# a device port in it can be taken as the local port of some connection before its sshd binds
+# it (runs with ports at 34726… and 36927… lost 25–29 devices that way; none below 32768).
 used=$(ss -Htln | awk '{ n = split($4, a, ":"); print a[n] }' | sort -un)
-base=$((20000 + RANDOM % 20000))
+ephemeral=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+span=$((ephemeral - N - 10000))
+[ "$span" -gt 0 ] || { echo "no room for $N ports below the ephemeral range ($ephemeral)" >&2; exit 1; }
+base=$((10000 + RANDOM % span))
 while printf '%s\n' "$used" | awk -v lo="$base" -v hi="$((base + N))" '$1 >= lo && $1 < hi { f = 1 } END { exit !f }'; do
-  base=$((20000 + RANDOM % 20000))
+  base=$((10000 + RANDOM % span))
 done
 {
   echo "known_hosts: $work/known_hosts"
