@@ -14,8 +14,6 @@ use fleetdeck::backend::fleet::run::{RunTarget, run_all};
 use fleetdeck::backend::fleet::{FleetBackend, FleetFile};
 use fleetdeck::backend::{Backend, ShellOpts};
 use fleetdeck::model::{ResourceKey, ResourceKind};
-use fleetdeck::ssh::SshOptions;
-use fleetdeck::ssh::config::SshConfig;
 use futures::StreamExt;
 use support::dropbear::{DROPBEAR_USER, Dropbear};
 use tokio::io::AsyncWriteExt;
@@ -43,13 +41,7 @@ async fn facts_commands_and_a_shell_at_once_over_one_dropbear_session() {
         ),
     )
     .unwrap();
-    let opts = SshOptions {
-        config: Arc::new(SshConfig::parse("")),
-        home: dir.path().to_path_buf(),
-        user_known_hosts: dir.path().join(".ssh/known_hosts"),
-        agent: None,
-        connect_timeout: Duration::from_secs(10),
-    };
+    let opts = support::sshd::ssh_options(dir.path(), None, "");
     let b = FleetBackend::new(FleetFile::load(&fleet_file).unwrap(), opts);
     let key = ResourceKey {
         source: b.id().clone(),

@@ -12,22 +12,10 @@ use fleetdeck::backend::fleet::{FleetBackend, FleetFile};
 use fleetdeck::backend::{Backend, BackendEvent, ShellOpts};
 use fleetdeck::model::{LogOpts, Resource, ResourceAction, ResourceKey, ResourceKind};
 use fleetdeck::ssh::SshOptions;
-use fleetdeck::ssh::config::SshConfig;
-use support::sshd::{self, Agent, SANDBOX_USER, Sshd, SshdOpts, TEST_USER};
+use support::sshd::{self, Agent, SANDBOX_USER, Sshd, SshdOpts, TEST_USER, ssh_options as options};
 
 fn have_sshd() -> bool {
     support::require("sshd", sshd::sshd_available())
-}
-
-/// SSH options that never read the real ~/.ssh: `home` is a temp dir.
-fn options(home: &Path, agent: Option<PathBuf>, ssh_config: &str) -> SshOptions {
-    SshOptions {
-        config: Arc::new(SshConfig::parse(ssh_config)),
-        home: home.to_path_buf(),
-        user_known_hosts: home.join(".ssh/known_hosts"),
-        agent,
-        connect_timeout: Duration::from_secs(10),
-    }
 }
 
 fn fleet(dir: &Path, yaml: &str, opts: SshOptions) -> FleetBackend {

@@ -6,7 +6,6 @@
 
 use crate::support;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use fleetdeck::backend::Backend;
@@ -14,8 +13,6 @@ use fleetdeck::backend::docker::DockerBackend;
 use fleetdeck::backend::fleet::{FleetBackend, FleetFile};
 use fleetdeck::backend::forward::Forward;
 use fleetdeck::model::{ResourceKey, ResourceKind};
-use fleetdeck::ssh::SshOptions;
-use fleetdeck::ssh::config::SshConfig;
 use support::sshd::{self, Sshd, SshdOpts, TEST_USER};
 use support::{TestContainer, docker_test_image};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -183,13 +180,7 @@ fn device_behind_sshd() -> (tempfile::TempDir, Sshd, FleetBackend) {
     );
     let path = dir.path().join("fleet.yaml");
     std::fs::write(&path, yaml).unwrap();
-    let opts = SshOptions {
-        config: Arc::new(SshConfig::parse("")),
-        home: dir.path().to_path_buf(),
-        user_known_hosts: dir.path().join(".ssh/known_hosts"),
-        agent: None,
-        connect_timeout: Duration::from_secs(10),
-    };
+    let opts = support::sshd::ssh_options(dir.path(), None, "");
     let b = FleetBackend::new(FleetFile::load(&path).unwrap(), opts);
     (dir, sshd, b)
 }

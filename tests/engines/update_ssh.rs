@@ -11,7 +11,6 @@ use crate::support;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
 use fleetdeck::audit::AuditLog;
@@ -20,8 +19,6 @@ use fleetdeck::backend::fleet::{FleetBackend, FleetFile};
 use fleetdeck::model::{FailureLimit, ResourceAction, ResourceKey, ResourceKind, UpdateRequest};
 use fleetdeck::rollout::engine::RolloutState;
 use fleetdeck::rollout::{Step, UpdateRecord};
-use fleetdeck::ssh::SshOptions;
-use fleetdeck::ssh::config::SshConfig;
 use support::artifact_server::ArtifactServer;
 use support::device::{ArtifactSpec, Client, SimFleet, SimOpts, artifact_file, artifact_file_with};
 
@@ -66,13 +63,7 @@ macro_rules! per_client {
 fn backend(sim: &SimFleet) -> FleetBackend {
     let home = sim.dir.path().join("home");
     std::fs::create_dir_all(home.join(".ssh")).unwrap();
-    let opts = SshOptions {
-        config: Arc::new(SshConfig::parse("")),
-        home: home.clone(),
-        user_known_hosts: home.join(".ssh/known_hosts"),
-        agent: None,
-        connect_timeout: Duration::from_secs(10),
-    };
+    let opts = support::sshd::ssh_options(&home, None, "");
     let file = FleetFile::load(&sim.fleet_file).unwrap_or_else(|e| panic!("{e}"));
     // Never a real reboot: the fleet file points every device at the simulation (or, where a
     // test wants a reboot that does not happen, at `true`).

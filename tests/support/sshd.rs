@@ -87,6 +87,22 @@ pub fn keygen(dir: &Path, name: &str, kind: &str, passphrase: &str) -> (PathBuf,
     (path, public.trim().to_string())
 }
 
+/// SSH options for tests that never read the real ~/.ssh: `home` is a temp dir; no agent
+/// unless given, `ssh_config` as the only client config, a 10 s connect timeout.
+pub fn ssh_options(
+    home: &Path,
+    agent: Option<PathBuf>,
+    ssh_config: &str,
+) -> fleetdeck::ssh::SshOptions {
+    fleetdeck::ssh::SshOptions {
+        config: std::sync::Arc::new(fleetdeck::ssh::config::SshConfig::parse(ssh_config)),
+        home: home.to_path_buf(),
+        user_known_hosts: home.join(".ssh/known_hosts"),
+        agent,
+        connect_timeout: Duration::from_secs(10),
+    }
+}
+
 pub struct Sshd {
     child: Option<std::process::Child>,
     pub ports: Vec<u16>,
