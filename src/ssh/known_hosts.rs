@@ -127,7 +127,7 @@ struct Entry<'a> {
 impl Entry<'_> {
     /// The line's key; None when it does not parse (the line is then ignored, as ssh does).
     /// Parsed only for lines whose hosts match: a fleet's known_hosts has a line per device,
-    /// and decoding every key of it for each of 1,000 logins was a quarter of the console's
+    /// and decoding every key of it for each of 1,000 logins was a fifth of the console's
     /// CPU in the connect wave (docs/PERFORMANCE.md §20).
     fn key(&self) -> Option<PublicKey> {
         russh::keys::parse_public_key_base64(self.key_base64).ok()
