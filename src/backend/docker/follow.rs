@@ -21,10 +21,12 @@ use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::query_parameters::{InspectContainerOptions, LogsOptions};
 use futures::StreamExt;
+use futures::stream::BoxStream;
 use tokio::sync::mpsc;
 
 use super::Inner;
 use super::connect::Endpoint;
+use super::paced;
 use super::error::{human_error, is_not_found, is_transport_error};
 use crate::backend::supervise::Backoff;
 use crate::logs::marker::{Mark, marker, nanos};
@@ -182,6 +184,27 @@ impl Producer<'_> {
         }
     }
 
+    /// One instance's frames, in batches: read on a thread of their own where the engine is
+    /// dialled directly (paced.rs: many lines per read), else through bollard.
+    fn frames(&self, docker: &Docker, options: LogsOptions) -> BoxStream<'static, paced::Batch> {
+        let what = match self.origin {
+            Origin::Container => "containers",
+            Origin::Task => "tasks",
+        };
+        if let Ok(query) = serde_urlencoded::to_string(&options)
+            && let Some(mut rx) =
+                paced::open(self.endpoint, format!("/{what}/{}/logs?{query}", self.id))
+        {
+            return futures::stream::poll_fn(move |cx| rx.poll_recv(cx)).boxed();
+        }
+        match self.origin {
+            Origin::Container => docker.logs(&self.id, Some(options)).boxed(),
+            Origin::Task => docker.task_logs(&self.id, Some(options)).boxed(),
+        }
+        .ready_chunks(CHUNK)
+        .boxed()
+    }
+
     /// Forward one instance's frames; `last` keeps the newest stamp seen (and frames at or
     /// before its value on entry are dropped: a resumed stream starts at that second).
     async fn pump(
@@ -190,11 +213,7 @@ impl Producer<'_> {
         options: LogsOptions,
         last: &mut Option<i64>,
     ) -> Result<End, ()> {
-        let frames = match self.origin {
-            Origin::Container => docker.logs(&self.id, Some(options)).boxed(),
-            Origin::Task => docker.task_logs(&self.id, Some(options)).boxed(),
-        };
-        let mut chunks = frames.ready_chunks(CHUNK);
+        let mut chunks = self.frames(docker, options);
         let mut cut = *last;
         // The newest frame's stamp, parsed only when the stream ends (a flood pays a copy of a
         // few bytes per frame, not a parse).

@@ -15,6 +15,7 @@ pub mod containers;
 pub mod error;
 pub mod exec;
 mod follow;
+mod paced;
 mod forward;
 pub mod images;
 pub mod inspect;
