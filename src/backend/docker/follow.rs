@@ -26,8 +26,8 @@ use tokio::sync::mpsc;
 
 use super::Inner;
 use super::connect::Endpoint;
-use super::paced;
 use super::error::{human_error, is_not_found, is_transport_error};
+use super::paced;
 use crate::backend::supervise::Backoff;
 use crate::logs::marker::{Mark, marker, nanos};
 use crate::logs::split_timestamp;
