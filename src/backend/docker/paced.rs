@@ -222,6 +222,14 @@ fn exchange(dial: &Dial, path_and_query: &str, tx: &mpsc::Sender<Batch>) -> Resu
     reader.send(frames.split(&mut payload))?;
     while !done {
         let n = reader.read(&mut buf)?;
+        if n == 0 && body.framing != Framing::Close {
+            // Cut off before its end (the engine stopped or restarted): a lost connection,
+            // as hyper says it, so the view reconnects behind a marker.
+            return Err(Stop::from(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the engine closed the log stream before its end",
+            )));
+        }
         done = n == 0 || body.feed(&buf[..n], &mut payload)?;
         reader.send(frames.split(&mut payload))?;
         if n < READ && !done {
@@ -564,9 +572,10 @@ mod tests {
     }
 
     /// A one-connection engine on a unix socket: answers with `answer`, then keeps the
-    /// connection open; reports when the reader closed it.
+    /// connection open (or, with `hang_up`, closes it); reports when the reader closed it.
     fn engine(
         answer: Vec<u8>,
+        hang_up: bool,
     ) -> (
         tempfile::TempDir,
         Endpoint,
@@ -586,6 +595,10 @@ mod tests {
                 .unwrap_or("")
                 .to_owned();
             s.write_all(&answer).unwrap();
+            if hang_up {
+                drop(s);
+                return;
+            }
             // Nothing more: a quiet log. A read of 0 means the reader hung up.
             let _ = s.read(&mut req);
             let _ = done_tx.send(line);
@@ -614,7 +627,7 @@ mod tests {
         answer.extend_from_slice(format!("{:x}\r\n", frame.len()).as_bytes());
         answer.extend_from_slice(&frame);
         answer.extend_from_slice(b"\r\n");
-        let (_dir, endpoint, done) = engine(answer);
+        let (_dir, endpoint, done) = engine(answer, false);
         let mut rx = open(&endpoint, "/containers/abc/logs?follow=true".into()).unwrap();
         assert_eq!(texts(recv(&mut rx)), [('o', "hello\n".to_owned())]);
         drop(rx);
@@ -626,6 +639,19 @@ mod tests {
     }
 
     #[test]
+    fn a_stream_cut_off_before_its_end_is_a_lost_connection() {
+        let answer =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabc\n\r\n".to_vec();
+        let (_dir, endpoint, _done) = engine(answer, true);
+        let mut rx = open(&endpoint, "/containers/abc/logs".into()).unwrap();
+        assert_eq!(texts(recv(&mut rx)), [('c', "abc\n".to_owned())]);
+        assert!(matches!(
+            recv(&mut rx).pop(),
+            Some(Err(Error::IOError { .. }))
+        ));
+    }
+
+    #[test]
     fn an_error_status_carries_the_engines_message() {
         let body = br#"{"message":"No such container: abc"}"#;
         let mut answer = format!(
@@ -634,7 +660,7 @@ mod tests {
         )
         .into_bytes();
         answer.extend_from_slice(body);
-        let (_dir, endpoint, _done) = engine(answer);
+        let (_dir, endpoint, _done) = engine(answer, false);
         let mut rx = open(&endpoint, "/containers/abc/logs".into()).unwrap();
         match recv(&mut rx).pop() {
             Some(Err(Error::DockerResponseServerError {
