@@ -6,10 +6,11 @@
 //! engine could give; each wake-up also costs the engine, which shares the machine's cores with
 //! it. A reader that sleeps between reads leaves nothing waiting on the socket: the engine's
 //! writes pile up in the socket's buffer at no cost to anyone, and one read takes hundreds of
-//! lines. Measured on one engine (PERFORMANCE §21): a blocking reader woken per write got
-//! 321–374k lines/s at 35 % CPU, the same with a 1 ms pause after each read 462k at 8–9 %,
-//! and a pause spent in `epoll` (what a tokio task's sleep is: the socket stays registered and
-//! each write still wakes the thread) 256–283k at 37 %. Hence a plain thread and blocking reads.
+//! lines. Measured with a Python reader on one engine (PERFORMANCE §21): blocking reads back
+//! to back got 321–374k lines/s at 35 % CPU, the same with a 1 ms sleep after each read 462k
+//! at 8–9 %, and the pause spent waiting in `epoll` instead (as a sleeping tokio task would: its
+//! socket stays registered, so each write still wakes the thread) 256–283k at 37 %. Hence a
+//! plain thread and blocking reads.
 //!
 //! Only for the endpoints this module can dial itself: the unix socket and plain TCP. Verified
 //! TLS and `ssh://` are read through bollard as before ([`open`] says None).
@@ -19,7 +20,8 @@
 //! them, the answer de-chunked and split into frames as bollard's `NewlineLogOutputDecoder`
 //! does (a first byte above 2 means a TTY's raw stream: one `Console` frame per line). An error
 //! status becomes bollard's `DockerResponseServerError` with the engine's `message`, a broken
-//! connection an `IOError`, so the caller tells them apart as it did.
+//! or cut-off connection an `IOError` (the view reconnects), an answer no engine sends a
+//! `DockerStreamError` (shown, not retried), so the caller tells them apart as it did.
 
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
