@@ -1214,6 +1214,49 @@ async fn logs_tail_and_missing_container() {
     assert!(error.contains("No such container"), "{error}");
 }
 
+/// A container with a TTY logs a raw stream (no frame headers, `\r\n` line ends): its lines
+/// arrive whole and in order, stamped, without the carriage returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_of_a_tty_container_are_lines() {
+    let Some(_image) = docker_test_image() else {
+        return;
+    };
+    let c = TestContainer::spec("tty")
+        .arg("-t")
+        .cmd(&[
+            "sh",
+            "-c",
+            "for i in 1 2 3; do echo tty-$i; done; printf last",
+        ])
+        .run();
+    assert!(c.wait_state("exited", Duration::from_secs(10)));
+    let backend = DockerBackend::local();
+    let (tx, mut rx) = mpsc::channel(64);
+    let opts = LogOpts {
+        follow: true,
+        tail: None,
+        since_secs: None,
+        previous: false,
+    };
+    let _logs = backend.logs(&key(&backend, ResourceKind::Container, &c.id), opts, 6, tx);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let mut texts = Vec::new();
+    while texts.len() < 4 {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(BackendEvent::LogLines { lines, .. })) => texts.extend(
+                lines
+                    .iter()
+                    .filter(|l| !l.marker)
+                    .map(|l| (l.text.text.clone(), l.ts.is_some())),
+            ),
+            Ok(Some(_)) => {}
+            other => panic!("{texts:?}, then {:?}", other.map(|o| o.is_some())),
+        }
+    }
+    let want = ["tty-1", "tty-2", "tty-3", "last"].map(|t| (t.to_owned(), true));
+    assert_eq!(texts, want);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_large_output_is_batched() {
     let Some(_image) = docker_test_image() else {
