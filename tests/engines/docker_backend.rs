@@ -1232,27 +1232,15 @@ async fn logs_of_a_tty_container_are_lines() {
     assert!(c.wait_state("exited", Duration::from_secs(10)));
     let backend = DockerBackend::local();
     let (tx, mut rx) = mpsc::channel(64);
-    let opts = LogOpts {
-        follow: true,
-        tail: None,
-        since_secs: None,
-        previous: false,
-    };
-    let _logs = backend.logs(&key(&backend, ResourceKind::Container, &c.id), opts, 6, tx);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let mut texts = Vec::new();
-    while texts.len() < 4 {
-        match tokio::time::timeout_at(deadline, rx.recv()).await {
-            Ok(Some(BackendEvent::LogLines { lines, .. })) => texts.extend(
-                lines
-                    .iter()
-                    .filter(|l| !l.marker)
-                    .map(|l| (l.text.text.clone(), l.ts.is_some())),
-            ),
-            Ok(Some(_)) => {}
-            other => panic!("{texts:?}, then {:?}", other.map(|o| o.is_some())),
-        }
-    }
+    let k = key(&backend, ResourceKind::Container, &c.id);
+    let _logs = backend.logs(&k, LogOpts::default(), 6, tx);
+    // The stream ends with the container; its unterminated last line comes before the note.
+    let (lines, _) = collect_until_waiting(&mut rx, 6, Duration::from_secs(10), 1).await;
+    let texts: Vec<(String, bool)> = lines
+        .iter()
+        .filter(|l| !l.marker)
+        .map(|l| (l.text.text.clone(), l.ts.is_some()))
+        .collect();
     let want = ["tty-1", "tty-2", "tty-3", "last"].map(|t| (t.to_owned(), true));
     assert_eq!(texts, want);
 }

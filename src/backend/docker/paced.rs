@@ -65,7 +65,8 @@ pub fn open(endpoint: &Endpoint, path_and_query: String) -> Option<mpsc::Receive
         .name("fleetdeck-log".into())
         .stack_size(STACK)
         .spawn(move || {
-            if let Err(e) = stream(&dial, &path_and_query, &tx) {
+            // Ended by the engine or by the view: nothing to say. Failed: the view's last batch.
+            if let Err(Stop::Failed(e)) = exchange(&dial, &path_and_query, &tx) {
                 let _ = tx.blocking_send(vec![Err(e)]);
             }
         })
@@ -155,14 +156,7 @@ fn bad(what: &str) -> Stop {
     })
 }
 
-/// Run the exchange; Ok when the engine ended the stream or the view went away.
-fn stream(dial: &Dial, path_and_query: &str, tx: &mpsc::Sender<Batch>) -> Result<(), Error> {
-    match exchange(dial, path_and_query, tx) {
-        Ok(()) | Err(Stop::Gone) => Ok(()),
-        Err(Stop::Failed(e)) => Err(e),
-    }
-}
-
+/// Send the request and read the answer into batches until the engine ends it.
 fn exchange(dial: &Dial, path_and_query: &str, tx: &mpsc::Sender<Batch>) -> Result<(), Stop> {
     let (mut conn, host) = Conn::dial(dial)?;
     conn.write_all(
@@ -350,11 +344,10 @@ impl Body {
                 out.extend_from_slice(input);
                 Ok(false)
             }
-            Framing::Length(left) => {
-                let n = input.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-                out.extend_from_slice(&input[..n]);
-                self.framing = Framing::Length(left - n as u64);
-                Ok(left == n as u64)
+            Framing::Length(mut left) => {
+                copy_up_to(input, &mut left, out);
+                self.framing = Framing::Length(left);
+                Ok(left == 0)
             }
             Framing::Chunked => self.dechunk(input, out),
         }
@@ -373,12 +366,7 @@ impl Body {
     fn dechunk_from(&mut self, mut input: &[u8], out: &mut BytesMut) -> Result<bool, Stop> {
         loop {
             if self.left > 0 {
-                let n = input
-                    .len()
-                    .min(usize::try_from(self.left).unwrap_or(usize::MAX));
-                out.extend_from_slice(&input[..n]);
-                self.left -= n as u64;
-                input = &input[n..];
+                input = &input[copy_up_to(input, &mut self.left, out)..];
                 if self.left > 0 {
                     return Ok(false);
                 }
@@ -412,6 +400,16 @@ impl Body {
             }
         }
     }
+}
+
+/// Copy up to `left` bytes of `input` to `out`, counting them off `left`; returns how many.
+fn copy_up_to(input: &[u8], left: &mut u64, out: &mut BytesMut) -> usize {
+    let n = input
+        .len()
+        .min(usize::try_from(*left).unwrap_or(usize::MAX));
+    out.extend_from_slice(&input[..n]);
+    *left -= n as u64;
+    n
 }
 
 /// Docker's stream frames out of the de-chunked payload.
