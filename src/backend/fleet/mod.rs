@@ -29,6 +29,7 @@ pub mod timeline;
 pub mod updates;
 pub mod watch;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -79,7 +80,10 @@ pub struct Device {
     pub route: Route,
     /// The device's SSH session, shared by polls, logs, commands and rollouts.
     conn: Cached<Arc<Connection>>,
-    pub status: Mutex<DeviceStatus>,
+    status: Mutex<DeviceStatus>,
+    /// Bumped at every change of `status`: a watch remaps only the devices whose version
+    /// moved since its last batch, not the whole fleet (docs/PERFORMANCE.md §22).
+    version: AtomicU64,
     /// Poll now (a host key was just trusted, a session replaced).
     wake: Notify,
 }
@@ -92,9 +96,20 @@ impl Device {
             .unwrap_or_else(|e| e.into_inner().clone())
     }
 
+    fn is_up(&self) -> bool {
+        let s = self.status.lock().unwrap_or_else(|e| e.into_inner());
+        matches!(s.conn, Conn::Up)
+    }
+
+    /// The status's version: it moves whenever the status changes.
+    fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
+    }
+
     fn set_conn(&self, c: Conn) {
         if let Ok(mut s) = self.status.lock() {
             s.conn = c;
+            self.version.fetch_add(1, Ordering::Release);
         }
     }
 
@@ -109,6 +124,7 @@ impl Device {
             }
             Err(c) => s.conn = c,
         }
+        self.version.fetch_add(1, Ordering::Release);
     }
 }
 
@@ -203,6 +219,7 @@ impl FleetBackend {
                         facts: None,
                         updated: None,
                     }),
+                    version: AtomicU64::new(0),
                     wake: Notify::new(),
                 })
             })

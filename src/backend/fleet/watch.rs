@@ -4,6 +4,7 @@
 //! itself). Answers are coalesced: the view gets the whole list once, then the rows that
 //! changed in each burst.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -108,10 +109,10 @@ pub async fn devices(inner: Arc<Inner>, updates: Updates, tx: EventTx) {
     let mut answered = pollers.answered.subscribe();
     // Rows at once (connecting), so the table never waits for the slowest device; then what
     // changed after every burst of answers.
-    let mut sent = device_rows(&inner, &updates);
+    let mut sent = Sent::new(&inner, &updates);
     if send_header(&inner, &report).await.is_err()
         || report
-            .snapshot(ResourceKind::Device, sent.clone())
+            .snapshot(ResourceKind::Device, sent.rows.clone())
             .await
             .is_err()
     {
@@ -120,28 +121,21 @@ pub async fn devices(inner: Arc<Inner>, updates: Updates, tx: EventTx) {
     // A running update shows in the UPDATE column too: its changes count as news.
     let mut update_changes = updates.subscribe();
     loop {
-        tokio::select! {
-            answer = answered.changed() => if answer.is_err() { return },
-            changed = update_changes.changed() => if changed.is_err() { return },
-        }
+        let mut update_moved = tokio::select! {
+            answer = answered.changed() => if answer.is_err() { return } else { false },
+            changed = update_changes.changed() => if changed.is_err() { return } else { true },
+        };
         // Coalesce a burst of answers (or progress lines) into one batch.
         tokio::time::sleep(coalesce_window(inner.devices.len())).await;
         answered.borrow_and_update();
+        update_moved |= update_changes.has_changed().unwrap_or(false);
         update_changes.borrow_and_update();
-        // The device list is fixed for the watch's life, so rows pair up by position. Only
-        // the rows that differ travel: with 1,000 devices answering a few per batch, the UI
-        // updates those in place instead of merging, sorting and filtering the whole fleet.
-        let rows = device_rows(&inner, &updates);
-        let upserted: Vec<Resource> = rows
-            .iter()
-            .zip(&sent)
-            .filter(|(now, before)| now != before)
-            .map(|(now, _)| now.clone())
-            .collect();
-        sent = rows;
         if send_header(&inner, &report).await.is_err() {
             return;
         }
+        // Only the rows that differ travel: with 1,000 devices answering a few per batch, the
+        // UI updates those in place instead of merging, sorting and filtering the whole fleet.
+        let upserted = sent.changed(&inner, &updates, update_moved);
         if !upserted.is_empty() {
             let changes = RowChanges {
                 upserted,
@@ -154,6 +148,68 @@ pub async fn devices(inner: Arc<Inner>, updates: Updates, tx: EventTx) {
     }
 }
 
+/// The rows a devices watch last sent, and the status version each was made from. The device
+/// list is fixed for the watch's life, so rows pair up with devices by position.
+struct Sent {
+    rows: Vec<Resource>,
+    versions: Vec<u64>,
+}
+
+impl Sent {
+    fn new(inner: &Inner, updates: &Updates) -> Sent {
+        let live = updates.live_steps();
+        let versions = inner.devices.iter().map(|d| d.version()).collect();
+        let rows = inner
+            .devices
+            .iter()
+            .map(|d| device_row(inner, d, updates, &live))
+            .collect();
+        Sent { rows, versions }
+    }
+
+    /// The rows that differ from those sent, now sent. Only devices whose status changed are
+    /// mapped again — a 1,000-device fleet answers a few per batch, and mapping every row of
+    /// every batch was an eighth of the console's CPU in the first wave (docs/PERFORMANCE.md
+    /// §22) — unless an update moved: its step and guard show in the rows of its devices.
+    fn changed(&mut self, inner: &Inner, updates: &Updates, every: bool) -> Vec<Resource> {
+        let live = updates.live_steps();
+        let mut out = Vec::new();
+        for (i, d) in inner.devices.iter().enumerate() {
+            // Read before the row: a change that lands while the row is made moves the
+            // version again, so the next batch maps that device once more.
+            let version = d.version();
+            if !every && version == self.versions[i] {
+                continue;
+            }
+            self.versions[i] = version;
+            let row = device_row(inner, d, updates, &live);
+            if row != self.rows[i] {
+                out.push(row.clone());
+                self.rows[i] = row;
+            }
+        }
+        out
+    }
+}
+
+/// A device's row, with the step of an update running on it.
+fn device_row(
+    inner: &Inner,
+    d: &Device,
+    updates: &Updates,
+    live: &HashMap<String, String>,
+) -> Resource {
+    let mut r = row(&inner.id, d);
+    if let Some(step) = live.get(&d.spec.name) {
+        r.cells[UPDATE_COLUMN] = step.clone();
+    }
+    if let Some(g) = r.facts.update_guard.as_mut() {
+        g.rollout = updates.driving(&d.spec.name);
+        g.held = updates.held_in(&d.spec.name).is_some();
+    }
+    r
+}
+
 /// How long answers gather before the next batch of changes: 50 ms up to 200 devices, then
 /// 1 ms per 4, up to 250 ms from 1,000 (a 1,000-device wave then makes ~4 batches a second
 /// instead of ~20, and the table still moves while the wave runs).
@@ -161,33 +217,9 @@ fn coalesce_window(devices: usize) -> Duration {
     crate::backend::changes::gather_window(devices, Duration::from_millis(50), 4)
 }
 
-/// Every device's row, with the step of an update running on it.
-fn device_rows(inner: &Inner, updates: &Updates) -> Vec<Resource> {
-    let live = updates.live_steps();
-    inner
-        .devices
-        .iter()
-        .map(|d| {
-            let mut r = row(&inner.id, d);
-            if let Some(step) = live.get(&d.spec.name) {
-                r.cells[UPDATE_COLUMN] = step.clone();
-            }
-            if let Some(g) = r.facts.update_guard.as_mut() {
-                g.rollout = updates.driving(&d.spec.name);
-                g.held = updates.held_in(&d.spec.name).is_some();
-            }
-            r
-        })
-        .collect()
-}
-
 /// The header's "N/M devices up" (every batch: the source's other tasks send statuses too).
 async fn send_header(inner: &Inner, report: &Reporter) -> Result<(), Gone> {
-    let up = inner
-        .devices
-        .iter()
-        .filter(|d| matches!(d.status().conn, Conn::Up))
-        .count();
+    let up = inner.devices.iter().filter(|d| d.is_up()).count();
     report
         .connected(format!("{up}/{} devices up", inner.devices.len()))
         .await
@@ -288,6 +320,37 @@ mod tests {
             slot.upgrade().is_none(),
             "the pollers stop with the last watch"
         );
+    }
+
+    #[test]
+    fn a_batch_maps_only_the_devices_whose_status_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = super::super::FleetBackend::new(
+            super::super::file::FleetFile::local("here"),
+            crate::ssh::client::SshOptions::from_home(),
+        )
+        .with_update_store(dir.path().into(), None, Duration::from_secs(1));
+        let (inner, updates) = (&b.inner, b.updates());
+        let mut sent = Sent::new(inner, updates);
+        assert_eq!(sent.rows[0].cells[1], "connecting");
+        assert!(
+            sent.changed(inner, updates, false).is_empty(),
+            "nothing moved"
+        );
+
+        let dev = &inner.devices[0];
+        dev.record(Ok(Facts::default()));
+        let moved = sent.changed(inner, updates, false);
+        assert_eq!(moved.len(), 1, "the device that answered");
+        assert_ne!(moved[0].cells[1], "connecting");
+        assert_eq!(sent.rows[0], moved[0], "kept as sent");
+        assert!(sent.changed(inner, updates, false).is_empty(), "sent once");
+
+        // The same answer again moves the version, not the row: nothing travels.
+        dev.record(Ok(Facts::default()));
+        assert!(sent.changed(inner, updates, false).is_empty());
+        // Told that an update moved, every row is made again (and still equal).
+        assert!(sent.changed(inner, updates, true).is_empty());
     }
 
     #[test]
