@@ -308,8 +308,7 @@ pub fn host_matches(host: &str, patterns: &[String]) -> bool {
 
 /// `*` any run, `?` exactly one character.
 pub fn wildcard(pattern: &str, text: &str) -> bool {
-    // Most patterns are plain names (and every `[host]:port` of a fleet's known_hosts, matched
-    // against each device at each login): no copies for those.
+    // Most patterns are plain names: no copies for those.
     if !pattern.contains(['*', '?']) {
         return pattern == text;
     }

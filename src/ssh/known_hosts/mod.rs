@@ -7,7 +7,8 @@
 //! revoked; another key of ANY type is recorded for the host → changed ("REMOTE HOST
 //! IDENTIFICATION HAS CHANGED"), never offered for acceptance; only a host with no entry at all
 //! is unknown. [`recorded_algorithms`] lets the client ask for the recorded key types first, so
-//! a host known by its RSA key is not refused because ed25519 was negotiated.
+//! a host known by its RSA key is not refused because ed25519 was negotiated. Each file is
+//! parsed once and looked up by host name while it stays the same ([`table`]).
 
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -17,6 +18,9 @@ use hmac::{Hmac, KeyInit, Mac};
 use russh::keys::{Algorithm, HashAlg, PublicKey};
 
 use super::files;
+
+mod table;
+use table::Table;
 
 /// The verdict for one host key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,12 +64,12 @@ pub fn check(files: &[PathBuf], host: &str, port: u16, key: &PublicKey) -> HostK
     let mut known = false;
     let mut changed = None;
     for file in files {
-        let text = match files::read(file) {
+        let table = match table::load(file) {
             Ok(Some(t)) => t,
             Ok(None) => continue,
             Err(e) => return HostKeyStatus::Unreadable(e),
         };
-        let found = scan(&text, &name, key);
+        let found = scan(&table, &name, key);
         if let Some(line) = found.revoked {
             return HostKeyStatus::Revoked {
                 file: file.clone(),
@@ -90,12 +94,11 @@ pub fn recorded_algorithms(files: &[PathBuf], host: &str, port: u16) -> Vec<Algo
     let name = host_port(host, port);
     let mut out: Vec<Algorithm> = Vec::new();
     for file in files {
-        let Ok(Some(text)) = files::read(file) else {
+        let Ok(Some(table)) = table::load(file) else {
             continue;
         };
-        for entry in entries(&text) {
+        for entry in table.matching(&name) {
             if entry.marker.is_none()
-                && hosts_match(entry.hosts, &name)
                 && let Some(key) = entry.key()
                 && !out.contains(&key.algorithm())
             {
@@ -116,61 +119,14 @@ struct Found {
     other: Option<usize>,
 }
 
-/// One known_hosts line, its key still in base64.
-struct Entry<'a> {
-    line: usize,
-    marker: Option<&'a str>,
-    hosts: &'a str,
-    key_base64: &'a str,
-}
-
-impl Entry<'_> {
-    /// The line's key; None when it does not parse (the line is then ignored, as ssh does).
-    /// Parsed only for lines whose hosts match: a fleet's known_hosts has a line per device,
-    /// and decoding every key of it for each of 1,000 logins was a fifth of the console's
-    /// CPU in the connect wave (docs/PERFORMANCE.md §20).
-    fn key(&self) -> Option<PublicKey> {
-        russh::keys::parse_public_key_base64(self.key_base64).ok()
-    }
-}
-
-/// The lines of a known_hosts text with the fields of an entry (comments and blanks skipped).
-fn entries(text: &str) -> impl Iterator<Item = Entry<'_>> {
-    text.lines().enumerate().filter_map(|(i, raw)| {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
-            return None;
-        }
-        let mut fields = line.split_whitespace();
-        let mut hosts = fields.next()?;
-        let marker = if hosts.starts_with('@') {
-            let m = hosts;
-            hosts = fields.next()?;
-            Some(m)
-        } else {
-            None
-        };
-        let (_ktype, key_base64) = (fields.next()?, fields.next()?);
-        Some(Entry {
-            line: i + 1,
-            marker,
-            hosts,
-            key_base64,
-        })
-    })
-}
-
-fn scan(text: &str, name: &str, key: &PublicKey) -> Found {
+fn scan(table: &Table, name: &str, key: &PublicKey) -> Found {
     let mut found = Found::default();
-    for e in entries(text) {
-        if !hosts_match(e.hosts, name) {
-            continue;
-        }
+    for e in table.matching(name) {
         let Some(recorded) = e.key() else {
             continue;
         };
         let same = recorded.key_data() == key.key_data();
-        match e.marker {
+        match e.marker.as_deref() {
             Some("@revoked") if same => {
                 found.revoked = Some(e.line);
                 return found;
@@ -186,14 +142,14 @@ fn scan(text: &str, name: &str, key: &PublicKey) -> Found {
 }
 
 /// Does a known_hosts host field (comma list of patterns or one hashed name) match `name`?
-pub fn hosts_match(field: &str, name: &str) -> bool {
+fn hosts_match(field: &str, name: &str) -> bool {
     if let Some(hashed) = field.strip_prefix("|1|") {
         return hashed_match(hashed, name);
     }
-    let name = lowercase(name);
+    let name = name.to_ascii_lowercase();
     let mut matched = false;
     for p in field.split(',') {
-        let p = lowercase(p);
+        let p = p.to_ascii_lowercase();
         if let Some(neg) = p.strip_prefix('!') {
             if super::config::wildcard(neg, &name) {
                 return false;
@@ -203,16 +159,6 @@ pub fn hosts_match(field: &str, name: &str) -> bool {
         }
     }
     matched
-}
-
-/// `s` in lower case, copied only when it has upper case letters (patterns and names rarely
-/// do, and this runs for every line of every known_hosts file at each login).
-fn lowercase(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.bytes().any(|b| b.is_ascii_uppercase()) {
-        std::borrow::Cow::Owned(s.to_ascii_lowercase())
-    } else {
-        std::borrow::Cow::Borrowed(s)
-    }
 }
 
 fn hashed_match(hashed: &str, name: &str) -> bool {
@@ -258,6 +204,7 @@ pub fn learn(file: &Path, host: &str, port: u16, key: &PublicKey) -> std::io::Re
     let (t, k) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     line.push_str(&format!("{} {t} {k}\n", host_port(host, port)));
     f.write_all(line.as_bytes())?;
+    table::forget(file);
     f.sync_all()
 }
 
@@ -282,12 +229,18 @@ mod tests {
             known: true,
             ..Found::default()
         };
-        assert_eq!(scan(&text, "[10.0.0.5]:2222", &k1), known);
-        assert_eq!(scan(&text, "10.0.0.5", &k1), Found::default());
-        assert_eq!(scan(&text, "a.prod", &k1), known);
-        assert_eq!(scan(&text, "bad.prod", &k1), Found::default());
+        assert_eq!(scan(&Table::parse(&text), "[10.0.0.5]:2222", &k1), known);
         assert_eq!(
-            scan(&text, "web-1", &k1),
+            scan(&Table::parse(&text), "10.0.0.5", &k1),
+            Found::default()
+        );
+        assert_eq!(scan(&Table::parse(&text), "a.prod", &k1), known);
+        assert_eq!(
+            scan(&Table::parse(&text), "bad.prod", &k1),
+            Found::default()
+        );
+        assert_eq!(
+            scan(&Table::parse(&text), "web-1", &k1),
             Found {
                 other: Some(4),
                 ..Found::default()
@@ -308,9 +261,15 @@ mod tests {
             b64.encode(salt),
             b64.encode(hash)
         );
-        assert!(scan(&line, "[127.0.0.1]:2222", &key(K1)).known);
-        assert_eq!(scan(&line, "[127.0.0.1]:2222", &key(K2)).other, Some(1));
-        assert_eq!(scan(&line, "127.0.0.1", &key(K1)), Found::default());
+        assert!(scan(&Table::parse(&line), "[127.0.0.1]:2222", &key(K1)).known);
+        assert_eq!(
+            scan(&Table::parse(&line), "[127.0.0.1]:2222", &key(K2)).other,
+            Some(1)
+        );
+        assert_eq!(
+            scan(&Table::parse(&line), "127.0.0.1", &key(K1)),
+            Found::default()
+        );
     }
 
     #[test]

@@ -1,0 +1,213 @@
+//! A known_hosts file parsed once and indexed by host name, kept while the file stays the same.
+//!
+//! A fleet's known_hosts has a line per device, and every login asks it twice (the key types
+//! recorded for the host, then the verdict on the key it presented): reading and matching every
+//! line each time was a quarter of the console's CPU in a 1,000-device connect wave
+//! (docs/PERFORMANCE.md §22). Now a login costs a `stat` and a hash lookup; the file is read
+//! again when its size, modification time or inode change, and [`forget`] drops it when the
+//! console writes it itself.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use russh::keys::PublicKey;
+
+use super::hosts_match;
+use crate::ssh::files::{self, FileError};
+
+/// One known_hosts line, its key still in base64.
+#[derive(Debug)]
+pub struct Entry {
+    pub line: usize,
+    pub marker: Option<Box<str>>,
+    pub hosts: Box<str>,
+    key_base64: Box<str>,
+}
+
+impl Entry {
+    /// The line's key; None when it does not parse (the line is then ignored, as ssh does).
+    /// Parsed only for the lines of the host asked about.
+    pub fn key(&self) -> Option<PublicKey> {
+        russh::keys::parse_public_key_base64(&self.key_base64).ok()
+    }
+}
+
+/// The entries of one file, by the plain names they list.
+#[derive(Debug, Default)]
+pub struct Table {
+    entries: Vec<Entry>,
+    /// Entry indices by each plain name of their host list, in lower case: most lines.
+    by_name: HashMap<Box<str>, Vec<usize>>,
+    /// Entries whose hosts have a wildcard, a negation or a hashed name: matched one by one.
+    patterned: Vec<usize>,
+}
+
+impl Table {
+    /// The entries of a known_hosts text (comments and blanks skipped).
+    pub fn parse(text: &str) -> Table {
+        let mut table = Table::default();
+        for (i, raw) in text.lines().enumerate() {
+            let Some(entry) = parse_line(i + 1, raw) else {
+                continue;
+            };
+            let at = table.entries.len();
+            let plain = !entry.hosts.starts_with('|') && !entry.hosts.contains(['*', '?', '!']);
+            if plain {
+                for name in entry.hosts.split(',') {
+                    let slot = table
+                        .by_name
+                        .entry(name.to_ascii_lowercase().into())
+                        .or_default();
+                    // `a,a` lists the line once.
+                    if slot.last() != Some(&at) {
+                        slot.push(at);
+                    }
+                }
+            } else {
+                table.patterned.push(at);
+            }
+            table.entries.push(entry);
+        }
+        table
+    }
+
+    /// The entries whose hosts match `name`, in file order.
+    pub fn matching(&self, name: &str) -> impl Iterator<Item = &Entry> {
+        let listed = self
+            .by_name
+            .get(name.to_ascii_lowercase().as_str())
+            .map_or(&[][..], Vec::as_slice);
+        let patterned = self
+            .patterned
+            .iter()
+            .copied()
+            .filter(|&i| hosts_match(&self.entries[i].hosts, name));
+        let mut at: Vec<usize> = listed.iter().copied().chain(patterned).collect();
+        at.sort_unstable();
+        at.into_iter().map(|i| &self.entries[i])
+    }
+}
+
+fn parse_line(line: usize, raw: &str) -> Option<Entry> {
+    let raw = raw.trim();
+    if raw.is_empty() || raw.starts_with('#') {
+        return None;
+    }
+    let mut fields = raw.split_whitespace();
+    let mut hosts = fields.next()?;
+    let marker = if hosts.starts_with('@') {
+        let m = hosts;
+        hosts = fields.next()?;
+        Some(m.into())
+    } else {
+        None
+    };
+    let (_ktype, key_base64) = (fields.next()?, fields.next()?);
+    Some(Entry {
+        line,
+        marker,
+        hosts: hosts.into(),
+        key_base64: key_base64.into(),
+    })
+}
+
+/// What identifies one version of a file without reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    modified: Option<SystemTime>,
+    inode: u64,
+}
+
+type Cache = Mutex<HashMap<PathBuf, (Stamp, Arc<Table>)>>;
+
+fn cache() -> &'static Cache {
+    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+/// The table of `path`, None when it does not exist; read and parsed only when the file
+/// changed since the last call. Only regular files are kept (a pipe or device is read each
+/// time, and fails as [`files::read`] says).
+pub fn load(path: &Path) -> Result<Option<Arc<Table>>, FileError> {
+    use std::os::unix::fs::MetadataExt;
+    let stamp = std::fs::metadata(path)
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| Stamp {
+            len: m.len(),
+            modified: m.modified().ok(),
+            inode: m.ino(),
+        });
+    let lock = || cache().lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(stamp) = stamp
+        && let Some((seen, table)) = lock().get(path)
+        && *seen == stamp
+    {
+        return Ok(Some(table.clone()));
+    }
+    let Some(text) = files::read(path)? else {
+        forget(path);
+        return Ok(None);
+    };
+    let table = Arc::new(Table::parse(&text));
+    // Stamped as before the read: a change during it moves the stamp, so the next login
+    // reads the file again.
+    if let Some(stamp) = stamp {
+        lock().insert(path.to_path_buf(), (stamp, table.clone()));
+    }
+    Ok(Some(table))
+}
+
+/// Drop what is kept of `path` (the console just wrote it).
+pub fn forget(path: &Path) {
+    cache()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(path);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const K: &str = "AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq454yWBdwLWbieU1ebz9/cu7/QEXn9OIeZJ";
+
+    fn lines(t: &Table, name: &str) -> Vec<usize> {
+        t.matching(name).map(|e| e.line).collect()
+    }
+
+    #[test]
+    fn plain_names_are_found_by_lookup_and_patterns_by_matching_in_file_order() {
+        let t = Table::parse(&format!(
+            "a,B ssh-ed25519 {K}\n*.x ssh-ed25519 {K}\n# c\nb.x,a ssh-ed25519 {K}\n\
+             !b.x,*.x ssh-ed25519 {K}\n@revoked a ssh-ed25519 {K}\nshort line\n"
+        ));
+        assert_eq!(lines(&t, "a"), [1, 4, 6]);
+        assert_eq!(lines(&t, "A"), [1, 4, 6], "names match in any case");
+        assert_eq!(lines(&t, "b"), [1]);
+        assert_eq!(lines(&t, "b.x"), [2, 4], "negated on line 5");
+        assert_eq!(lines(&t, "c.x"), [2, 5]);
+        assert!(lines(&t, "nowhere").is_empty());
+        assert_eq!(
+            t.matching("a").nth(2).unwrap().marker.as_deref(),
+            Some("@revoked")
+        );
+    }
+
+    #[test]
+    fn a_file_is_read_again_once_it_changes_and_missing_is_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("known_hosts");
+        assert!(load(&f).unwrap().is_none());
+        std::fs::write(&f, format!("a ssh-ed25519 {K}\n")).unwrap();
+        let first = load(&f).unwrap().unwrap();
+        assert!(Arc::ptr_eq(&first, &load(&f).unwrap().unwrap()), "kept");
+        std::fs::write(&f, format!("a ssh-ed25519 {K}\nb ssh-ed25519 {K}\n")).unwrap();
+        assert_eq!(lines(&load(&f).unwrap().unwrap(), "b"), [2], "read again");
+        std::fs::remove_file(&f).unwrap();
+        assert!(load(&f).unwrap().is_none(), "gone");
+    }
+}
