@@ -4,8 +4,8 @@
 //! recorded for the host, then the verdict on the key it presented): reading and matching every
 //! line each time was a quarter of the console's CPU in a 1,000-device connect wave
 //! (docs/PERFORMANCE.md §22). Now a login costs a `stat` and a hash lookup; the file is read
-//! again when its size, modification time or inode change, and [`forget`] drops it when the
-//! console writes it itself.
+//! again when its size, inode, or modification or change time differ, and [`forget`] drops it
+//! when the console writes it itself.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -118,6 +118,8 @@ fn parse_line(line: usize, raw: &str) -> Option<Entry> {
 struct Stamp {
     len: u64,
     modified: Option<SystemTime>,
+    /// The inode's change time too: it moves with every write, even one that sets mtime back.
+    changed: (i64, i64),
     inode: u64,
 }
 
@@ -139,6 +141,7 @@ pub fn load(path: &Path) -> Result<Option<Arc<Table>>, FileError> {
         .map(|m| Stamp {
             len: m.len(),
             modified: m.modified().ok(),
+            changed: (m.ctime(), m.ctime_nsec()),
             inode: m.ino(),
         });
     let lock = || cache().lock().unwrap_or_else(|e| e.into_inner());
