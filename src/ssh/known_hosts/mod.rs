@@ -8,7 +8,7 @@
 //! IDENTIFICATION HAS CHANGED"), never offered for acceptance; only a host with no entry at all
 //! is unknown. [`recorded_algorithms`] lets the client ask for the recorded key types first, so
 //! a host known by its RSA key is not refused because ed25519 was negotiated. Each file is
-//! parsed once and looked up by host name while it stays the same ([`table`]).
+//! parsed once and looked up by host name while it stays the same (`table.rs`).
 
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
