@@ -142,7 +142,7 @@ fn scan(table: &Table, name: &str, key: &PublicKey) -> Found {
 }
 
 /// Does a known_hosts host field (comma list of patterns or one hashed name) match `name`?
-fn hosts_match(field: &str, name: &str) -> bool {
+pub fn hosts_match(field: &str, name: &str) -> bool {
     if let Some(hashed) = field.strip_prefix("|1|") {
         return hashed_match(hashed, name);
     }

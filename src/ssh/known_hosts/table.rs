@@ -4,13 +4,13 @@
 //! recorded for the host, then the verdict on the key it presented): reading and matching every
 //! line each time was a quarter of the console's CPU in a 1,000-device connect wave
 //! (docs/PERFORMANCE.md §22). Now a login costs a `stat` and a hash lookup; the file is read
-//! again when its size, inode, or modification or change time differ, and [`forget`] drops it
-//! when the console writes it itself.
+//! again when its size, inode, or modification or change time differ, while it is younger than
+//! the file system's time tick, and after [`forget`] (the console wrote it itself).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use russh::keys::PublicKey;
 
@@ -117,11 +117,40 @@ fn parse_line(line: usize, raw: &str) -> Option<Entry> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Stamp {
     len: u64,
-    modified: Option<SystemTime>,
+    modified: SystemTime,
     /// The inode's change time too: it moves with every write, even one that sets mtime back.
-    changed: (i64, i64),
+    changed: SystemTime,
     inode: u64,
 }
+
+impl Stamp {
+    fn of(m: &std::fs::Metadata) -> Option<Stamp> {
+        use std::os::unix::fs::MetadataExt;
+        let changed = UNIX_EPOCH
+            + Duration::new(
+                u64::try_from(m.ctime()).ok()?,
+                u32::try_from(m.ctime_nsec()).ok()?,
+            );
+        Some(Stamp {
+            len: m.len(),
+            modified: m.modified().ok()?,
+            changed,
+            inode: m.ino(),
+        })
+    }
+
+    /// Written too recently to tell a later write apart: file times tick coarsely (a few ms
+    /// on Linux, whole seconds on some file systems), so a same-size rewrite within the tick
+    /// would keep the stamp. Such a file is read at every login until it settles (git's
+    /// "racy" index entries, handled the same way).
+    fn is_racy(&self, now: SystemTime) -> bool {
+        let newest = self.modified.max(self.changed);
+        now.duration_since(newest).map_or(true, |age| age < SETTLED)
+    }
+}
+
+/// How old a file's times must be before its table is kept: past the coarsest tick (FAT's 2 s).
+const SETTLED: Duration = Duration::from_secs(3);
 
 type Cache = Mutex<HashMap<PathBuf, (Stamp, Arc<Table>)>>;
 
@@ -131,19 +160,18 @@ fn cache() -> &'static Cache {
 }
 
 /// The table of `path`, None when it does not exist; read and parsed only when the file
-/// changed since the last call. Only regular files are kept (a pipe or device is read each
-/// time, and fails as [`files::read`] says).
+/// changed since the last call. Only regular files that have settled are kept (a pipe or
+/// device is read each time, and fails as [`files::read`] says).
 pub fn load(path: &Path) -> Result<Option<Arc<Table>>, FileError> {
-    use std::os::unix::fs::MetadataExt;
+    load_at(path, SystemTime::now())
+}
+
+fn load_at(path: &Path, now: SystemTime) -> Result<Option<Arc<Table>>, FileError> {
     let stamp = std::fs::metadata(path)
         .ok()
         .filter(|m| m.is_file())
-        .map(|m| Stamp {
-            len: m.len(),
-            modified: m.modified().ok(),
-            changed: (m.ctime(), m.ctime_nsec()),
-            inode: m.ino(),
-        });
+        .and_then(|m| Stamp::of(&m))
+        .filter(|s| !s.is_racy(now));
     let lock = || cache().lock().unwrap_or_else(|e| e.into_inner());
     if let Some(stamp) = stamp
         && let Some((seen, table)) = lock().get(path)
@@ -158,9 +186,10 @@ pub fn load(path: &Path) -> Result<Option<Arc<Table>>, FileError> {
     let table = Arc::new(Table::parse(&text));
     // Stamped as before the read: a change during it moves the stamp, so the next login
     // reads the file again.
-    if let Some(stamp) = stamp {
-        lock().insert(path.to_path_buf(), (stamp, table.clone()));
-    }
+    match stamp {
+        Some(stamp) => lock().insert(path.to_path_buf(), (stamp, table.clone())),
+        None => lock().remove(path),
+    };
     Ok(Some(table))
 }
 
@@ -201,16 +230,27 @@ mod tests {
     }
 
     #[test]
-    fn a_file_is_read_again_once_it_changes_and_missing_is_none() {
+    fn a_settled_file_is_kept_until_it_changes_and_missing_is_none() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("known_hosts");
         assert!(load(&f).unwrap().is_none());
         std::fs::write(&f, format!("a ssh-ed25519 {K}\n")).unwrap();
-        let first = load(&f).unwrap().unwrap();
-        assert!(Arc::ptr_eq(&first, &load(&f).unwrap().unwrap()), "kept");
-        std::fs::write(&f, format!("a ssh-ed25519 {K}\nb ssh-ed25519 {K}\n")).unwrap();
-        assert_eq!(lines(&load(&f).unwrap().unwrap(), "b"), [2], "read again");
+        let fresh = load(&f).unwrap().unwrap();
+        assert!(
+            !Arc::ptr_eq(&fresh, &load(&f).unwrap().unwrap()),
+            "just written: read each time"
+        );
+        let later = SystemTime::now() + SETTLED * 2;
+        let first = load_at(&f, later).unwrap().unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &load_at(&f, later).unwrap().unwrap()),
+            "kept"
+        );
+        // The same size and within the tick: the next call reads it again all the same.
+        std::fs::write(&f, format!("b ssh-ed25519 {K}\n")).unwrap();
+        assert_eq!(lines(&load(&f).unwrap().unwrap(), "b"), [1], "read again");
+        assert!(lines(&load_at(&f, later).unwrap().unwrap(), "a").is_empty());
         std::fs::remove_file(&f).unwrap();
-        assert!(load(&f).unwrap().is_none(), "gone");
+        assert!(load_at(&f, later).unwrap().is_none(), "gone");
     }
 }
