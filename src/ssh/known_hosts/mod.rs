@@ -365,6 +365,27 @@ mod tests {
         assert!(recorded_algorithms(&[zero], "h", 22).is_empty());
     }
 
+    /// One byte that is not UTF-8 (a Latin-1 comment, a flipped byte) spoils only its own
+    /// line: the other entries still decide (fuzzing finding; the file used to be skipped whole,
+    /// so a changed key read as unknown).
+    #[test]
+    fn a_non_utf8_byte_spoils_only_its_own_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("known_hosts");
+        let mut bytes = b"# caf\xe9\nother ssh-ed25519 \xff\n".to_vec();
+        bytes.extend_from_slice(format!("h ssh-ed25519 {K1}\n").as_bytes());
+        std::fs::write(&f, bytes).unwrap();
+        let files = std::slice::from_ref(&f);
+        assert_eq!(check(files, "h", 22, &key(K1)), HostKeyStatus::Known);
+        assert_eq!(
+            check(files, "h", 22, &key(K2)),
+            HostKeyStatus::Changed {
+                file: f.clone(),
+                line: 3
+            }
+        );
+    }
+
     /// An RSA host key (ssh-keygen -t rsa -b 2048).
     const RSA: &str = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC5zALZiuYb+FPqipzfBPGAKStLUBvTew4AjkqYoJN7bUQRcQtQVpBJ22imnK0VSOnZgp29NjAtjEeDerNUUH9ATO5DikE2a/vDdeoIvu+6UEBWYLXeeoP3kasa5r4nnF2R94HXBU8oSLSR3pILEzhgXhaRdqF4Js3OqoS01nngkkONdwvjDSjADnfHhecB7HYZD801C2uip3F+eYMS+tAbIyyxvlkPv4E2oyaTlPuqixENOQ25cc9+sEfi4lyIUdmBdzP1pyTh+EWwg+xNj7aGi1+kP2FQxZz1ryd03bK4UnOtdkOiVuZoRNTLyVffemza2Ig43tAi0VIA2voncIb7";
 }
