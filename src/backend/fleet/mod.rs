@@ -89,16 +89,17 @@ pub struct Device {
 }
 
 impl Device {
+    /// The status, also after a panic elsewhere held its lock (each write is whole).
+    fn lock_status(&self) -> std::sync::MutexGuard<'_, DeviceStatus> {
+        self.status.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn status(&self) -> DeviceStatus {
-        self.status
-            .lock()
-            .map(|s| s.clone())
-            .unwrap_or_else(|e| e.into_inner().clone())
+        self.lock_status().clone()
     }
 
     fn is_up(&self) -> bool {
-        let s = self.status.lock().unwrap_or_else(|e| e.into_inner());
-        matches!(s.conn, Conn::Up)
+        matches!(self.lock_status().conn, Conn::Up)
     }
 
     /// The status's version: it moves whenever the status changes.
@@ -115,7 +116,7 @@ impl Device {
 
     /// Keep the outcome of one facts refresh.
     fn record(&self, result: Result<Facts, Conn>) {
-        let mut s = self.status.lock().unwrap_or_else(|e| e.into_inner());
+        let mut s = self.lock_status();
         match result {
             Ok(f) => {
                 s.conn = Conn::Up;

@@ -224,23 +224,17 @@ mod tests {
         let text = format!(
             "# c\n[10.0.0.5]:2222 ssh-ed25519 {K1}\n*.prod,!bad.prod ssh-ed25519 {K1}\nweb-? ssh-ed25519 {K2}\n"
         );
-        let k1 = key(K1);
+        let (table, k1) = (Table::parse(&text), key(K1));
         let known = Found {
             known: true,
             ..Found::default()
         };
-        assert_eq!(scan(&Table::parse(&text), "[10.0.0.5]:2222", &k1), known);
+        assert_eq!(scan(&table, "[10.0.0.5]:2222", &k1), known);
+        assert_eq!(scan(&table, "10.0.0.5", &k1), Found::default());
+        assert_eq!(scan(&table, "a.prod", &k1), known);
+        assert_eq!(scan(&table, "bad.prod", &k1), Found::default());
         assert_eq!(
-            scan(&Table::parse(&text), "10.0.0.5", &k1),
-            Found::default()
-        );
-        assert_eq!(scan(&Table::parse(&text), "a.prod", &k1), known);
-        assert_eq!(
-            scan(&Table::parse(&text), "bad.prod", &k1),
-            Found::default()
-        );
-        assert_eq!(
-            scan(&Table::parse(&text), "web-1", &k1),
+            scan(&table, "web-1", &k1),
             Found {
                 other: Some(4),
                 ..Found::default()
@@ -261,15 +255,10 @@ mod tests {
             b64.encode(salt),
             b64.encode(hash)
         );
-        assert!(scan(&Table::parse(&line), "[127.0.0.1]:2222", &key(K1)).known);
-        assert_eq!(
-            scan(&Table::parse(&line), "[127.0.0.1]:2222", &key(K2)).other,
-            Some(1)
-        );
-        assert_eq!(
-            scan(&Table::parse(&line), "127.0.0.1", &key(K1)),
-            Found::default()
-        );
+        let table = Table::parse(&line);
+        assert!(scan(&table, "[127.0.0.1]:2222", &key(K1)).known);
+        assert_eq!(scan(&table, "[127.0.0.1]:2222", &key(K2)).other, Some(1));
+        assert_eq!(scan(&table, "127.0.0.1", &key(K1)), Found::default());
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use russh::keys::PublicKey;
@@ -154,9 +154,13 @@ const SETTLED: Duration = Duration::from_secs(3);
 
 type Cache = Mutex<HashMap<PathBuf, (Stamp, Arc<Table>)>>;
 
-fn cache() -> &'static Cache {
+/// The kept tables (a poisoned lock still holds whole entries: each is inserted in one step).
+fn cache() -> MutexGuard<'static, HashMap<PathBuf, (Stamp, Arc<Table>)>> {
     static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
-    CACHE.get_or_init(Default::default)
+    CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
 }
 
 /// The table of `path`, None when it does not exist; read and parsed only when the file
@@ -172,9 +176,8 @@ fn load_at(path: &Path, now: SystemTime) -> Result<Option<Arc<Table>>, FileError
         .filter(|m| m.is_file())
         .and_then(|m| Stamp::of(&m))
         .filter(|s| !s.is_racy(now));
-    let lock = || cache().lock().unwrap_or_else(|e| e.into_inner());
     if let Some(stamp) = stamp
-        && let Some((seen, table)) = lock().get(path)
+        && let Some((seen, table)) = cache().get(path)
         && *seen == stamp
     {
         return Ok(Some(table.clone()));
@@ -187,18 +190,15 @@ fn load_at(path: &Path, now: SystemTime) -> Result<Option<Arc<Table>>, FileError
     // Stamped as before the read: a change during it moves the stamp, so the next login
     // reads the file again.
     match stamp {
-        Some(stamp) => lock().insert(path.to_path_buf(), (stamp, table.clone())),
-        None => lock().remove(path),
+        Some(stamp) => cache().insert(path.to_path_buf(), (stamp, table.clone())),
+        None => cache().remove(path),
     };
     Ok(Some(table))
 }
 
 /// Drop what is kept of `path` (the console just wrote it).
 pub fn forget(path: &Path) {
-    cache()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(path);
+    cache().remove(path);
 }
 
 #[cfg(test)]
